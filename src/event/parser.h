@@ -1,0 +1,59 @@
+#pragma once
+// Parses and validates a POST /v1/events body exactly as events.md says.
+// Valid events are encoded (codec.h) into one arena; each rejected event
+// keeps its index, event_id (if any), reason and raw text.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "event/event.h"
+
+namespace viewpipe {
+
+struct ParseLimits {
+  size_t max_events = 1000;             // per request; over it: whole request 413
+  size_t max_event_bytes = 8 * 1024;    // per event (raw JSON); over it: whole request 413
+  int64_t max_lateness_ms = 7LL * 24 * 3600 * 1000;  // older than received_at - this: rejected
+  int64_t max_future_ms = 5LL * 60 * 1000;           // newer than received_at + this: rejected
+};
+
+enum class BodyFormat { kJson, kNdjson };
+
+struct AcceptedEvent {
+  uint32_t index = 0;  // position in the request
+  EventType type = EventType::kHeartbeat;
+  int64_t ts_ms = 0;
+  std::string_view event_id;    // points into ParsedBatch::arena
+  std::string_view session_id;  // points into ParsedBatch::arena
+  std::string_view encoded;     // EncodeEvent() bytes, in ParsedBatch::arena
+};
+
+struct RejectedEvent {
+  uint32_t index = 0;
+  std::string event_id;  // empty when the event had none usable
+  std::string error;     // e.g. "field 'ts': not an integer"
+  std::string raw;       // the event's raw text as sent (truncated to max_event_bytes)
+};
+
+struct ParsedBatch {
+  std::string arena;  // encoded valid events, back to back
+  std::vector<AcceptedEvent> accepted;
+  std::vector<RejectedEvent> rejected;
+  size_t total = 0;  // events in the request (accepted + rejected)
+};
+
+// Parses body. received_at_ms is stamped into every accepted event.
+// Errors:
+//   InvalidArgument — the body is not JSON at all / not the expected shape (HTTP 400);
+//   Aborted         — a limit of `limits` was exceeded (HTTP 413); message says which.
+Result<ParsedBatch> ParseBatch(std::string_view body, BodyFormat format, int64_t received_at_ms,
+                               const ParseLimits& limits);
+
+// Parses an RFC 3339 timestamp ("2026-11-29T06:12:47.123Z", offsets allowed)
+// into ms since epoch.
+Result<int64_t> ParseRfc3339(std::string_view s);
+
+}  // namespace viewpipe
