@@ -37,6 +37,12 @@ class RandomAccessFile {
   virtual Status Read(uint64_t offset, size_t n, std::string* out) const = 0;
 };
 
+// An exclusive advisory lock on a file (flock), released when destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -64,6 +70,10 @@ class Env {
   virtual Status SyncDir(const std::string& dir) = 0;
   // Free bytes on the file system holding path.
   virtual Result<uint64_t> FreeSpace(const std::string& path) = 0;
+  // Creates path if missing and takes an exclusive lock on it without
+  // waiting. Fails with IOError when another process (or another FileLock in
+  // this process) holds it. The default uses flock(2) on the real file system.
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path);
 
   // Convenience built on the above.
   Status ReadFileToString(const std::string& path, std::string* out);

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -167,7 +168,33 @@ class PosixEnv final : public Env {
   }
 };
 
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+
+ private:
+  int fd_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<FileLock>> Env::LockFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno(errno, path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return Status::IOError(path + ": locked by another writer (flock)");
+    }
+    return Status::FromErrno(err, path);
+  }
+  return std::unique_ptr<FileLock>(new PosixFileLock(fd));
+}
 
 Env* Env::Default() {
   static PosixEnv* env = new PosixEnv();

@@ -70,6 +70,17 @@ class Consumer {
   virtual Status Seek(PartitionId p, Offset offset) = 0;
 };
 
+// Reads the durable records of one partition in offset order, from any
+// position, without a consumer group (tools, recovery, the read API).
+class RecordReader {
+ public:
+  virtual ~RecordReader() = default;
+  // Appends up to max records from the position to *out and advances past
+  // them; returns how many (0: nothing durable past the position). Views stay
+  // valid until the next Read. Corruption at a damaged batch.
+  virtual Result<size_t> Read(size_t max, std::vector<ConsumedRecord>* out) = 0;
+};
+
 class Log {
  public:
   virtual ~Log() = default;
@@ -98,6 +109,9 @@ class Log {
                                                       std::string_view topic) = 0;
   virtual Result<std::map<PartitionId, Offset>> Committed(std::string_view group,
                                                           std::string_view topic) const = 0;
+  // A reader of one partition from offset `from` (clamped to the retained range).
+  virtual Result<std::unique_ptr<RecordReader>> NewReader(std::string_view topic, PartitionId p,
+                                                          Offset from) const = 0;
   // Lag of every known consumer group on every partition.
   virtual std::vector<GroupLag> Lags() const = 0;
   // Total bytes the log holds on disk.

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Installs everything viewpipe needs on a fresh Debian machine and builds it.
+# Idempotent: when everything is already there it only runs an incremental
+# build (seconds). Used by both README commands and by .ci/run.
+#
+#   scripts/setup.sh            deps + release build (build/release)
+#   scripts/setup.sh --test     also the test-only deps and the sanitizer build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WITH_TESTS=0
+[[ "${1:-}" == "--test" ]] && WITH_TESTS=1
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+
+# --- Debian packages -------------------------------------------------------
+APT_BUILD=(build-essential cmake ninja-build pkg-config ccache git
+  libsimdjson-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libzstd-dev libxxhash-dev
+  libssl-dev libbrotli-dev libtomlplusplus-dev librocksdb-dev librdkafka-dev
+  libhiredis-dev libcurl4-openssl-dev nodejs npm python3 python3-pip)
+APT_TEST=(clang libclang-rt-14-dev redis-server chromium openjdk-17-jre-headless maven wrk)
+want=("${APT_BUILD[@]}")
+(( WITH_TESTS )) && want+=("${APT_TEST[@]}")
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node, npm, python and java may come from outside Debian on a developer box.
+filtered=()
+for p in "${missing[@]}"; do
+  case "$p" in
+    nodejs) command -v node >/dev/null || filtered+=("$p") ;;
+    npm) command -v npm >/dev/null || filtered+=("$p") ;;
+    python3|python3-pip) command -v python3 >/dev/null || filtered+=("$p") ;;
+    openjdk-17-jre-headless) command -v java >/dev/null || filtered+=("$p") ;;
+    maven) command -v mvn >/dev/null || filtered+=("$p") ;;
+    *) filtered+=("$p") ;;
+  esac
+done
+if (( ${#filtered[@]} )); then
+  log "installing Debian packages: ${filtered[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
+fi
+
+# --- DuckDB 1.4.4 (LTS) from the npm registry, into third_party/ -----------
+DUCK=third_party/duckdb
+if [[ ! -f $DUCK/libduckdb.so || ! -f $DUCK/include/duckdb.h ]]; then
+  log "fetching DuckDB 1.4.4 (npm packages @duckdb/node-bindings-linux-x64, duckdb)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @duckdb/node-bindings-linux-x64@1.4.4-r.4 duckdb@1.4.4 >/dev/null)
+  mkdir -p $DUCK/include
+  tar -xzf "$tmp"/duckdb-node-bindings-linux-x64-1.4.4-r.4.tgz -C "$tmp" package/libduckdb.so
+  cp "$tmp"/package/libduckdb.so $DUCK/
+  tar -xzf "$tmp"/duckdb-1.4.4.tgz -C "$tmp" package/src/duckdb/src/include/duckdb.h
+  cp "$tmp"/package/src/duckdb/src/include/duckdb.h $DUCK/include/
+  rm -rf "$tmp"
+fi
+
+# --- npm packages for the dashboard and browser tests -----------------------
+if [[ -f package.json ]]; then
+  if [[ ! -d node_modules ]] || [[ package.json -nt node_modules/.package-lock.json ]]; then
+    log "installing npm packages"
+    npm install --silent --no-audit --no-fund >/dev/null
+  fi
+fi
+
+# --- Python packages for interop and statistics tests -----------------------
+if (( WITH_TESTS )) && [[ -f tests/requirements.txt ]]; then
+  if ! python3 -c "import pytest, pyarrow, pandas, scipy, requests" 2>/dev/null; then
+    log "installing Python test packages"
+    python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+  fi
+fi
+
+# --- Kafka broker for tests and benchmarks (Maven Central) ------------------
+if (( WITH_TESTS )) && [[ -x scripts/kafka.sh ]]; then
+  scripts/kafka.sh install
+fi
+
+# --- build ------------------------------------------------------------------
+build() {  # build DIR [cmake args...]
+  local dir=$1; shift
+  if [[ ! -f $dir/build.ninja ]]; then
+    cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  fi
+  log "building $dir"
+  if ! cmake --build "$dir" -j"$(nproc)" >"$dir/build.log" 2>&1; then
+    tail -n 60 "$dir/build.log"
+    return 1
+  fi
+}
+build build/release -DCMAKE_BUILD_TYPE=Release
+if (( WITH_TESTS )); then
+  build build/asan -DCMAKE_BUILD_TYPE=Debug -DVP_SANITIZE=ON
+fi
+log "ready: build/release/viewpipe"

@@ -1,0 +1,38 @@
+#pragma once
+// ServerModule: one part of `viewpipe serve` (a consumer path with its
+// routes, the dashboard, ...). PipelineServer starts the modules in order
+// after the log is open and recovered, and stops them in reverse order.
+
+#include <string>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "log/log.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace viewpipe {
+
+struct ModuleContext {
+  Log* log = nullptr;
+  MetricsRegistry* metrics = nullptr;
+  httplib::Server* http = nullptr;  // register routes here (before serving starts)
+  Clock* clock = nullptr;
+  std::string data_dir;  // each module keeps its state under data_dir/<module name>
+  std::string web_root;  // static files of the dashboard
+};
+
+class ServerModule {
+ public:
+  virtual ~ServerModule() = default;
+  virtual std::string name() const = 0;
+  // Registers routes and starts background work. Called once.
+  virtual Status Start(const ModuleContext& ctx) = 0;
+  // Stops background work, persisting what must survive. Idempotent.
+  virtual void Stop() = 0;
+};
+
+}  // namespace viewpipe

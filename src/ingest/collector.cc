@@ -1,0 +1,161 @@
+#include "ingest/collector.h"
+
+#include <algorithm>
+
+#include "common/json_writer.h"
+#include "event/codec.h"
+
+namespace viewpipe {
+
+std::string DeadLetterJson(const RejectedEvent& rejected, int64_t received_at_ms) {
+  std::string out = "{\"received_at\":";
+  AppendJsonInt(&out, received_at_ms);
+  out += ",\"index\":";
+  AppendJsonInt(&out, rejected.index);
+  out += ",\"event_id\":";
+  AppendJsonString(&out, rejected.event_id);
+  out += ",\"error\":";
+  AppendJsonString(&out, rejected.error);
+  out += ",\"raw\":";
+  AppendJsonString(&out, rejected.raw);
+  out += '}';
+  return out;
+}
+
+Collector::Collector(Log* log, Clock* clock, MetricsRegistry* metrics, CollectorOptions options)
+    : log_(log),
+      clock_(clock),
+      metrics_(metrics),
+      options_(std::move(options)),
+      dedup_(options_.dedup_window_ms) {
+  const std::string help = "Events posted to the collector, by outcome";
+  accepted_ = metrics_->GetCounter("viewpipe_events_total", help, {{"outcome", "accepted"}});
+  duplicates_ = metrics_->GetCounter("viewpipe_events_total", help, {{"outcome", "duplicate"}});
+  rejected_ = metrics_->GetCounter("viewpipe_events_total", help, {{"outcome", "rejected"}});
+  unavailable_ = metrics_->GetCounter("viewpipe_events_total", help,
+                                      {{"outcome", "unavailable"}});
+  metrics_->AddSampler("viewpipe_dedup_ids", "event_ids remembered by the dedup index",
+                       MetricsRegistry::Type::kGauge, [this] {
+                         return std::vector<std::pair<Labels, double>>{
+                             {{}, static_cast<double>(dedup_.Size())}};
+                       });
+  metrics_->AddSampler("viewpipe_dedup_bytes", "memory held by the dedup index",
+                       MetricsRegistry::Type::kGauge, [this] {
+                         return std::vector<std::pair<Labels, double>>{
+                             {{}, static_cast<double>(dedup_.MemoryBytes())}};
+                       });
+}
+
+bool Collector::Authorized(std::string_view header) const {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.substr(0, kBearer.size()) != kBearer) return false;
+  std::string_view key = header.substr(kBearer.size());
+  return std::any_of(options_.write_keys.begin(), options_.write_keys.end(),
+                     [&](const std::string& k) { return k == key; });
+}
+
+void Collector::CountRejection(std::string_view reason) {
+  // The label is the part before the first ':' ("field 'ts'"), so its
+  // cardinality stays bounded by the number of fields and rules.
+  std::string label(reason.substr(0, std::min(reason.find(':'), size_t{80})));
+  metrics_->GetCounter("viewpipe_events_rejected_total", "Rejected events by reason",
+                       {{"reason", label}})
+      ->Inc();
+}
+
+IngestResponse Collector::Refuse(int status, std::string_view reason) {
+  metrics_->GetCounter("viewpipe_requests_refused_total", "Requests refused whole, by status",
+                       {{"status", std::to_string(status)}})
+      ->Inc();
+  IngestResponse r{status, "{\"error\":", 0};
+  AppendJsonString(&r.body, reason);
+  r.body += '}';
+  return r;
+}
+
+IngestResponse Collector::Unavailable(const Status& status) {
+  IngestResponse r = Refuse(503, "storage unavailable, retry later: " + status.ToString());
+  r.retry_after_s = options_.retry_after_seconds;
+  return r;
+}
+
+IngestResponse Collector::Ingest(std::string_view body, BodyFormat format) {
+  if (!ready()) {
+    IngestResponse r = Refuse(503, "collector is recovering, retry shortly");
+    r.retry_after_s = options_.retry_after_seconds;
+    return r;
+  }
+  const int64_t now = clock_->NowMs();
+  Result<ParsedBatch> parsed = ParseBatch(body, format, now, options_.limits);
+  if (!parsed.ok()) {
+    bool too_big = parsed.status().code() == Status::Code::kAborted;
+    return Refuse(too_big ? 413 : 400, parsed.status().message());
+  }
+  ParsedBatch& batch = *parsed;
+
+  std::vector<std::string_view> ids;
+  ids.reserve(batch.accepted.size());
+  for (const AcceptedEvent& e : batch.accepted) ids.push_back(e.event_id);
+  std::vector<DedupIndex::Claim> claims;
+  dedup_.ClaimAll(ids, now, &claims);
+
+  std::vector<std::string> dead_letters;
+  dead_letters.reserve(batch.rejected.size());
+  for (const RejectedEvent& r : batch.rejected) dead_letters.push_back(DeadLetterJson(r, now));
+
+  std::vector<ProduceRecord> records;
+  records.reserve(batch.accepted.size() * 2 + dead_letters.size());
+  std::vector<std::string_view> claimed;
+  claimed.reserve(ids.size());
+  for (size_t i = 0; i < batch.accepted.size(); ++i) {
+    if (claims[i] != DedupIndex::Claim::kNew) continue;
+    const AcceptedEvent& e = batch.accepted[i];
+    claimed.push_back(e.event_id);
+    records.push_back(ProduceRecord{kTopicViewing, e.session_id, e.encoded, now});
+    if (IsQoe(e.type)) records.push_back(ProduceRecord{kTopicQoe, e.session_id, e.encoded, now});
+  }
+  for (const std::string& d : dead_letters) {
+    records.push_back(ProduceRecord{kTopicDeadLetters, {}, d, now});
+  }
+
+  if (!records.empty()) {
+    Status st = log_->Append(records);
+    if (!st.ok()) {
+      dedup_.Release(claimed);
+      unavailable_->Inc(batch.total);
+      return Unavailable(st);
+    }
+  }
+  dedup_.Commit(claimed, now);
+
+  const size_t duplicates = ids.size() - claimed.size();
+  accepted_->Inc(claimed.size());
+  duplicates_->Inc(duplicates);
+  rejected_->Inc(batch.rejected.size());
+  for (const RejectedEvent& r : batch.rejected) CountRejection(r.error);
+
+  IngestResponse resp;
+  resp.body.reserve(64 + batch.rejected.size() * 96);
+  resp.body += "{\"accepted\":";
+  AppendJsonInt(&resp.body, static_cast<int64_t>(claimed.size()));
+  resp.body += ",\"duplicates\":";
+  AppendJsonInt(&resp.body, static_cast<int64_t>(duplicates));
+  resp.body += ",\"rejected\":";
+  AppendJsonInt(&resp.body, static_cast<int64_t>(batch.rejected.size()));
+  resp.body += ",\"errors\":[";
+  for (size_t i = 0; i < batch.rejected.size(); ++i) {
+    const RejectedEvent& r = batch.rejected[i];
+    if (i > 0) resp.body += ',';
+    resp.body += "{\"index\":";
+    AppendJsonInt(&resp.body, r.index);
+    resp.body += ",\"event_id\":";
+    AppendJsonString(&resp.body, r.event_id);
+    resp.body += ",\"error\":";
+    AppendJsonString(&resp.body, r.error);
+    resp.body += '}';
+  }
+  resp.body += "]}";
+  return resp;
+}
+
+}  // namespace viewpipe

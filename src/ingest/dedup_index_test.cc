@@ -1,0 +1,147 @@
+#include "ingest/dedup_index.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace viewpipe {
+namespace {
+
+using Claim = DedupIndex::Claim;
+constexpr int64_t kWindow = 3600 * 1000;
+constexpr int64_t kNow = 1'700'000'000'000;
+
+std::vector<Claim> ClaimAll(DedupIndex& index, const std::vector<std::string_view>& ids,
+                            int64_t now = kNow) {
+  std::vector<Claim> out;
+  index.ClaimAll(ids, now, &out);
+  return out;
+}
+
+TEST(DedupIndexTest, NewThenDuplicateAfterCommit) {
+  DedupIndex index(kWindow);
+  std::vector<std::string_view> ids = {"a", "b"};
+  EXPECT_EQ(ClaimAll(index, ids), (std::vector<Claim>{Claim::kNew, Claim::kNew}));
+  index.Commit(ids, kNow);
+  EXPECT_EQ(ClaimAll(index, {"a", "c", "b"}),
+            (std::vector<Claim>{Claim::kDuplicate, Claim::kNew, Claim::kDuplicate}));
+}
+
+TEST(DedupIndexTest, RepeatWithinOneCallIsDuplicate) {
+  DedupIndex index(kWindow);
+  EXPECT_EQ(ClaimAll(index, {"x", "y", "x"}),
+            (std::vector<Claim>{Claim::kNew, Claim::kNew, Claim::kDuplicate}));
+}
+
+TEST(DedupIndexTest, ReleasedIdsCanBeClaimedAgain) {
+  DedupIndex index(kWindow);
+  std::vector<std::string_view> ids = {"a"};
+  ClaimAll(index, ids);
+  index.Release(ids);
+  EXPECT_EQ(ClaimAll(index, ids), std::vector<Claim>{Claim::kNew});
+}
+
+TEST(DedupIndexTest, ExpiresAfterWindow) {
+  DedupIndex index(kWindow);
+  std::vector<std::string_view> ids = {"a"};
+  ClaimAll(index, ids);
+  index.Commit(ids, kNow);
+  EXPECT_EQ(ClaimAll(index, ids, kNow + kWindow - 1000), std::vector<Claim>{Claim::kDuplicate});
+  EXPECT_EQ(ClaimAll(index, ids, kNow + kWindow + 1000), std::vector<Claim>{Claim::kNew});
+}
+
+TEST(DedupIndexTest, RememberedIdsAreDuplicates) {
+  DedupIndex index(kWindow);
+  index.Remember("r", kNow - 1000);
+  EXPECT_EQ(ClaimAll(index, {"r"}), std::vector<Claim>{Claim::kDuplicate});
+  index.Remember("old", kNow - kWindow - 5000);
+  EXPECT_EQ(ClaimAll(index, {"old"}), std::vector<Claim>{Claim::kNew});
+}
+
+TEST(DedupIndexTest, GrowsAndStaysExactOverManyIds) {
+  DedupIndex index(kWindow);
+  std::vector<std::string> owned;
+  for (int i = 0; i < 200000; ++i) owned.push_back("event-" + std::to_string(i));
+  std::vector<std::string_view> ids(owned.begin(), owned.end());
+  auto first = ClaimAll(index, ids);
+  for (Claim c : first) ASSERT_EQ(c, Claim::kNew);
+  index.Commit(ids, kNow);
+  auto second = ClaimAll(index, ids);
+  for (Claim c : second) ASSERT_EQ(c, Claim::kDuplicate);
+  EXPECT_GE(index.Size(), ids.size());
+  // 16-byte slots, at most 4x oversized after growth.
+  EXPECT_LE(index.MemoryBytes(), ids.size() * 16 * 4 + 64 * 64 * 16);
+}
+
+TEST(DedupIndexTest, ExpiredSlotsAreReclaimedOnGrowth) {
+  DedupIndex index(1000);
+  std::vector<std::string> owned;
+  for (int i = 0; i < 50000; ++i) owned.push_back("e" + std::to_string(i));
+  for (int round = 0; round < 10; ++round) {
+    std::vector<std::string_view> ids;
+    for (const auto& s : owned) ids.push_back(s);
+    int64_t now = kNow + round * 10'000;
+    auto claims = ClaimAll(index, ids, now);
+    for (Claim c : claims) ASSERT_EQ(c, Claim::kNew) << "round " << round;
+    index.Commit(ids, now);
+  }
+  // Ten rounds of the same 50k ids that expired in between: the table did not
+  // keep growing with dead entries.
+  EXPECT_LE(index.MemoryBytes(), 50000u * 16 * 4 + 64 * 64 * 16);
+}
+
+// A second request that meets an id in flight waits for the first one's
+// outcome: a duplicate only if the first one's append succeeded.
+TEST(DedupIndexTest, PendingIdWaitsForOutcome) {
+  for (bool commit : {true, false}) {
+    DedupIndex index(kWindow);
+    std::vector<std::string_view> ids = {"same"};
+    ClaimAll(index, ids);
+    std::atomic<bool> done{false};
+    Claim seen = Claim::kNew;
+    std::thread other([&] {
+      seen = ClaimAll(index, ids)[0];
+      done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(done.load()) << "claim of a pending id must wait";
+    if (commit) {
+      index.Commit(ids, kNow);
+    } else {
+      index.Release(ids);
+    }
+    other.join();
+    EXPECT_EQ(seen, commit ? Claim::kDuplicate : Claim::kNew);
+  }
+}
+
+TEST(DedupIndexTest, ConcurrentClaimsGiveEachIdOnce) {
+  DedupIndex index(kWindow);
+  std::vector<std::string> owned;
+  for (int i = 0; i < 20000; ++i) owned.push_back("c" + std::to_string(i));
+  std::atomic<int> news{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (size_t start = 0; start < owned.size(); start += 100) {
+        std::vector<std::string_view> ids(owned.begin() + start, owned.begin() + start + 100);
+        std::vector<Claim> out;
+        index.ClaimAll(ids, kNow, &out);
+        std::vector<std::string_view> mine;
+        for (size_t i = 0; i < ids.size(); ++i) {
+          if (out[i] == Claim::kNew) mine.push_back(ids[i]);
+        }
+        news += static_cast<int>(mine.size());
+        index.Commit(mine, kNow);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(news.load(), 20000);
+}
+
+}  // namespace
+}  // namespace viewpipe

@@ -1,0 +1,93 @@
+#pragma once
+// ConsumerRunner: the loop every consumer path runs on its own thread.
+//
+//   Restore()  -> the offsets the path's durable state corresponds to
+//   Poll       -> Process(records)              (repeat)
+//   every checkpoint_interval: Checkpoint(next offsets), then Commit them
+//
+// A path's output and its offsets move together: the group's committed
+// offset is only advanced after the path says its state up to there is
+// durable, so a kill -9 at any point replays from a consistent position and
+// the path processes each record once into its durable state (paths whose
+// output is idempotent may checkpoint nothing and rely on Commit alone).
+//
+// Each runner has its own consumer group, so a slow or dead path never slows
+// another. Thread safety: Start/Stop from one thread; the Processor is called
+// on the runner's thread only.
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "log/log.h"
+
+namespace viewpipe {
+
+class Processor {
+ public:
+  virtual ~Processor() = default;
+  // The offsets (next record per partition) the processor's durable state
+  // covers; the runner seeks there. Empty: use the group's committed offsets.
+  virtual Result<std::map<PartitionId, Offset>> Restore() = 0;
+  // Handles records in offset order per partition.
+  virtual Status Process(std::span<const ConsumedRecord> records) = 0;
+  // Makes the state durable up to next_offsets (exclusive) before the runner
+  // commits them. Default: nothing to persist.
+  virtual Status Checkpoint(const std::map<PartitionId, Offset>& /*next_offsets*/) {
+    return Status::OK();
+  }
+  // Called when a poll returned nothing (the path is caught up): a chance to
+  // advance time-driven state (watermarks, windows) without new records.
+  virtual void Idle() {}
+};
+
+struct ConsumerRunnerOptions {
+  std::string group;
+  std::string topic;
+  size_t max_poll_records = 4096;
+  std::chrono::milliseconds poll_timeout{100};
+  std::chrono::milliseconds checkpoint_interval{1000};
+};
+
+class ConsumerRunner {
+ public:
+  // log, processor, metrics (may be null) must outlive the runner.
+  ConsumerRunner(Log* log, Processor* processor, MetricsRegistry* metrics,
+                 ConsumerRunnerOptions options);
+  ~ConsumerRunner();
+
+  // Subscribes, restores and starts the thread.
+  Status Start();
+  // Checkpoints what was processed, commits and joins the thread.
+  void Stop();
+  // The error that stopped the runner, or OK while it runs.
+  Status error() const;
+  // Records processed since Start.
+  uint64_t processed() const { return processed_.load(); }
+
+ private:
+  void Run();
+  Status CheckpointAndCommit();
+
+  Log* log_;
+  Processor* processor_;
+  ConsumerRunnerOptions options_;
+  std::unique_ptr<Consumer> consumer_;
+  std::map<PartitionId, Offset> next_;  // one past the last processed record
+  bool dirty_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> processed_{0};
+  mutable std::mutex error_mu_;
+  Status error_;
+  Counter* records_metric_ = nullptr;
+  Histogram* batch_seconds_ = nullptr;
+  std::thread thread_;
+};
+
+}  // namespace viewpipe

@@ -1,0 +1,21 @@
+#pragma once
+// Registration of the viewpipe subcommands. Each Add*Command adds its
+// subcommand(s) to app and, when one is chosen, sets *run to the function
+// that executes it (returning the process exit code).
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace viewpipe::tools {
+
+struct ServerConfig;
+// Flags shared by serve and demo.
+void AddServerFlags(CLI::App* cmd, ServerConfig* config);
+void AddServeCommand(CLI::App& app, std::function<int()>* run);
+// dump, deadletters: read a data directory (also while a server runs on it).
+void AddInspectCommands(CLI::App& app, std::function<int()>* run);
+
+}  // namespace viewpipe::tools

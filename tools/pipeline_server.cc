@@ -1,0 +1,168 @@
+#include "tools/pipeline_server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+
+#include "api/dead_letter_routes.h"
+#include "api/service_routes.h"
+#include "common/clock.h"
+#include "common/env.h"
+#include "common/metrics.h"
+#include "ingest/collector_routes.h"
+#include "log/file_log.h"
+#include "tools/modules.h"
+
+namespace viewpipe::tools {
+
+struct PipelineServer::Impl {
+  ServerConfig config;
+  MetricsRegistry metrics;
+  ServiceState state;
+  std::unique_ptr<FileLog> log;
+  std::unique_ptr<Collector> collector;
+  std::vector<std::unique_ptr<ServerModule>> modules;
+  httplib::Server http;
+  int port = 0;
+  std::thread http_thread;
+  std::thread housekeeping;
+  std::mutex mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  bool started = false;
+
+  Status OpenLog();
+  void RegisterLogMetrics();
+  void Housekeeping();
+};
+
+PipelineServer::PipelineServer(ServerConfig config) : impl_(new Impl) {
+  impl_->config = std::move(config);
+}
+
+PipelineServer::~PipelineServer() { Stop(); }
+
+Status PipelineServer::Impl::OpenLog() {
+  FileLogOptions o;
+  o.dir = JoinPath(config.data_dir, "log");
+  o.env = Env::Default();
+  o.clock = Clock::System();
+  o.metrics = &metrics;
+  o.topics = {{std::string(kTopicViewing), config.log_partitions_viewing},
+              {std::string(kTopicQoe), config.log_partitions_qoe},
+              {std::string(kTopicDeadLetters), 1}};
+  o.segment_bytes = config.log_segment_bytes;
+  o.retention_ms = config.log_retention_ms;
+  o.retention_bytes = config.log_retention_bytes;
+  o.max_pending_bytes = config.log_max_pending_bytes;
+  o.min_free_bytes = config.log_min_free_bytes;
+  VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(o.dir));
+  RecoveryReport report;
+  auto opened = FileLog::Open(o, &report);
+  if (!opened.ok()) return opened.status();
+  log = std::move(opened).value();
+  if (!report.Clean()) spdlog::warn("log recovery: {}", report.ToString());
+  return Status::OK();
+}
+
+void PipelineServer::Impl::RegisterLogMetrics() {
+  FileLog* l = log.get();
+  metrics.AddSampler("viewpipe_consumer_lag", "Records a consumer group has yet to process",
+                     MetricsRegistry::Type::kGauge, [l] {
+                       std::vector<std::pair<Labels, double>> out;
+                       for (const GroupLag& g : l->Lags()) {
+                         out.push_back({{{"group", g.group},
+                                         {"topic", g.topic},
+                                         {"partition", std::to_string(g.partition)}},
+                                        static_cast<double>(g.end - g.committed)});
+                       }
+                       return out;
+                     });
+  metrics.AddSampler("viewpipe_log_size_bytes", "Bytes the durable log holds on disk",
+                     MetricsRegistry::Type::kGauge, [l] {
+                       return std::vector<std::pair<Labels, double>>{
+                           {{}, static_cast<double>(l->SizeBytes())}};
+                     });
+}
+
+void PipelineServer::Impl::Housekeeping() {
+  std::unique_lock<std::mutex> lock(mu);
+  while (!stop_cv.wait_for(lock, std::chrono::seconds(30), [this] { return stopping; })) {
+    lock.unlock();
+    auto deleted = log->EnforceRetention();
+    if (!deleted.ok()) spdlog::error("log retention: {}", deleted.status().ToString());
+    lock.lock();
+  }
+}
+
+Status PipelineServer::Start() {
+  Impl& m = *impl_;
+  VP_RETURN_IF_ERROR(m.OpenLog());
+  m.RegisterLogMetrics();
+  m.collector = std::make_unique<Collector>(m.log.get(), Clock::System(), &m.metrics,
+                                            m.config.collector);
+  const int threads = m.config.http_threads;
+  m.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  m.http.set_keep_alive_max_count(100000);
+  m.http.set_read_timeout(30, 0);
+  RegisterServiceRoutes(&m.http, &m.state, &m.metrics);
+  RegisterCollectorRoutes(&m.http, m.collector.get());
+  RegisterDeadLetterRoutes(&m.http, m.log.get());
+  ModuleContext ctx{m.log.get(), &m.metrics, &m.http, Clock::System(), m.config.data_dir,
+                    m.config.web_root};
+  m.modules = MakeModules(m.config);
+  for (auto& module : m.modules) {
+    Status st = module->Start(ctx);
+    if (!st.ok()) return Status::Aborted("module " + module->name() + ": " + st.ToString());
+  }
+  if (m.config.port == 0) {
+    m.port = m.http.bind_to_any_port(m.config.host);
+  } else if (m.http.bind_to_port(m.config.host, m.config.port)) {
+    m.port = m.config.port;
+  }
+  if (m.port <= 0) {
+    return Status::IOError("cannot listen on " + m.config.host + ":" +
+                           std::to_string(m.config.port));
+  }
+  m.http_thread = std::thread([&m] { m.http.listen_after_bind(); });
+  m.started = true;
+  // /healthz answers while recovery runs; /readyz and /v1/events wait for it.
+  int64_t t0 = Clock::System()->MonotonicMicros();
+  VP_RETURN_IF_ERROR(m.collector->Recover());
+  spdlog::info("recovery done in {} ms ({} event ids in the dedup window)",
+               (Clock::System()->MonotonicMicros() - t0) / 1000, m.collector->dedup().Size());
+  m.collector->SetReady(true);
+  m.state.ready = true;
+  m.housekeeping = std::thread([&m] { m.Housekeeping(); });
+  return Status::OK();
+}
+
+void PipelineServer::Stop() {
+  Impl& m = *impl_;
+  if (!m.started) return;
+  m.started = false;
+  m.state.ready = false;
+  m.http.stop();
+  if (m.http_thread.joinable()) m.http_thread.join();
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    m.stopping = true;
+  }
+  m.stop_cv.notify_all();
+  if (m.housekeeping.joinable()) m.housekeeping.join();
+  for (auto it = m.modules.rbegin(); it != m.modules.rend(); ++it) (*it)->Stop();
+  m.modules.clear();
+  m.collector.reset();
+  m.log.reset();
+}
+
+int PipelineServer::port() const { return impl_->port; }
+
+std::string PipelineServer::url() const {
+  return "http://" + impl_->config.host + ":" + std::to_string(impl_->port);
+}
+
+}  // namespace viewpipe::tools

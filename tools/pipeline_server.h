@@ -1,0 +1,50 @@
+#pragma once
+// PipelineServer: everything `viewpipe serve` runs in one process — the
+// durable log, the collector, the consumer paths and the HTTP API — with
+// Start/Stop so `serve` and `demo` (and tests) assemble it the same way.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "ingest/collector.h"
+
+namespace viewpipe::tools {
+
+struct ServerConfig {
+  std::string data_dir = "data";
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: pick a free one
+  int http_threads = 32;
+  std::string web_root = "web";  // the dashboard's static files (and node_modules beside it)
+  CollectorOptions collector;
+  int log_partitions_viewing = 4;
+  int log_partitions_qoe = 2;
+  int64_t log_segment_bytes = 128LL << 20;
+  int64_t log_retention_ms = 7LL * 24 * 3600 * 1000;
+  int64_t log_retention_bytes = -1;
+  int64_t log_max_pending_bytes = 256LL << 20;
+  int64_t log_min_free_bytes = 64LL << 20;
+};
+
+class PipelineServer {
+ public:
+  explicit PipelineServer(ServerConfig config);
+  ~PipelineServer();
+
+  // Opens the log, recovers, binds the port and starts serving in
+  // background threads. Returns once /readyz answers 200.
+  Status Start();
+  // Stops serving and closes everything (idempotent).
+  void Stop();
+  int port() const;
+  std::string url() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace viewpipe::tools

@@ -1,0 +1,92 @@
+// viewpipe serve: the whole pipeline in one process until SIGINT/SIGTERM.
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdlib>
+
+#include "tools/commands.h"
+#include "tools/pipeline_server.h"
+
+namespace viewpipe::tools {
+namespace {
+
+// Blocks SIGINT/SIGTERM in every thread started after this call, so the
+// calling thread can sigwait for them.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int RunServe(ServerConfig config) {
+  if (config.collector.write_keys.empty()) {
+    spdlog::error("no write key configured: pass --write-key KEY (or set VIEWPIPE_WRITE_KEYS)");
+    return 2;
+  }
+  sigset_t signals = BlockStopSignals();
+  PipelineServer server(config);
+  Status st = server.Start();
+  if (!st.ok()) {
+    spdlog::error("cannot start: {}", st.ToString());
+    return 1;
+  }
+  spdlog::info("viewpipe listening on {} (data in {})", server.url(), config.data_dir);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {}: stopping", sig);
+  server.Stop();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+// Adds the flags shared by serve and demo.
+void AddServerFlags(CLI::App* cmd, ServerConfig* c) {
+  cmd->add_option("--data-dir", c->data_dir, "Directory for the log and all state")
+      ->capture_default_str();
+  cmd->add_option("--host", c->host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", c->port, "Port to listen on (0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--write-key", c->collector.write_keys,
+                  "Write key accepted as 'Authorization: Bearer KEY' (repeatable)")
+      ->envname("VIEWPIPE_WRITE_KEYS")
+      ->delimiter(',');
+  cmd->add_option("--http-threads", c->http_threads, "HTTP worker threads")
+      ->capture_default_str();
+  cmd->add_option("--max-events", c->collector.limits.max_events, "Events per request")
+      ->capture_default_str();
+  cmd->add_option("--max-event-bytes", c->collector.limits.max_event_bytes, "Bytes per event")
+      ->capture_default_str();
+  cmd->add_option("--max-body-bytes", c->collector.max_body_bytes,
+                  "Request body bytes after decompression")
+      ->capture_default_str();
+  cmd->add_option("--dedup-window-ms", c->collector.dedup_window_ms,
+                  "How long accepted event_ids are remembered for dedup")
+      ->capture_default_str();
+  cmd->add_option("--log-max-pending-bytes", c->log_max_pending_bytes,
+                  "Bytes waiting for fsync before the collector answers 503")
+      ->capture_default_str();
+  cmd->add_option("--log-min-free-bytes", c->log_min_free_bytes,
+                  "Free disk space below which the collector answers 503")
+      ->capture_default_str();
+  cmd->add_option("--log-retention-ms", c->log_retention_ms, "Log retention by age (-1: off)")
+      ->capture_default_str();
+  cmd->add_option("--log-retention-bytes", c->log_retention_bytes,
+                  "Log retention by size per partition (-1: off)")
+      ->capture_default_str();
+}
+
+void AddServeCommand(CLI::App& app, std::function<int()>* run) {
+  auto config = std::make_shared<ServerConfig>();
+  CLI::App* cmd = app.add_subcommand("serve", "Run the pipeline: collector, log and API");
+  AddServerFlags(cmd, config.get());
+  cmd->callback([config, run] { *run = [config] { return RunServe(*config); }; });
+}
+
+}  // namespace viewpipe::tools
