@@ -49,6 +49,20 @@ struct ParsedBatch {
 // Errors:
 //   InvalidArgument — the body is not JSON at all / not the expected shape (HTTP 400);
 //   Aborted         — a limit of `limits` was exceeded (HTTP 413); message says which.
+//
+// kJson: `{"events":[...]}`; any syntax error anywhere is a 400; an element
+// that is not an object is a per-event rejection. kNdjson: one event per
+// line, blank lines skipped (not counted in `index`), "\r\n" accepted; a line
+// that is not JSON is a per-event rejection ("not valid JSON") unless no line
+// is JSON, then 400. In both, an event holding invalid UTF-8 (or an escaped
+// unpaired surrogate) is rejected alone ("invalid UTF-8"). Length limits
+// count characters (code points). Each rejection's `error` is the first rule
+// the event broke, e.g. "missing field 'session_id'",
+// "field 'country': must be ISO 3166-1 alpha-2 upper case".
+//
+// Thread safe. Each calling thread keeps a reusable padded copy of the
+// body and a simdjson parser (a few MB after a 1 MiB body), so steady-state
+// calls allocate only the ParsedBatch itself (and rejected events' strings).
 Result<ParsedBatch> ParseBatch(std::string_view body, BodyFormat format, int64_t received_at_ms,
                                const ParseLimits& limits);
 

@@ -1,0 +1,337 @@
+// Event encoding, version 1. All multi-byte fixed fields little endian.
+//
+//   offset 0  u8   version = 1
+//          1  u8   type         EventType value, 1..11
+//          2  u8   device_type  DeviceType value, 1..6
+//          3  u16  presence bits, see kHas* below; bits 12..15 must be 0
+//          5  varint zigzag(ts_ms)
+//             varint zigzag(received_at_ms - ts_ms)   (64-bit wrapping difference)
+//             str event_id, str session_id, str profile_id, str title_id,
+//             str country, str cdn
+//   then, in this order, each only when its presence bit is set:
+//     bit 0  str os                 bit 1  str app_version      bit 2  str isp
+//     bit 3  varint zigzag(position_ms)
+//     bit 4  varint zigzag(bitrate_kbps)     bit 5  varint zigzag(startup_ms)
+//     bit 6  varint zigzag(rebuffer_ms)      (bits 4-6 decode to int32)
+//     bit 7  str error_code
+//     bit 8  fatal is present; bit 9 its value (true); bit 9 alone is invalid
+//     bit 10 str live_event_id
+//     bit 11 experiments: varint count (>= 1), then count x (str id, str variant)
+//
+//   varint: LEB128, 7 bits a byte, low group first, at most 10 bytes, no
+//           redundant trailing zero groups (canonical).
+//   str:    varint byte length, then the bytes (UTF-8, not terminated).
+//   zigzag: n >= 0 -> 2n, n < 0 -> -2n - 1.
+//
+// Optional strings are present iff non-empty, so an encoding whose presence
+// bit is set for an empty string is not canonical and is rejected; nothing
+// may follow the last field.
+
+#include "event/codec.h"
+
+#include <bit>
+#include <charconv>
+#include <climits>
+#include <cstring>
+
+#include "event/utf8.h"
+
+namespace viewpipe {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+constexpr uint16_t kHasOs = 1 << 0;
+constexpr uint16_t kHasAppVersion = 1 << 1;
+constexpr uint16_t kHasIsp = 1 << 2;
+constexpr uint16_t kHasPosition = 1 << 3;
+constexpr uint16_t kHasBitrate = 1 << 4;
+constexpr uint16_t kHasStartup = 1 << 5;
+constexpr uint16_t kHasRebuffer = 1 << 6;
+constexpr uint16_t kHasErrorCode = 1 << 7;
+constexpr uint16_t kHasFatal = 1 << 8;
+constexpr uint16_t kFatalTrue = 1 << 9;
+constexpr uint16_t kHasLiveEvent = 1 << 10;
+constexpr uint16_t kHasExperiments = 1 << 11;
+constexpr uint16_t kKnownBits = 0x0FFF;
+constexpr uint8_t kMaxEventType = 11;
+constexpr uint8_t kMaxDeviceType = 6;
+
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t UnZigZag(uint64_t u) { return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1)); }
+size_t VarintLength(uint64_t v) { return 1 + (std::bit_width(v | 1) - 1) / 7; }
+size_t StrLength(std::string_view s) { return VarintLength(s.size()) + s.size(); }
+
+uint16_t PresenceBits(const EventView& e) {
+  uint16_t bits = 0;
+  if (!e.os.empty()) bits |= kHasOs;
+  if (!e.app_version.empty()) bits |= kHasAppVersion;
+  if (!e.isp.empty()) bits |= kHasIsp;
+  if (e.position_ms) bits |= kHasPosition;
+  if (e.bitrate_kbps) bits |= kHasBitrate;
+  if (e.startup_ms) bits |= kHasStartup;
+  if (e.rebuffer_ms) bits |= kHasRebuffer;
+  if (!e.error_code.empty()) bits |= kHasErrorCode;
+  if (e.fatal) bits |= *e.fatal ? (kHasFatal | kFatalTrue) : kHasFatal;
+  if (!e.live_event_id.empty()) bits |= kHasLiveEvent;
+  if (!e.experiments.empty()) bits |= kHasExperiments;
+  return bits;
+}
+
+uint64_t ReceivedDelta(const EventView& e) {
+  return ZigZag(static_cast<int64_t>(static_cast<uint64_t>(e.received_at_ms) -
+                                     static_cast<uint64_t>(e.ts_ms)));
+}
+
+size_t EncodedLength(const EventView& e, uint16_t bits) {
+  size_t n = 5 + VarintLength(ZigZag(e.ts_ms)) + VarintLength(ReceivedDelta(e));
+  n += StrLength(e.event_id) + StrLength(e.session_id) + StrLength(e.profile_id) +
+       StrLength(e.title_id) + StrLength(e.country) + StrLength(e.cdn);
+  if (bits & kHasOs) n += StrLength(e.os);
+  if (bits & kHasAppVersion) n += StrLength(e.app_version);
+  if (bits & kHasIsp) n += StrLength(e.isp);
+  if (bits & kHasPosition) n += VarintLength(ZigZag(*e.position_ms));
+  if (bits & kHasBitrate) n += VarintLength(ZigZag(*e.bitrate_kbps));
+  if (bits & kHasStartup) n += VarintLength(ZigZag(*e.startup_ms));
+  if (bits & kHasRebuffer) n += VarintLength(ZigZag(*e.rebuffer_ms));
+  if (bits & kHasErrorCode) n += StrLength(e.error_code);
+  if (bits & kHasLiveEvent) n += StrLength(e.live_event_id);
+  if (bits & kHasExperiments) {
+    n += VarintLength(e.experiments.size());
+    for (const auto& [id, variant] : e.experiments) n += StrLength(id) + StrLength(variant);
+  }
+  return n;
+}
+
+// memcpy for the short strings of an event, inline: fixed-size copies that
+// overlap at the end instead of a library call per field. Touches only
+// dst[0, n) and src[0, n).
+inline void CopyBytes(char* dst, const char* src, size_t n) {
+  if (n >= 16) {
+    for (size_t i = 0; i + 16 < n; i += 16) std::memcpy(dst + i, src + i, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    uint64_t head, tail;
+    std::memcpy(&head, src, 8);
+    std::memcpy(&tail, src + n - 8, 8);
+    std::memcpy(dst, &head, 8);
+    std::memcpy(dst + n - 8, &tail, 8);
+  } else if (n >= 4) {
+    uint32_t head, tail;
+    std::memcpy(&head, src, 4);
+    std::memcpy(&tail, src + n - 4, 4);
+    std::memcpy(dst, &head, 4);
+    std::memcpy(dst + n - 4, &tail, 4);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+// Writes into a buffer already sized by EncodedLength.
+class Writer {
+ public:
+  explicit Writer(char* p) : p_(p) {}
+  char* position() const { return p_; }
+  void Byte(uint8_t b) { *p_++ = static_cast<char>(b); }
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      Byte(static_cast<uint8_t>(v) | 0x80);
+      v >>= 7;
+    }
+    Byte(static_cast<uint8_t>(v));
+  }
+  void Bytes(std::string_view s) {
+    CopyBytes(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void Str(std::string_view s) {
+    Varint(s.size());
+    Bytes(s);
+  }
+
+ private:
+  char* p_;
+};
+
+void WriteOptional(const EventView& e, uint16_t bits, Writer* w) {
+  if (bits & kHasOs) w->Str(e.os);
+  if (bits & kHasAppVersion) w->Str(e.app_version);
+  if (bits & kHasIsp) w->Str(e.isp);
+  if (bits & kHasPosition) w->Varint(ZigZag(*e.position_ms));
+  if (bits & kHasBitrate) w->Varint(ZigZag(*e.bitrate_kbps));
+  if (bits & kHasStartup) w->Varint(ZigZag(*e.startup_ms));
+  if (bits & kHasRebuffer) w->Varint(ZigZag(*e.rebuffer_ms));
+  if (bits & kHasErrorCode) w->Str(e.error_code);
+  if (bits & kHasLiveEvent) w->Str(e.live_event_id);
+  if (bits & kHasExperiments) {
+    w->Varint(e.experiments.size());
+    for (const auto& [id, variant] : e.experiments) {
+      w->Str(id);
+      w->Str(variant);
+    }
+  }
+}
+
+// Bounds-checked cursor over an encoding. Every read fails (returns false)
+// rather than step past end_.
+class Reader {
+ public:
+  explicit Reader(std::string_view data)
+      : p_(reinterpret_cast<const uint8_t*>(data.data())), end_(p_ + data.size()) {}
+  bool done() const { return p_ == end_; }
+  bool Byte(uint8_t* b) {
+    if (p_ == end_) return false;
+    *b = *p_++;
+    return true;
+  }
+  bool Varint(uint64_t* v) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 70 && p_ != end_; shift += 7) {
+      const uint8_t b = *p_++;
+      if (shift == 63 && b > 1) return false;  // would overflow 64 bits
+      result |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) {
+        *v = result;
+        return b != 0 || shift == 0;  // canonical: no redundant zero group
+      }
+    }
+    return false;
+  }
+  bool ZigZag64(int64_t* v) {
+    uint64_t u;
+    if (!Varint(&u)) return false;
+    *v = UnZigZag(u);
+    return true;
+  }
+  bool ZigZag32(std::optional<int32_t>* v) {
+    int64_t wide;
+    if (!ZigZag64(&wide) || wide < INT32_MIN || wide > INT32_MAX) return false;
+    *v = static_cast<int32_t>(wide);
+    return true;
+  }
+  bool Str(std::string_view* s) {
+    uint64_t len;
+    if (!Varint(&len) || len > static_cast<uint64_t>(end_ - p_)) return false;
+    *s = std::string_view(reinterpret_cast<const char*>(p_), len);
+    p_ += len;
+    return true;
+  }
+  // A present optional string: non-empty.
+  bool NonEmptyStr(std::string_view* s) { return Str(s) && !s->empty(); }
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+Status Corrupt(const char* what) {
+  return Status::Corruption(std::string("event encoding: ") + what);
+}
+
+bool ReadExperiments(Reader* r, EventView* e) {
+  uint64_t count;
+  // Each entry takes at least two bytes, which bounds count before reserving.
+  if (!r->Varint(&count) || count == 0 || count > r->remaining() / 2) return false;
+  e->experiments.resize(count);
+  for (auto& [id, variant] : e->experiments) {
+    if (!r->Str(&id) || !r->Str(&variant)) return false;
+  }
+  return true;
+}
+
+bool ReadOptional(Reader* r, uint16_t bits, EventView* e) {
+  e->os = e->app_version = e->isp = e->error_code = e->live_event_id = {};
+  e->position_ms.reset();
+  e->bitrate_kbps.reset();
+  e->startup_ms.reset();
+  e->rebuffer_ms.reset();
+  e->fatal.reset();
+  e->experiments.clear();
+  if ((bits & kHasOs) && !r->NonEmptyStr(&e->os)) return false;
+  if ((bits & kHasAppVersion) && !r->NonEmptyStr(&e->app_version)) return false;
+  if ((bits & kHasIsp) && !r->NonEmptyStr(&e->isp)) return false;
+  if (bits & kHasPosition) {
+    int64_t v;
+    if (!r->ZigZag64(&v)) return false;
+    e->position_ms = v;
+  }
+  if ((bits & kHasBitrate) && !r->ZigZag32(&e->bitrate_kbps)) return false;
+  if ((bits & kHasStartup) && !r->ZigZag32(&e->startup_ms)) return false;
+  if ((bits & kHasRebuffer) && !r->ZigZag32(&e->rebuffer_ms)) return false;
+  if ((bits & kHasErrorCode) && !r->NonEmptyStr(&e->error_code)) return false;
+  if (bits & kHasFatal) e->fatal = (bits & kFatalTrue) != 0;
+  if ((bits & kHasLiveEvent) && !r->NonEmptyStr(&e->live_event_id)) return false;
+  if ((bits & kHasExperiments) && !ReadExperiments(r, e)) return false;
+  return true;
+}
+
+Status ReadHeader(Reader* r, EventView* e, uint16_t* bits) {
+  uint8_t version, type, device, lo, hi;
+  if (!r->Byte(&version) || !r->Byte(&type) || !r->Byte(&device) || !r->Byte(&lo) ||
+      !r->Byte(&hi)) {
+    return Corrupt("truncated header");
+  }
+  if (version != kVersion) return Corrupt("unknown version");
+  if (type == 0 || type > kMaxEventType) return Corrupt("bad event type");
+  if (device == 0 || device > kMaxDeviceType) return Corrupt("bad device type");
+  *bits = static_cast<uint16_t>(lo | (hi << 8));
+  if ((*bits & ~kKnownBits) != 0) return Corrupt("unknown presence bits");
+  if ((*bits & kFatalTrue) && !(*bits & kHasFatal)) return Corrupt("fatal value without fatal");
+  e->type = static_cast<EventType>(type);
+  e->device_type = static_cast<DeviceType>(device);
+  return Status::OK();
+}
+
+}  // namespace
+
+void EncodeEvent(const EventView& e, std::string* out, EncodedKeyOffsets* offsets) {
+  const uint16_t bits = PresenceBits(e);
+  const size_t start = out->size();
+  out->resize(start + EncodedLength(e, bits));
+  char* base = out->data();
+  Writer w(base + start);
+  w.Byte(kVersion);
+  w.Byte(static_cast<uint8_t>(e.type));
+  w.Byte(static_cast<uint8_t>(e.device_type));
+  w.Byte(static_cast<uint8_t>(bits));
+  w.Byte(static_cast<uint8_t>(bits >> 8));
+  w.Varint(ZigZag(e.ts_ms));
+  w.Varint(ReceivedDelta(e));
+  w.Varint(e.event_id.size());
+  offsets->event_id = static_cast<size_t>(w.position() - base);
+  w.Bytes(e.event_id);
+  w.Varint(e.session_id.size());
+  offsets->session_id = static_cast<size_t>(w.position() - base);
+  w.Bytes(e.session_id);
+  w.Str(e.profile_id);
+  w.Str(e.title_id);
+  w.Str(e.country);
+  w.Str(e.cdn);
+  WriteOptional(e, bits, &w);
+}
+
+void EncodeEvent(const EventView& e, std::string* out) {
+  EncodedKeyOffsets unused;
+  EncodeEvent(e, out, &unused);
+}
+
+Status DecodeEvent(std::string_view data, EventView* e) {
+  Reader r(data);
+  uint16_t bits = 0;
+  VP_RETURN_IF_ERROR(ReadHeader(&r, e, &bits));
+  uint64_t delta;
+  if (!r.ZigZag64(&e->ts_ms) || !r.Varint(&delta)) return Corrupt("truncated timestamps");
+  e->received_at_ms = static_cast<int64_t>(static_cast<uint64_t>(e->ts_ms) +
+                                           static_cast<uint64_t>(UnZigZag(delta)));
+  if (!r.Str(&e->event_id) || !r.Str(&e->session_id) || !r.Str(&e->profile_id) ||
+      !r.Str(&e->title_id) || !r.Str(&e->country) || !r.Str(&e->cdn)) {
+    return Corrupt("truncated required fields");
+  }
+  if (!ReadOptional(&r, bits, e)) return Corrupt("truncated or invalid optional fields");
+  if (!r.done()) return Corrupt("trailing bytes");
+  return Status::OK();
+}
+
+}  // namespace viewpipe

@@ -1,0 +1,274 @@
+#include "event/codec.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "event/event.h"
+
+namespace viewpipe {
+namespace {
+
+constexpr int64_t kTs = 1764396767123;  // 2025-11-29T06:12:47.123Z
+
+EventView Minimal() {
+  EventView e;
+  e.event_id = "e-1";
+  e.type = EventType::kHeartbeat;
+  e.ts_ms = kTs;
+  e.received_at_ms = kTs + 250;
+  e.session_id = "s-1";
+  e.profile_id = "p-1";
+  e.title_id = "t-1";
+  e.device_type = DeviceType::kTv;
+  e.country = "US";
+  e.cdn = "akamai";
+  return e;
+}
+
+EventView Full() {
+  EventView e = Minimal();
+  e.type = EventType::kError;
+  e.device_type = DeviceType::kConsole;
+  e.os = "tizen 6.5";
+  e.app_version = "5.12.3";
+  e.isp = "Télécom \"quoted\" \\ isp";
+  e.position_ms = 9'000'000'000'000LL;
+  e.bitrate_kbps = 2147483647;
+  e.startup_ms = 0;
+  e.rebuffer_ms = 1234;
+  e.error_code = "E\n42\t\x01";
+  e.fatal = true;
+  e.live_event_id = "live-7";
+  e.experiments = {{"exp_home_row", "b"}, {"exp_abr_v2", "control"}};
+  return e;
+}
+
+void ExpectSame(const EventView& a, const EventView& b) {
+  EXPECT_EQ(a.event_id, b.event_id);
+  EXPECT_EQ(a.type, b.type);
+  EXPECT_EQ(a.ts_ms, b.ts_ms);
+  EXPECT_EQ(a.received_at_ms, b.received_at_ms);
+  EXPECT_EQ(a.session_id, b.session_id);
+  EXPECT_EQ(a.profile_id, b.profile_id);
+  EXPECT_EQ(a.title_id, b.title_id);
+  EXPECT_EQ(a.device_type, b.device_type);
+  EXPECT_EQ(a.country, b.country);
+  EXPECT_EQ(a.cdn, b.cdn);
+  EXPECT_EQ(a.os, b.os);
+  EXPECT_EQ(a.app_version, b.app_version);
+  EXPECT_EQ(a.isp, b.isp);
+  EXPECT_EQ(a.position_ms, b.position_ms);
+  EXPECT_EQ(a.bitrate_kbps, b.bitrate_kbps);
+  EXPECT_EQ(a.startup_ms, b.startup_ms);
+  EXPECT_EQ(a.rebuffer_ms, b.rebuffer_ms);
+  EXPECT_EQ(a.error_code, b.error_code);
+  EXPECT_EQ(a.fatal, b.fatal);
+  EXPECT_EQ(a.live_event_id, b.live_event_id);
+  EXPECT_EQ(a.experiments, b.experiments);
+}
+
+std::string Encode(const EventView& e) {
+  std::string out;
+  EncodeEvent(e, &out);
+  return out;
+}
+
+TEST(EventTypeTest, NamesRoundTripAndQoeSet) {
+  const char* names[] = {"attempt", "play_start",     "heartbeat",      "pause",        "resume",
+                         "seek",    "bitrate_change", "rebuffer_start", "rebuffer_end", "error",
+                         "stop"};
+  for (const char* name : names) {
+    auto type = ParseEventType(name);
+    ASSERT_TRUE(type.has_value()) << name;
+    EXPECT_EQ(EventTypeName(*type), name);
+  }
+  EXPECT_FALSE(ParseEventType("Heartbeat").has_value());
+  EXPECT_FALSE(ParseEventType("").has_value());
+  EXPECT_TRUE(IsQoe(EventType::kAttempt));
+  EXPECT_TRUE(IsQoe(EventType::kPlayStart));
+  EXPECT_TRUE(IsQoe(EventType::kRebufferStart));
+  EXPECT_TRUE(IsQoe(EventType::kRebufferEnd));
+  EXPECT_TRUE(IsQoe(EventType::kBitrateChange));
+  EXPECT_TRUE(IsQoe(EventType::kError));
+  EXPECT_TRUE(IsQoe(EventType::kStop));
+  EXPECT_FALSE(IsQoe(EventType::kHeartbeat));
+  EXPECT_FALSE(IsQoe(EventType::kPause));
+  EXPECT_FALSE(IsQoe(EventType::kResume));
+  EXPECT_FALSE(IsQoe(EventType::kSeek));
+}
+
+TEST(DeviceTypeTest, NamesRoundTrip) {
+  for (const char* name : {"tv", "mobile", "tablet", "web", "console", "other"}) {
+    auto type = ParseDeviceType(name);
+    ASSERT_TRUE(type.has_value()) << name;
+    EXPECT_EQ(DeviceTypeName(*type), name);
+  }
+  EXPECT_FALSE(ParseDeviceType("TV").has_value());
+  EXPECT_FALSE(ParseDeviceType("phone").has_value());
+}
+
+TEST(CodecTest, MinimalRoundTrip) {
+  const EventView in = Minimal();
+  const std::string bytes = Encode(in);
+  EventView out;
+  ASSERT_TRUE(DecodeEvent(bytes, &out).ok());
+  ExpectSame(in, out);
+  EXPECT_EQ(Encode(out), bytes);
+}
+
+TEST(CodecTest, FullyPopulatedRoundTrip) {
+  const EventView in = Full();
+  const std::string bytes = Encode(in);
+  EventView out;
+  ASSERT_TRUE(DecodeEvent(bytes, &out).ok());
+  ExpectSame(in, out);
+  EXPECT_EQ(Encode(out), bytes);
+}
+
+TEST(CodecTest, ExtremeIntegersRoundTrip) {
+  EventView in = Full();
+  in.ts_ms = INT64_MIN;
+  in.received_at_ms = INT64_MAX;  // the difference wraps; decoding must undo it
+  in.position_ms = INT64_MAX;
+  in.bitrate_kbps = INT32_MIN;
+  in.fatal = false;
+  const std::string bytes = Encode(in);
+  EventView out;
+  ASSERT_TRUE(DecodeEvent(bytes, &out).ok());
+  ExpectSame(in, out);
+}
+
+TEST(CodecTest, IsCompact) {
+  // Fixed header + two small varints + six short strings.
+  EXPECT_LT(Encode(Minimal()).size(), 50u);
+}
+
+TEST(CodecTest, KeyOffsetsPointAtTheIds) {
+  std::string out = "prefix";
+  EncodedKeyOffsets offsets;
+  EncodeEvent(Full(), &out, &offsets);
+  EXPECT_EQ(out.substr(offsets.event_id, 3), "e-1");
+  EXPECT_EQ(out.substr(offsets.session_id, 3), "s-1");
+}
+
+TEST(CodecTest, EveryTruncationIsCorruption) {
+  for (const EventView& e : {Minimal(), Full()}) {
+    const std::string bytes = Encode(e);
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      // A heap copy of exactly n bytes, so ASan catches any read past the end.
+      std::unique_ptr<char[]> copy(new char[n == 0 ? 1 : n]);
+      std::memcpy(copy.get(), bytes.data(), n);
+      EventView out;
+      Status s = DecodeEvent(std::string_view(copy.get(), n), &out);
+      EXPECT_TRUE(s.IsCorruption()) << "length " << n << ": " << s.ToString();
+    }
+  }
+}
+
+TEST(CodecTest, TrailingBytesAreCorruption) {
+  std::string bytes = Encode(Full());
+  bytes.push_back('\0');
+  EventView out;
+  EXPECT_TRUE(DecodeEvent(bytes, &out).IsCorruption());
+}
+
+TEST(CodecTest, BadHeaderFieldsAreCorruption) {
+  const std::string good = Encode(Minimal());
+  auto corrupt = [&](size_t at, char value) {
+    std::string bytes = good;
+    bytes[at] = value;
+    EventView out;
+    return DecodeEvent(bytes, &out).IsCorruption();
+  };
+  EXPECT_TRUE(corrupt(0, 2));     // version
+  EXPECT_TRUE(corrupt(1, 0));     // type
+  EXPECT_TRUE(corrupt(1, 12));    // type
+  EXPECT_TRUE(corrupt(2, 0));     // device type
+  EXPECT_TRUE(corrupt(2, 7));     // device type
+  EXPECT_TRUE(corrupt(4, 0x10));  // reserved presence bit 12
+  EXPECT_TRUE(corrupt(4, 0x02));  // "fatal is true" without "fatal present"
+}
+
+TEST(CodecTest, OverlongVarintIsCorruption) {
+  // An empty event_id has length byte 0x00; spell it 0x80 0x00 instead.
+  EventView e = Minimal();
+  e.event_id = "";
+  std::string empty_id = Encode(e);
+  const size_t pos = empty_id.find(std::string("\x00\x03s-1", 5));
+  ASSERT_NE(pos, std::string::npos);
+  empty_id.replace(pos, 1, std::string("\x80\x00", 2));
+  EventView out;
+  EXPECT_TRUE(DecodeEvent(empty_id, &out).IsCorruption());
+}
+
+TEST(CodecTest, GarbageNeverCrashes) {
+  uint64_t x = 88172645463325252ULL;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::string bytes = Encode(Full());
+    bytes[x % bytes.size()] = static_cast<char>(x >> 32);
+    bytes.resize(bytes.size() - (x >> 40) % 4);
+    EventView out;
+    Status s = DecodeEvent(bytes, &out);
+    if (s.ok()) {
+      EXPECT_EQ(Encode(out), bytes);  // whatever decodes is canonical
+    }
+  }
+}
+
+TEST(CodecJsonTest, MinimalHasOnlyRequiredFields) {
+  std::string json;
+  AppendEventJson(Minimal(), &json);
+  EXPECT_EQ(json,
+            "{\"event_id\":\"e-1\",\"type\":\"heartbeat\",\"ts\":1764396767123,"
+            "\"received_at\":1764396767373,\"session_id\":\"s-1\",\"profile_id\":\"p-1\","
+            "\"title_id\":\"t-1\",\"device_type\":\"tv\",\"country\":\"US\",\"cdn\":\"akamai\"}");
+}
+
+TEST(CodecJsonTest, FullIsValidJsonWithEveryField) {
+  std::string json = "[";  // appends, never clears
+  AppendEventJson(Full(), &json);
+  json += "]";
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+  simdjson::dom::element e = doc.at(0);
+  EXPECT_EQ(std::string_view(e["type"]), "error");
+  EXPECT_EQ(std::string_view(e["device_type"]), "console");
+  EXPECT_EQ(int64_t(e["ts"]), kTs);
+  EXPECT_EQ(int64_t(e["received_at"]), kTs + 250);
+  EXPECT_EQ(std::string_view(e["isp"]), "Télécom \"quoted\" \\ isp");
+  EXPECT_EQ(std::string_view(e["error_code"]), "E\n42\t\x01");
+  EXPECT_EQ(int64_t(e["position_ms"]), 9'000'000'000'000LL);
+  EXPECT_EQ(int64_t(e["bitrate_kbps"]), 2147483647);
+  EXPECT_EQ(int64_t(e["startup_ms"]), 0);
+  EXPECT_EQ(int64_t(e["rebuffer_ms"]), 1234);
+  EXPECT_EQ(bool(e["fatal"]), true);
+  EXPECT_EQ(std::string_view(e["live_event_id"]), "live-7");
+  EXPECT_EQ(std::string_view(e["experiments"]["exp_abr_v2"]), "control");
+  EXPECT_EQ(std::string_view(e["os"]), "tizen 6.5");
+  EXPECT_EQ(std::string_view(e["app_version"]), "5.12.3");
+}
+
+TEST(CodecJsonTest, InvalidUtf8IsReplacedSoOutputStaysJson) {
+  EventView e = Minimal();
+  e.cdn =
+      "bad\xff\xc0\xaf"
+      "end";
+  std::string json;
+  AppendEventJson(e, &json);
+  EXPECT_TRUE(simdjson::validate_utf8(json.data(), json.size()));
+  EXPECT_NE(json.find("\"cdn\":\"bad\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+                      "end\""),
+            std::string::npos)
+      << json;
+}
+
+}  // namespace
+}  // namespace viewpipe
