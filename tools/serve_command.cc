@@ -53,10 +53,21 @@ void AddServerFlags(CLI::App* cmd, ServerConfig* c) {
   cmd->add_option("--host", c->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", c->port, "Port to listen on (0: any free port)")
       ->capture_default_str();
+  cmd->add_option_function<std::string>(
+         "--listen",
+         [c](const std::string& v) {
+           size_t colon = v.rfind(':');
+           if (colon == std::string::npos) throw CLI::ValidationError("--listen", "HOST:PORT");
+           c->host = v.substr(0, colon);
+           c->port = std::stoi(v.substr(colon + 1));
+         },
+         "HOST:PORT to listen on (sets --host and --port)");
   cmd->add_option("--write-key", c->collector.write_keys,
                   "Write key accepted as 'Authorization: Bearer KEY' (repeatable)")
       ->envname("VIEWPIPE_WRITE_KEYS")
       ->delimiter(',');
+  cmd->add_option("--web-root", c->web_root,
+                  "Directory of the dashboard's files (default: <exe dir>/../../web, else ./web)");
   cmd->add_option("--http-threads", c->http_threads, "HTTP worker threads")
       ->capture_default_str();
   cmd->add_option("--max-events", c->collector.limits.max_events, "Events per request")

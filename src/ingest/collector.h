@@ -40,8 +40,8 @@ class Collector {
   Collector(Log* log, Clock* clock, MetricsRegistry* metrics, CollectorOptions options);
 
   // Rebuilds the dedup index from the last dedup window of `viewing` and
-  // re-appends to `qoe` any QoE event of that window a crash left only in
-  // `viewing`. Call once before serving.
+  // completes a commit that a crash left in only one of `viewing` and `qoe`.
+  // Call once before serving.
   Status Recover();
 
   // True when header is "Bearer <key>" for a configured write key.
@@ -61,6 +61,7 @@ class Collector {
  private:
   struct Counters;
   IngestResponse Unavailable(const Status& status);
+  Status RepairTornCommit(int64_t from_ts);
   void CountRejection(std::string_view reason);
 
   Log* log_;

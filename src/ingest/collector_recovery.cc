@@ -4,14 +4,15 @@
 // A group commit writes each touched partition file in turn; a crash between
 // two writes can leave a QoE event in `viewing` but not in `qoe`. A retry
 // would then be a duplicate (dedup is rebuilt from `viewing`), so the event
-// would never reach SRE. Recovery re-appends such events to `qoe`. Only the
-// last group commit can be torn, so the repair looks at the last
-// kRepairLookbackMs of the log.
+// would never reach SRE; the opposite case would store the retry twice in
+// `qoe`. Recovery completes such commits. Only the last group commit can be
+// torn, so the repair looks at the last kRepairLookbackMs of the log.
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "event/codec.h"
@@ -82,45 +83,71 @@ Status ScanTopic(const Log& log, std::string_view topic, int64_t from_ts, Fn fn)
 
 Status Collector::Recover() {
   const int64_t now = clock_->NowMs();
-  int64_t newest = 0;
   size_t remembered = 0;
   Status st = ScanTopic(*log_, kTopicViewing, now - options_.dedup_window_ms,
                         [&](const ConsumedRecord& r, const EventView& e) {
                           dedup_.Remember(e.event_id, r.timestamp_ms);
-                          newest = std::max(newest, r.timestamp_ms);
                           ++remembered;
                         });
   if (!st.ok()) return st;
   spdlog::info("dedup index rebuilt from the log: {} event ids", remembered);
+  int64_t newest = 0;
+  for (std::string_view topic : {kTopicViewing, kTopicQoe}) {
+    for (PartitionId p = 0; p < log_->Partitions(topic); ++p) {
+      Offset end = log_->EndOffset(topic, p);
+      if (end <= log_->StartOffset(topic, p)) continue;
+      auto ts = TimestampAt(*log_, topic, p, end - 1);
+      if (!ts.ok()) return ts.status();
+      newest = std::max(newest, *ts);
+    }
+  }
   if (newest == 0) return Status::OK();
 
-  // QoE repair over the last moments before the crash.
-  const int64_t repair_from = newest - kRepairLookbackMs;
-  std::unordered_set<std::string> in_qoe;
-  st = ScanTopic(*log_, kTopicQoe, repair_from - kRepairLookbackMs,
-                 [&](const ConsumedRecord&, const EventView& e) {
-                   in_qoe.emplace(e.event_id);
-                 });
+  return RepairTornCommit(newest - kRepairLookbackMs);
+}
+
+// A QoE event must be in both `viewing` and `qoe`. The group commit writes
+// partition files one after the other, so a crash can leave the last commit
+// in either topic alone; recovery completes it (the event was durable, so
+// the client's retry will be a duplicate).
+Status Collector::RepairTornCommit(int64_t from_ts) {
+  struct Copy {
+    std::string key, value;
+    int64_t ts;
+  };
+  std::unordered_map<std::string, Copy> only_viewing, only_qoe;
+  std::unordered_set<std::string> in_viewing;
+  Status st = ScanTopic(*log_, kTopicViewing, from_ts,
+                        [&](const ConsumedRecord& r, const EventView& e) {
+                          if (r.timestamp_ms < from_ts || !IsQoe(e.type)) return;
+                          in_viewing.emplace(e.event_id);
+                          only_viewing.emplace(std::string(e.event_id),
+                                               Copy{std::string(r.key), std::string(r.value),
+                                                    r.timestamp_ms});
+                        });
   if (!st.ok()) return st;
-  std::vector<std::string> keys, values;
-  std::vector<int64_t> stamps;
-  st = ScanTopic(*log_, kTopicViewing, repair_from,
-                 [&](const ConsumedRecord& r, const EventView& e) {
-                   if (!IsQoe(e.type) || in_qoe.count(std::string(e.event_id)) > 0) return;
-                   keys.emplace_back(r.key);
-                   values.emplace_back(r.value);
-                   stamps.push_back(r.timestamp_ms);
-                 });
+  st = ScanTopic(*log_, kTopicQoe, from_ts, [&](const ConsumedRecord& r, const EventView& e) {
+    if (r.timestamp_ms < from_ts) return;
+    std::string id(e.event_id);
+    if (only_viewing.erase(id) == 0 && in_viewing.count(id) == 0) {
+      only_qoe.emplace(id, Copy{std::string(r.key), std::string(r.value), r.timestamp_ms});
+    }
+  });
   if (!st.ok()) return st;
-  if (values.empty()) return Status::OK();
   std::vector<ProduceRecord> repair;
-  for (size_t i = 0; i < values.size(); ++i) {
-    repair.push_back(ProduceRecord{kTopicQoe, keys[i], values[i], stamps[i]});
+  for (const auto& [id, c] : only_viewing) {
+    repair.push_back(ProduceRecord{kTopicQoe, c.key, c.value, c.ts});
   }
-  spdlog::warn("recovery: {} QoE events were in `viewing` but not in `qoe`; re-appending",
-               repair.size());
-  metrics_->GetCounter("viewpipe_recovery_qoe_repaired_total",
-                       "QoE events re-appended to qoe by crash recovery")
+  for (const auto& [id, c] : only_qoe) {
+    repair.push_back(ProduceRecord{kTopicViewing, c.key, c.value, c.ts});
+    dedup_.Remember(id, c.ts);
+  }
+  if (repair.empty()) return Status::OK();
+  spdlog::warn("recovery: completing a torn commit: {} QoE events only in `viewing`, {} only in "
+               "`qoe`",
+               only_viewing.size(), only_qoe.size());
+  metrics_->GetCounter("viewpipe_recovery_repaired_records_total",
+                       "Records re-appended by crash recovery to complete a torn commit")
       ->Inc(repair.size());
   return log_->Append(repair);
 }

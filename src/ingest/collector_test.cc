@@ -180,5 +180,23 @@ TEST_F(CollectorTest, RecoveryRepairsQoeTopic) {
   EXPECT_EQ(Ids(kTopicQoe), (std::multiset<std::string>{"q"}));
 }
 
+// Regression: a crash left a QoE event in `qoe` only; the retry was accepted
+// and stored in `qoe` a second time.
+TEST_F(CollectorTest, RecoveryCompletesCommitTornTheOtherWay) {
+  std::string body = Body({EventJson("q", "attempt")});
+  {
+    auto parsed = ParseBatch(body, BodyFormat::kJson, kNow, {});
+    ASSERT_TRUE(parsed.ok());
+    const AcceptedEvent& e = parsed->accepted[0];
+    ProduceRecord only_qoe{kTopicQoe, e.session_id, e.encoded, kNow};
+    ASSERT_TRUE(log_->Append({&only_qoe, 1}).ok());
+  }
+  Open();
+  EXPECT_EQ(Ids(kTopicViewing), (std::multiset<std::string>{"q"}));
+  IngestResponse r = collector_->Ingest(body, BodyFormat::kJson);
+  EXPECT_NE(r.body.find("\"accepted\":0,\"duplicates\":1"), std::string::npos) << r.body;
+  EXPECT_EQ(Ids(kTopicQoe), (std::multiset<std::string>{"q"}));
+}
+
 }  // namespace
 }  // namespace viewpipe

@@ -21,7 +21,12 @@ struct Slot {
 };
 static_assert(sizeof(Slot) == 16);
 
-uint32_t ToSec(int64_t ms) { return static_cast<uint32_t>(std::max<int64_t>(ms / 1000, 2)); }
+// Expiry in whole seconds, rounded up, and the current second rounded down:
+// an id is never forgotten before its window ends (at most 1 s after).
+uint32_t ExpirySec(int64_t ms) {
+  return static_cast<uint32_t>(std::max<int64_t>((ms + 999) / 1000, 2));
+}
+uint32_t NowSec(int64_t ms) { return static_cast<uint32_t>(std::max<int64_t>(ms / 1000, 2)); }
 
 }  // namespace
 
@@ -96,7 +101,7 @@ DedupIndex::Fingerprint DedupIndex::Fingerprinted(std::string_view id) {
 void DedupIndex::ClaimAll(std::span<const std::string_view> ids, int64_t now_ms,
                           std::vector<Claim>* out) {
   std::lock_guard<std::mutex> claim_lock(claim_mu_);
-  const uint32_t now_sec = ToSec(now_ms);
+  const uint32_t now_sec = NowSec(now_ms);
   out->assign(ids.size(), Claim::kNew);
   for (size_t i = 0; i < ids.size(); ++i) {
     Fingerprint fp = Fingerprinted(ids[i]);
@@ -128,8 +133,8 @@ void DedupIndex::ClaimAll(std::span<const std::string_view> ids, int64_t now_ms,
 }
 
 void DedupIndex::Commit(std::span<const std::string_view> ids, int64_t accepted_at_ms) {
-  const uint32_t expires = ToSec(accepted_at_ms + window_ms_);
-  const uint32_t now_sec = ToSec(accepted_at_ms);
+  const uint32_t expires = ExpirySec(accepted_at_ms + window_ms_);
+  const uint32_t now_sec = NowSec(accepted_at_ms);
   for (std::string_view id : ids) {
     Fingerprint fp = Fingerprinted(id);
     Shard& shard = shards_[fp.shard];
@@ -159,7 +164,7 @@ void DedupIndex::Remember(std::string_view id, int64_t accepted_at_ms) {
   Fingerprint fp = Fingerprinted(id);
   Shard& shard = shards_[fp.shard];
   std::lock_guard<std::mutex> lock(shard.mu);
-  shard.Put(fp.lo, fp.hi, ToSec(accepted_at_ms + window_ms_), ToSec(accepted_at_ms));
+  shard.Put(fp.lo, fp.hi, ExpirySec(accepted_at_ms + window_ms_), NowSec(accepted_at_ms));
 }
 
 size_t DedupIndex::Size() const {

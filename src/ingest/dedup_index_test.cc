@@ -53,6 +53,19 @@ TEST(DedupIndexTest, ExpiresAfterWindow) {
   EXPECT_EQ(ClaimAll(index, ids, kNow + kWindow + 1000), std::vector<Claim>{Claim::kNew});
 }
 
+// Regression: expiry was rounded down to a whole second, forgetting ids up
+// to 1 s before the window ended.
+TEST(DedupIndexTest, NeverExpiresBeforeTheWindowEnds) {
+  DedupIndex index(2000);
+  std::vector<std::string_view> ids = {"a"};
+  const int64_t accepted = kNow + 100;
+  ClaimAll(index, ids, accepted);
+  index.Commit(ids, accepted);
+  for (int64_t t = accepted; t <= accepted + 2000; t += 50) {
+    ASSERT_EQ(ClaimAll(index, ids, t), std::vector<Claim>{Claim::kDuplicate}) << t - accepted;
+  }
+}
+
 TEST(DedupIndexTest, RememberedIdsAreDuplicates) {
   DedupIndex index(kWindow);
   index.Remember("r", kNow - 1000);
