@@ -30,3 +30,6 @@ grep -E "stat::number_of_executed_units" tests/artifacts/fuzz.log || true
 
 log "end-to-end tests (real binary)"
 python3 -m pytest -q tests/e2e "$@"
+
+log "dashboard in a real browser (chromium + playwright-core)"
+node --test tests/browser/

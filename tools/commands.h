@@ -17,5 +17,8 @@ void AddServerFlags(CLI::App* cmd, ServerConfig* config);
 void AddServeCommand(CLI::App& app, std::function<int()>* run);
 // dump, deadletters: read a data directory (also while a server runs on it).
 void AddInspectCommands(CLI::App& app, std::function<int()>* run);
+void AddSimCommands(CLI::App& app, std::function<int()>* run);  // sim, demo (src/sim)
+// query, cost, lake, backfill, and the history flags of serve/demo (register last).
+void AddHistoryCommands(CLI::App& app, std::function<int()>* run);
 
 }  // namespace viewpipe::tools

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   viewpipe::tools::AddServeCommand(app, &run);
   viewpipe::tools::AddInspectCommands(app, &run);
+  viewpipe::tools::AddSimCommands(app, &run);
+  viewpipe::tools::AddHistoryCommands(app, &run);  // after serve and demo
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 0;
 }

@@ -18,7 +18,9 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: pick a free one
   int http_threads = 32;
-  std::string web_root = "web";  // the dashboard's static files (and node_modules beside it)
+  // The dashboard's static files (node_modules beside it); empty: found next
+  // to the executable or in ./web (api/dashboard_module.h).
+  std::string web_root;
   CollectorOptions collector;
   int log_partitions_viewing = 4;
   int log_partitions_qoe = 2;

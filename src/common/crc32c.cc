@@ -19,6 +19,10 @@ constexpr std::array<uint32_t, 256> MakeTable() {
 }
 constexpr std::array<uint32_t, 256> kTable = MakeTable();
 
+}  // namespace
+
+namespace internal {
+
 uint32_t ExtendPortable(uint32_t crc, const char* data, size_t n) {
   const auto* p = reinterpret_cast<const uint8_t*>(data);
   uint32_t c = ~crc;
@@ -27,8 +31,8 @@ uint32_t ExtendPortable(uint32_t crc, const char* data, size_t n) {
 }
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t ExtendSse42(uint32_t crc, const char* data,
-                                                        size_t n) {
+__attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t crc, const char* data,
+                                                          size_t n) {
   uint64_t c = ~crc & 0xFFFFFFFFu;
   const char* p = data;
   while (n >= 8) {
@@ -43,19 +47,22 @@ __attribute__((target("sse4.2"))) uint32_t ExtendSse42(uint32_t crc, const char*
   return ~c32;
 }
 
-bool HasSse42() {
+bool HasHardware() {
   static const bool has = __builtin_cpu_supports("sse4.2");
   return has;
 }
+#else
+uint32_t ExtendHardware(uint32_t crc, const char* data, size_t n) {
+  return ExtendPortable(crc, data, n);
+}
+bool HasHardware() { return false; }
 #endif
 
-}  // namespace
+}  // namespace internal
 
 uint32_t Extend(uint32_t crc, const char* data, size_t n) {
-#if defined(__x86_64__)
-  if (HasSse42()) return ExtendSse42(crc, data, n);
-#endif
-  return ExtendPortable(crc, data, n);
+  if (internal::HasHardware()) return internal::ExtendHardware(crc, data, n);
+  return internal::ExtendPortable(crc, data, n);
 }
 
 }  // namespace viewpipe::crc32c

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Ingest benchmark: viewpipe (every ack after fsync) vs a real Apache Kafka
+# broker (acks=all) vs the disk's own write+fsync ceiling, on this machine.
+# One command, bounded in time (about 4-6 minutes), loopback traffic only:
+#
+#   bench/ingest.sh
+#
+# Knobs (environment): DURATION (s per viewpipe run, default 12), WARMUP (2),
+# CONNECTIONS (16), RATE_CONNECTIONS (32), RATE_DURATION (15), GZIP_MAX_EVENTS
+# (10000000), KAFKA (1; 0 skips Kafka), KAFKA_SECONDS (15), KAFKA_FSYNC (1; 0
+# skips the flush.messages=1 run), PERF (0; 1 records a CPU profile of the
+# server during a plain run), KEEP (0; 1 keeps the temp dir), BENCH_TMP (parent
+# of the temp dir, default build/ so that it is on the repo's filesystem),
+# QUIET_WAIT (0; seconds to wait for the load average to fall under 1 first).
+# Prints a table and writes bench/results/ingest-<time>.json (git-ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DURATION=${DURATION:-12}
+WARMUP=${WARMUP:-2}
+CONNECTIONS=${CONNECTIONS:-16}
+RATE_CONNECTIONS=${RATE_CONNECTIONS:-32}
+RATE_DURATION=${RATE_DURATION:-15}
+GZIP_MAX_EVENTS=${GZIP_MAX_EVENTS:-10000000}
+KAFKA=${KAFKA:-1}
+KAFKA_SECONDS=${KAFKA_SECONDS:-15}
+KAFKA_FSYNC=${KAFKA_FSYNC:-1}
+PERF=${PERF:-0}
+KEEP=${KEEP:-0}
+KEY=bench-write-key
+BATCH=500
+PARTITIONS=4  # viewpipe's `viewing` topic has 4 partitions; Kafka gets the same
+# Kafka producer settings (stated in the results and the README).
+KAFKA_PRODUCER_PROPS=(acks=all linger.ms=5 batch.size=262144 compression.type=none
+  max.in.flight.requests.per.connection=5)
+# Records are keyed (random keys over 20,000 "sessions") so all partitions
+# are written, as viewpipe keys by session_id.
+KAFKA_KEYS=(--key-distribution random --record-key-range 20000)
+
+log() { printf '\033[1;32m[bench]\033[0m %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$@"; }
+
+# --- build -------------------------------------------------------------------
+# (NO_BUILD=1 with VIEWPIPE_BIN, INGEST_LOAD, DISK_CEILING: use given binaries.)
+if [[ ${NO_BUILD:-0} != 1 ]]; then
+  log "building (release)"
+  if [[ ! -f build/release/build.ninja ]]; then
+    cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  fi
+  cmake --build build/release --target viewpipe ingest_load disk_ceiling -j"$(nproc)" \
+    >build/release/bench-build.log 2>&1 || { tail -n 40 build/release/bench-build.log; exit 1; }
+fi
+VP=${VIEWPIPE_BIN:-build/release/viewpipe}
+[[ -x $VP || -n ${VIEWPIPE_BIN:-} ]] || VP=build/release/tools/viewpipe
+LOAD=${INGEST_LOAD:-build/release/bench/ingest_load}
+DISK=${DISK_CEILING:-build/release/bench/disk_ceiling}
+
+mkdir -p "${BENCH_TMP:-build}" bench/results
+WORK=$(mktemp -d "$(cd "${BENCH_TMP:-build}" && pwd)/ingest-bench.XXXXXX")
+R=$WORK/results
+mkdir -p "$R"
+VP_PID=""
+cleanup() {
+  set +e
+  [[ -n $VP_PID ]] && kill "$VP_PID" 2>/dev/null && wait "$VP_PID" 2>/dev/null
+  [[ -d $WORK/kafka ]] && scripts/kafka.sh stop "$WORK/kafka"
+  if [[ $KEEP == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+load_avg() { cut -d' ' -f1 /proc/loadavg; }
+# QUIET_WAIT=S: wait up to S seconds for the 1-minute load average to drop
+# under 1 (other work on the machine skews every number here).
+if (( ${QUIET_WAIT:-0} > 0 )); then
+  deadline=$((SECONDS + QUIET_WAIT))
+  while (( SECONDS < deadline )) && python3 -c "import sys; sys.exit(0 if $(load_avg) >= 1.0 else 1)"; do
+    sleep 10
+  done
+fi
+log "machine: $(nproc) cores, load average $(load_avg) before the run"
+python3 -c "import sys; sys.exit(0 if $(load_avg) < 1.5 else 1)" \
+  || log "warning: the machine is busy (load $(load_avg)); the numbers will be low"
+
+# --- viewpipe ------------------------------------------------------------------
+VP_PORT=$(free_port)
+DATA=$WORK/vp-data
+# The contract is --listen HOST:PORT; builds that still take --host/--port work too.
+if "$VP" serve --help 2>&1 | grep -q -- '--listen'; then
+  LISTEN=(--listen "127.0.0.1:$VP_PORT")
+else
+  LISTEN=(--host 127.0.0.1 --port "$VP_PORT")
+fi
+"$VP" serve --data-dir "$DATA" "${LISTEN[@]}" --write-key "$KEY" >"$WORK/viewpipe.log" 2>&1 &
+VP_PID=$!
+for _ in $(seq 1 300); do
+  curl -fs "http://127.0.0.1:$VP_PORT/readyz" >/dev/null 2>&1 && break
+  kill -0 "$VP_PID" 2>/dev/null || { tail -n 30 "$WORK/viewpipe.log"; die "viewpipe exited"; }
+  sleep 0.2
+done
+curl -fs "http://127.0.0.1:$VP_PORT/readyz" >/dev/null || die "viewpipe not ready in 60 s"
+log "viewpipe ready on 127.0.0.1:$VP_PORT (pid $VP_PID, data in $DATA)"
+
+# run_load NAME ARGS...: runs the load generator, samples the server's
+# per-thread CPU over the measured window, writes $R/NAME.json (+ .cpu.json).
+run_load() {
+  local name=$1 dur; shift
+  dur=$DURATION
+  local a
+  for a in "$@"; do [[ ${prev:-} == --duration ]] && dur=$a; prev=$a; done
+  unset prev
+  timeout $((${dur%.*} + 200)) "$LOAD" --target "127.0.0.1:$VP_PORT" --key "$KEY" \
+    --batch "$BATCH" --warmup "$WARMUP" "$@" >"$R/$name.json" 2>"$R/$name.err" &
+  local lp=$! window
+  window=$(python3 -c "print(max(0.5, $dur - $WARMUP - 0.8))")
+  # Wait for the bodies to be built (stderr says so); then sample the
+  # server's threads over the measured window (after the warmup).
+  for _ in $(seq 1 1800); do grep -q built "$R/$name.err" && break; sleep 0.1; done
+  python3 bench/proc_cpu.py sample "$VP_PID" "$WARMUP" "$window" >"$R/$name.cpu.json" 2>/dev/null &
+  local cp=$!
+  if [[ $PERF == 1 && $name == plain ]]; then
+    sleep "$WARMUP"
+    perf record -e cpu-clock -F 499 -g -p "$VP_PID" -o "$WORK/perf.data" -- sleep 4 >/dev/null 2>&1 || true
+  fi
+  wait "$lp" || die "load generator failed ($name): $(cat "$R/$name.err")"
+  wait "$cp" || echo '{}' >"$R/$name.cpu.json"
+  log "$name: $(jget "$R/$name.json" '["events_per_s"]') events/s, p99 $(jget "$R/$name.json" '["latency_ms"]["p99"]') ms, non-200 $(jget "$R/$name.json" '["non200_total"]'), server CPU $(jget "$R/$name.cpu.json" '.get("total_cores")') cores"
+}
+
+log "plain JSON, max throughput: $CONNECTIONS connections, ${DURATION}s"
+run_load plain --mode max --encoding json --connections "$CONNECTIONS" --duration "$DURATION"
+PLAIN_EPS=$(jget "$R/plain.json" '["events_per_s"]')
+
+GZ_EVENTS=$(python3 -c "print(int(min($GZIP_MAX_EVENTS, max(500000, $PLAIN_EPS * $DURATION * 1.2))))")
+log "gzip, max throughput: $CONNECTIONS connections, ${DURATION}s, $GZ_EVENTS distinct events pre-compressed"
+run_load gzip --mode max --encoding gzip --events "$GZ_EVENTS" --connections "$CONNECTIONS" \
+  --duration "$DURATION"
+
+RATE=$(python3 -c "print(int(min(500000, $PLAIN_EPS / 2) // 1000 * 1000))")
+(( RATE >= 1000 )) || RATE=1000
+log "plain JSON at a fixed $RATE events/s (open loop): $RATE_CONNECTIONS connections, ${RATE_DURATION}s"
+run_load rate --mode rate --rate "$RATE" --encoding json --connections "$RATE_CONNECTIONS" \
+  --duration "$RATE_DURATION"
+
+curl -fs "http://127.0.0.1:$VP_PORT/metrics" >"$R/metrics.txt" || true
+kill "$VP_PID"
+wait "$VP_PID" 2>/dev/null || true
+VP_PID=""
+sync
+LOG_BYTES=$(du -sb "$DATA/log" 2>/dev/null | cut -f1 || true)
+[[ -n $LOG_BYTES ]] || LOG_BYTES=$(du -sb "$DATA" | cut -f1)
+DATA_BYTES=$(du -sb "$DATA" | cut -f1)
+if [[ $PERF == 1 && -f $WORK/perf.data ]]; then
+  perf report -i "$WORK/perf.data" --stdio --no-children -g none --percent-limit 0.5 --sort dso,symbol 2>/dev/null \
+    | grep -v '^$' | head -n 120 >"$R/perf.txt" || true
+  cp "$R/perf.txt" bench/results/ingest-perf-latest.txt 2>/dev/null || true
+fi
+
+# --- disk ceiling ----------------------------------------------------------------
+log "disk ceiling: sequential write + fdatasync on $(df --output=source "$WORK" | tail -1)"
+for kib in 256 1024; do
+  "$DISK" --dir "$WORK" --chunk-kib "$kib" --seconds 5 >"$R/disk-$kib.json"
+  log "  ${kib} KiB chunks: $(jget "$R/disk-$kib.json" '["mb_per_s"]') MB/s"
+done
+
+# --- Kafka -----------------------------------------------------------------------
+perf_test() {  # OUTFILE TOPIC RECORDS WARMUP_RECORDS THROUGHPUT
+  timeout 600 scripts/kafka.sh run org.apache.kafka.tools.ProducerPerformance --topic "$2" \
+    --num-records "$3" --warmup-records "$4" --throughput "$5" \
+    --payload-file "$WORK/payload.txt" "${KAFKA_KEYS[@]}" \
+    --command-property bootstrap.servers="127.0.0.1:$K_PORT" "${KAFKA_PRODUCER_PROPS[@]}" \
+    >"$1" 2>&1 || { tail -n 30 "$1" >&2; die "ProducerPerformance failed"; }
+}
+
+kafka_run() {  # NAME TOPIC: max throughput for about KAFKA_SECONDS
+  local name=$1 topic=$2 rate n w
+  # Calibration, which also warms the broker (page cache, segments, JIT).
+  perf_test "$R/$name.calib.txt" "$topic" 1000000 200000 -1
+  rate=$(python3 bench/kafka_parse.py rate "$R/$name.calib.txt")
+  n=$(python3 -c "print(int(min(60e6, max(1e6, $rate * ($KAFKA_SECONDS + $WARMUP)))))")
+  w=$(python3 -c "print(int($n * $WARMUP / ($KAFKA_SECONDS + $WARMUP)))")
+  log "  $name: calibrated at $rate records/s; measuring $n records ($w of them warmup)"
+  perf_test "$R/$name.txt" "$topic" "$n" "$w" -1
+  python3 bench/kafka_parse.py json "$R/$name.txt" >"$R/$name.json"
+  log "  $name: $(jget "$R/$name.json" '["records_per_s"]') records/s, p99 $(jget "$R/$name.json" '["p99_ms"]') ms"
+}
+
+kafka_rate_run() {  # NAME TOPIC: at viewpipe's fixed rate, for RATE_DURATION
+  local name=$1 topic=$2
+  perf_test "$R/$name.txt" "$topic" "$((RATE * (RATE_DURATION)))" "$((RATE * WARMUP))" "$RATE"
+  python3 bench/kafka_parse.py json "$R/$name.txt" >"$R/$name.json"
+  log "  $name: $(jget "$R/$name.json" '["records_per_s"]') records/s, p50 $(jget "$R/$name.json" '["p50_ms"]') ms, p99 $(jget "$R/$name.json" '["p99_ms"]') ms"
+}
+
+if [[ $KAFKA == 1 ]]; then
+  scripts/kafka.sh install
+  K_PORT=$(free_port)
+  while [[ $(free_port) == "$K_PORT" ]]; do :; done
+  log "Kafka $(cat third_party/kafka/VERSION): KRaft single node on 127.0.0.1:$K_PORT"
+  "$LOAD" --dump-events "$WORK/payload.txt" --events 200000 >"$R/payload.json"
+  scripts/kafka.sh start "$WORK/kafka" "$K_PORT" >/dev/null
+  topics=(viewing)
+  if [[ $KAFKA_FSYNC == 1 ]]; then topics+=(viewing-fsync); fi
+  for t in "${topics[@]}"; do
+    extra=()
+    if [[ $t == viewing-fsync ]]; then extra=(--config flush.messages=1); fi
+    scripts/kafka.sh run org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$K_PORT" \
+      --create --topic "$t" --partitions "$PARTITIONS" --replication-factor 1 "${extra[@]}" \
+      >/dev/null
+  done
+  kafka_run kafka viewing
+  log "  Kafka at viewpipe's fixed rate, $RATE records/s"
+  kafka_rate_run kafka-rate viewing
+  if [[ $KAFKA_FSYNC == 1 ]]; then
+    kafka_run kafka-fsync viewing-fsync
+    if (( $(jget "$R/kafka-fsync.json" '["records_per_s"]') >= RATE * 9 / 10 )); then
+      kafka_rate_run kafka-fsync-rate viewing-fsync
+    fi
+  fi
+  scripts/kafka.sh stop "$WORK/kafka"
+fi
+
+# --- report ----------------------------------------------------------------------
+STAMP=$(date -u +%Y%m%d-%H%M%S)
+OUT=bench/results/ingest-$STAMP.json
+python3 bench/report.py --dir "$R" --log-bytes "$LOG_BYTES" --data-bytes "$DATA_BYTES" \
+  --kafka-version "$(cat third_party/kafka/VERSION 2>/dev/null || echo none)" \
+  --kafka-props "${KAFKA_PRODUCER_PROPS[*]} ${KAFKA_KEYS[*]}" --partitions "$PARTITIONS" \
+  --load-avg "$(load_avg)" --out "$OUT"
+cp "$OUT" bench/results/ingest-latest.json
+log "results: $OUT"

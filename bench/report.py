@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Assembles bench/ingest.sh's run files into one results JSON and prints the
+side-by-side table. Called by bench/ingest.sh; not meant to be run alone."""
+import argparse
+import json
+import os
+import re
+import subprocess
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def metric(text, name, labels):
+    for line in text.splitlines():
+        if line.startswith(name) and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            try:
+                return float(line.split()[-1])
+            except ValueError:
+                pass
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--log-bytes", type=int, required=True)
+    ap.add_argument("--data-bytes", type=int, required=True)
+    ap.add_argument("--kafka-version", default="none")
+    ap.add_argument("--kafka-props", default="")
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--load-avg", default="")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    d = a.dir
+    runs = {n: load(f"{d}/{n}.json") for n in ("plain", "gzip", "rate")}
+    cpu = {n: load(f"{d}/{n}.cpu.json") for n in ("plain", "gzip", "rate")}
+    kafka = {n: load(f"{d}/{n}.json")
+             for n in ("kafka", "kafka-fsync", "kafka-rate", "kafka-fsync-rate")}
+    disk = {kib: load(f"{d}/disk-{kib}.json") for kib in (256, 1024)}
+    payload = load(f"{d}/payload.json")
+    metrics_text = open(f"{d}/metrics.txt").read() if os.path.exists(f"{d}/metrics.txt") else ""
+
+    accepted_total = metric(metrics_text, "viewpipe_events_total", {"outcome": "accepted"})
+    if not accepted_total:
+        accepted_total = sum((r or {}).get("accepted_all", 0) for r in runs.values())
+    stored_bpe = a.log_bytes / accepted_total if accepted_total else None
+    json_bpe = (runs["plain"] or {}).get("raw_bytes_per_event")
+    disk_best = max((x for x in disk.values() if x), key=lambda x: x["mb_per_s"], default=None)
+    disk_mbps = disk_best["mb_per_s"] if disk_best else None
+
+    def ceiling(bpe):
+        return round(disk_mbps * 1e6 / bpe) if disk_mbps and bpe else None
+
+    plain_eps = (runs["plain"] or {}).get("events_per_s")
+    gzip_eps = (runs["gzip"] or {}).get("events_per_s")
+    rate = runs["rate"] or {}
+    k = kafka["kafka"] or {}
+    kf = kafka["kafka-fsync"] or {}
+
+    def ratio(x, y):
+        return round(x / y, 2) if x and y else None
+
+    cpu_model = ""
+    try:
+        cpu_model = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
+                                   capture_output=True, text=True).stdout.strip()
+    except OSError:
+        pass
+    result = {
+        "machine": {"cores": os.cpu_count(), "cpu": cpu_model, "load_avg_at_end": a.load_avg},
+        "viewpipe": {
+            "plain_max": runs["plain"], "gzip_max": runs["gzip"], "plain_at_rate": runs["rate"],
+            "server_cpu": cpu,
+            "accepted_total": accepted_total, "log_bytes": a.log_bytes, "data_dir_bytes": a.data_bytes,
+            "stored_bytes_per_event": round(stored_bpe, 1) if stored_bpe else None,
+        },
+        "kafka": {"version": a.kafka_version, "partitions": a.partitions,
+                  "producer_props": a.kafka_props, "payload": payload,
+                  "default_flush": kafka["kafka"],
+                  "flush_every_message": kafka["kafka-fsync"],
+                  "default_flush_at_rate": kafka["kafka-rate"],
+                  "flush_every_message_at_rate": kafka["kafka-fsync-rate"]},
+        "disk": {"runs": disk, "best_mb_per_s": disk_mbps,
+                 "ceiling_events_per_s_at_stored_bytes": ceiling(stored_bpe),
+                 "ceiling_events_per_s_at_json_bytes": ceiling(json_bpe)},
+        "summary": {
+            "viewpipe_plain_events_per_s": plain_eps,
+            "viewpipe_gzip_events_per_s": gzip_eps,
+            "rate_events_per_s": rate.get("target_rate"),
+            "rate_p99_ms": (rate.get("latency_ms") or {}).get("p99"),
+            "kafka_events_per_s": k.get("records_per_s"),
+            "kafka_fsync_events_per_s": kf.get("records_per_s"),
+            "kafka_rate_p99_ms": (kafka["kafka-rate"] or {}).get("p99_ms"),
+            "kafka_fsync_rate_p99_ms": (kafka["kafka-fsync-rate"] or {}).get("p99_ms"),
+            "ratio_viewpipe_plain_to_kafka": ratio(plain_eps, k.get("records_per_s")),
+            "ratio_viewpipe_plain_to_kafka_fsync": ratio(plain_eps, kf.get("records_per_s")),
+            "disk_ceiling_events_per_s": ceiling(stored_bpe),
+            "target_1M_plain_met": bool(plain_eps and plain_eps >= 1_000_000),
+            "target_p99_under_20ms_met": bool(rate.get("latency_ms") and
+                                              rate["latency_ms"]["p99"] < 20 and
+                                              rate.get("non200_total", 1) == 0),
+        },
+    }
+    with open(a.out, "w") as f:
+        json.dump(result, f, indent=2)
+
+    def fmt(x):
+        return f"{x:,.0f}" if isinstance(x, (int, float)) else "-"
+
+    def lat(r):
+        if not r:
+            return "-"
+        l = r.get("latency_ms") or {}
+        return f"{l.get('p50', 0):.1f} / {l.get('p99', 0):.1f} / {l.get('max', 0):.1f}"
+
+    def klat(x):
+        return f"{x['p50_ms']} / {x['p99_ms']} / {x['max_ms']:.0f}" if x else "-"
+
+    kr, kfr = kafka["kafka-rate"], kafka["kafka-fsync-rate"]
+    rows = [
+        ("viewpipe plain JSON (max)", plain_eps, lat(runs["plain"]),
+         ratio(plain_eps, k.get("records_per_s")), "fsync before every ack"),
+        ("viewpipe gzip (max)", gzip_eps, lat(runs["gzip"]),
+         ratio(gzip_eps, k.get("records_per_s")), "fsync before every ack"),
+        (f"viewpipe plain at {fmt(rate.get('target_rate'))}/s", rate.get("events_per_s"), lat(rate),
+         None, "open loop, latency from schedule"),
+        ("Kafka acks=all (max)", k.get("records_per_s"), klat(k), 1.0 if k else None,
+         "no fsync per batch (default)"),
+        (f"Kafka acks=all at {fmt(rate.get('target_rate'))}/s", (kr or {}).get("records_per_s"),
+         klat(kr), None, "latency from send(), tool-throttled"),
+        ("Kafka acks=all flush.messages=1", kf.get("records_per_s"), klat(kf),
+         ratio(kf.get("records_per_s"), k.get("records_per_s")), "fsync on every append"),
+        (f"Kafka flush.messages=1 at {fmt(rate.get('target_rate'))}/s",
+         (kfr or {}).get("records_per_s"), klat(kfr), None,
+         "run only if the max reached the rate"),
+        ("disk write+fdatasync ceiling", ceiling(stored_bpe), "-", ratio(ceiling(stored_bpe),
+                                                                         k.get("records_per_s")),
+         f"{fmt(disk_mbps)} MB/s at {stored_bpe:.0f} B/event stored" if stored_bpe else "-"),
+    ]
+    print()
+    print(f"{'':34} {'events/s':>12}  {'p50 / p99 / max ms':>22}  {'÷ Kafka':>8}  notes")
+    for name, eps, l, r, note in rows:
+        print(f"{name:34} {fmt(eps):>12}  {l:>22}  {(f'{r:.2f}' if r else '-'):>8}  {note}")
+    print()
+    print(f"viewpipe ÷ Kafka (plain, default flush): {ratio(plain_eps, k.get('records_per_s'))}; "
+          f"÷ Kafka with flush.messages=1: {ratio(plain_eps, kf.get('records_per_s'))}")
+    print(f"bytes/event: JSON {json_bpe}, gzip on the wire "
+          f"{(runs['gzip'] or {}).get('wire_bytes_per_event')}, stored in viewpipe's log "
+          f"{round(stored_bpe, 1) if stored_bpe else '-'}")
+    print(f"targets: ≥1,000,000 plain events/s: {'met' if result['summary']['target_1M_plain_met'] else 'NOT met'}; "
+          f"p99 < 20 ms at {fmt(rate.get('target_rate'))}/s: "
+          f"{'met' if result['summary']['target_p99_under_20ms_met'] else 'NOT met'}")
+    for n in ("plain", "gzip", "rate"):
+        c = cpu[n]
+        if c and c.get("by_thread"):
+            top = ", ".join(f"{t} ×{v['threads']} {v['cores']:.2f}"
+                            for t, v in list(c["by_thread"].items())[:5])
+            busiest = ", ".join(f"{t['tid']}:{t['cores']:.2f}" for t in c.get("busiest_threads", [])[:4])
+            print(f"server CPU during {n}: {c['total_cores']:.2f} cores ({top}; busiest threads "
+                  f"{busiest}); load generator {(runs[n] or {}).get('client_cpu_cores')} cores")
+
+
+if __name__ == "__main__":
+    main()

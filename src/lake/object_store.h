@@ -1,0 +1,53 @@
+#pragma once
+// ObjectStore: where the lake lives. Keys are '/'-separated paths relative
+// to the store's root ("events/event_date=2025-01-01/hour=03/part-1.parquet").
+// The contract is what an S3-compatible store can honour too:
+//   - Put / PutFile create or replace one object atomically (readers see
+//     the old object or the whole new one, never a part) and durably
+//     (S3: a single PUT or a completed multipart upload);
+//   - Rename moves an object (local: rename(2) + directory fsync; S3:
+//     copy + delete, so the target appears atomically but the source may
+//     linger after a crash: callers must tolerate both existing);
+//   - List is recursive, sorted by key; Delete of a missing key is OK.
+// The lake's commit protocol (partition_committer.h) needs nothing more.
+//
+// Thread safety: implementations are thread safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace viewpipe {
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  virtual Status Put(const std::string& key, std::string_view data) = 0;
+  // Copies the local file at local_path into key; *crc32c (if given)
+  // receives the CRC32C of the bytes stored.
+  virtual Status PutFile(const std::string& key, const std::string& local_path,
+                         uint32_t* crc32c) = 0;
+  // NotFound when key does not exist.
+  virtual Result<std::string> Get(const std::string& key) = 0;
+  virtual Result<uint64_t> Size(const std::string& key) = 0;
+  virtual bool Exists(const std::string& key) = 0;
+  // Every object whose key starts with prefix.
+  virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
+  virtual Status Delete(const std::string& key) = 0;
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  // What DuckDB opens to read key: a local path (or an s3:// URL).
+  virtual std::string ReadUri(const std::string& key) const = 0;
+  // Where keys start (a directory or a bucket URL), for messages and reads.
+  virtual std::string RootUri() const = 0;
+};
+
+}  // namespace viewpipe

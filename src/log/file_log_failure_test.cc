@@ -1,0 +1,158 @@
+// Write path failures: full disk, failed writes and fsyncs, a full buffer.
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "log/file_log.h"
+#include "log/log_test_util.h"
+
+namespace viewpipe {
+namespace {
+
+using FailureTest = LogTest;
+
+// Holds every fsync of the fault-injection Env until Release().
+class SyncGate {
+ public:
+  explicit SyncGate(FaultInjectionEnv* env) : env_(env) {
+    env_->SetBeforeSyncHook([this](const std::string&) {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++waiting_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return open_; });
+    });
+  }
+  ~SyncGate() {
+    Release();
+    env_->SetBeforeSyncHook(nullptr);
+  }
+  void WaitForASync() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return waiting_ > 0; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  FaultInjectionEnv* env_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_ = 0;
+  bool open_ = false;
+};
+
+TEST_F(FailureTest, FullDiskFailsTheAppendAndLeavesNothingHalfVisible) {
+  auto log = Open();
+  ASSERT_TRUE(AppendN(log.get(), 5, "before").ok());
+  uint64_t size = FileSize(SegmentPath(0));
+  env_.SetSpaceLimit(env_.UsedBytes() + 50);  // room for part of the next batch
+  Status st = AppendN(log.get(), 20, "full");
+  EXPECT_TRUE(st.IsNoSpace()) << st.ToString();
+  EXPECT_EQ(log->EndOffset("t", 0), 5);
+  EXPECT_EQ(FileSize(SegmentPath(0)), size) << "the partial write was cut back";
+  EXPECT_EQ(ReadAll(log.get()).size(), 5u);
+  EXPECT_TRUE(log->Health().ok()) << "a failed write does not poison the log";
+  env_.SetSpaceLimit(FaultInjectionEnv::kNoLimit);  // space frees up
+  std::vector<Offset> offsets;
+  ASSERT_TRUE(AppendN(log.get(), 2, "after", "t", 0, kT0, &offsets).ok());
+  EXPECT_EQ(offsets, (std::vector<Offset>{5, 6}));
+  log.reset();
+  RecoveryReport report;
+  log = Open(&report);
+  EXPECT_TRUE(report.Clean()) << report.ToString();
+  auto recs = ReadAll(log.get());
+  ASSERT_EQ(recs.size(), 7u);
+  EXPECT_EQ(recs[5].value, "after-0");
+}
+
+TEST_F(FailureTest, MinFreeBytesRefusesBeforeWriting) {
+  options_.min_free_bytes = 10000;
+  auto log = Open();
+  env_.SetSpaceLimit(env_.UsedBytes() + 5000);
+  uint64_t used = env_.UsedBytes();
+  Status st = AppendN(log.get(), 5, "x");
+  EXPECT_TRUE(st.IsNoSpace()) << st.ToString();
+  EXPECT_EQ(env_.UsedBytes(), used) << "nothing was written";
+  env_.SetSpaceLimit(env_.UsedBytes() + 100000);
+  EXPECT_TRUE(AppendN(log.get(), 5, "x").ok()) << "usable again once space is free";
+}
+
+TEST_F(FailureTest, FailedWriteIsRecoverable) {
+  auto log = Open();
+  ASSERT_TRUE(AppendN(log.get(), 3, "a").ok());
+  env_.SetWriteError(true);
+  EXPECT_EQ(AppendN(log.get(), 3, "b").code(), Status::Code::kIOError);
+  env_.SetWriteError(false);
+  std::vector<Offset> offsets;
+  ASSERT_TRUE(AppendN(log.get(), 1, "c", "t", 0, kT0, &offsets).ok());
+  EXPECT_EQ(offsets[0], 3);
+  auto recs = ReadAll(log.get());
+  ASSERT_EQ(recs.size(), 4u);
+  EXPECT_EQ(recs[3].value, "c-0");
+}
+
+TEST_F(FailureTest, FailedFsyncPoisonsTheLogUntilReopened) {
+  auto log = Open();
+  ASSERT_TRUE(AppendN(log.get(), 3, "a").ok());
+  env_.SetSyncError(true);
+  Status st = AppendN(log.get(), 3, "b");
+  EXPECT_EQ(st.code(), Status::Code::kIOError);
+  EXPECT_NE(st.message().find("reopened"), std::string::npos) << st.ToString();
+  EXPECT_EQ(log->EndOffset("t", 0), 3) << "unsynced records are never visible";
+  EXPECT_EQ(ReadAll(log.get()).size(), 3u);
+  EXPECT_FALSE(log->Health().ok());
+  env_.SetSyncError(false);
+  EXPECT_EQ(AppendN(log.get(), 1, "c").code(), Status::Code::kIOError) << "still poisoned";
+  log.reset();
+  log = Open();
+  EXPECT_TRUE(log->Health().ok());
+  ASSERT_TRUE(AppendN(log.get(), 1, "d").ok());
+  auto recs = ReadAll(log.get());
+  // "b" was written but its fsync failed: it may or may not have survived.
+  ASSERT_TRUE(recs.size() == 4u || recs.size() == 7u) << recs.size();
+  EXPECT_EQ(recs.back().value, "d-0");
+}
+
+TEST_F(FailureTest, ConsumersNeverSeeRecordsBeforeTheirFsync) {
+  auto log = Open();
+  auto consumer = log->Subscribe("g", "t");
+  ASSERT_TRUE(consumer.ok());
+  auto gate = std::make_unique<SyncGate>(&env_);
+  auto append = std::async(std::launch::async, [&] { return AppendN(log.get(), 4, "x"); });
+  gate->WaitForASync();
+  EXPECT_GT(FileSize(SegmentPath(0)), 0u) << "written, not yet synced";
+  EXPECT_EQ(log->EndOffset("t", 0), 0);
+  EXPECT_EQ(ReadAll(log.get()).size(), 0u);
+  auto polled = (*consumer)->Poll(10, std::chrono::milliseconds(20));
+  ASSERT_TRUE(polled.ok());
+  EXPECT_TRUE(polled->empty());
+  gate->Release();
+  ASSERT_TRUE(append.get().ok());
+  polled = (*consumer)->Poll(10, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(polled.ok());
+  EXPECT_EQ(polled->size(), 4u);
+}
+
+TEST_F(FailureTest, FullBufferIsRefusedAtOnce) {
+  options_.max_pending_bytes = 250;
+  auto log = Open();
+  auto gate = std::make_unique<SyncGate>(&env_);
+  auto first = std::async(std::launch::async, [&] { return AppendN(log.get(), 10, "a"); });
+  gate->WaitForASync();                     // ~110 bytes in flight
+  Status st = AppendN(log.get(), 20, "b");  // ~200 more would pass 250
+  EXPECT_EQ(st.code(), Status::Code::kUnavailable) << st.ToString();
+  gate->Release();
+  EXPECT_TRUE(first.get().ok());
+  EXPECT_TRUE(AppendN(log.get(), 20, "b").ok());
+  EXPECT_EQ(AppendN(log.get(), 100, "too-big").code(), Status::Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace viewpipe
