@@ -155,7 +155,6 @@ DATA_BYTES=$(du -sb "$DATA" | cut -f1)
 if [[ $PERF == 1 && -f $WORK/perf.data ]]; then
   perf report -i "$WORK/perf.data" --stdio --no-children -g none --percent-limit 0.5 --sort dso,symbol 2>/dev/null \
     | grep -v '^$' | head -n 120 >"$R/perf.txt" || true
-  cp "$R/perf.txt" bench/results/ingest-perf-latest.txt 2>/dev/null || true
 fi
 
 # --- disk ceiling ----------------------------------------------------------------
@@ -230,4 +229,8 @@ python3 bench/report.py --dir "$R" --log-bytes "$LOG_BYTES" --data-bytes "$DATA_
   --kafka-props "${KAFKA_PRODUCER_PROPS[*]} ${KAFKA_KEYS[*]}" --partitions "$PARTITIONS" \
   --load-avg "$(load_avg)" --out "$OUT"
 cp "$OUT" bench/results/ingest-latest.json
-log "results: $OUT"
+# Keep the raw run files (load generator JSON lines, Kafka tool output,
+# /metrics, per-thread CPU, perf profile) next to the summary.
+mkdir -p "bench/results/ingest-$STAMP"
+find "$R" -maxdepth 1 -type f ! -name 'payload.txt' -exec cp {} "bench/results/ingest-$STAMP/" \;
+log "results: $OUT (raw files in bench/results/ingest-$STAMP/)"

@@ -1,6 +1,7 @@
 // ops_bench: benchmarks of the ops path (bench/ops.sh runs them all).
 //
 //   ops_bench memory --sessions N [--seconds S] [--session-minutes M]
+//       [--checkpoint-dir DIR]
 //       N concurrent sessions (attempt, play_start, a heartbeat every 10 s
 //       with +-100 ms jitter, 0.6 other events a minute; 1000 titles, 17
 //       countries, 6 devices, 4 CDNs, 5 % on a live event)
@@ -9,7 +10,8 @@
 //       prints bytes per session (the tracker's accounting and the RSS
 //       growth) and events/s of SessionTracker::Apply. With M > 0 sessions
 //       end (stop) after ~M minutes and are replaced, so ended ones linger
-//       until evicted, as in production.
+//       until evicted, as in production. With DIR, also times one checkpoint
+//       of the final state written there (then deleted).
 //   ops_bench replay --events N --dir DIR
 //       writes N such events to a FileLog (4 partitions) in DIR, then times
 //       the ops consumer (ConsumerRunner + OpsProcessor: read, decode, apply,
@@ -27,6 +29,7 @@
 
 #include <httplib.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,6 +49,7 @@
 #include "common/env.h"
 #include "event/codec.h"
 #include "log/file_log.h"
+#include "ops/checkpoint_file.h"
 #include "ops/ops_processor.h"
 #include "ops/ops_state.h"
 #include "stream/consumer_runner.h"
@@ -197,6 +201,40 @@ int Memory(int argc, char** argv) {
   const double apply_s = Seconds(t0, Steady::now());
   const double apply_cpu = CpuSeconds() - cpu0;  // includes generating the events
   const size_t rss1 = RssBytes();
+  // One checkpoint of this state (what OpsProcessor::Checkpoint writes, less
+  // the few offsets), when --checkpoint-dir is given.
+  const std::string checkpoint_dir = Arg(argc, argv, "--checkpoint-dir", "");
+  double checkpoint_s = 0, checkpoint_cpu = 0, fork_ms = 0, fork_child_s = 0;
+  uint64_t checkpoint_bytes = 0;
+  if (!checkpoint_dir.empty()) {
+    const auto c = Steady::now();
+    const double c0 = CpuSeconds();
+    auto w = CheckpointWriter::Create(Env::Default(), JoinPath(checkpoint_dir, "checkpoint"));
+    Status st = w.ok() ? tracker.Save(w->get()) : w.status();
+    if (st.ok()) st = (*w)->Commit();
+    if (!st.ok()) {
+      std::fprintf(stderr, "checkpoint: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    checkpoint_s = Seconds(c, Steady::now());
+    checkpoint_cpu = CpuSeconds() - c0;
+    checkpoint_bytes = (*w)->bytes();
+    // The same from a forked child, as OpsProcessor does in the background:
+    // how long the consumer stops (the fork) and how long the child takes.
+    const auto f = Steady::now();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      auto cw = CheckpointWriter::Create(Env::Default(), JoinPath(checkpoint_dir, "checkpoint"));
+      Status cst = cw.ok() ? tracker.Save(cw->get()) : cw.status();
+      if (cst.ok()) cst = (*cw)->Commit();
+      ::_exit(cst.ok() ? 0 : 1);
+    }
+    fork_ms = Seconds(f, Steady::now()) * 1000;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    fork_child_s = Seconds(f, Steady::now());
+    std::filesystem::remove_all(checkpoint_dir);
+  }
   const double concurrent = static_cast<double>(sessions);
   std::printf(
       "{\"mode\":\"memory\",\"sessions\":%" PRId64 ",\"tracked_sessions\":%zu,\"seconds\":%" PRId64
@@ -204,13 +242,15 @@ int Memory(int argc, char** argv) {
       ",\"apply_events_per_s\":%.0f,\"session_bytes\":%zu,\"state_bytes\":%zu,"
       "\"session_bytes_per_session\":%.1f,\"state_bytes_per_session\":%.1f,"
       "\"rss_growth_bytes\":%zu,\"rss_bytes_per_session\":%.1f,\"keys\":%zu,\"apply_s\":%.1f,"
-      "\"cpu_s\":%.1f,\"events_per_cpu_s\":%.0f}\n",
+      "\"cpu_s\":%.1f,\"events_per_cpu_s\":%.0f,\"checkpoint_s\":%.2f,\"checkpoint_cpu_s\":%.2f,"
+      "\"checkpoint_bytes\":%" PRIu64 ",\"checkpoint_fork_pause_ms\":%.1f,\"checkpoint_fork_total_s\":%.2f}\n",
       sessions, tracker.sessions(), seconds, minutes, events, static_cast<double>(events) / apply_s,
       tracker.SessionBytes(), tracker.MemoryBytes(),
       static_cast<double>(tracker.SessionBytes()) / concurrent,
       static_cast<double>(tracker.MemoryBytes()) / concurrent, rss1 - rss0,
       static_cast<double>(rss1 - rss0) / concurrent, tracker.series().key_count(), apply_s,
-      apply_cpu, static_cast<double>(events) / apply_cpu);
+      apply_cpu, static_cast<double>(events) / apply_cpu, checkpoint_s, checkpoint_cpu,
+      checkpoint_bytes, fork_ms, fork_child_s);
   return 0;
 }
 
@@ -296,12 +336,9 @@ int Replay(int argc, char** argv) {
   }
   const double replay_s = Seconds(a, Steady::now());
   const double replay_cpu = CpuSeconds() - cpu0;
-  // One checkpoint of the state this left, timed.
-  std::map<PartitionId, Offset> ends;
-  for (PartitionId p = 0; p < 4; ++p) ends[p] = (*log)->EndOffset("viewing", p);
-  const auto c = Steady::now();
-  runner.Stop();  // the final checkpoint
-  const double checkpoint_s = Seconds(c, Steady::now());
+  runner.Stop();  // writes the final checkpoint
+  const double checkpoint_s =
+      metrics.GetHistogram("viewpipe_ops_checkpoint_seconds", "", {})->Sum();
   std::error_code ec;
   const auto checkpoint_bytes =
       std::filesystem::file_size(JoinPath(dir, "ops/checkpoint"), ec);

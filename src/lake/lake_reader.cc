@@ -55,8 +55,11 @@ Result<std::vector<LakeFileRef>> LakeReader::FilesOnce(const LakeRange& range,
       int64_t hour_start = date.StartMs() + f.hour * kMsPerHour;
       if (hour_start + kMsPerHour <= range.min_ms || hour_start > range.max_ms) continue;
       LakeFileRef r{f.key, store_->ReadUri(f.key), date, f.hour, f.rows, f.bytes};
+      // The newest commit's files may still be moving to their final key.
       auto s = staged.find(f.key);
-      if (s != staged.end() && !store_->Exists(f.key)) r.uri = store_->ReadUri(s->second);
+      if (s != staged.end() && !store_->Exists(f.key) && store_->Exists(s->second)) {
+        r.uri = store_->ReadUri(s->second);
+      }
       out.push_back(std::move(r));
     }
   }

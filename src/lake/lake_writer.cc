@@ -102,6 +102,8 @@ Status LakeWriter::Upload(const std::vector<WrittenFile>& files, const std::stri
     StagedFile s;
     s.date = w.date;
     s.file.key = DataFileKey(w.date, w.hour, base);
+    // The Hive layout under the commit's staging directory, so a reader can
+    // read a staged file like a published one.
     s.staged_key = std::string(kStagingPrefix) + name + "/" + s.file.key;
     s.file.hour = w.hour;
     s.file.rows = w.rows;

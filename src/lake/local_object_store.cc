@@ -1,6 +1,7 @@
 #include "lake/local_object_store.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "common/crc32c.h"
 
@@ -92,20 +93,33 @@ Result<std::vector<ObjectInfo>> LocalObjectStore::List(const std::string& prefix
   return out;
 }
 
+void LocalObjectStore::PruneEmptyDirs(const std::string& path) {
+  std::error_code ec;
+  for (std::string dir = DirName(path); dir.size() > root_.size() && dir.rfind(root_, 0) == 0;
+       dir = DirName(dir)) {
+    if (!std::filesystem::remove(dir, ec) || ec) break;  // not empty (or gone): stop
+  }
+}
+
 Status LocalObjectStore::Delete(const std::string& key) {
   std::string path = Path(key);
   if (!env_->FileExists(path)) return Status::OK();
   Status st = env_->RemoveFile(path);
   if (!st.ok() && !st.IsNotFound()) return st;
-  return env_->SyncDir(DirName(path));
+  VP_RETURN_IF_ERROR(env_->SyncDir(DirName(path)));
+  PruneEmptyDirs(path);
+  return Status::OK();
 }
 
 Status LocalObjectStore::Rename(const std::string& from, const std::string& to) {
   std::string dst = Path(to);
   VP_RETURN_IF_ERROR(EnsureDirOf(dst));
   VP_RETURN_IF_ERROR(env_->RenameFile(Path(from), dst));
+  // Only the target's entry must be durable: if the source's comes back
+  // after a crash, the object simply exists twice (the contract allows it).
   VP_RETURN_IF_ERROR(env_->SyncDir(DirName(dst)));
-  return env_->SyncDir(DirName(Path(from)));
+  PruneEmptyDirs(Path(from));
+  return Status::OK();
 }
 
 }  // namespace viewpipe

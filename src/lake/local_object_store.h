@@ -33,6 +33,9 @@ class LocalObjectStore final : public ObjectStore {
   // Creates the directory of path and any missing parents, fsyncing each
   // new one into its parent.
   Status EnsureDirOf(const std::string& path);
+  // Removes the now empty directories from path's up to the root (tidy
+  // only: a leftover empty directory holds no data).
+  void PruneEmptyDirs(const std::string& path);
   Status ListDir(const std::string& dir, const std::string& rel, const std::string& prefix,
                  std::vector<ObjectInfo>* out);
 

@@ -5,9 +5,9 @@
 //   - Put / PutFile create or replace one object atomically (readers see
 //     the old object or the whole new one, never a part) and durably
 //     (S3: a single PUT or a completed multipart upload);
-//   - Rename moves an object (local: rename(2) + directory fsync; S3:
-//     copy + delete, so the target appears atomically but the source may
-//     linger after a crash: callers must tolerate both existing);
+//   - Rename moves an object (local: rename(2) + fsync of the target's
+//     directory; S3: copy + delete). The target appears atomically, but the
+//     source may linger after a crash: callers must tolerate both existing;
 //   - List is recursive, sorted by key; Delete of a missing key is OK.
 // The lake's commit protocol (partition_committer.h) needs nothing more.
 //

@@ -21,11 +21,17 @@ std::string SqlStringList(const std::vector<std::string>& items) {
 Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Open(const ParquetWriterOptions& options) {
   std::unique_ptr<ParquetWriter> w(new ParquetWriter());
   w->options_ = options;
+  // Scratch belongs to this writer (the lake's lock is held): what a killed
+  // writer left there is garbage.
   std::error_code ec;
+  fs::remove_all(options.scratch_dir, ec);
   fs::create_directories(options.scratch_dir, ec);
   if (ec) return Status::IOError("cannot create " + options.scratch_dir + ": " + ec.message());
+  // DuckDB spills to temp_directory (default: ./.tmp of the process).
+  std::string spill = (fs::path(options.scratch_dir) / "duckdb-tmp").string();
   auto db = DuckDatabase::Open("", {{"threads", std::to_string(options.threads)},
                                     {"memory_limit", options.memory_limit},
+                                    {"temp_directory", spill},
                                     {"preserve_insertion_order", "true"},
                                     {"autoinstall_known_extensions", "false"},
                                     {"autoload_known_extensions", "false"}});

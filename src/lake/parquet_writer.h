@@ -24,7 +24,7 @@
 namespace viewpipe {
 
 struct ParquetWriterOptions {
-  std::string scratch_dir;           // created when missing
+  std::string scratch_dir;           // emptied at Open: owned by this writer
   int zstd_level = 9;                // COMPRESSION_LEVEL of ZSTD
   int64_t row_group_rows = 122880;   // row groups of flushed files
   std::string memory_limit = "1GB";  // of the writer's DuckDB

@@ -1,5 +1,7 @@
 #include "ops/checkpoint_file.h"
 
+#include <unistd.h>
+
 #include "common/crc32c.h"
 #include "ops/bytes.h"
 
@@ -20,18 +22,21 @@ uint32_t SectionCrc(uint8_t kind, std::string_view header_len, std::string_view 
 }  // namespace
 
 CheckpointWriter::CheckpointWriter(Env* env, std::string path, std::unique_ptr<WritableFile> file)
-    : env_(env), path_(std::move(path)), file_(std::move(file)) {}
+    : env_(env),
+      path_(std::move(path)),
+      tmp_path_(path_ + ".tmp." + std::to_string(::getpid())),
+      file_(std::move(file)) {}
 
 CheckpointWriter::~CheckpointWriter() {
   if (committed_) return;
   if (file_) file_->Close();
-  env_->RemoveFile(path_ + ".tmp");
+  env_->RemoveFile(tmp_path_);
 }
 
 Result<std::unique_ptr<CheckpointWriter>> CheckpointWriter::Create(Env* env,
                                                                    const std::string& path) {
   VP_RETURN_IF_ERROR(env->CreateDirs(DirName(path)));
-  auto file = env->NewWritableFile(path + ".tmp");
+  auto file = env->NewWritableFile(path + ".tmp." + std::to_string(::getpid()));
   if (!file.ok()) return file.status();
   std::unique_ptr<CheckpointWriter> w(new CheckpointWriter(env, path, std::move(file).value()));
   w->buffer_.append(kMagic);
@@ -65,7 +70,7 @@ Status CheckpointWriter::Commit() {
   VP_RETURN_IF_ERROR(file_->Sync());
   VP_RETURN_IF_ERROR(file_->Close());
   file_.reset();
-  VP_RETURN_IF_ERROR(env_->RenameFile(path_ + ".tmp", path_));
+  VP_RETURN_IF_ERROR(env_->RenameFile(tmp_path_, path_));
   committed_ = true;
   return env_->SyncDir(DirName(path_));
 }

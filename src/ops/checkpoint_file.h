@@ -8,8 +8,9 @@
 //   section: u8 kind, fixed32 length, payload[length],
 //            fixed32 crc32c(kind, length, payload)
 //
-// The file is written under a temporary name, fdatasync'd, renamed over the
-// old checkpoint and the directory synced, so a crash leaves either the old
+// The file is written under a temporary name (path.tmp.<pid>, so a
+// background writer and a restarted server never share one), fdatasync'd,
+// renamed over the old checkpoint and the directory synced, so a crash leaves either the old
 // or the new checkpoint. The reader stops at the first damaged section and
 // reports Corruption; it never returns a payload that failed its checksum.
 // What the payloads hold is up to the callers (OpsProcessor, SessionTracker).
@@ -26,7 +27,7 @@ namespace viewpipe::ops {
 
 class CheckpointWriter {
  public:
-  // Starts path + ".tmp".
+  // Starts path + ".tmp.<pid>".
   static Result<std::unique_ptr<CheckpointWriter>> Create(Env* env, const std::string& path);
   ~CheckpointWriter();
   Status Section(uint8_t kind, std::string_view payload);
@@ -38,6 +39,7 @@ class CheckpointWriter {
   CheckpointWriter(Env* env, std::string path, std::unique_ptr<WritableFile> file);
   Env* env_;
   std::string path_;
+  std::string tmp_path_;
   std::unique_ptr<WritableFile> file_;
   std::string buffer_;
   uint32_t sections_ = 0;

@@ -66,6 +66,12 @@ inline const uint16_t* Get(const uint16_t* p, uint64_t* v) {
   return p;
 }
 
+// How many marks units[0, n) holds.
+inline size_t Count(const uint16_t* units, size_t n) {
+  size_t marks = 0;
+  for (size_t i = 0; i < n; ++i) marks += (units[i] & 0x8000) == 0;
+  return marks;
+}
 // Appends the marks of units[0, n) to *out; first_ts is the first mark's ts.
 void Decode(const uint16_t* units, size_t n, int64_t first_ts, std::vector<Mark>* out);
 // Units Encode needs for marks (sorted ascending).

@@ -73,8 +73,10 @@ Status OpsModule::Start(const ModuleContext& ctx) {
 
 void OpsModule::Stop() {
   if (routes_) routes_->Stop();
+  if (processor_) processor_->SetSynchronous(true);  // the final checkpoint, durable on return
   if (runner_) runner_->Stop();
   runner_.reset();
+  if (processor_) processor_->WaitForBackgroundCheckpoint();
 }
 
 }  // namespace viewpipe::ops

@@ -30,6 +30,9 @@ struct OpsOptions {
   TrackerOptions tracker;
   // How often the state is written to data_dir/ops/ (and offsets committed).
   int64_t checkpoint_interval_ms = 10000;
+  // Write periodic checkpoints from a forked copy of the process (the
+  // consumer pauses only for the fork), instead of on the consumer thread.
+  bool background_checkpoint = true;
   // When the log has nothing new and the watermark is within live_window_ms
   // of the wall clock, the watermark follows the wall clock minus
   // idle_lag_ms, so the live numbers keep ticking (and sessions time out)

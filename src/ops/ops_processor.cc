@@ -1,8 +1,13 @@
 #include "ops/ops_processor.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstring>
 
 #include "event/codec.h"
 #include "ops/bytes.h"
@@ -103,6 +108,7 @@ Status OpsProcessor::LoadCheckpoint(std::map<PartitionId, Offset>* offsets) {
 }
 
 Result<std::map<PartitionId, Offset>> OpsProcessor::Restore() {
+  RemoveStaleTemporaries();
   std::map<PartitionId, Offset> offsets;
   const int64_t t0 = clock_->MonotonicMicros();
   Status st = LoadCheckpoint(&offsets);
@@ -170,6 +176,7 @@ Status OpsProcessor::Process(std::span<const ConsumedRecord> records) {
   }
   dirty_ = true;
   MaybePublish(false);
+  ReapChild(/*block=*/false);
   return Status::OK();
 }
 
@@ -196,6 +203,7 @@ void OpsProcessor::AfterBatch(SessionTracker& tracker, size_t records) {
 }
 
 void OpsProcessor::Idle() {
+  ReapChild(/*block=*/false);
   const SessionTracker& view = state_->owner_view();
   if (!view.has_time()) return;
   bool caught_up;
@@ -253,9 +261,7 @@ void OpsProcessor::SyncMetrics() {
 
 // ------------------------------------------------------------ checkpoint
 
-Status OpsProcessor::Checkpoint(const std::map<PartitionId, Offset>& next_offsets) {
-  const int64_t t0 = clock_->MonotonicMicros();
-  for (const auto& [p, next] : next_offsets) partitions_[p].next = next;
+Status OpsProcessor::WriteCheckpoint() {
   auto writer = CheckpointWriter::Create(env_, checkpoint_path());
   if (!writer.ok()) return writer.status();
   std::string section;
@@ -266,12 +272,82 @@ Status OpsProcessor::Checkpoint(const std::map<PartitionId, Offset>& next_offset
     bytes::PutSigned(&section, ps.time);
   }
   VP_RETURN_IF_ERROR((*writer)->Section(kSectionProcessor, section));
-  // Only this thread writes the tracker, so it reads it without the lock.
+  // Only the consumer thread writes the tracker, so it reads it unlocked.
   VP_RETURN_IF_ERROR(state_->owner_view().Save(writer->get()));
   VP_RETURN_IF_ERROR((*writer)->Commit());
+  if (checkpoint_bytes_ != nullptr) checkpoint_bytes_->Set(static_cast<double>((*writer)->bytes()));
+  return Status::OK();
+}
+
+// The forked writer. Async-signal-safe calls only until the state is read:
+// no logging, no locks (another thread may have held one at the fork).
+void OpsProcessor::RunChild() {
+  const pid_t parent = ::getppid();
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(3);  // the server died before the prctl
+  ::close_range(3, ~0U, 0);  // the log's lock, sockets: none of them is ours
+  Status st = WriteCheckpoint();
+  if (!st.ok()) {
+    const std::string msg = "ops: background checkpoint failed: " + st.ToString() + "\n";
+    (void)!::write(2, msg.data(), msg.size());
+    ::_exit(1);
+  }
+  ::_exit(0);
+}
+
+Status OpsProcessor::ReapChild(bool block) {
+  if (child_ <= 0) return Status::OK();
+  int status = 0;
+  const pid_t r = ::waitpid(child_, &status, block ? 0 : WNOHANG);
+  if (r == 0) return Status::OK();  // still writing
+  const pid_t pid = child_;
+  child_ = -1;
+  if (r < 0) return Status::IOError("ops: waiting for checkpoint writer " + std::to_string(pid) +
+                                    ": " + std::strerror(errno));
+  if (checkpoint_seconds_ != nullptr) {
+    checkpoint_seconds_->Observe(
+        static_cast<double>(clock_->MonotonicMicros() - child_started_us_) / 1e6);
+    auto size = env_->FileSize(checkpoint_path());
+    if (size.ok()) checkpoint_bytes_->Set(static_cast<double>(*size));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::OK();
+  Status st = Status::IOError("ops: background checkpoint writer " + std::to_string(pid) +
+                              " failed (status " + std::to_string(status) + ")");
+  spdlog::error("{}", st.ToString());
+  return st;
+}
+
+Status OpsProcessor::WaitForBackgroundCheckpoint() { return ReapChild(/*block=*/true); }
+
+void OpsProcessor::RemoveStaleTemporaries() {
+  auto names = env_->GetChildren(dir_);
+  if (!names.ok()) return;
+  for (const std::string& name : *names) {
+    if (name.rfind("checkpoint.tmp", 0) == 0) env_->RemoveFile(JoinPath(dir_, name));
+  }
+}
+
+Status OpsProcessor::Checkpoint(const std::map<PartitionId, Offset>& next_offsets) {
+  for (const auto& [p, next] : next_offsets) partitions_[p].next = next;
+  const bool background = options_.background_checkpoint && !synchronous_;
+  ReapChild(/*block=*/!background);
+  if (child_ > 0) return Status::OK();  // the previous one is still being written
+  if (background) {
+    const int64_t t0 = clock_->MonotonicMicros();
+    const pid_t pid = ::fork();
+    if (pid == 0) RunChild();
+    if (pid > 0) {
+      child_ = pid;
+      child_started_us_ = t0;
+      return Status::OK();
+    }
+    spdlog::warn("ops: fork for a background checkpoint failed ({}); writing it here",
+                 std::strerror(errno));
+  }
+  const int64_t t0 = clock_->MonotonicMicros();
+  VP_RETURN_IF_ERROR(WriteCheckpoint());
   if (checkpoint_seconds_ != nullptr) {
     checkpoint_seconds_->Observe(static_cast<double>(clock_->MonotonicMicros() - t0) / 1e6);
-    checkpoint_bytes_->Set(static_cast<double>((*writer)->bytes()));
   }
   return Status::OK();
 }

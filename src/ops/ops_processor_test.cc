@@ -48,6 +48,7 @@ class OpsProcessorTest : public ::testing::Test {
     EXPECT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();
     options_.checkpoint_interval_ms = 1000;
+    options_.background_checkpoint = false;  // one test below forks
     // Sessions with late, out-of-order and repeated events over ~15 minutes.
     std::mt19937 rng(42);
     for (int i = 0; i < 200; ++i) {
@@ -202,6 +203,35 @@ TEST_F(OpsProcessorTest, CheckpointRestoreEqualsUninterruptedProcessing) {
     p->state->Write([](SessionTracker& t) { t.EvictIdle(1 << 20); });
   }
   EXPECT_EQ(third.state->owner_view().sessions(), whole.state->owner_view().sessions());
+}
+
+TEST_F(OpsProcessorTest, BackgroundCheckpointWritesTheStateAsOfTheFork) {
+  Produce(0, events_.size());
+  options_.background_checkpoint = true;
+  Path whole = NewPath(options_);
+  Drain(&whole);
+  const auto expected = Final(whole);
+  Path first = NewPath(options_);  // same dir: no checkpoint yet, starts at 0
+  for (int i = 0; i < 30; ++i) {
+    auto records = first.consumer->Poll(50, std::chrono::milliseconds(0));
+    ASSERT_TRUE(records.ok());
+    ASSERT_TRUE(first.processor->Process(*records).ok());
+    for (const ConsumedRecord& r : *records) first.next[r.partition] = r.offset + 1;
+  }
+  ASSERT_TRUE(first.processor->Checkpoint(first.next).ok());  // forks
+  const auto forked_at = first.next;
+  Drain(&first);  // the child writes the state as of the fork, not this
+  ASSERT_TRUE(first.processor->WaitForBackgroundCheckpoint().ok());
+  Path second = NewPath(options_);
+  EXPECT_EQ(second.next, forked_at);
+  Drain(&second);
+  EXPECT_EQ(Final(second), expected);
+  // Stop-time checkpoints are written in place.
+  second.processor->SetSynchronous(true);
+  ASSERT_TRUE(second.processor->Checkpoint(second.next).ok());
+  Path third = NewPath(options_);
+  EXPECT_EQ(third.next, second.next);
+  EXPECT_EQ(Final(third), expected);
 }
 
 TEST_F(OpsProcessorTest, CorruptCheckpointRebuildsFromTheStartOfTheLog) {

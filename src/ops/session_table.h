@@ -1,9 +1,9 @@
 #pragma once
 // SessionTable: the ops path's sessions, keyed by a 64-bit hash of
-// session_id. Sessions sit in a dense array of 48-byte records (chunks of
+// session_id. Sessions sit in a dense array of 40-byte records (chunks of
 // 64 Ki, so growth never copies them); an open-addressing index of 8-byte
 // slots (32-bit hash tag + dense position; linear probing, backward-shift
-// deletion, at most 80 % full) finds them. About 60 bytes a session, plus
+// deletion, at most 80 % full) finds them. About 50 bytes a session, plus
 // its trail in the TrailSlab.
 //
 // Two session_ids with the same 64-bit hash would be counted as one
@@ -18,35 +18,39 @@
 namespace viewpipe::ops {
 
 struct Session {
-  static constexpr uint32_t kNotStarted = UINT32_MAX;
-  static constexpr uint32_t kNoLive = UINT32_MAX;
+  static constexpr uint16_t kNotStarted = 0xFFFF;
+  static constexpr uint16_t kStartedBeforeFirst = 0xFFFE;  // a start before the first kept mark
+  static constexpr uint16_t kNoLive = 0xFFFF;
+  static constexpr uint32_t kMaxSmallId = 0xFFFE;  // largest cdn/live/country id
   static constexpr uint8_t kLastTerminal = 1;  // the last mark ends the session
   static constexpr uint8_t kHasFloor = 2;      // older marks were dropped; the first
                                                // mark stands for all of them
+  static constexpr uint8_t kFlagBits = 2;      // the device id sits above the flags
 
   uint64_t id = 0;       // hash of session_id; 0 only in free slots
   int64_t last_ts = 0;   // ts of the last mark
   uint32_t span_ms = 0;  // last_ts - ts of the first mark
-  // last_ts - (first attempt/play_start ts), at most span_ms + 1 (a start
-  // before the first kept mark is as good as any); kNotStarted if none.
-  uint32_t start_back = kNotStarted;
-  // Dimension ids (NameTable ids of the session's first event).
-  uint32_t title = 0;
-  uint32_t cdn = 0;
-  uint32_t live = kNoLive;
-  uint16_t country = 0;
-  uint8_t device = 0;
-  uint8_t flags = 0;
-  // The trail (mark_trail.h) in the TrailSlab.
-  uint32_t trail_slot = 0;
+  uint32_t title = 0;    // dimension value ids (NameTable ids of the first event)
+  uint32_t trail_slot = 0;  // the trail (mark_trail.h) in the TrailSlab
+  // Which mark is the session's first attempt/play_start (the earliest
+  // start); kStartedBeforeFirst: one before the first kept mark, which is as
+  // good as any; kNotStarted: none.
+  uint16_t start_index = kNotStarted;
   uint16_t trail_units = 0;
+  uint16_t cdn = 0;
+  uint16_t live = kNoLive;
+  uint16_t country = 0;
   uint8_t trail_class = 0;
+  uint8_t flags = 0;  // kLastTerminal | kHasFloor | device id << kFlagBits
 
   int64_t first_ts() const { return last_ts - span_ms; }
-  bool started() const { return start_back != kNotStarted; }
-  int64_t start_ts() const { return last_ts - start_back; }
+  bool started() const { return start_index != kNotStarted; }
+  uint8_t device() const { return flags >> kFlagBits; }
+  void set_device(uint8_t d) {
+    flags = static_cast<uint8_t>((flags & ((1 << kFlagBits) - 1)) | (d << kFlagBits));
+  }
 };
-static_assert(sizeof(Session) == 48, "keep sessions small");
+static_assert(sizeof(Session) == 40, "keep sessions small");
 
 class SessionTable {
  public:

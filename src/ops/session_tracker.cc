@@ -123,7 +123,7 @@ void SessionTracker::Flush(const Session& s) {
   ViewerSeries::KeyId keys[6] = {ViewerSeries::kTotal,
                                  keys_.Key(Dimension::kTitle, s.title),
                                  keys_.Key(Dimension::kCountry, s.country),
-                                 keys_.Key(Dimension::kDevice, s.device),
+                                 keys_.Key(Dimension::kDevice, s.device()),
                                  keys_.Key(Dimension::kCdn, s.cdn),
                                  0};
   size_t nkeys = 5;
@@ -138,48 +138,40 @@ void SessionTracker::Flush(const Session& s) {
   deltas_.clear();
 }
 
+uint16_t SessionTracker::SmallId(Dimension d, std::string_view name) {
+  uint32_t id = keys_.Intern(d, name, series_.get());
+  if (id > Session::kMaxSmallId) id = keys_.Intern(d, KeyDirectory::kOverflowName, series_.get());
+  // The overflow name is interned when the dimension fills, so it is small.
+  return static_cast<uint16_t>(std::min<uint32_t>(id, Session::kMaxSmallId));
+}
+
 Session* SessionTracker::Create(uint64_t id, const EventView& e, const Mark& m, bool start) {
   Session* s = sessions_.Insert(id);
-  ViewerSeries* series = series_.get();
-  s->title = keys_.Intern(Dimension::kTitle, e.title_id, series);
-  s->cdn = keys_.Intern(Dimension::kCdn, e.cdn, series);
-  // Countries are ISO codes and devices an enum (both checked by the
-  // collector), so their ids stay small.
-  uint32_t country = keys_.Intern(Dimension::kCountry, e.country, series);
-  if (country > UINT16_MAX) country = keys_.Intern(Dimension::kCountry, KeyDirectory::kOverflowName, series);
-  s->country = static_cast<uint16_t>(country);
-  s->device = static_cast<uint8_t>(
-      keys_.Intern(Dimension::kDevice, DeviceTypeName(e.device_type), series));
-  if (!e.live_event_id.empty()) {
-    s->live = keys_.Intern(Dimension::kLiveEvent, e.live_event_id, series);
-  }
+  s->title = keys_.Intern(Dimension::kTitle, e.title_id, series_.get());
+  s->cdn = SmallId(Dimension::kCdn, e.cdn);
+  s->country = SmallId(Dimension::kCountry, e.country);
+  if (!e.live_event_id.empty()) s->live = SmallId(Dimension::kLiveEvent, e.live_event_id);
   s->last_ts = m.ts;
   s->flags = m.terminal ? Session::kLastTerminal : 0;
+  // Devices are an enum: at most 6 names (and the overflow one).
+  s->set_device(static_cast<uint8_t>(SmallId(Dimension::kDevice, DeviceTypeName(e.device_type))));
   s->trail_class = 0;
   s->trail_slot = slab_.Allocate(0);
   trail::Put(Trail(*s), trail::Value(0, m.terminal));
   s->trail_units = 1;
-  const int64_t start_ts = start ? m.ts : kNever;
-  SetStart(s, start_ts);
+  s->start_index = start ? 0 : Session::kNotStarted;
   if (!start) ++stats_.sessions_without_start;
-  Emit(m, kNever, start_ts, +1);
+  Emit(m, kNever, start ? m.ts : kNever, +1);
   return s;
 }
 
-void SessionTracker::SetStart(Session* s, int64_t start_ts) {
-  if (start_ts == kNever) {
-    s->start_back = Session::kNotStarted;
-    return;
-  }
-  const int64_t back = s->last_ts - start_ts;
-  VP_CHECK(back >= 0, "session start after its last event");
-  s->start_back = static_cast<uint32_t>(std::min<int64_t>(back, int64_t{s->span_ms} + 1));
-}
-
-// The fast path: m comes after every mark of s (events in order).
+// The fast path: m comes after every mark of s (events in order). The start
+// time only clips contributions that begin before it, so for a started
+// session any time before its marks (kLongAgo) does.
 void SessionTracker::Append(Session* s, const Mark& m, bool start) {
-  const int64_t old_start = s->started() ? s->start_ts() : kNever;
-  const int64_t new_start = start && !s->started() ? m.ts : old_start;
+  const bool starts = start && !s->started();
+  const int64_t old_start = s->started() ? kLongAgo : kNever;
+  const int64_t new_start = starts ? m.ts : old_start;
   const Mark last{s->last_ts, LastTerminal(*s)};
   Emit(last, kNever, old_start, -1);
   Emit(last, m.ts, new_start, +1);
@@ -188,48 +180,58 @@ void SessionTracker::Append(Session* s, const Mark& m, bool start) {
   if (int64_t{s->span_ms} + delta > kMaxSpanMs) {  // weeks apart: let Store trim
     marks_.clear();
     trail::Decode(Trail(*s), s->trail_units, s->first_ts(), &marks_);
+    const int64_t start_ts = StartTs(*s, marks_);
     marks_.push_back(m);
-    Store(s, &marks_, new_start);
+    Store(s, &marks_, starts ? m.ts : start_ts);
     return;
   }
   const uint64_t v = trail::Value(delta, m.terminal);
   const size_t need = trail::Units(v);
   if (s->trail_units + need > TrailSlab::ClassUnits(s->trail_class)) MakeRoom(s, need);
+  if (starts) s->start_index = static_cast<uint16_t>(trail::Count(Trail(*s), s->trail_units));
   trail::Put(Trail(*s) + s->trail_units, v);
   s->trail_units = static_cast<uint16_t>(s->trail_units + need);
   s->span_ms = static_cast<uint32_t>(s->span_ms + delta);
   s->last_ts = m.ts;
   s->flags = static_cast<uint8_t>((s->flags & ~Session::kLastTerminal) |
                                   (m.terminal ? Session::kLastTerminal : 0));
-  SetStart(s, new_start);
+}
+
+// Drops the first mark of s (which has at least two): the second one
+// becomes the first, the floor that stands for the dropped ones.
+void SessionTracker::DropFirst(Session* s) {
+  uint16_t* t = Trail(*s);
+  uint64_t v;
+  const uint16_t* after = trail::Get(t + 1, &v);
+  const size_t units = static_cast<size_t>(after - (t + 1));
+  t[0] = static_cast<uint16_t>(v & 1);  // delta 0, its own terminal bit
+  std::memmove(t + 1, after, (s->trail_units - 1 - units) * sizeof(uint16_t));
+  s->trail_units = static_cast<uint16_t>(s->trail_units - units);
+  s->span_ms = static_cast<uint32_t>(s->span_ms - (v >> 1));
+  s->flags |= Session::kHasFloor;
+  if (s->start_index == 0) {
+    s->start_index = Session::kStartedBeforeFirst;
+  } else if (s->start_index < Session::kStartedBeforeFirst) {
+    --s->start_index;
+  }
 }
 
 // Makes room for `need` more units: drops leading marks that no event within
 // the lateness bound can need (all but the last one before mutable_begin),
 // else moves the trail to a bigger class.
 void SessionTracker::MakeRoom(Session* s, size_t need) {
-  auto drop_first = [this, s] {
-    uint16_t* t = Trail(*s);
-    uint64_t v;
-    const uint16_t* after = trail::Get(t + 1, &v);
-    const size_t units = static_cast<size_t>(after - (t + 1));
-    // The second mark becomes the first: delta 0, its own terminal bit.
-    t[0] = static_cast<uint16_t>(v & 1);
-    std::memmove(t + 1, after, (s->trail_units - 1 - units) * sizeof(uint16_t));
-    s->trail_units = static_cast<uint16_t>(s->trail_units - units);
-    s->span_ms = static_cast<uint32_t>(s->span_ms - (v >> 1));
-    s->flags |= Session::kHasFloor;
-  };
   auto second_ts = [this, s] {
     uint64_t v;
     trail::Get(Trail(*s) + 1, &v);
     return s->first_ts() + static_cast<int64_t>(v >> 1);
   };
-  size_t cap = TrailSlab::ClassUnits(s->trail_class);
-  while (s->trail_units + need > cap && s->trail_units > 1 && second_ts() < clip_ms_) drop_first();
+  const size_t cap = TrailSlab::ClassUnits(s->trail_class);
+  while (s->trail_units + need > cap && s->trail_units > 1 && second_ts() < clip_ms_) {
+    DropFirst(s);
+  }
   if (s->trail_units + need <= cap) return;
   while (s->trail_units + need > TrailSlab::kMaxUnits) {
-    drop_first();
+    DropFirst(s);
     ++stats_.trail_overflows;
   }
   MoveTrail(s, s->trail_units + need);
@@ -247,11 +249,17 @@ void SessionTracker::MoveTrail(Session* s, size_t units) {
   s->trail_slot = slot;
 }
 
+int64_t SessionTracker::StartTs(const Session& s, const std::vector<Mark>& marks) {
+  if (s.start_index == Session::kNotStarted) return kNever;
+  if (s.start_index == Session::kStartedBeforeFirst) return marks.front().ts - 1;
+  return marks[s.start_index].ts;
+}
+
 // The general path: m is not after every mark (a late or repeated event).
 void SessionTracker::Insert(Session* s, const Mark& m, bool start) {
   marks_.clear();
   trail::Decode(Trail(*s), s->trail_units, s->first_ts(), &marks_);
-  const int64_t old_start = s->started() ? s->start_ts() : kNever;
+  const int64_t old_start = StartTs(*s, marks_);
   const int64_t new_start = start ? std::min(old_start, m.ts) : old_start;
   const bool start_moved = new_start != old_start;
   const size_t pos = static_cast<size_t>(std::lower_bound(marks_.begin(), marks_.end(), m) -
@@ -275,7 +283,7 @@ void SessionTracker::Insert(Session* s, const Mark& m, bool start) {
       Emit(marks_[i], next_ts(i), old_start, -1);
       Emit(marks_[i], next_ts(i), new_start, +1);
     }
-    SetStart(s, new_start);
+    s->start_index = Session::kStartedBeforeFirst;
     return;
   }
   // Changed: the mark before m (its next event becomes m), m itself, and
@@ -290,7 +298,7 @@ void SessionTracker::Insert(Session* s, const Mark& m, bool start) {
 }
 
 // Writes marks (sorted, unique) as the trail of s, keeping from the last
-// mark before mutable_begin on.
+// mark before mutable_begin on; start_ts is the session's earliest start.
 void SessionTracker::Store(Session* s, std::vector<Mark>* marks, int64_t start_ts) {
   const int64_t clip = clip_ms_;
   const size_t needed = static_cast<size_t>(
@@ -323,7 +331,15 @@ void SessionTracker::Store(Session* s, std::vector<Mark>* marks, int64_t start_t
   s->span_ms = static_cast<uint32_t>(kept.back().ts - kept.front().ts);
   s->flags = static_cast<uint8_t>((s->flags & ~Session::kLastTerminal) |
                                   (kept.back().terminal ? Session::kLastTerminal : 0));
-  SetStart(s, start_ts);
+  if (start_ts == kNever) {
+    s->start_index = Session::kNotStarted;
+  } else if (start_ts < kept.front().ts) {
+    s->start_index = Session::kStartedBeforeFirst;
+  } else {
+    const auto it = std::lower_bound(kept.begin(), kept.end(), Mark{start_ts, false});
+    VP_CHECK(it != kept.end() && it->ts == start_ts, "a session's start is not one of its marks");
+    s->start_index = static_cast<uint16_t>(it - kept.begin());
+  }
 }
 
 void SessionTracker::Forget(Session* s) {
@@ -339,7 +355,19 @@ void SessionTracker::EvictIdle(size_t budget) {
   for (size_t i = 0; i < budget && i < n; ++i) {
     if (evict_cursor_ >= n) evict_cursor_ = 0;
     Session& s = sessions_.dense(evict_cursor_++);
-    if (s.id != 0 && s.last_ts < idle_before) Forget(&s);
+    if (s.id == 0) continue;
+    if (s.last_ts < idle_before) {
+      Forget(&s);
+      continue;
+    }
+    // Trails keep the class of their busiest window; give back what they
+    // no longer need (with a little room to grow), else fill sparse pages.
+    const size_t want = std::min(TrailSlab::kMaxUnits, size_t{s.trail_units} + 4);
+    if (TrailSlab::ClassFor(want) < s.trail_class) {
+      MoveTrail(&s, want);
+    } else {
+      s.trail_slot = slab_.Relocate(s.trail_class, s.trail_slot);
+    }
   }
 }
 

@@ -75,7 +75,8 @@ class SessionTracker {
   void Apply(const EventView& e);
   // Moves the watermark (ms) forward; earlier values are ignored.
   void AdvanceWatermark(int64_t watermark_ms);
-  // Looks at up to `budget` session slots (round robin) and forgets idle ones.
+  // Looks at up to `budget` session slots (round robin): forgets idle
+  // sessions and moves trails out of sparse slab pages (TrailSlab::Relocate).
   void EvictIdle(size_t budget);
 
   // The time an event vouches for: its ts, but never past the collector's
@@ -106,7 +107,8 @@ class SessionTracker {
   Status Load(CheckpointReader* r);
 
  private:
-  static constexpr int64_t kNever = INT64_MAX;  // no start / no next event
+  static constexpr int64_t kNever = INT64_MAX;     // no start / no next event
+  static constexpr int64_t kLongAgo = INT64_MIN;   // a start before every mark
   static constexpr int64_t kMaxSpanMs = int64_t{UINT32_MAX} - 2;
 
   void StartTime(int64_t watermark_ms);
@@ -116,8 +118,12 @@ class SessionTracker {
   void Insert(Session* s, const Mark& m, bool start);
   void Store(Session* s, std::vector<Mark>* marks, int64_t start_ts);
   void MakeRoom(Session* s, size_t need);
+  void DropFirst(Session* s);
   void MoveTrail(Session* s, size_t units);
-  void SetStart(Session* s, int64_t start_ts);
+  // The earliest start of s given its decoded marks (kNever: none).
+  static int64_t StartTs(const Session& s, const std::vector<Mark>& marks);
+  // The id of a dimension value kept in 16 bits (cdn, country, live, device).
+  uint16_t SmallId(Dimension d, std::string_view name);
   uint16_t* Trail(const Session& s) {
     return slab_.At(s.trail_class, s.trail_slot);
   }

@@ -10,8 +10,8 @@
 //   4 names     u8 dimension, varint n, n x (string name, varint key)
 //               (in id order; several sections)
 //   5 sessions  varint n, then n x session: fixed64 id, signed last_ts,
-//               varint span_ms, start_back, title, cdn, live + 1 (0: none),
-//               country, device, u8 flags, varint units, units x fixed16
+//               varint span_ms, start_index, title, cdn, live, country,
+//               u8 flags (with the device id), varint units, units x fixed16
 //               (several sections)
 // Load checks every id and trail so a checkpoint that passed its checksums
 // but does not fit together is refused (Corruption) rather than trusted.
@@ -94,12 +94,11 @@ Status SessionTracker::Save(CheckpointWriter* w) const {
                    bytes::PutFixed64(out, s.id);
                    bytes::PutSigned(out, s.last_ts);
                    bytes::PutVarint(out, s.span_ms);
-                   bytes::PutVarint(out, s.start_back);
+                   bytes::PutVarint(out, s.start_index);
                    bytes::PutVarint(out, s.title);
                    bytes::PutVarint(out, s.cdn);
-                   bytes::PutVarint(out, s.live == Session::kNoLive ? 0 : uint64_t{s.live} + 1);
+                   bytes::PutVarint(out, s.live);
                    bytes::PutVarint(out, s.country);
-                   bytes::PutVarint(out, s.device);
                    bytes::PutU8(out, s.flags);
                    bytes::PutVarint(out, s.trail_units);
                    const uint16_t* t =
@@ -113,23 +112,23 @@ Status SessionTracker::Save(CheckpointWriter* w) const {
 }
 
 Status SessionTracker::LoadSession(std::string_view* in) {
-  uint64_t id, span, start_back, title, cdn, live, country, device, units;
+  uint64_t id, span, start_index, title, cdn, live, country, units;
   int64_t last_ts;
   uint8_t flags;
   if (!bytes::GetFixed64(in, &id) || !bytes::GetSigned(in, &last_ts) ||
-      !bytes::GetCount(in, kMaxSpanMs, &span) || !bytes::GetCount(in, UINT32_MAX, &start_back) ||
-      !bytes::GetCount(in, UINT32_MAX, &title) || !bytes::GetCount(in, UINT32_MAX, &cdn) ||
-      !bytes::GetCount(in, UINT32_MAX, &live) || !bytes::GetCount(in, UINT16_MAX, &country) ||
-      !bytes::GetCount(in, UINT8_MAX, &device) || !bytes::GetU8(in, &flags) ||
-      !bytes::GetCount(in, TrailSlab::kMaxUnits, &units) || units == 0 ||
-      in->size() < units * 2) {
+      !bytes::GetCount(in, kMaxSpanMs, &span) || !bytes::GetCount(in, UINT16_MAX, &start_index) ||
+      !bytes::GetCount(in, UINT32_MAX, &title) || !bytes::GetCount(in, UINT16_MAX, &cdn) ||
+      !bytes::GetCount(in, UINT16_MAX, &live) || !bytes::GetCount(in, UINT16_MAX, &country) ||
+      !bytes::GetU8(in, &flags) || !bytes::GetCount(in, TrailSlab::kMaxUnits, &units) ||
+      units == 0 || in->size() < units * 2) {
     return Bad("truncated session");
   }
+  Session probe;
+  probe.flags = flags;
   if (id == 0 || title >= keys_.size(Dimension::kTitle) || cdn >= keys_.size(Dimension::kCdn) ||
-      (live != 0 && live - 1 >= keys_.size(Dimension::kLiveEvent)) ||
-      country >= keys_.size(Dimension::kCountry) || device >= keys_.size(Dimension::kDevice) ||
-      (flags & ~(Session::kLastTerminal | Session::kHasFloor)) != 0 ||
-      (start_back != Session::kNotStarted && start_back > span + 1) || sessions_.Find(id)) {
+      (live != Session::kNoLive && live >= keys_.size(Dimension::kLiveEvent)) ||
+      country >= keys_.size(Dimension::kCountry) ||
+      probe.device() >= keys_.size(Dimension::kDevice) || sessions_.Find(id)) {
     return Bad("session does not fit");
   }
   std::vector<uint16_t> t(units);
@@ -142,7 +141,9 @@ Status SessionTracker::LoadSession(std::string_view* in) {
   marks_.clear();
   trail::Decode(t.data(), t.size(), last_ts - static_cast<int64_t>(span), &marks_);
   if (marks_.back().ts != last_ts || marks_.front().ts != last_ts - static_cast<int64_t>(span) ||
-      marks_.back().terminal != ((flags & Session::kLastTerminal) != 0)) {
+      marks_.back().terminal != ((flags & Session::kLastTerminal) != 0) ||
+      (start_index < Session::kStartedBeforeFirst &&
+       (start_index >= marks_.size() || marks_[start_index].terminal))) {
     return Bad("trail does not match its session");
   }
   for (size_t i = 1; i < marks_.size(); ++i) {
@@ -151,12 +152,11 @@ Status SessionTracker::LoadSession(std::string_view* in) {
   Session* s = sessions_.Insert(id);
   s->last_ts = last_ts;
   s->span_ms = static_cast<uint32_t>(span);
-  s->start_back = static_cast<uint32_t>(start_back);
+  s->start_index = static_cast<uint16_t>(start_index);
   s->title = static_cast<uint32_t>(title);
-  s->cdn = static_cast<uint32_t>(cdn);
-  s->live = live == 0 ? Session::kNoLive : static_cast<uint32_t>(live - 1);
+  s->cdn = static_cast<uint16_t>(cdn);
+  s->live = static_cast<uint16_t>(live);
   s->country = static_cast<uint16_t>(country);
-  s->device = static_cast<uint8_t>(device);
   s->flags = flags;
   s->trail_class = TrailSlab::ClassFor(units);
   s->trail_slot = slab_.Allocate(s->trail_class);

@@ -76,9 +76,13 @@ void TrailSlab::ReleasePage(uint32_t id) {
 }
 
 uint32_t TrailSlab::Allocate(uint8_t cls) {
-  std::vector<uint32_t>& partial = partial_[cls];
-  const uint32_t id = partial.empty() ? TakePage(cls) : partial.back();
+  const std::vector<uint32_t>& partial = partial_[cls];
+  return AllocateIn(partial.empty() ? TakePage(cls) : partial.back());
+}
+
+uint32_t TrailSlab::AllocateIn(uint32_t id) {
   Page& p = pages_[id];
+  const uint8_t cls = p.cls;
   uint32_t slot;
   if (p.free_head != kNone) {
     slot = p.free_head;
@@ -89,11 +93,36 @@ uint32_t TrailSlab::Allocate(uint8_t cls) {
   }
   ++p.live;
   used_units_ += kUnits[cls];
-  if (p.live == SlotsPerPage(cls)) {  // full: out of the partial list (it is its last entry)
+  if (p.live == SlotsPerPage(cls)) {  // full: out of the partial list
+    std::vector<uint32_t>& partial = partial_[cls];
+    const uint32_t last = partial.back();
+    partial[p.partial_pos] = last;
+    pages_[last].partial_pos = p.partial_pos;
     partial.pop_back();
     p.partial_pos = kNone;
   }
   return (id << kSlotBits) | slot;
+}
+
+uint32_t TrailSlab::Relocate(uint8_t cls, uint32_t handle) {
+  constexpr size_t kCandidates = 16;
+  const uint32_t id = handle >> kSlotBits;
+  const uint32_t live = pages_[id].live;
+  if (live * 8 >= SlotsPerPage(cls) * 7) return handle;
+  // The fullest of the most recent pages with room (not this one).
+  const std::vector<uint32_t>& partial = partial_[cls];
+  uint32_t target = kNone;
+  for (size_t i = 0; i < partial.size() && i < kCandidates; ++i) {
+    const uint32_t c = partial[partial.size() - 1 - i];
+    if (c != id && pages_[c].live > live && (target == kNone || pages_[c].live > pages_[target].live)) {
+      target = c;
+    }
+  }
+  if (target == kNone) return handle;
+  const uint32_t moved = AllocateIn(target);
+  std::copy_n(At(cls, handle), kUnits[cls], At(cls, moved));
+  Free(cls, handle);
+  return moved;
 }
 
 void TrailSlab::Free(uint8_t cls, uint32_t handle) {

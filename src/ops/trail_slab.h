@@ -6,10 +6,13 @@
 // by a 32-bit handle (page << 13 | slot), 5 bytes in the session with its
 // class instead of an 8-byte pointer, and costs no malloc header.
 //
-// Sessions grow through the small classes together, so a page whose slots
-// are all free goes back to a pool any class can take it from: the small
-// classes do not keep the memory every session once passed through. Each
-// page keeps its free slots in a list threaded through them.
+// Sessions grow through the classes together and leave holes behind, so
+// (1) a page whose slots are all free goes back to a pool any class takes
+// pages from, and (2) Relocate, called for every session by a background
+// sweep, moves a trail out of a page that is less than 7/8 full into a
+// fuller page of its class: sparse pages drain and return to the pool, and
+// the slab stays near full instead of keeping the holes of every class a
+// session once passed through. Each page threads its free slots in a list.
 // Not thread safe (owned by the ops consumer thread).
 
 #include <cstddef>
@@ -35,6 +38,9 @@ class TrailSlab {
 
   uint32_t Allocate(uint8_t cls);
   void Free(uint8_t cls, uint32_t handle);
+  // Moves the trail in handle to a fuller page of its class when its page
+  // is sparse; returns its (maybe new) handle.
+  uint32_t Relocate(uint8_t cls, uint32_t handle);
   uint16_t* At(uint8_t cls, uint32_t handle) {
     return pages_[handle >> kSlotBits].mem.get() + (handle & kSlotMask) * ClassUnits(cls);
   }
@@ -59,6 +65,7 @@ class TrailSlab {
   };
   uint32_t SlotsPerPage(uint8_t cls) const;
   uint32_t TakePage(uint8_t cls);
+  uint32_t AllocateIn(uint32_t page);
   void ReleasePage(uint32_t id);
 
   std::vector<Page> pages_;

@@ -26,6 +26,13 @@ Status ConsumerRunner::Start() {
   auto restored = processor_->Restore();
   if (!restored.ok()) return restored.status();
   for (const auto& [p, offset] : *restored) VP_RETURN_IF_ERROR(consumer_->Seek(p, offset));
+  // Commit restored positions too, so a partition that gets no new records
+  // does not show the lag of an older committed offset.
+  auto committed = log_->Committed(options_.group, options_.topic);
+  for (const auto& [p, offset] : *restored) {
+    next_[p] = offset;
+    if (!committed.ok() || committed->count(p) == 0 || committed->at(p) != offset) dirty_ = true;
+  }
   stop_ = false;
   thread_ = std::thread([this] { Run(); });
   return Status::OK();

@@ -62,6 +62,23 @@ Status HistoryModule::Start(const ModuleContext& ctx) {
   if (!hot.ok()) return hot.status();
   hot_ = std::move(hot).value();
   hot_processor_ = std::make_unique<HotProcessor>(ctx.log, std::string(kTopicViewing), hot_.get());
+  if (ctx.metrics != nullptr) {
+    // The registry outlives the module: the sampler reads through a
+    // reference Stop() clears.
+    hot_ref_ = std::make_shared<std::atomic<HotTier*>>(hot_.get());
+    ctx.metrics->AddSampler(
+        "viewpipe_hot_events_total", "Events the hot tier loaded, dropped or evicted, by outcome",
+        MetricsRegistry::Type::kCounter, [ref = hot_ref_] {
+          HotTier* h = ref->load();
+          if (h == nullptr) return std::vector<std::pair<Labels, double>>{};
+          HotTier::Stats st = h->stats();
+          return std::vector<std::pair<Labels, double>>{
+              {{{"outcome", "loaded"}}, static_cast<double>(st.loaded)},
+              {{{"outcome", "duplicate"}}, static_cast<double>(st.duplicates)},
+              {{{"outcome", "outside_window"}}, static_cast<double>(st.outside_window)},
+              {{{"outcome", "evicted"}}, static_cast<double>(st.evicted)}};
+        });
+  }
   reader_ = std::make_unique<LakeReader>(store_.get());
   ledger_ = std::make_unique<QueryLedger>(Env::Default(), LedgerPath(dir));
   router_ = std::make_unique<QueryRouter>(hot_.get(), reader_.get(), ctx.clock, options_.router,
@@ -97,7 +114,9 @@ Status HistoryModule::StartPath(Path* path) {
   o.topic = std::string(kTopicViewing);
   o.checkpoint_interval = path->checkpoint;
   path->runner = std::make_unique<ConsumerRunner>(ctx_.log, path->processor, ctx_.metrics, o);
-  return path->runner->Start();
+  Status st = path->runner->Start();
+  if (!st.ok()) path->runner.reset();  // Supervise retries a path without a runner
+  return st;
 }
 
 // Restarts a path that stopped on an error, after a pause (the error may be
@@ -139,6 +158,7 @@ void HistoryModule::Stop() {
     p->runner.reset();
   }
   if (lake_) lake_->Close();
+  if (hot_ref_) hot_ref_->store(nullptr);
   spdlog::info("history: stopped");
 }
 

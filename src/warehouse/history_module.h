@@ -83,6 +83,7 @@ class HistoryModule final : public ServerModule {
   std::unique_ptr<LocalObjectStore> store_;
   std::unique_ptr<LakeProcessor> lake_;
   std::unique_ptr<HotTier> hot_;
+  std::shared_ptr<std::atomic<HotTier*>> hot_ref_;  // for the metrics sampler
   std::unique_ptr<HotProcessor> hot_processor_;
   std::unique_ptr<LakeReader> reader_;
   std::unique_ptr<QueryLedger> ledger_;

@@ -71,7 +71,7 @@ Result<QueryAnswer> QueryRouter::Run(const QueryRequest& request) {
   const EventDate hot_start = hot_->WindowStart();
   const int64_t hot_ms = hot_start.StartMs();
   const bool empty = shape->min_ms > shape->max_ms;
-  QueryAnswer answer;
+  QueryAnswer answer;  // tier, range; the rest is filled by PlanAndExecute
   switch (request.tier) {
     case TierChoice::kHot:  // the hot tier's days only, whatever the range
       answer.tier = "hot";
@@ -86,43 +86,24 @@ Result<QueryAnswer> QueryRouter::Run(const QueryRequest& request) {
   }
   answer.range_min_ms = shape->min_ms;
   answer.range_max_ms = shape->max_ms;
-  const bool use_hot = answer.tier != "cold";
-  const bool use_cold = answer.tier != "hot";
 
+  // A file the plan named may move between planning and reading (the
+  // writer publishing a commit, compaction's garbage): plan again.
   std::vector<LakeFileRef> files;
-  if (use_cold && !empty) {
-    LakeRange range{shape->min_ms, shape->max_ms,
-                    answer.tier == "cold" ? EventDate{INT32_MAX} : hot_start};
-    auto listed = lake_->Files(range);
-    if (!listed.ok()) return listed.status();
-    files = std::move(listed).value();
-  }
-  std::string view;
-  if (use_hot) view = HotPart(hot_start);
-  if (use_cold) view += (view.empty() ? "" : " UNION ALL ") + ColdPart(files);
-  VP_RETURN_IF_ERROR(conn->Execute("CREATE OR REPLACE TEMP VIEW events AS " + view));
-
-  // Bytes scanned.
-  answer.files_scanned = files.size();
-  std::set<int32_t> days;
-  for (const LakeFileRef& f : files) days.insert(f.date.days);
-  answer.days_scanned = days.size();
-  if (!files.empty()) {
-    auto cold = accountant_.ColdBytes(conn, files, *shape);
-    if (!cold.ok()) return cold.status();
-    answer.bytes_cold = *cold;
-  }
-  if (use_hot && !empty) {
-    auto per_day = hot_->RowsPerDay();
-    if (!per_day.ok()) return per_day.status();
-    int64_t rows = 0;
-    for (const auto& [d, n] : *per_day) {
-      if (d >= hot_start && d.EndMs() > shape->min_ms && d.StartMs() <= shape->max_ms) rows += n;
+  Status st;
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
+    QueryAnswer fresh;
+    fresh.tier = answer.tier;
+    fresh.range_min_ms = answer.range_min_ms;
+    fresh.range_max_ms = answer.range_max_ms;
+    st = PlanAndExecute(conn, *shape, wrapped, hot_start, &fresh, &files);
+    if (st.code() != Status::Code::kIOError) {
+      answer = std::move(fresh);
+      break;
     }
-    answer.bytes_hot = ScanAccountant::HotBytes(rows, *shape);
   }
-
-  VP_RETURN_IF_ERROR(Execute(conn, wrapped, &answer));
+  VP_RETURN_IF_ERROR(st);
   if (!files.empty()) {  // billed when the serverless engine read the lake
     answer.cost_usd = static_cast<double>(std::max(answer.bytes_cold, options_.min_billed_bytes)) *
                       options_.usd_per_tb / 1e12;
@@ -135,6 +116,48 @@ Result<QueryAnswer> QueryRouter::Run(const QueryRequest& request) {
                            answer.cost_usd, answer.elapsed_ms});
   }
   return answer;
+}
+
+Status QueryRouter::PlanAndExecute(DuckConnection* conn, const QueryShape& shape,
+                                   const std::string& sql, EventDate hot_start,
+                                   QueryAnswer* answer, std::vector<LakeFileRef>* files_out) {
+  const bool empty = shape.min_ms > shape.max_ms;
+  const bool use_hot = answer->tier != "cold";
+  const bool use_cold = answer->tier != "hot";
+  std::vector<LakeFileRef>& files = *files_out;
+  files.clear();
+  if (use_cold && !empty) {
+    LakeRange range{shape.min_ms, shape.max_ms,
+                    answer->tier == "cold" ? EventDate{INT32_MAX} : hot_start};
+    auto listed = lake_->Files(range);
+    if (!listed.ok()) return listed.status();
+    files = std::move(listed).value();
+  }
+  std::string view;
+  if (use_hot) view = HotPart(hot_start);
+  if (use_cold) view += (view.empty() ? "" : " UNION ALL ") + ColdPart(files);
+  VP_RETURN_IF_ERROR(conn->Execute("CREATE OR REPLACE TEMP VIEW events AS " + view));
+
+  // Bytes scanned.
+  answer->files_scanned = files.size();
+  std::set<int32_t> days;
+  for (const LakeFileRef& f : files) days.insert(f.date.days);
+  answer->days_scanned = days.size();
+  if (!files.empty()) {
+    auto cold = accountant_.ColdBytes(conn, files, shape);
+    if (!cold.ok()) return cold.status();
+    answer->bytes_cold = *cold;
+  }
+  if (use_hot && !empty) {
+    auto per_day = hot_->RowsPerDay();
+    if (!per_day.ok()) return per_day.status();
+    int64_t rows = 0;
+    for (const auto& [d, n] : *per_day) {
+      if (d >= hot_start && d.EndMs() > shape.min_ms && d.StartMs() <= shape.max_ms) rows += n;
+    }
+    answer->bytes_hot = ScanAccountant::HotBytes(rows, shape);
+  }
+  return Execute(conn, sql, answer);
 }
 
 Status QueryRouter::Execute(DuckConnection* conn, const std::string& sql, QueryAnswer* answer) {

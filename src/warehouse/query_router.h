@@ -81,6 +81,10 @@ class QueryRouter {
   const RouterOptions& options() const { return options_; }
 
  private:
+  // Lists the files, defines the view `events`, accounts the bytes, runs.
+  Status PlanAndExecute(DuckConnection* conn, const QueryShape& shape, const std::string& sql,
+                        EventDate hot_start, QueryAnswer* answer,
+                        std::vector<LakeFileRef>* files);
   Status Execute(DuckConnection* conn, const std::string& sql, QueryAnswer* answer);
 
   HotTier* hot_;
