@@ -74,9 +74,10 @@ void BatchBuilder::Add(int64_t timestamp_ms, std::string_view key, std::string_v
   p = PutVarint(p, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(timestamp_ms) -
                                                static_cast<uint64_t>(base_ts_))));
   p = PutVarint(p, key.size());
-  std::memcpy(p, key.data(), key.size());
+  // memcpy from a null pointer is undefined even for 0 bytes (empty views).
+  if (!key.empty()) std::memcpy(p, key.data(), key.size());
   p = PutVarint(p + key.size(), value.size());
-  std::memcpy(p, value.data(), value.size());
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
   pos_ = static_cast<size_t>(p + value.size() - out_->data());
   max_ts_ = std::max(max_ts_, timestamp_ms);
   ++count_;
