@@ -104,7 +104,7 @@ OUT=bench/results/ops-$STAMP.json
 python3 - "$WORK" "$OUT" "$events_per_s" <<'PY'
 import json, sys, os, re
 work, out, eps = sys.argv[1], sys.argv[2], sys.argv[3]
-load = lambda n: json.load(open(os.path.join(work, n)))
+load = lambda n: json.loads(open(os.path.join(work, n)).read().strip().splitlines()[-1])
 fresh, m1, m10, replay = load("freshness.json"), load("memory-1m.json"), load("memory-10m.json"), load("replay.json")
 metrics = open(os.path.join(work, "metrics.txt")).read()
 late = re.search(r"^viewpipe_ops_late_beyond_bound_total (\S+)$", metrics, re.M)

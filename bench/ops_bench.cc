@@ -28,6 +28,7 @@
 // Every mode prints one JSON object on stdout.
 
 #include <httplib.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -480,6 +481,7 @@ int Freshness(int argc, char** argv) {
 }  // namespace viewpipe::ops
 
 int main(int argc, char** argv) {
+  spdlog::set_level(spdlog::level::warn);  // stdout carries the JSON result
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "memory") return viewpipe::ops::Memory(argc, argv);
   if (mode == "replay") return viewpipe::ops::Replay(argc, argv);
