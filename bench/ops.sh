@@ -14,16 +14,18 @@
 #    (`ops_bench replay`), and the time of one checkpoint of that state.
 #
 # Knobs (environment): BUILD_DIR (build/ops), VIEWERS (2000 steady viewers in
-# the freshness run), FRESH_SECONDS (180), RATE (probes/s, 5), SESSIONS_1M
-# (1000000), SESSIONS_10M (10000000; 0 skips), REPLAY_EVENTS (10000000),
-# KEEP (0; 1 keeps the temp dir), NO_BUILD (0).
+# the freshness run), FRESH_SECONDS (180), RATE (probes/s, 20),
+# COMPLETE_AFTER_MS (the server's completeness allowance, 200), SESSIONS_1M
+# (1000000; 0 skips), SESSIONS_10M (10000000; 0 skips), REPLAY_EVENTS
+# (10000000; 0 skips), KEEP (0; 1 keeps the temp dir), NO_BUILD (0).
 # Prints a table and writes bench/results/ops-<time>.json (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build/ops}
 VIEWERS=${VIEWERS:-2000}
 FRESH_SECONDS=${FRESH_SECONDS:-180}
-RATE=${RATE:-5}
+RATE=${RATE:-20}
+COMPLETE_AFTER_MS=${COMPLETE_AFTER_MS:-200}
 SESSIONS_1M=${SESSIONS_1M:-1000000}
 SESSIONS_10M=${SESSIONS_10M:-10000000}
 REPLAY_EVENTS=${REPLAY_EVENTS:-10000000}
@@ -55,7 +57,8 @@ log "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
 # --- 1. freshness ------------------------------------------------------------
 PORT=$(free_port)
-"$VP" serve --data-dir "$WORK/data" --port "$PORT" --write-key "$KEY" >"$WORK/server.log" 2>&1 &
+VIEWPIPE_OPS_COMPLETE_AFTER_MS=$COMPLETE_AFTER_MS \
+  "$VP" serve --data-dir "$WORK/data" --port "$PORT" --write-key "$KEY" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 # A 10x live-event spike: steady 0-60 s, ramp 60-90 s, peak 90-150 s.
@@ -77,7 +80,8 @@ log "freshness: $VIEWERS steady viewers, 10x spike from 60 s, ${FRESH_SECONDS} s
   >"$WORK/sim.json" 2>"$WORK/sim.err" &
 SIM_PID=$!
 "$OB" freshness --url "http://127.0.0.1:$PORT" --write-key "$KEY" --seconds "$((FRESH_SECONDS - 10))" \
-  --rate "$RATE" --phase steady:10-60 --phase spike:95-150 >"$WORK/freshness.json"
+  --rate "$RATE" --complete-after-ms "$COMPLETE_AFTER_MS" --phase steady:10-60 --phase spike:95-150 \
+  >"$WORK/freshness.json"
 wait "$SIM_PID" || true
 SIM_PID=""
 curl -s "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics.txt"
@@ -86,8 +90,12 @@ SERVER_PID=""
 events_per_s=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(round(s["events"]/'"$FRESH_SECONDS"'))' "$WORK/sim.json" 2>/dev/null || echo "?")
 
 # --- 2. memory -----------------------------------------------------------------
-log "memory: $SESSIONS_1M sessions"
-"$OB" memory --sessions "$SESSIONS_1M" >"$WORK/memory-1m.json"
+if [[ $SESSIONS_1M != 0 ]]; then
+  log "memory: $SESSIONS_1M sessions (and one checkpoint of them)"
+  "$OB" memory --sessions "$SESSIONS_1M" --checkpoint-dir "$WORK/ckpt" >"$WORK/memory-1m.json"
+else
+  echo '{}' >"$WORK/memory-1m.json"
+fi
 if [[ $SESSIONS_10M != 0 ]]; then
   log "memory: $SESSIONS_10M sessions (several minutes)"
   "$OB" memory --sessions "$SESSIONS_10M" >"$WORK/memory-10m.json"
@@ -96,8 +104,12 @@ else
 fi
 
 # --- 3. replay ----------------------------------------------------------------
-log "replay: $REPLAY_EVENTS events"
-"$OB" replay --events "$REPLAY_EVENTS" --dir "$WORK/replay" 2>/dev/null >"$WORK/replay.json"
+if [[ $REPLAY_EVENTS != 0 ]]; then
+  log "replay: $REPLAY_EVENTS events"
+  "$OB" replay --events "$REPLAY_EVENTS" --dir "$WORK/replay" >"$WORK/replay.json"
+else
+  echo '{}' >"$WORK/replay.json"
+fi
 
 STAMP=$(date -u +%Y%m%d-%H%M%S)
 OUT=bench/results/ops-$STAMP.json
@@ -108,7 +120,8 @@ load = lambda n: json.loads(open(os.path.join(work, n)).read().strip().splitline
 fresh, m1, m10, replay = load("freshness.json"), load("memory-1m.json"), load("memory-10m.json"), load("replay.json")
 metrics = open(os.path.join(work, "metrics.txt")).read()
 late = re.search(r"^viewpipe_ops_late_beyond_bound_total (\S+)$", metrics, re.M)
-res = {"freshness": fresh, "sim_events_per_s": eps, "memory_1m": m1, "memory_10m": m10,
+res = {"freshness": fresh, "complete_after_ms": int(os.environ.get("COMPLETE_AFTER_MS", "200")),
+       "sim_events_per_s": eps, "memory_1m": m1, "memory_10m": m10,
        "replay": replay, "late_beyond_bound": float(late.group(1)) if late else None,
        "loadavg": open("/proc/loadavg").read().split()[:3], "cores": os.cpu_count()}
 json.dump(res, open(out, "w"), indent=1)
@@ -118,15 +131,21 @@ print(f"{'freshness (200 -> shown)':34} {'n':>5} {'p50':>8} {'p99':>8} {'max':>8
 for phase, p in fresh["phases"].items():
     print(f"  {phase:32} {p['n']:>5} {p['p50_ms']:>6.0f}ms {p['p99_ms']:>6.0f}ms {p['max_ms']:>6.0f}ms"
           f"   {p['pipeline_p50_ms']:.0f} / {p['pipeline_p99_ms']:.0f} ms")
-print(f"  sim load: ~{eps} events/s average; probes missing: {fresh['missing']}")
+print(f"  sim load: ~{eps} events/s average; probes missing: {fresh['missing']}; "
+      f"completeness allowance {res['complete_after_ms']} ms")
 for name, m in (("1M", m1), ("10M", m10)):
     if m:
         print(f"memory {name:4} sessions: {m['session_bytes_per_session']:.0f} B/session (sessions), "
               f"{m['state_bytes_per_session']:.0f} B/session (all ops state), "
               f"RSS growth {m['rss_bytes_per_session']:.0f} B/session, {m['state_bytes']/1e9:.2f} GB; "
               f"apply {m['events_per_cpu_s']/1e6:.2f} M events/CPU-s")
-print(f"replay: {replay['events']} events in {replay['replay_s']:.1f} s = {replay['replay_events_per_s']/1e6:.2f} M/s wall, "
-      f"{replay['replay_events_per_cpu_s']/1e6:.2f} M/CPU-s (decode alone {replay['decode_only_events_per_cpu_s']/1e6:.1f} M/CPU-s); "
-      f"checkpoint {replay['checkpoint_bytes']/1e6:.0f} MB in {replay['checkpoint_s']:.2f} s")
+        if m.get("checkpoint_bytes"):
+            print(f"  checkpoint {m['checkpoint_bytes']/1e6:.0f} MB: {m['checkpoint_s']:.2f} s on the consumer "
+                  f"thread, or a {m['checkpoint_fork_pause_ms']:.0f} ms fork pause + "
+                  f"{m['checkpoint_fork_total_s']:.2f} s in the background")
+if replay:
+    print(f"replay: {replay['events']} events in {replay['replay_s']:.1f} s = {replay['replay_events_per_s']/1e6:.2f} M/s wall, "
+          f"{replay['replay_events_per_cpu_s']/1e6:.2f} M/CPU-s (decode alone {replay['decode_only_events_per_cpu_s']/1e6:.1f} M/CPU-s); "
+          f"checkpoint {replay['checkpoint_bytes']/1e6:.0f} MB in {replay['checkpoint_s']:.2f} s")
 print(f"results: {out}")
 PY

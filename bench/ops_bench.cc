@@ -337,7 +337,8 @@ int Replay(int argc, char** argv) {
   }
   const double replay_s = Seconds(a, Steady::now());
   const double replay_cpu = CpuSeconds() - cpu0;
-  runner.Stop();  // writes the final checkpoint
+  processor.SetSynchronous(true);  // time the checkpoint on this thread
+  runner.Stop();                    // writes the final checkpoint
   const double checkpoint_s =
       metrics.GetHistogram("viewpipe_ops_checkpoint_seconds", "", {})->Sum();
   std::error_code ec;
