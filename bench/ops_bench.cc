@@ -130,9 +130,10 @@ class Viewers {
       e.ts_ms = start_ms_ + sec * 1000 + static_cast<int64_t>((h >> 8) % 1000) +
                 static_cast<int64_t>(Mix(h + beat) % 200) - 100;
       e.received_at_ms = e.ts_ms + 150;
-      const bool end = session_minutes_ > 0 && beat > 0 &&
-                       static_cast<int64_t>(beat) >= session_minutes_ * 6 / 2 +
-                                                        static_cast<int64_t>(h % (session_minutes_ * 6));
+      // With --session-minutes M, a session lasts M/2 to 3M/2 minutes.
+      const int64_t beats = session_minutes_ * 6;
+      const bool end = beats > 0 && beat > 0 &&
+                       static_cast<int64_t>(beat) >= beats / 2 + static_cast<int64_t>(h % beats);
       e.type = beat == 0   ? EventType::kAttempt
                : beat == 1 ? EventType::kPlayStart
                : end       ? EventType::kStop
@@ -179,8 +180,8 @@ int Memory(int argc, char** argv) {
   const int64_t sessions = std::stoll(Arg(argc, argv, "--sessions", "1000000"));
   const int64_t minutes = std::stoll(Arg(argc, argv, "--session-minutes", "0"));
   TrackerOptions options;
-  const int64_t seconds =
-      std::stoll(Arg(argc, argv, "--seconds", std::to_string(options.lateness_ms / 1000 + 120).c_str()));
+  const std::string steady = std::to_string(options.lateness_ms / 1000 + 120);
+  const int64_t seconds = std::stoll(Arg(argc, argv, "--seconds", steady.c_str()));
   Viewers viewers(sessions, kStartMs, minutes);  // its own memory is counted before
   const size_t rss0 = RssBytes();
   SessionTracker tracker(options);
@@ -244,7 +245,8 @@ int Memory(int argc, char** argv) {
       "\"session_bytes_per_session\":%.1f,\"state_bytes_per_session\":%.1f,"
       "\"rss_growth_bytes\":%zu,\"rss_bytes_per_session\":%.1f,\"keys\":%zu,\"apply_s\":%.1f,"
       "\"cpu_s\":%.1f,\"events_per_cpu_s\":%.0f,\"checkpoint_s\":%.2f,\"checkpoint_cpu_s\":%.2f,"
-      "\"checkpoint_bytes\":%" PRIu64 ",\"checkpoint_fork_pause_ms\":%.1f,\"checkpoint_fork_total_s\":%.2f}\n",
+      "\"checkpoint_bytes\":%" PRIu64
+      ",\"checkpoint_fork_pause_ms\":%.1f,\"checkpoint_fork_total_s\":%.2f}\n",
       sessions, tracker.sessions(), seconds, minutes, events, static_cast<double>(events) / apply_s,
       tracker.SessionBytes(), tracker.MemoryBytes(),
       static_cast<double>(tracker.SessionBytes()) / concurrent,
@@ -347,7 +349,8 @@ int Replay(int argc, char** argv) {
   std::printf("{\"mode\":\"replay\",\"events\":%" PRId64 ",\"sessions\":%" PRId64
               ",\"event_bytes\":%.1f,\"replay_s\":%.2f,\"replay_events_per_s\":%.0f,"
               "\"replay_cpu_s\":%.2f,\"replay_events_per_cpu_s\":%.0f,"
-              "\"decode_only_events_per_cpu_s\":%.0f,\"checkpoint_s\":%.2f,\"checkpoint_bytes\":%ju,"
+              "\"decode_only_events_per_cpu_s\":%.0f,\"checkpoint_s\":%.2f,"
+              "\"checkpoint_bytes\":%ju,"
               "\"tracked_sessions\":%zu,\"late_beyond_bound\":%" PRIu64 "}\n",
               events, sessions, static_cast<double>(log_bytes) / static_cast<double>(events),
               replay_s, static_cast<double>(events) / replay_s, replay_cpu,
@@ -407,7 +410,8 @@ int Freshness(int argc, char** argv) {
         std::lock_guard<std::mutex> lock(mu);
         for (Probe& p : probes) {
           if (p.seen_ms != 0 || p.acked_ms == 0) continue;
-          const std::string needle = "\"probe-" + std::to_string(run) + "-" + std::to_string(p.n) + "\"";
+          const std::string needle =
+              "\"probe-" + std::to_string(run) + "-" + std::to_string(p.n) + "\"";
           if (r->body.find(needle) != std::string::npos) p.seen_ms = now;
         }
       }
@@ -428,10 +432,11 @@ int Freshness(int argc, char** argv) {
     }
     const int64_t ts = Clock::System()->NowMs();
     const std::string id = "probe-" + std::to_string(run) + "-" + std::to_string(n);
-    const std::string body = "{\"events\":[{\"event_id\":\"" + id + "\",\"type\":\"attempt\",\"ts\":" +
-                             std::to_string(ts) + ",\"session_id\":\"" + id +
-                             "\",\"profile_id\":\"probe\",\"title_id\":\"probe\","
-                             "\"device_type\":\"other\",\"country\":\"US\",\"cdn\":\"" + id + "\"}]}";
+    const std::string body =
+        "{\"events\":[{\"event_id\":\"" + id + "\",\"type\":\"attempt\",\"ts\":" +
+        std::to_string(ts) + ",\"session_id\":\"" + id +
+        "\",\"profile_id\":\"probe\",\"title_id\":\"probe\","
+        "\"device_type\":\"other\",\"country\":\"US\",\"cdn\":\"" + id + "\"}]}";
     {
       std::lock_guard<std::mutex> lock(mu);
       probes.push_back({n, ts, 0, 0, phase});

@@ -80,7 +80,8 @@ TEST_F(OpsRoutesTest, ConcurrencyOfTheNewestCompleteSecond) {
   EXPECT_EQ(r->body, "{\"as_of\":" + std::to_string((kB + 10) * 1000) + ",\"total\":3}");
   r = Get("/v1/ops/concurrency?by=country");
   EXPECT_EQ(r->body, "{\"as_of\":" + std::to_string((kB + 10) * 1000) +
-                         ",\"total\":3,\"by\":\"country\",\"groups\":[{\"key\":\"DE\",\"viewers\":2},"
+                         ",\"total\":3,\"by\":\"country\",\"groups\":["
+                         "{\"key\":\"DE\",\"viewers\":2},"
                          "{\"key\":\"US\",\"viewers\":1}]}");
   r = Get("/v1/ops/concurrency?by=country&top=1");
   EXPECT_NE(r->body.find("\"groups\":[{\"key\":\"DE\",\"viewers\":2}]"), std::string::npos);
@@ -94,7 +95,8 @@ TEST_F(OpsRoutesTest, ConcurrencyAtAPastSecond) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "{\"as_of\":" + std::to_string((kB + 7) * 1000) +
-                         ",\"total\":4,\"by\":\"country\",\"groups\":[{\"key\":\"DE\",\"viewers\":2},"
+                         ",\"total\":4,\"by\":\"country\",\"groups\":["
+                         "{\"key\":\"DE\",\"viewers\":2},"
                          "{\"key\":\"FR\",\"viewers\":1},{\"key\":\"US\",\"viewers\":1}]}");
   r = Get("/v1/ops/concurrency?at=" + std::to_string(kMs + 45000));
   EXPECT_EQ(r->body, "{\"as_of\":" + std::to_string((kB + 45) * 1000) + ",\"total\":0}");
@@ -177,11 +179,13 @@ TEST_F(OpsRoutesTest, StreamSendsSecondsAndCapsClients) {
   release = true;
   client.join();
   EXPECT_EQ(received.rfind("retry: 2000\n\ndata: {\"as_of\":" + std::to_string((kB + 10) * 1000) +
-                               ",\"total\":3,\"top\":{\"title_id\":[{\"key\":\"t1\",\"viewers\":3}]",
+                               ",\"total\":3,\"top\":{\"title_id\":"
+                               "[{\"key\":\"t1\",\"viewers\":3}]",
                            0),
             0u)
       << received;
-  EXPECT_NE(received.find("\"country\":[{\"key\":\"DE\",\"viewers\":2},{\"key\":\"US\",\"viewers\":1}]"),
+  EXPECT_NE(received.find("\"country\":[{\"key\":\"DE\",\"viewers\":2},"
+                          "{\"key\":\"US\",\"viewers\":1}]"),
             std::string::npos);
   EXPECT_NE(received.find("data: {\"as_of\":" + std::to_string((kB + 11) * 1000)),
             std::string::npos);

@@ -40,7 +40,8 @@ class OpsState {
   }
   // The consumer thread's lock-free view of its own tracker.
   const SessionTracker& owner_view() const { return *tracker_; }
-  // Replaces the tracker (restore from a checkpoint).
+  // Replaces the tracker (restore from a checkpoint). Only before HTTP
+  // threads read: owner_view() hands out the tracker unlocked.
   void Reset(std::unique_ptr<SessionTracker> tracker);
   // Publishes the snapshot of the tracker's newest complete second.
   void Publish();
@@ -55,7 +56,8 @@ class OpsState {
   std::shared_ptr<const OpsSnapshot> Latest() const { return latest_.load(); }
   // Waits until a snapshot with version > after exists, Wake() is called or
   // timeout passes; returns the newest snapshot (maybe still the old one).
-  std::shared_ptr<const OpsSnapshot> WaitForNewer(uint64_t after, std::chrono::milliseconds timeout);
+  std::shared_ptr<const OpsSnapshot> WaitForNewer(uint64_t after,
+                                                  std::chrono::milliseconds timeout);
   // Wakes every waiter (shutdown).
   void Wake();
 

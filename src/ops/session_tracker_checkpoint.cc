@@ -72,10 +72,11 @@ Status SessionTracker::Save(CheckpointWriter* w) const {
     }
     return flush();
   };
-  VP_RETURN_IF_ERROR(chunked(kSectionKeys, series_->key_count(), "", [this](size_t k, std::string* out) {
+  auto encode_key = [this](size_t k, std::string* out) {
     series_->EncodeKey(static_cast<ViewerSeries::KeyId>(k), out);
     return true;
-  }));
+  };
+  VP_RETURN_IF_ERROR(chunked(kSectionKeys, series_->key_count(), "", encode_key));
   for (Dimension d : kAllDimensions) {
     std::string prefix;
     bytes::PutU8(&prefix, static_cast<uint8_t>(d));

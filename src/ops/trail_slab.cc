@@ -92,7 +92,6 @@ uint32_t TrailSlab::AllocateIn(uint32_t id) {
     slot = p.fresh++;
   }
   ++p.live;
-  used_units_ += kUnits[cls];
   if (p.live == SlotsPerPage(cls)) {  // full: out of the partial list
     std::vector<uint32_t>& partial = partial_[cls];
     const uint32_t last = partial.back();
@@ -114,9 +113,8 @@ uint32_t TrailSlab::Relocate(uint8_t cls, uint32_t handle) {
   uint32_t target = kNone;
   for (size_t i = 0; i < partial.size() && i < kCandidates; ++i) {
     const uint32_t c = partial[partial.size() - 1 - i];
-    if (c != id && pages_[c].live > live && (target == kNone || pages_[c].live > pages_[target].live)) {
-      target = c;
-    }
+    if (c == id || pages_[c].live <= live) continue;
+    if (target == kNone || pages_[c].live > pages_[target].live) target = c;
   }
   if (target == kNone) return handle;
   const uint32_t moved = AllocateIn(target);
@@ -133,7 +131,6 @@ void TrailSlab::Free(uint8_t cls, uint32_t handle) {
   s[0] = static_cast<uint16_t>(p.free_head);
   s[1] = static_cast<uint16_t>(p.free_head >> 16);
   p.free_head = slot;
-  used_units_ -= kUnits[cls];
   if (p.partial_pos == kNone) {  // was full
     p.partial_pos = static_cast<uint32_t>(partial_[cls].size());
     partial_[cls].push_back(id);
@@ -149,7 +146,5 @@ size_t TrailSlab::ReservedBytes() const {
   return pages * kPageUnits * sizeof(uint16_t) + pages_.capacity() * sizeof(Page) +
          lists * sizeof(uint32_t);
 }
-
-size_t TrailSlab::UsedBytes() const { return used_units_ * sizeof(uint16_t); }
 
 }  // namespace viewpipe::ops

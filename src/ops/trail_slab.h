@@ -44,9 +44,8 @@ class TrailSlab {
   uint16_t* At(uint8_t cls, uint32_t handle) {
     return pages_[handle >> kSlotBits].mem.get() + (handle & kSlotMask) * ClassUnits(cls);
   }
-  // Bytes of pages held (in use or pooled), and of slots in use.
+  // Bytes of pages held (in use or pooled) and of their bookkeeping.
   size_t ReservedBytes() const;
-  size_t UsedBytes() const;
 
  private:
   static constexpr size_t kPageUnits = 32768;
@@ -72,7 +71,6 @@ class TrailSlab {
   std::vector<uint32_t> pooled_;  // empty pages with memory
   std::vector<uint32_t> unused_ids_;  // page ids without memory
   std::vector<uint32_t> partial_[kClasses];  // pages of each class with a free slot
-  size_t used_units_ = 0;
 };
 
 }  // namespace viewpipe::ops

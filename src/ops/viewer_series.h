@@ -60,8 +60,6 @@ class ViewerSeries {
   int32_t Current(KeyId k) const { return keys_[k].cur; }
   // Viewers of k at second (0 before the key existed or in dropped history).
   int32_t At(KeyId k, int64_t second) const;
-  // Keys that have differences in the mutable seconds.
-  size_t active_keys() const { return active_.size(); }
   size_t MemoryBytes() const;
 
   // Checkpoint support: the time and ring size, then every key in order.
