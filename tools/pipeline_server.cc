@@ -1,6 +1,7 @@
 #include "tools/pipeline_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -110,6 +111,12 @@ Status PipelineServer::Start() {
   // Without TCP_NODELAY a response's body waits ~40 ms for the client's
   // delayed ACK of its head (bench/README.md).
   m.http.set_tcp_nodelay(true);
+  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which lets a
+  // second server silently share the port and answer half the requests.
+  m.http.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   m.http.set_read_timeout(30, 0);
   RegisterServiceRoutes(&m.http, &m.state, &m.metrics);
   RegisterCollectorRoutes(&m.http, m.collector.get());
