@@ -3,6 +3,7 @@
 // subcommand(s) to app and, when one is chosen, sets *run to the function
 // that executes it (returning the process exit code).
 
+#include <csignal>
 #include <functional>
 
 namespace CLI {
@@ -12,6 +13,9 @@ class App;
 namespace viewpipe::tools {
 
 struct ServerConfig;
+// Blocks SIGINT/SIGTERM in every thread started after this call, so the
+// calling thread can sigwait for them (serve and demo).
+sigset_t BlockStopSignals();
 // Flags shared by serve and demo.
 void AddServerFlags(CLI::App* cmd, ServerConfig* config);
 void AddServeCommand(CLI::App& app, std::function<int()>* run);

@@ -30,15 +30,6 @@ struct DemoFlags {
   int senders = 4;
 };
 
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
 Result<sim::Scenario> DemoScenario(const std::string& path) {
   if (!path.empty()) return sim::LoadScenarioFile(path);
   return sim::ParseScenarioToml(sim::DemoScenarioToml(), "built-in demo scenario");

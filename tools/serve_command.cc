@@ -12,17 +12,6 @@
 namespace viewpipe::tools {
 namespace {
 
-// Blocks SIGINT/SIGTERM in every thread started after this call, so the
-// calling thread can sigwait for them.
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
 int RunServe(ServerConfig config) {
   if (config.collector.write_keys.empty()) {
     spdlog::error("no write key configured: pass --write-key KEY (or set VIEWPIPE_WRITE_KEYS)");
@@ -45,6 +34,15 @@ int RunServe(ServerConfig config) {
 }
 
 }  // namespace
+
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
 
 // Adds the flags shared by serve and demo.
 void AddServerFlags(CLI::App* cmd, ServerConfig* c) {
