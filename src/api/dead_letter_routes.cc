@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "api/json_error.h"
 #include "common/json_writer.h"
 #include "log/log.h"
 
@@ -21,13 +22,7 @@ bool ParamInt(const httplib::Request& req, const char* name, int64_t* out) {
   return ec == std::errc() && p == v.data() + v.size() && *out >= 0;
 }
 
-void BadRequest(httplib::Response& res, const std::string& why) {
-  res.status = 400;
-  std::string body = "{\"error\":";
-  AppendJsonString(&body, why);
-  body += '}';
-  res.set_content(body, "application/json");
-}
+void BadRequest(httplib::Response& res, const std::string& why) { SendJsonError(res, 400, why); }
 
 }  // namespace
 

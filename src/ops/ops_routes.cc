@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "api/json_error.h"
 #include "common/json_writer.h"
 #include "ops/ops_query.h"
 #include "ops/time_math.h"
@@ -19,11 +20,7 @@ constexpr auto kStreamMinGap = std::chrono::milliseconds(200);
 constexpr int64_t kDefaultSeriesSeconds = 3600;
 
 void Error(httplib::Response& res, int status, const std::string& why) {
-  res.status = status;
-  std::string body = "{\"error\":";
-  AppendJsonString(&body, why);
-  body += '}';
-  res.set_content(body, "application/json");
+  SendJsonError(res, status, why);
 }
 
 void NoDataYet(httplib::Response& res) {

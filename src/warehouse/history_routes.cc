@@ -3,17 +3,14 @@
 #include <httplib.h>
 #include <simdjson.h>
 
+#include "api/json_error.h"
 #include "common/json_writer.h"
 
 namespace viewpipe {
 namespace {
 
 void JsonError(httplib::Response& res, int status, std::string_view message) {
-  std::string body = "{\"error\":";
-  AppendJsonString(&body, message);
-  body += "}";
-  res.status = status;
-  res.set_content(body, "application/json");
+  SendJsonError(res, status, message);
 }
 
 }  // namespace
