@@ -127,10 +127,11 @@ res = {"freshness": fresh, "complete_after_ms": int(os.environ.get("COMPLETE_AFT
 json.dump(res, open(out, "w"), indent=1)
 json.dump(res, open(os.path.join(os.path.dirname(out), "ops-latest.json"), "w"), indent=1)
 print(f"\nOps path ({os.cpu_count()} cores, load {' '.join(res['loadavg'])})")
-print(f"{'freshness (200 -> shown)':34} {'n':>5} {'p50':>8} {'p99':>8} {'max':>8}   pipeline share p50/p99")
+print(f"{'freshness (200 -> shown)':34} {'n':>5} {'p50':>8} {'p99':>8} {'max':>8}   pipeline share p50/p99   live=1 p50/p99/max")
 for phase, p in fresh["phases"].items():
     print(f"  {phase:32} {p['n']:>5} {p['p50_ms']:>6.0f}ms {p['p99_ms']:>6.0f}ms {p['max_ms']:>6.0f}ms"
-          f"   {p['pipeline_p50_ms']:.0f} / {p['pipeline_p99_ms']:.0f} ms")
+          f"   {p['pipeline_p50_ms']:.0f} / {p['pipeline_p99_ms']:.0f} ms"
+          f"   {p['live_p50_ms']:.0f} / {p['live_p99_ms']:.0f} / {p['live_max_ms']:.0f} ms")
 print(f"  sim load: ~{eps} events/s average; probes missing: {fresh['missing']}; "
       f"completeness allowance {res['complete_after_ms']} ms")
 for name, m in (("1M", m1), ("10M", m10)):

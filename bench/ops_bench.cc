@@ -24,7 +24,8 @@
 //       polled every 10 ms until that CDN shows; prints per phase the p50/p99
 //       of (seen - 200 received) and of the pipeline's own share, (seen -
 //       the wall time the probe's second became complete: its end + the
-//       200 ms completeness allowance).
+//       200 ms completeness allowance). A second poller reads the same with
+//       &live=1 (the running second, provisional) and reports live_p50/p99.
 // Every mode prints one JSON object on stdout.
 
 #include <httplib.h>
@@ -370,6 +371,7 @@ struct Probe {
   int64_t ts = 0;          // event time = wall ms at send
   int64_t acked_ms = 0;    // wall ms when the 200 arrived
   int64_t seen_ms = 0;     // wall ms of the first answer that showed it
+  int64_t seen_live_ms = 0;  // the same for GET ...&live=1
   std::string phase;
 };
 
@@ -399,25 +401,29 @@ int Freshness(int argc, char** argv) {
   std::vector<Probe> probes;
   std::atomic<bool> done{false};
   std::atomic<uint64_t> polls{0}, post_errors{0};
-  // The poller: one fresh connection per GET (see the README on delayed ACKs).
-  std::thread poller([&] {
+  // The pollers: one fresh connection per GET (see the README on delayed
+  // ACKs); one reads the newest complete second, one the running second.
+  auto poll = [&](const char* path, int64_t Probe::*seen) {
     while (!done.load()) {
       httplib::Client c(url);
-      auto r = c.Get("/v1/ops/concurrency?by=cdn&top=1000000");
+      auto r = c.Get(path);
       const int64_t now = Clock::System()->NowMs();
       ++polls;
       if (r && r->status == 200) {
         std::lock_guard<std::mutex> lock(mu);
         for (Probe& p : probes) {
-          if (p.seen_ms != 0 || p.acked_ms == 0) continue;
+          if (p.*seen != 0 || p.acked_ms == 0) continue;
           const std::string needle =
               "\"probe-" + std::to_string(run) + "-" + std::to_string(p.n) + "\"";
-          if (r->body.find(needle) != std::string::npos) p.seen_ms = now;
+          if (r->body.find(needle) != std::string::npos) p.*seen = now;
         }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-  });
+  };
+  std::thread poller(poll, "/v1/ops/concurrency?by=cdn&top=1000000", &Probe::seen_ms);
+  std::thread live_poller(poll, "/v1/ops/concurrency?by=cdn&top=1000000&live=1",
+                          &Probe::seen_live_ms);
   httplib::Client poster(url);
   poster.set_default_headers({{"Authorization", "Bearer " + key}});
   const auto start = Steady::now();
@@ -439,7 +445,7 @@ int Freshness(int argc, char** argv) {
         "\"device_type\":\"other\",\"country\":\"US\",\"cdn\":\"" + id + "\"}]}";
     {
       std::lock_guard<std::mutex> lock(mu);
-      probes.push_back({n, ts, 0, 0, phase});
+      probes.push_back({n, ts, 0, 0, 0, phase});
     }
     auto r = poster.Post("/v1/events", body, "application/json");
     const int64_t acked = Clock::System()->NowMs();
@@ -454,16 +460,18 @@ int Freshness(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::seconds(5));
   done = true;
   poller.join();
-  std::map<std::string, std::vector<double>> raw, net;
+  live_poller.join();
+  std::map<std::string, std::vector<double>> raw, net, live;
   size_t missing = 0;
   for (const Probe& p : probes) {
     if (p.acked_ms == 0) continue;
-    if (p.seen_ms == 0) {
+    if (p.seen_ms == 0 || p.seen_live_ms == 0) {
       ++missing;
       continue;
     }
     const int64_t complete = (p.ts / 1000) * 1000 + 999 + complete_after;
     raw[p.phase].push_back(static_cast<double>(p.seen_ms - p.acked_ms));
+    live[p.phase].push_back(static_cast<double>(std::max<int64_t>(0, p.seen_live_ms - p.acked_ms)));
     net[p.phase].push_back(static_cast<double>(p.seen_ms - std::max(p.acked_ms, complete)));
   }
   std::printf("{\"mode\":\"freshness\",\"probes\":%zu,\"missing\":%zu,\"post_errors\":%" PRIu64
@@ -473,10 +481,12 @@ int Freshness(int argc, char** argv) {
   for (const auto& [phase, v] : raw) {
     const std::vector<double>& w = net[phase];
     std::printf("%s\"%s\":{\"n\":%zu,\"p50_ms\":%.0f,\"p99_ms\":%.0f,\"max_ms\":%.0f,"
-                "\"pipeline_p50_ms\":%.0f,\"pipeline_p99_ms\":%.0f,\"pipeline_max_ms\":%.0f}",
+                "\"pipeline_p50_ms\":%.0f,\"pipeline_p99_ms\":%.0f,\"pipeline_max_ms\":%.0f,"
+                "\"live_p50_ms\":%.0f,\"live_p99_ms\":%.0f,\"live_max_ms\":%.0f}",
                 first ? "" : ",", phase.c_str(), v.size(), Percentile(v, 0.5),
                 Percentile(v, 0.99), Percentile(v, 1.0), Percentile(w, 0.5), Percentile(w, 0.99),
-                Percentile(w, 1.0));
+                Percentile(w, 1.0), Percentile(live[phase], 0.5), Percentile(live[phase], 0.99),
+                Percentile(live[phase], 1.0));
     first = false;
   }
   std::printf("}}\n");

@@ -83,6 +83,26 @@ void AppendConcurrency(const SessionTracker& tracker, int64_t second, int64_t to
 
 }  // namespace
 
+// The running second (the watermark's): what the events so far say, before
+// the second is complete. Marked "complete": false.
+void OpsRoutes::LiveConcurrency(std::optional<Dimension> d, std::optional<int64_t> top,
+                                httplib::Response& res) {
+  std::string body;
+  const bool has_time = state_->Read([&](const SessionTracker& t) {
+    if (!t.has_time()) return false;
+    const int64_t second = std::max(t.as_of(), FloorDiv(t.watermark(), 1000));
+    int64_t total;
+    std::vector<OpsSnapshot::Group> groups;
+    CountsAt(t, second, d, &total, &groups);
+    AppendConcurrency(t, second, total, d, groups, top, &body);
+    body.pop_back();  // the closing brace
+    body += second > t.as_of() ? ",\"complete\":false}" : ",\"complete\":true}";
+    return true;
+  });
+  if (!has_time) return NoDataYet(res);
+  res.set_content(body, "application/json");
+}
+
 struct OpsRoutes::StreamClient {
   bool started = false;
   uint64_t version = 0;
@@ -108,13 +128,16 @@ void OpsRoutes::Stop() {
 void OpsRoutes::Register(httplib::Server* server) {
   server->Get("/v1/ops/concurrency", [this](const httplib::Request& req, httplib::Response& res) {
     std::optional<Dimension> d;
-    std::optional<int64_t> top, at;
+    std::optional<int64_t> top, at, live;
     std::string why;
     if (!DimensionParam(req, &d, &why) || !IntParam(req, "top", 0, &top, &why) ||
-        !IntParam(req, "at", INT64_MIN, &at, &why)) {
+        !IntParam(req, "at", INT64_MIN, &at, &why) || !IntParam(req, "live", 0, &live, &why)) {
       return Error(res, 400, why);
     }
+    if (live && *live > 1) return Error(res, 400, "live must be 0 or 1");
+    if (live && *live == 1 && at) return Error(res, 400, "live=1 and at exclude each other");
     std::string body;
+    if (live && *live == 1) return LiveConcurrency(d, top, res);
     if (!at) {  // the newest complete second, from the published snapshot
       std::shared_ptr<const OpsSnapshot> snap = state_->Latest();
       if (snap == nullptr) return NoDataYet(res);

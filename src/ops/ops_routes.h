@@ -2,6 +2,7 @@
 // The ops read API (../shared/spec/api.md, "Operations"):
 //
 //   GET /v1/ops/concurrency?by=&top=&at=
+//   GET /v1/ops/concurrency?by=&top=&live=1   the running second, provisional
 //   GET /v1/ops/concurrency/series?by=&key=&from=&to=&step=
 //   GET /v1/ops/stream        Server-Sent Events for the dashboard
 //
@@ -20,13 +21,16 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 
 #include "common/metrics.h"
+#include "ops/dimension.h"
 #include "ops/ops_state.h"
 
 namespace httplib {
 class Server;
 class DataSink;
+struct Response;
 }  // namespace httplib
 
 namespace viewpipe::ops {
@@ -43,6 +47,8 @@ class OpsRoutes {
  private:
   struct StreamClient;
   bool StreamStep(StreamClient* client, httplib::DataSink& sink);
+  void LiveConcurrency(std::optional<Dimension> d, std::optional<int64_t> top,
+                       httplib::Response& res);
 
   OpsState* state_;
   const int max_stream_clients_;

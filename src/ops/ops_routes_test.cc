@@ -102,6 +102,30 @@ TEST_F(OpsRoutesTest, ConcurrencyAtAPastSecond) {
   EXPECT_EQ(r->body, "{\"as_of\":" + std::to_string((kB + 45) * 1000) + ",\"total\":0}");
 }
 
+// live=1 shows the running second: an event of the second the watermark is
+// in counts before that second is complete; the default still waits.
+TEST_F(OpsRoutesTest, LiveShowsTheRunningSecond) {
+  Populate();  // watermark kMs + 11200: second kB+11 is running, kB+10 complete
+  Apply("d", EventType::kAttempt, kMs + 11100, "FR");
+  auto complete = Get("/v1/ops/concurrency");
+  ASSERT_TRUE(complete);
+  EXPECT_EQ(complete->body, "{\"as_of\":" + std::to_string((kB + 10) * 1000) + ",\"total\":3}");
+  auto live = Get("/v1/ops/concurrency?live=1&by=country");
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->status, 200) << live->body;
+  EXPECT_EQ(live->body, "{\"as_of\":" + std::to_string((kB + 11) * 1000) +
+                            ",\"total\":4,\"by\":\"country\",\"groups\":[{\"key\":\"DE\","
+                            "\"viewers\":2},{\"key\":\"FR\",\"viewers\":1},{\"key\":\"US\","
+                            "\"viewers\":1}],\"complete\":false}");
+  // A stop in the running second ends the session at once in the live view.
+  Apply("a", EventType::kStop, kMs + 11150, "DE");
+  live = Get("/v1/ops/concurrency?live=1");
+  ASSERT_TRUE(live);
+  EXPECT_NE(live->body.find("\"total\":3,"), std::string::npos) << live->body;
+  ExpectError("/v1/ops/concurrency?live=2", 400, "live must be 0 or 1");
+  ExpectError("/v1/ops/concurrency?live=1&at=5", 400, "exclude each other");
+}
+
 TEST_F(OpsRoutesTest, BadInputIs400WithAReason) {
   Populate();
   ExpectError("/v1/ops/concurrency?by=genre", 400, "unknown by 'genre'");

@@ -126,7 +126,12 @@ int32_t ViewerSeries::At(KeyId k, int64_t second) const {
   if (!key.ring) return key.base;
   const int64_t last = std::min(second, mutable_begin_ + ring_size_ - 1);
   // Sum from whichever known count is nearer: base at F - 1 or cur at as_of.
-  if (last <= as_of_ && as_of_ - last < last - mutable_begin_) {
+  if (last > as_of_) {  // a running second (live=1): cur plus the seconds after as_of
+    int32_t v = key.cur;
+    for (int64_t s = as_of_ + 1; s <= last; ++s) v += SlotValue(key, s);
+    return v;
+  }
+  if (as_of_ - last < last - mutable_begin_) {
     int32_t v = key.cur;
     for (int64_t s = last + 1; s <= as_of_; ++s) v -= SlotValue(key, s);
     return v;
