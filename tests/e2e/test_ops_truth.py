@@ -138,6 +138,19 @@ def test_ops_counts_equal_the_truth(server, viewpipe_bin, tmp_path):
     cmd, truth = sim_command(viewpipe_bin, srv, tmp_path, seed=7)
     summary = finish(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     assert summary["released_late"] > 0 and summary["duplicates"] > 0, summary
+    # live=1 reads the running second (the watermark's, which follows the
+    # wall clock once the sim is done): taken now, it must equal the same
+    # second read with at= once that second is complete (no event arrives
+    # in between), by every dimension.
+    live = {d: get(srv, "/v1/ops/concurrency", live=1, by=d, top=10**6).json() for d in DIMS}
+    second = live[DIMS[0]]["as_of"]
+    assert all(v["as_of"] == second for v in live.values()), live
+    assert live[DIMS[0]]["total"] > 0, live
+    wait_complete(srv, second)
+    for d in DIMS:
+        later = get(srv, "/v1/ops/concurrency", at=second, by=d, top=10**6).json()
+        assert (later["total"], later["groups"]) == (live[d]["total"], live[d]["groups"]), d
+    assert get(srv, "/v1/ops/concurrency", live=2).status_code == 400
     assert_matches_truth(srv, truth_seconds(truth))
 
 
