@@ -1,5 +1,7 @@
 #include "tools/modules.h"
 
+#include <set>
+
 #include "api/dashboard_module.h"
 #include "ops/ops_module.h"
 #include "tools/pipeline_server.h"
@@ -14,6 +16,26 @@ std::vector<std::unique_ptr<ServerModule>> MakeModules(const ServerConfig& /*con
   modules.push_back(std::make_unique<ops::OpsModule>());
   modules.push_back(MakeHistoryModule());
   return modules;
+}
+
+Result<std::vector<std::unique_ptr<ServerModule>>> SelectModules(
+    std::vector<std::unique_ptr<ServerModule>> modules, const std::vector<std::string>& paths) {
+  if (paths.empty()) return modules;
+  std::set<std::string> wanted(paths.begin(), paths.end());
+  const bool none = wanted.erase("none") > 0;
+  if (none && !wanted.empty()) return Status::InvalidArgument("--paths none excludes other paths");
+  std::vector<std::unique_ptr<ServerModule>> kept;
+  std::string known;
+  for (auto& module : modules) {
+    const std::string name = module->name();
+    if (name != "dashboard") known += (known.empty() ? "" : ", ") + name;
+    if (name == "dashboard" || wanted.erase(name) > 0) kept.push_back(std::move(module));
+  }
+  if (!wanted.empty()) {
+    return Status::InvalidArgument("unknown path '" + *wanted.begin() + "' (known: " + known +
+                                   ", or none)");
+  }
+  return kept;
 }
 
 }  // namespace viewpipe::tools

@@ -123,7 +123,10 @@ Status PipelineServer::Start() {
   RegisterDeadLetterRoutes(&m.http, m.log.get());
   ModuleContext ctx{m.log.get(), &m.metrics, &m.http, Clock::System(), m.config.data_dir,
                     m.config.web_root};
-  m.modules = MakeModules(m.config);
+  Result<std::vector<std::unique_ptr<ServerModule>>> modules =
+      SelectModules(MakeModules(m.config), m.config.paths);
+  if (!modules.ok()) return modules.status();
+  m.modules = std::move(*modules);
   for (auto& module : m.modules) {
     Status st = module->Start(ctx);
     if (!st.ok()) return Status::Aborted("module " + module->name() + ": " + st.ToString());

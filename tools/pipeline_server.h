@@ -29,6 +29,9 @@ struct ServerConfig {
   int64_t log_retention_bytes = -1;
   int64_t log_max_pending_bytes = 256LL << 20;
   int64_t log_min_free_bytes = 64LL << 20;
+  // The consumer paths to run (module names, e.g. "ops", "history"); empty:
+  // all of them; {"none"}: the collector and the dashboard only.
+  std::vector<std::string> paths;
 };
 
 class PipelineServer {

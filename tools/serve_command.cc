@@ -66,6 +66,9 @@ void AddServerFlags(CLI::App* cmd, ServerConfig* c) {
       ->delimiter(',');
   cmd->add_option("--web-root", c->web_root,
                   "Directory of the dashboard's files (default: <exe dir>/../../web, else ./web)");
+  cmd->add_option("--paths", c->paths,
+                  "Consumer paths to run, comma separated (default: all; 'none': collector only)")
+      ->delimiter(',');
   cmd->add_option("--http-threads", c->http_threads, "HTTP worker threads")
       ->capture_default_str();
   cmd->add_option("--max-events", c->collector.limits.max_events, "Events per request")

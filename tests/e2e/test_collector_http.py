@@ -125,6 +125,27 @@ def test_healthz_readyz_metrics(server):
     assert events_total(srv) == {"accepted": 3, "duplicate": 4, "rejected": 1}
 
 
+def test_paths_selects_the_consumer_paths(server, viewpipe_bin, tmp_path, dump):
+    """--paths none runs the collector (and dashboard) only; events still land."""
+    srv = server("--paths", "none")
+    sent = [make_event("attempt")]
+    ok_json(srv.post(sent), accepted=1)
+    assert srv.get("/v1/ops/concurrency").status_code == 404  # no ops path
+    assert srv.get("/").status_code == 200
+    assert_stored_exactly(dump, srv, sent)
+    only_ops = server("--paths", "ops")
+    ok_json(only_ops.post(sent), accepted=1)
+    query = (b'{"sql": "SELECT count(*) FROM events"}', {"Content-Type": "application/json"})
+    assert only_ops.post_body(*query, path="/v1/query").status_code == 404  # no history path
+    assert only_ops.get("/v1/ops/concurrency").status_code in (200, 503)
+    assert srv.post_body(*query, path="/v1/query").status_code == 404
+    r = subprocess.run([str(viewpipe_bin), "serve", "--data-dir", str(tmp_path / "x"), "--port", "0",
+                        "--write-key", "k", "--paths", "ops,nonsense"],
+                       capture_output=True, timeout=60)
+    assert r.returncode != 0
+    assert b"unknown path 'nonsense'" in r.stderr + r.stdout
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_stops_cleanly_and_keeps_events(server, dump, sig):
     srv = server()
