@@ -11,7 +11,9 @@
 # skips the flush.messages=1 run), PERF (0; 1 records a CPU profile of the
 # server during a plain run), KEEP (0; 1 keeps the temp dir), BENCH_TMP (parent
 # of the temp dir, default build/ so that it is on the repo's filesystem),
-# QUIET_WAIT (0; seconds to wait for the load average to fall under 1 first).
+# QUIET_WAIT (0; seconds to wait for the load average to fall under 1 first),
+# PATHS (the server's --paths: empty runs every consumer path, as `serve`
+# does by default; `none` measures the collector alone, like the broker).
 # Prints a table and writes bench/results/ingest-<time>.json (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,7 @@ KAFKA=${KAFKA:-1}
 KAFKA_SECONDS=${KAFKA_SECONDS:-15}
 KAFKA_FSYNC=${KAFKA_FSYNC:-1}
 PERF=${PERF:-0}
+PATHS=${PATHS:-}
 KEEP=${KEEP:-0}
 KEY=bench-write-key
 BATCH=500
@@ -93,7 +96,9 @@ if "$VP" serve --help 2>&1 | grep -q -- '--listen'; then
 else
   LISTEN=(--host 127.0.0.1 --port "$VP_PORT")
 fi
-"$VP" serve --data-dir "$DATA" "${LISTEN[@]}" --write-key "$KEY" >"$WORK/viewpipe.log" 2>&1 &
+PATH_ARGS=()
+[[ -n $PATHS ]] && PATH_ARGS=(--paths "$PATHS")
+"$VP" serve --data-dir "$DATA" "${LISTEN[@]}" --write-key "$KEY" "${PATH_ARGS[@]}" >"$WORK/viewpipe.log" 2>&1 &
 VP_PID=$!
 for _ in $(seq 1 300); do
   curl -fs "http://127.0.0.1:$VP_PORT/readyz" >/dev/null 2>&1 && break

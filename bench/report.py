@@ -74,6 +74,7 @@ def main():
         pass
     result = {
         "machine": {"cores": os.cpu_count(), "cpu": cpu_model, "load_avg_at_end": a.load_avg},
+        "server_paths": os.environ.get("PATHS") or "all",
         "viewpipe": {
             "plain_max": runs["plain"], "gzip_max": runs["gzip"], "plain_at_rate": runs["rate"],
             "server_cpu": cpu,
