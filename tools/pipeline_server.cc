@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/dead_letter_routes.h"
+#include "api/read_auth.h"
 #include "api/service_routes.h"
 #include "common/clock.h"
 #include "common/env.h"
@@ -118,6 +119,7 @@ Status PipelineServer::Start() {
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   m.http.set_read_timeout(30, 0);
+  InstallReadAuth(&m.http, m.config.read_tokens);
   RegisterServiceRoutes(&m.http, &m.state, &m.metrics);
   RegisterCollectorRoutes(&m.http, m.collector.get());
   RegisterDeadLetterRoutes(&m.http, m.log.get());

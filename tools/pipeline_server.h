@@ -32,6 +32,8 @@ struct ServerConfig {
   // The consumer paths to run (module names, e.g. "ops", "history"); empty:
   // all of them; {"none"}: the collector and the dashboard only.
   std::vector<std::string> paths;
+  // Read tokens for the read API (api/read_auth.h); empty: reads are open.
+  std::vector<std::string> read_tokens;
 };
 
 class PipelineServer {

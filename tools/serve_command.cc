@@ -66,6 +66,11 @@ void AddServerFlags(CLI::App* cmd, ServerConfig* c) {
       ->delimiter(',');
   cmd->add_option("--web-root", c->web_root,
                   "Directory of the dashboard's files (default: <exe dir>/../../web, else ./web)");
+  cmd->add_option("--read-token", c->read_tokens,
+                  "Token the read API requires as 'Authorization: Bearer TOKEN' (repeatable; "
+                  "none: reads are open)")
+      ->envname("VIEWPIPE_READ_TOKENS")
+      ->delimiter(',');
   cmd->add_option("--paths", c->paths,
                   "Consumer paths to run, comma separated (default: all; 'none': collector only)")
       ->delimiter(',');

@@ -146,6 +146,19 @@ def test_paths_selects_the_consumer_paths(server, viewpipe_bin, tmp_path, dump):
     assert b"unknown path 'nonsense'" in r.stderr + r.stdout
 
 
+def test_read_tokens_guard_the_read_api(server):
+    srv = server("--read-token", "rt-1", "--read-token", "rt-2")
+    ok_json(srv.post([make_event("attempt")]), accepted=1)  # the write key still suffices
+    r = srv.get("/v1/deadletters")
+    assert r.status_code == 401 and "read token" in r.json()["error"], r.text
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+    assert srv.get("/v1/deadletters", headers={"Authorization": "Bearer rt-3"}).status_code == 401
+    assert srv.get("/v1/deadletters", headers={"Authorization": "Bearer rt-2"}).status_code == 200
+    assert srv.get("/v1/deadletters", params={"access_token": "rt-1"}).status_code == 200
+    assert srv.get("/healthz").status_code == 200 and srv.get("/metrics").status_code == 200
+    assert srv.get("/").status_code == 200
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_stops_cleanly_and_keeps_events(server, dump, sig):
     srv = server()
