@@ -5,6 +5,7 @@
 // time its tab comes into view. Tabs whose page has no module yet show
 // their placeholder section.
 
+import './lib/auth.js';
 import { mountOps } from './ops.js';
 
 const PAGES = {

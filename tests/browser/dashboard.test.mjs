@@ -94,9 +94,10 @@ async function api(p) {
   return res.json();
 }
 
-async function startServer() {
+async function startServer(...extra) {
   ctx.server = new Process('serve', ['serve', '--data-dir', ctx.dataDir, '--host', '127.0.0.1',
-    '--port', String(ctx.port), '--write-key', WRITE_KEY], path.join(ARTIFACTS, 'browser-serve.log'));
+    '--port', String(ctx.port), '--write-key', WRITE_KEY, ...extra],
+  path.join(ARTIFACTS, 'browser-serve.log'));
   await eventually('/readyz', async () => (await fetch(`${ctx.url}/readyz`)).status === 200);
 }
 
@@ -307,4 +308,27 @@ test('the page reconnects by itself after a server restart', async () => {
     return s.state === 'live' && s.asOf > before.asOf;
   }, 30000);
   ctx.problems = ctx.problems.filter((p) => !p.includes('/v1/'));  // requests during the outage
+});
+
+// With read tokens the page is opened once as /?token=...: it keeps the
+// token for its tab, drops it from the address bar and goes live; a tab
+// without it gets 401s and never shows a number.
+test('read tokens: the page works when opened with ?token=, not without', async () => {
+  await ctx.server.stop();
+  await startServer('--read-token', 'browser-read-token');
+  assert.equal((await fetch(`${ctx.url}/v1/ops/concurrency`)).status, 401);
+  const page = await ctx.browser.newPage();
+  await page.goto(`${ctx.url}/?token=browser-read-token`);
+  await eventually('live with the token', async () => {
+    const s = await shown(page);
+    return s.state === 'live' && s.asOf > 0;
+  }, 30000);
+  assert.ok(!page.url().includes('token='), `the token stays in the address bar: ${page.url()}`);
+  const bare = await ctx.browser.newPage();
+  await bare.goto(ctx.url);
+  await sleep(3000);
+  assert.notEqual((await shown(bare)).state, 'live');
+  await bare.close();
+  await page.close();
+  ctx.problems = ctx.problems.filter((p) => !p.includes('HTTP 401'));
 });

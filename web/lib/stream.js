@@ -12,6 +12,8 @@
 // - onReopen() after a new connection delivered its first frame (the page
 //   refills the history it missed meanwhile).
 
+import { withToken } from './auth.js';
+
 export class LiveStream {
   constructor(url, { onMessage, onState, onReopen, staleAfterMs = 3000, deadAfterMs = 10000 }) {
     this.url = url;
@@ -34,7 +36,7 @@ export class LiveStream {
   open() {
     this.retryTimer = null;
     this.setState(this.hadConnection ? 'reconnecting' : 'connecting');
-    const source = new EventSource(this.url);
+    const source = new EventSource(withToken(this.url));
     this.source = source;
     this.awaitingFirstFrame = true;
     this.openedAt = Date.now();
