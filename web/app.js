@@ -6,11 +6,12 @@
 // their placeholder section.
 
 import { mountOps } from './ops.js';
+import { mountExperiments } from './experiments.js';
 
 const PAGES = {
   ops: mountOps,
   // sre: mountSre,                 (a later issue)
-  // experiments: mountExperiments, (a later issue)
+  experiments: mountExperiments,
 };
 const DEFAULT_PAGE = 'ops';
 const mounted = new Map();
