@@ -13,9 +13,10 @@
 //   - a session belongs to the exposed period when it has an event at or
 //     after the exposure (and <= to); to the pre-period when it ended before
 //     the exposure and started at most 7 days before it.
-//   - playing time: from `play_start`, `resume` or `rebuffer_end` to the
-//     session's next event, while no pause / stall / stop / fatal error
-//     intervened; a gap counts at most 30 s (the session timeout).
+//   - playing time of a session: from its first `play_start` to its last
+//     event, minus the paused time (pause -> resume, or -> the end) and the
+//     stalled time (rebuffer_ms, or rebuffer_start -> the end); computed by
+//     hash aggregation, without sorting events (docs/experiments.md).
 //
 // Thread compatible: one connection per call.
 

@@ -96,7 +96,7 @@ TEST_F(ExperimentQueryTest, PerUserMetricsFollowTheDefinitions) {
                  }).ok());
   ASSERT_EQ(rows.size(), 3u);  // p1, p2, p4 (p3 mixed, p5 none, p6 outside)
   EXPECT_EQ(rows["p1/control"], (std::vector<double>{32, 1, 1, 1, 0, 1000, 33000, 0, 0}));
-  EXPECT_EQ(rows["p2/treatment"], (std::vector<double>{30, 2, 1, 0, 1, 0, 30000, 0, 0}));
+  EXPECT_EQ(rows["p2/treatment"], (std::vector<double>{100, 2, 1, 0, 1, 0, 100000, 0, 0}));
   EXPECT_EQ(rows["p4/control"], (std::vector<double>{2, 1, 1, 1, 0, 0, 2000, 5, 1}));
 }
 
