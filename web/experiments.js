@@ -4,12 +4,13 @@
 // then per metric each variant against control with its 95 % CI, p-value,
 // Holm-adjusted p-value and the CUPED estimate with its variance reduction.
 
+// [key, label, show a value, show a difference (same unit)]
 const METRICS = [
-  ['watch_time_s', 'Watch time per user', (v) => `${fmt(v / 60, 2)} min`],
-  ['sessions', 'Sessions per user', (v) => fmt(v, 3)],
-  ['completion_rate', 'Completion rate', pct],
-  ['rebuffering_ratio', 'Rebuffering ratio', pct],
-  ['start_failure_rate', 'Start-failure rate', pct],
+  ['watch_time_s', 'Watch time per user (s)', (v) => fmt(v, 1), (v) => fmt(v, 2)],
+  ['sessions', 'Sessions per user', (v) => fmt(v, 3), (v) => fmt(v, 4)],
+  ['completion_rate', 'Completion rate (%)', pct, pp],
+  ['rebuffering_ratio', 'Rebuffering ratio (%)', pct, pp],
+  ['start_failure_rate', 'Start-failure rate (%)', pct, pp],
 ];
 
 function fmt(v, digits = 3) {
@@ -17,6 +18,9 @@ function fmt(v, digits = 3) {
 }
 function pct(v) {
   return v === null || v === undefined ? '—' : `${(100 * v).toFixed(2)} %`;
+}
+function pp(v) {  // a difference of rates, in percentage points
+  return v === null || v === undefined ? '—' : (100 * v).toFixed(3);
 }
 function pval(p) {
   if (p === null || p === undefined) return '—';
@@ -52,15 +56,15 @@ function srmBanner(rep) {
     ` Expected split ${split} (${rep.srm.expected_split_source}); ${rep.mixed_users} profiles seen in two variants excluded.`);
 }
 
-function metricCard(rep, [key, label, show]) {
+function metricCard(rep, [key, label, show, showDiff]) {
   const rows = rep.variants.map((v) => {
     const m = v.metrics[key];
     const ctl = v.variant === rep.control;
-    const diff = ctl ? '—' : `${fmt(m.diff, 4)} [${fmt(m.ci_low, 4)}, ${fmt(m.ci_high, 4)}]`;
-    const rel = ctl ? '' : `${m.rel_diff >= 0 ? '+' : ''}${fmt(100 * m.rel_diff, 2)} %`;
+    const diff = ctl ? '—' : `${showDiff(m.diff)} [${showDiff(m.ci_low)}, ${showDiff(m.ci_high)}]`;
+    const rel = ctl || m.rel_diff === null ? '' : `${m.rel_diff >= 0 ? '+' : ''}${fmt(100 * m.rel_diff, 2)} %`;
     const sig = !ctl && m.p_value !== null && m.p_value < 0.05;
     const cuped = !ctl && m.cuped
-      ? `${fmt(m.cuped.diff, 4)} [${fmt(m.cuped.ci_low, 4)}, ${fmt(m.cuped.ci_high, 4)}] · var −${fmt(100 * m.cuped.variance_reduction, 1)} %`
+      ? `${showDiff(m.cuped.diff)} [${showDiff(m.cuped.ci_low)}, ${showDiff(m.cuped.ci_high)}] · var −${fmt(100 * m.cuped.variance_reduction, 1)} %`
       : '';
     return el('tr', { 'data-variant': v.variant },
       el('td', {}, ctl ? `${v.variant} (control)` : v.variant), el('td', { class: 'r num' }, v.users),
