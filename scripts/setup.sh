@@ -19,7 +19,8 @@ APT_BUILD=(build-essential cmake ninja-build pkg-config ccache git
   libsimdjson-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libzstd-dev libxxhash-dev
   libssl-dev libbrotli-dev libtomlplusplus-dev librocksdb-dev librdkafka-dev
-  libhiredis-dev libcurl4-openssl-dev nodejs npm python3 python3-pip)
+  libhiredis-dev libcurl4-openssl-dev nodejs npm python3 python3-pip
+  libboost-dev)  # libboost-dev: Boost.Math (src/experiments)
 APT_TEST=(clang libclang-rt-14-dev redis-server chromium openjdk-17-jre-headless maven wrk)
 want=("${APT_BUILD[@]}")
 (( WITH_TESTS )) && want+=("${APT_TEST[@]}")

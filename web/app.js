@@ -7,11 +7,12 @@
 
 import './lib/auth.js';
 import { mountOps } from './ops.js';
+import { mountExperiments } from './experiments.js';
 
 const PAGES = {
   ops: mountOps,
   // sre: mountSre,                 (a later issue)
-  // experiments: mountExperiments, (a later issue)
+  experiments: mountExperiments,
 };
 const DEFAULT_PAGE = 'ops';
 const mounted = new Map();

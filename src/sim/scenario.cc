@@ -174,8 +174,13 @@ void ReadStringArray(TableReader& r, std::string_view key, std::vector<std::stri
 ExperimentSpec ReadExperiment(const toml::table& t, const std::string& where, Status* st) {
   ExperimentSpec e;
   TableReader r(t, where, st);
-  r.AllowOnly({"id", "variants", "split", "effects"});
+  r.AllowOnly({"id", "variants", "split", "effects", "assignment_bias"});
   r.String("id", &e.id);
+  if (const toml::node* n = r.Get("assignment_bias")) {
+    auto b = n->value<double>();
+    if (!b || *b < 0 || *b > 1) r.Fail("assignment_bias", "must be a number in [0, 1]", *n);
+    e.assignment_bias = b.value_or(0);
+  }
   ReadStringArray(r, "variants", &e.variants);
   if (const toml::node* n = r.Get("split")) {
     const toml::array* a = n->as_array();

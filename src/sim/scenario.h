@@ -32,6 +32,10 @@ struct ExperimentSpec {
   std::vector<std::string> variants;
   std::vector<double> split;  // weights, one per variant (normalized)
   std::vector<VariantEffect> effects;
+  // A deliberately broken assignment (for sample-ratio-mismatch tests):
+  // this fraction of the profiles hashed to a variant other than the first
+  // is assigned the first variant instead. 0: the documented hash only.
+  double assignment_bias = 0.0;
 };
 
 struct LiveEventSpec {

@@ -67,6 +67,12 @@ class HistoryModule final : public ServerModule {
   Status Start(const ModuleContext& ctx) override;
   void Stop() override;
 
+  // The hot tier and the lake reader (null before Start or with the
+  // history off), for modules that query them (experiments); they live
+  // until the module is destroyed.
+  HotTier* hot_tier() const { return hot_.get(); }
+  LakeReader* lake_reader() const { return reader_.get(); }
+
  private:
   struct Path {
     std::string group;

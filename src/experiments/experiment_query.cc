@@ -1,0 +1,201 @@
+#include "experiments/experiment_query.h"
+
+#include <map>
+
+namespace viewpipe::experiments {
+
+const std::vector<MetricDef>& Metrics() {
+  static const std::vector<MetricDef> kMetrics = {
+      {"watch_time_s", false, "watch_s", "", "pre_watch_s", "seconds per user"},
+      {"sessions", false, "sessions", "", "pre_sessions", "sessions per user"},
+      {"completion_rate", true, "completed", "started", "", "stopped / started sessions"},
+      {"rebuffering_ratio", true, "stall_ms", "stall_play_ms", "",
+       "stalled / (stalled + playing) time"},
+      {"start_failure_rate", true, "failed", "sessions", "", "failed starts / attempts"},
+  };
+  return kMetrics;
+}
+
+namespace {
+
+std::string Ms(int64_t v) { return std::to_string(v); }
+
+// Events of the window and the pre-period, one pass of hash aggregation
+// per session (no sort, no window function), then the exposures from the
+// sessions: the common part of both statements.
+//
+// Playing time of a session without ordering its events: from its first
+// play_start to its last event, minus paused time (sum of resume ts - sum
+// of pause ts, plus last event - last pause if it ended paused) and minus
+// stalled time (rebuffer_ms, plus the open stall if it ended stalled).
+std::string SessionCtes(const std::string& relation, const ExperimentWindow& w) {
+  const std::string exp = SqlQuote(w.exp_id);
+  const std::string lo = Ms(w.from_ms - kPrePeriodMs), from = Ms(w.from_ms), to = Ms(w.to_ms);
+  const std::string in = "variant IS NOT NULL AND ts >= " + from;
+  // Only integer and boolean aggregates per session (string aggregates
+  // are several times slower); `inw` marks events in [from, to] that carry
+  // the assignment.
+  return "WITH ev AS (SELECT profile_id, session_id, type, ts, coalesce(rebuffer_ms, 0) AS "
+         "rebuffer_ms, coalesce(fatal, false) AS fatal, experiments[" + exp + "] AS variant "
+         "FROM (" + relation + ") src WHERE ts >= " + lo + " AND ts <= " + to + "),\n"
+         "agg AS (SELECT session_id, first(profile_id) AS profile_id, min(ts) AS t0, "
+         "max(ts) AS t1, min(CASE WHEN " + in + " THEN ts END) AS exp_ts, "
+         "any_value(CASE WHEN " + in + " THEN variant END) AS vmin, "
+         "min(CASE WHEN " + in + " THEN hash(variant) END) <> "
+         "max(CASE WHEN " + in + " THEN hash(variant) END) AS vmixed, "
+         "bool_or(type = 'attempt') AS attempted, "
+         "min(CASE WHEN type = 'play_start' THEN ts END) AS play_t, "
+         "bool_or(type = 'error' AND fatal) AS fatal_error, arg_max(type = 'stop', ts) AS "
+         "last_stop, sum(CASE WHEN type = 'pause' THEN 1 WHEN type = 'resume' THEN -1 ELSE 0 "
+         "END) AS open_pauses, sum(CASE WHEN type = 'resume' THEN ts WHEN type = 'pause' THEN "
+         "-ts ELSE 0 END) AS paused_sum, sum(CASE WHEN type = 'rebuffer_start' THEN 1 WHEN type "
+         "= 'rebuffer_end' THEN -1 ELSE 0 END) AS open_stalls, max(CASE WHEN type = "
+         "'rebuffer_start' THEN ts END) AS last_stall, sum(rebuffer_ms) AS stall_ms "
+         "FROM ev GROUP BY session_id),\n"
+         "sess AS (SELECT profile_id, session_id, t0, t1, exp_ts, vmin, vmixed, attempted, "
+         "play_t IS NOT NULL AS started, fatal_error AND play_t IS NULL AS failed, "
+         "play_t IS NOT NULL AND last_stop AS completed, stall_ms, "
+         "CASE WHEN play_t IS NULL THEN 0 ELSE greatest(0, t1 - play_t - (paused_sum + CASE WHEN "
+         "open_pauses > 0 THEN t1 ELSE 0 END) - stall_ms - CASE WHEN open_stalls > 0 "
+         "THEN t1 - last_stall ELSE 0 END) END AS play_ms FROM agg),\n"
+         "assign AS (SELECT profile_id, min(exp_ts) AS exposed_at, min(vmin) AS variant, "
+         "min(vmin) <> max(vmin) OR bool_or(vmixed) AS mixed FROM sess WHERE exp_ts IS NOT NULL "
+         "GROUP BY profile_id),\n";
+}
+
+std::string UsersCte() {
+  const std::string post = "s.t1 >= a.exposed_at";
+  const std::string pre = "s.t1 < a.exposed_at AND s.t0 >= a.exposed_at - " + Ms(kPrePeriodMs);
+  auto count = [](const std::string& cond) {
+    return "CAST(count(s.session_id) FILTER (WHERE " + cond + ") AS DOUBLE)";
+  };
+  auto sum = [](const std::string& expr, const std::string& cond) {
+    return "CAST(coalesce(sum(" + expr + ") FILTER (WHERE " + cond + "), 0) AS DOUBLE)";
+  };
+  return "users AS (SELECT a.profile_id, a.variant, a.exposed_at, " +
+         sum("s.play_ms", post) + " / 1000.0 AS watch_s, " +
+         count(post + " AND s.attempted") + " AS sessions, " +
+         count(post + " AND s.started") + " AS started, " +
+         count(post + " AND s.completed") + " AS completed, " +
+         count(post + " AND s.attempted AND s.failed") + " AS failed, " +
+         sum("s.stall_ms", post) + " AS stall_ms, " +
+         sum("s.stall_ms + s.play_ms", post) + " AS stall_play_ms, " +
+         sum("s.play_ms", pre) + " / 1000.0 AS pre_watch_s, " +
+         count(pre + " AND s.attempted") + " AS pre_sessions "
+         "FROM assign a LEFT JOIN sess s USING (profile_id) WHERE NOT a.mixed "
+         "GROUP BY a.profile_id, a.variant, a.exposed_at)\n";
+}
+
+// The aggregate columns of the report, in the order ReadSample reads them.
+std::vector<std::string> StatColumns() {
+  std::vector<std::string> cols;
+  for (const MetricDef& m : Metrics()) {
+    const std::string y(m.y), d(m.d), x(m.x);
+    cols.push_back("avg(" + y + ")");
+    cols.push_back("var_samp(" + y + ")");
+    if (m.ratio) {
+      cols.push_back("avg(" + d + ")");
+      cols.push_back("var_samp(" + d + ")");
+      cols.push_back("covar_samp(" + y + ", " + d + ")");
+    }
+    if (!x.empty()) {
+      cols.push_back("avg(" + x + ")");
+      cols.push_back("var_samp(" + x + ")");
+      cols.push_back("covar_samp(" + x + ", " + y + ")");
+    }
+  }
+  return cols;
+}
+
+double Cell(const DuckChunk& c, size_t col, size_t row) {
+  return c.IsNull(col, row) ? 0.0 : c.Double(col, row);
+}
+
+VariantSample ReadVariant(const DuckChunk& c, size_t row) {
+  VariantSample v;
+  v.variant = std::string(c.String(0, row));
+  v.users = c.Int(1, row);
+  size_t col = 2;
+  for (const MetricDef& m : Metrics()) {
+    MetricSample s;
+    s.n = v.users;
+    s.mean_y = Cell(c, col++, row);
+    s.var_y = Cell(c, col++, row);
+    if (m.ratio) {
+      s.mean_d = Cell(c, col++, row);
+      s.var_d = Cell(c, col++, row);
+      s.cov_yd = Cell(c, col++, row);
+    }
+    if (!m.x.empty()) {
+      s.mean_x = Cell(c, col++, row);
+      s.var_x = Cell(c, col++, row);
+      s.cov_xy = Cell(c, col++, row);
+    }
+    v.metrics.push_back(s);
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string PerUserSql(const std::string& relation, const ExperimentWindow& w) {
+  return SessionCtes(relation, w) + UsersCte() + "SELECT * FROM users ORDER BY profile_id";
+}
+
+std::string ReportSql(const std::string& relation, const ExperimentWindow& w) {
+  std::string stats, nulls;
+  for (const std::string& c : StatColumns()) {
+    stats += ", " + c;
+    nulls += ", NULL";
+  }
+  // One row per variant, and one (variant NULL) with the mixed profiles.
+  return SessionCtes(relation, w) + UsersCte() + "SELECT variant, count(*) AS users" + stats +
+         " FROM users GROUP BY variant\nUNION ALL SELECT NULL, count(*)" + nulls +
+         " FROM assign WHERE mixed ORDER BY 1 NULLS LAST";
+}
+
+Result<ExperimentSample> QuerySample(DuckConnection* conn, const std::string& relation,
+                                     const ExperimentWindow& w) {
+  auto res = conn->Query(ReportSql(relation, w));
+  if (!res.ok()) return res.status();
+  ExperimentSample out;
+  VP_RETURN_IF_ERROR(res->ForEachChunk([&](const DuckChunk& c) {
+    for (size_t r = 0; r < c.rows(); ++r) {
+      if (c.IsNull(0, r)) {
+        out.mixed_users = c.Int(1, r);
+      } else {
+        out.variants.push_back(ReadVariant(c, r));
+      }
+    }
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<std::vector<ExperimentInfo>> ListExperiments(DuckConnection* conn,
+                                                    const std::string& relation) {
+  auto res = conn->Query(
+      "SELECT e.key, e.value, count(DISTINCT profile_id), min(ts), max(ts) FROM (SELECT "
+      "profile_id, ts, unnest(map_entries(experiments)) AS e FROM (" + relation +
+      ") src WHERE cardinality(experiments) > 0) GROUP BY ALL ORDER BY 1, 2");
+  if (!res.ok()) return res.status();
+  std::map<std::string, ExperimentInfo> by_id;
+  VP_RETURN_IF_ERROR(res->ForEachChunk([&](const DuckChunk& c) {
+    for (size_t r = 0; r < c.rows(); ++r) {
+      std::string id(c.String(0, r));
+      ExperimentInfo& info = by_id[id];
+      const bool first = info.id.empty();
+      info.id = id;
+      info.variants.emplace_back(c.String(1, r));
+      info.profiles += c.Int(2, r);
+      info.first_ms = first ? c.Int(3, r) : std::min(info.first_ms, c.Int(3, r));
+      info.last_ms = first ? c.Int(4, r) : std::max(info.last_ms, c.Int(4, r));
+    }
+    return Status::OK();
+  }));
+  std::vector<ExperimentInfo> out;
+  for (auto& [id, info] : by_id) out.push_back(std::move(info));
+  return out;
+}
+
+}  // namespace viewpipe::experiments

@@ -1,0 +1,81 @@
+#pragma once
+// ExperimentQuery: the one SQL statement of a report. Exposure, per-user
+// metrics and the per-variant sufficient statistics are all computed inside
+// DuckDB; only MetricSample rows (n, means, variances, covariances) come
+// out. The same per-user table can be exported (PerUserSql) so outside
+// tools can check the statistics.
+//
+// Definitions (docs/experiments.md):
+//   - exposure: the profile's first event in [from, to] whose
+//     `experiments` map carries exp_id; its variant is that value.
+//     Profiles seen with two variants in [from, to] are excluded and
+//     counted (mixed_users).
+//   - a session belongs to the exposed period when it has an event at or
+//     after the exposure (and <= to); to the pre-period when it ended before
+//     the exposure and started at most 7 days before it.
+//   - playing time of a session: from its first `play_start` to its last
+//     event, minus the paused time (pause -> resume, or -> the end) and the
+//     stalled time (rebuffer_ms, or rebuffer_start -> the end); computed by
+//     hash aggregation, without sorting events (docs/experiments.md).
+//
+// Thread compatible: one connection per call.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "experiments/experiment_stats.h"
+#include "lake/duck.h"
+
+namespace viewpipe::experiments {
+
+inline constexpr int64_t kPrePeriodMs = 7LL * 24 * 3600 * 1000;
+
+struct MetricDef {
+  std::string_view name;
+  bool ratio = false;
+  std::string_view y;  // per-user column: the value or the numerator
+  std::string_view d;  // ratio metrics: the denominator
+  std::string_view x;  // CUPED covariate (empty: none)
+  std::string_view unit;
+};
+// watch_time_s, sessions, completion_rate, rebuffering_ratio,
+// start_failure_rate.
+const std::vector<MetricDef>& Metrics();
+
+struct VariantSample {
+  std::string variant;
+  int64_t users = 0;
+  std::vector<MetricSample> metrics;  // in Metrics() order
+};
+
+struct ExperimentSample {
+  std::vector<VariantSample> variants;  // sorted by name
+  int64_t mixed_users = 0;
+};
+
+struct ExperimentWindow {
+  std::string exp_id;
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;  // inclusive
+};
+
+// relation: a SELECT (or table name) with the columns of `events`.
+std::string PerUserSql(const std::string& relation, const ExperimentWindow& w);
+std::string ReportSql(const std::string& relation, const ExperimentWindow& w);
+Result<ExperimentSample> QuerySample(DuckConnection* conn, const std::string& relation,
+                                     const ExperimentWindow& w);
+
+struct ExperimentInfo {
+  std::string id;
+  std::vector<std::string> variants;
+  int64_t profiles = 0;
+  int64_t first_ms = 0, last_ms = 0;
+};
+// Experiments seen in the relation's events.
+Result<std::vector<ExperimentInfo>> ListExperiments(DuckConnection* conn,
+                                                    const std::string& relation);
+
+}  // namespace viewpipe::experiments
