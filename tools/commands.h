@@ -24,5 +24,6 @@ void AddInspectCommands(CLI::App& app, std::function<int()>* run);
 void AddSimCommands(CLI::App& app, std::function<int()>* run);  // sim, demo (src/sim)
 // query, cost, lake, backfill, and the history flags of serve/demo (register last).
 void AddHistoryCommands(CLI::App& app, std::function<int()>* run);
+void AddBatchCommands(CLI::App& app, std::function<int()>* run);  // batch daily|weekly|runs
 
 }  // namespace viewpipe::tools

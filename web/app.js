@@ -6,9 +6,11 @@
 // their placeholder section.
 
 import { mountOps } from './ops.js';
+import { mountBatch } from './batch.js';
 
 const PAGES = {
   ops: mountOps,
+  content: mountBatch,  // weekly title stats + batch runs (web/batch.js)
   // sre: mountSre,                 (a later issue)
   // experiments: mountExperiments, (a later issue)
 };
