@@ -27,20 +27,37 @@ Result<std::vector<std::string>> BatchScheduler::RunOnce() {
     if (date < from || !ref.sealed) continue;
     weeks.insert(IsoWeek::Of(date));
     auto due = runner_->jobs()->DailyDue(date, *root);
-    if (!due.ok() || !*due) continue;
+    if (!due.ok() || !*due || !MayRun(DailyRunKey(date))) continue;
     auto r = runner_->RunDaily(date, false, "schedule");
     ran.push_back(DailyRunKey(date));
+    Record(DailyRunKey(date), r.ok());
     if (!r.ok()) spdlog::warn("batch: {}: {}", DailyRunKey(date), r.status().ToString());
   }
   for (IsoWeek w : weeks) {
     if (stop_requested_) break;
     auto due = runner_->jobs()->WeeklyDue(w, *root);  // InvalidArgument: not all sealed
-    if (!due.ok() || !*due) continue;
+    if (!due.ok() || !*due || !MayRun(WeeklyRunKey(w))) continue;
     auto r = runner_->RunWeekly(w, false, "schedule");
     ran.push_back(WeeklyRunKey(w));
+    Record(WeeklyRunKey(w), r.ok());
     if (!r.ok()) spdlog::warn("batch: {}: {}", WeeklyRunKey(w), r.status().ToString());
   }
   return ran;
+}
+
+bool BatchScheduler::MayRun(const std::string& run_key) {
+  auto it = retry_.find(run_key);
+  return it == retry_.end() || clock_->NowMs() >= it->second.first;
+}
+
+void BatchScheduler::Record(const std::string& run_key, bool ok) {
+  if (ok) {
+    retry_.erase(run_key);
+    return;
+  }
+  auto [it, fresh] = retry_.try_emplace(run_key, 0, options_.retry_ms);
+  if (!fresh) it->second.second = std::min<int64_t>(it->second.second * 2, 3600 * 1000);
+  it->second.first = clock_->NowMs() + it->second.second;
 }
 
 void BatchScheduler::Start() {

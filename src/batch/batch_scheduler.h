@@ -9,12 +9,16 @@
 // holds its job's lock (BatchRunner), so a manual run of the same job
 // meanwhile is not run twice.
 //
+// A run that fails (a full disk, a DuckDB error) is retried after
+// retry_ms, doubling up to an hour, so a broken job does not spin.
+//
 // Thread safe. RunOnce() is what the background thread calls every poll_ms
 // (tests call it directly with a ManualClock).
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -28,6 +32,7 @@ struct SchedulerOptions {
   int lookback_days = 35;
   int64_t poll_ms = 10000;
   int nice = 10;  // the scheduler thread's nice value (0: unchanged)
+  int64_t retry_ms = 60000;  // a failed run is retried after this (doubling, up to 1 h)
 };
 
 class BatchScheduler {
@@ -44,12 +49,16 @@ class BatchScheduler {
 
  private:
   void Loop();
+  // False while a failed run waits for its retry time.
+  bool MayRun(const std::string& run_key);
+  void Record(const std::string& run_key, bool ok);
 
   BatchRunner* runner_;
   ObjectStore* store_;
   Clock* clock_;
   SchedulerOptions options_;
-  std::mutex pass_mu_;  // one pass at a time
+  std::mutex pass_mu_;  // one pass at a time; guards retry_
+  std::map<std::string, std::pair<int64_t, int64_t>> retry_;  // run key -> (retry at, backoff)
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

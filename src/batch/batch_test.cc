@@ -327,5 +327,29 @@ TEST_F(BatchTest, SchedulerCatchesUpInOrderAndRerunsOnLateData) {
   for (const RunRecord& r : *runs) EXPECT_EQ(r.status, "ok") << r.id << " " << r.error;
 }
 
+TEST_F(BatchTest, SchedulerBacksOffAFailingRun) {
+  WriteDay(kMonday);
+  BatchRunner runner(Runner(store_.get()));
+  BatchScheduler scheduler(&runner, store_.get(), &clock_, SchedulerOptions{35, 1000, 0, 60000});
+  runner.jobs()->SetCommitProbe([](std::string_view) { return Status::NoSpace("disk full"); });
+  const std::vector<std::string> day = {"daily-2025-01-06"};
+  EXPECT_EQ(scheduler.RunOnce().value(), day);  // fails
+  EXPECT_TRUE(scheduler.RunOnce().value().empty());  // waits 60 s
+  clock_.Advance(60000);
+  EXPECT_EQ(scheduler.RunOnce().value(), day);  // fails again: now waits 120 s
+  clock_.Advance(60000);
+  EXPECT_TRUE(scheduler.RunOnce().value().empty());
+  runner.jobs()->SetCommitProbe(nullptr);
+  clock_.Advance(60000);
+  EXPECT_EQ(scheduler.RunOnce().value(), day);
+  EXPECT_TRUE(scheduler.RunOnce().value().empty());  // done: not due any more
+  auto runs = runner.ledger()->Read(10);
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 3u);
+  EXPECT_EQ((*runs)[0].status, "ok");
+  EXPECT_EQ((*runs)[1].status, "failed");
+  EXPECT_NE((*runs)[1].error.find("disk full"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace viewpipe::batch
