@@ -26,5 +26,6 @@ void AddSimCommands(CLI::App& app, std::function<int()>* run);  // sim, demo (sr
 void AddHistoryCommands(CLI::App& app, std::function<int()>* run);
 // experiments list|report|users (src/experiments).
 void AddExperimentsCommands(CLI::App& app, std::function<int()>* run);
+void AddBatchCommands(CLI::App& app, std::function<int()>* run);  // batch daily|weekly|runs
 
 }  // namespace viewpipe::tools

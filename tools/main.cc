@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   viewpipe::tools::AddSimCommands(app, &run);
   viewpipe::tools::AddHistoryCommands(app, &run);  // after serve and demo
   viewpipe::tools::AddExperimentsCommands(app, &run);
+  viewpipe::tools::AddBatchCommands(app, &run);
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 0;
 }

@@ -8,9 +8,11 @@
 import './lib/auth.js';
 import { mountOps } from './ops.js';
 import { mountExperiments } from './experiments.js';
+import { mountBatch } from './batch.js';
 
 const PAGES = {
   ops: mountOps,
+  content: mountBatch,  // weekly title stats + batch runs (web/batch.js)
   // sre: mountSre,                 (a later issue)
   experiments: mountExperiments,
 };

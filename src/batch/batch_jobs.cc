@@ -1,0 +1,265 @@
+#include "batch/batch_jobs.h"
+
+#include <memory>
+
+#include "batch/batch_sql.h"
+#include "common/crc32c.h"
+#include "lake/duck.h"
+
+namespace viewpipe::batch {
+namespace {
+
+constexpr char kPartName[] = "part-00000.parquet";
+constexpr char kCatalogKey[] = "catalog_crc32c";
+constexpr char kPrevWeekKey[] = "prev_week_checksum";
+
+struct Duck {
+  std::unique_ptr<DuckDatabase> db;
+  std::unique_ptr<DuckConnection> conn;
+};
+
+// One thread and explicit ORDER BYs: the same inputs give the same bytes.
+Result<Duck> OpenDuck(const std::string& memory_limit) {
+  auto db = DuckDatabase::Open("", {{"threads", "1"},
+                                    {"memory_limit", memory_limit},
+                                    {"preserve_insertion_order", "true"}});
+  if (!db.ok()) return db.status();
+  Duck d{std::move(db).value(), nullptr};
+  auto conn = d.db->Connect();
+  if (!conn.ok()) return conn.status();
+  d.conn = std::move(conn).value();
+  return d;
+}
+
+Status LoadCatalog(DuckConnection* conn, Env* env, const std::string& path) {
+  if (path.empty() || !env->FileExists(path)) {
+    return conn->Execute(
+        "CREATE TABLE catalog (title_id VARCHAR, genre VARCHAR, kind VARCHAR, duration_s INTEGER)");
+  }
+  return conn->Execute(
+      "CREATE TABLE catalog AS SELECT DISTINCT ON (title_id) title_id, genre, kind, duration_s "
+      "FROM read_csv(" + SqlQuote(path) + ", header = true, columns = {'title_id': 'VARCHAR', "
+      "'genre': 'VARCHAR', 'kind': 'VARCHAR', 'duration_s': 'INTEGER'}) "
+      "WHERE title_id IS NOT NULL ORDER BY title_id, genre");
+}
+
+std::string ReadParquetSql(const std::vector<std::string>& uris) {
+  std::string list;
+  for (const std::string& u : uris) list += (list.empty() ? "" : ", ") + SqlQuote(u);
+  return "read_parquet([" + list + "])";
+}
+
+Status CopyToParquet(DuckConnection* conn, const std::string& select, const std::string& path) {
+  return conn->Execute("COPY (" + select + ") TO " + SqlQuote(path) +
+                       " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)");
+}
+
+Result<int64_t> CountRows(DuckConnection* conn, const std::string& table) {
+  auto r = conn->Query("SELECT count(*) FROM " + table);
+  if (!r.ok()) return r.status();
+  return r->ScalarInt();
+}
+
+void Report(const JobProgress& progress, int step, int steps, std::string_view what) {
+  if (progress) progress(step, steps, what);
+}
+
+}  // namespace
+
+std::string DailyRunKey(EventDate date) { return "daily-" + date.ToString(); }
+std::string WeeklyRunKey(IsoWeek week) { return "weekly-" + week.ToString(); }
+std::string DailyPrefix(std::string_view dataset, EventDate date) {
+  return "datasets/" + std::string(dataset) + "/event_date=" + date.ToString() + "/";
+}
+std::string WeeklyPrefix(IsoWeek week) {
+  return "aggregates/weekly_title_stats/week=" + week.ToString() + "/";
+}
+
+BatchJobs::BatchJobs(JobOptions options) : options_(std::move(options)), reader_(options_.store) {}
+
+Result<uint32_t> BatchJobs::CatalogCrc() {
+  if (options_.catalog_path.empty() || !options_.env->FileExists(options_.catalog_path)) return 0u;
+  std::string data;
+  VP_RETURN_IF_ERROR(options_.env->ReadFileToString(options_.catalog_path, &data));
+  return crc32c::Value(data);
+}
+
+Result<std::map<std::string, int64_t>> BatchJobs::DailyInputs(EventDate date,
+                                                              const RootManifest& root,
+                                                              bool force) {
+  auto day = root.days.find(date);
+  if (day == root.days.end()) {
+    return Status::NotFound("day " + date.ToString() + " is not in the lake");
+  }
+  if (!day->second.sealed && !force) {
+    return Status::InvalidArgument(
+        "day " + date.ToString() + " is not sealed yet (no _SUCCESS): its data may still "
+        "change; wait for the seal or use --force (the output is then marked provisional)");
+  }
+  auto crc = CatalogCrc();
+  if (!crc.ok()) return crc.status();
+  return std::map<std::string, int64_t>{{date.ToString(), day->second.manifest},
+                                        {kCatalogKey, *crc}};
+}
+
+Result<std::map<std::string, int64_t>> BatchJobs::WeeklyInputs(IsoWeek week,
+                                                               const RootManifest& root,
+                                                               bool force) {
+  std::map<std::string, int64_t> inputs;
+  for (EventDate d = week.Monday(); d <= week.Sunday(); d = d.Next()) {
+    auto day = root.days.find(d);
+    bool sealed = day != root.days.end() && day->second.sealed;
+    if (!sealed && !force) {
+      return Status::InvalidArgument(
+          "week " + week.ToString() + ": day " + d.ToString() +
+          (day == root.days.end() ? " is not in the lake" : " is not sealed yet") +
+          "; a week runs once its seven days are sealed (or use --force: provisional output)");
+    }
+    if (day != root.days.end()) inputs[d.ToString()] = day->second.manifest;
+  }
+  auto crc = CatalogCrc();
+  if (!crc.ok()) return crc.status();
+  inputs[kCatalogKey] = *crc;
+  auto prev = ReadOutputManifest(options_.store, WeeklyPrefix(week.Prev()));
+  if (!prev.ok() && !prev.status().IsNotFound()) return prev.status();
+  inputs[kPrevWeekKey] = prev.ok() ? static_cast<int64_t>(prev->checksum) : -1;
+  return inputs;
+}
+
+Result<bool> BatchJobs::Due(const std::vector<std::string>& prefixes,
+                            const Result<std::map<std::string, int64_t>>& inputs) {
+  if (!inputs.ok()) return inputs.status();
+  for (const std::string& prefix : prefixes) {
+    auto m = ReadOutputManifest(options_.store, prefix);
+    if (!m.ok() && !m.status().IsNotFound()) return m.status();
+    if (!m.ok() || m->provisional || m->inputs != inputs.value()) return true;
+  }
+  return false;
+}
+
+Result<bool> BatchJobs::DailyDue(EventDate date, const RootManifest& root) {
+  return Due({DailyPrefix("sessions", date), DailyPrefix("interactions", date)},
+             DailyInputs(date, root, false));
+}
+
+Result<bool> BatchJobs::WeeklyDue(IsoWeek week, const RootManifest& root) {
+  return Due({WeeklyPrefix(week)}, WeeklyInputs(week, root, false));
+}
+
+Result<JobResult> BatchJobs::Daily(EventDate date, bool force, const JobProgress& progress) {
+  const int steps = 5;
+  Report(progress, 1, steps, "reading the lake's manifests");
+  RootManifest root;
+  auto files = reader_.Files(LakeRange{date.StartMs(), date.EndMs() - 1}, &root);
+  if (!files.ok()) return files.status();
+  auto inputs = DailyInputs(date, root, force);
+  if (!inputs.ok()) return inputs.status();
+  if (files->empty()) return Status::NotFound("day " + date.ToString() + " has no files");
+  std::vector<std::string> uris;
+  for (const LakeFileRef& f : *files) uris.push_back(f.uri);
+  bool provisional = !root.days[date].sealed;
+
+  auto duck = OpenDuck(options_.memory_limit);
+  if (!duck.ok()) return duck.status();
+  DuckConnection* conn = duck->conn.get();
+  VP_RETURN_IF_ERROR(LoadCatalog(conn, options_.env, options_.catalog_path));
+  Report(progress, 2, steps, "sessions");
+  VP_RETURN_IF_ERROR(
+      conn->Execute("CREATE TABLE sessions AS " + SessionsSql(ReadParquetSql(uris))));
+  std::string scratch = JoinPath(options_.scratch_dir, DailyRunKey(date));
+  VP_RETURN_IF_ERROR(options_.env->CreateDirs(scratch));
+  std::string sessions_path = JoinPath(scratch, "sessions.parquet");
+  std::string interactions_path = JoinPath(scratch, "interactions.parquet");
+  VP_RETURN_IF_ERROR(CopyToParquet(conn, "SELECT * FROM sessions ORDER BY session_id",
+                                   sessions_path));
+  Report(progress, 3, steps, "interactions");
+  VP_RETURN_IF_ERROR(conn->Execute("CREATE TABLE interactions AS " + InteractionsSql()));
+  VP_RETURN_IF_ERROR(CopyToParquet(
+      conn, "SELECT * FROM interactions ORDER BY profile_id, title_id", interactions_path));
+  auto session_rows = CountRows(conn, "sessions");
+  auto interaction_rows = CountRows(conn, "interactions");
+  if (!session_rows.ok()) return session_rows.status();
+  if (!interaction_rows.ok()) return interaction_rows.status();
+
+  Report(progress, 4, steps, "publishing");
+  std::string partition = "event_date=" + date.ToString();
+  std::vector<Output> outputs = {
+      {DailyPrefix("sessions", date), "daily", "sessions", partition, provisional, *inputs,
+       {{kPartName, sessions_path, *session_rows}}},
+      {DailyPrefix("interactions", date), "daily", "interactions", partition, provisional,
+       *inputs, {{kPartName, interactions_path, *interaction_rows}}}};
+  auto done = Publish(DailyRunKey(date), std::move(outputs));
+  options_.env->RemoveFile(sessions_path);
+  options_.env->RemoveFile(interactions_path);
+  Report(progress, 5, steps, "done");
+  return done;
+}
+
+Result<JobResult> BatchJobs::Weekly(IsoWeek week, bool force, const JobProgress& progress) {
+  const int steps = 4;
+  Report(progress, 1, steps, "reading the lake's manifests");
+  RootManifest root;
+  auto files =
+      reader_.Files(LakeRange{week.Monday().StartMs(), week.Sunday().EndMs() - 1}, &root);
+  if (!files.ok()) return files.status();
+  auto inputs = WeeklyInputs(week, root, force);
+  if (!inputs.ok()) return inputs.status();
+  if (files->empty()) return Status::NotFound("week " + week.ToString() + " has no files");
+  std::vector<std::string> uris;
+  for (const LakeFileRef& f : *files) uris.push_back(f.uri);
+  bool provisional = false;
+  for (EventDate d = week.Monday(); d <= week.Sunday(); d = d.Next()) {
+    provisional |= !root.days.count(d) || !root.days[d].sealed;
+  }
+
+  auto duck = OpenDuck(options_.memory_limit);
+  if (!duck.ok()) return duck.status();
+  DuckConnection* conn = duck->conn.get();
+  VP_RETURN_IF_ERROR(LoadCatalog(conn, options_.env, options_.catalog_path));
+  auto prev = ReadOutputManifest(options_.store, WeeklyPrefix(week.Prev()));
+  if (prev.ok() && !prev->files.empty()) {
+    std::vector<std::string> prev_uris;
+    for (const ManifestFile& f : prev->files) {
+      prev_uris.push_back(options_.store->ReadUri(WeeklyPrefix(week.Prev()) + f.name));
+    }
+    VP_RETURN_IF_ERROR(conn->Execute(
+        "CREATE TABLE prev AS SELECT dimension, \"key\", unique_viewers, hours_watched FROM " +
+        ReadParquetSql(prev_uris)));
+  } else {
+    VP_RETURN_IF_ERROR(conn->Execute(EmptyPrevWeekSql()));
+  }
+  Report(progress, 2, steps, "sessions of the week");
+  VP_RETURN_IF_ERROR(
+      conn->Execute("CREATE TABLE sessions AS " + SessionsSql(ReadParquetSql(uris))));
+  Report(progress, 3, steps, "title, genre and country stats");
+  VP_RETURN_IF_ERROR(conn->Execute("CREATE TABLE weekly AS " + WeeklySql(week.ToString())));
+  std::string scratch = JoinPath(options_.scratch_dir, WeeklyRunKey(week));
+  VP_RETURN_IF_ERROR(options_.env->CreateDirs(scratch));
+  std::string path = JoinPath(scratch, "weekly_title_stats.parquet");
+  VP_RETURN_IF_ERROR(
+      CopyToParquet(conn, "SELECT * FROM weekly ORDER BY dimension, \"key\"", path));
+  auto rows = CountRows(conn, "weekly");
+  if (!rows.ok()) return rows.status();
+  Report(progress, 4, steps, "publishing");
+  std::vector<Output> outputs = {{WeeklyPrefix(week), "weekly", "weekly_title_stats",
+                                  "week=" + week.ToString(), provisional, *inputs,
+                                  {{kPartName, path, *rows}}}};
+  auto done = Publish(WeeklyRunKey(week), std::move(outputs));
+  options_.env->RemoveFile(path);
+  return done;
+}
+
+Result<JobResult> BatchJobs::Publish(const std::string& run_key, std::vector<Output> outputs) {
+  OutputCommitter committer(options_.store, run_key);
+  if (probe_) committer.SetProbe(probe_);
+  auto manifests = committer.Commit(outputs);
+  if (!manifests.ok()) return manifests.status();
+  JobResult r{run_key, 0, 0, outputs[0].provisional, outputs[0].inputs};
+  for (const OutputManifest& m : *manifests) {
+    r.rows += m.rows;
+    r.bytes += m.bytes;
+  }
+  return r;
+}
+
+}  // namespace viewpipe::batch

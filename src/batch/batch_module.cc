@@ -1,0 +1,83 @@
+#include "batch/batch_module.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdlib>
+
+#include "batch/batch_routes.h"
+#include "lake/local_object_store.h"
+#include "warehouse/history_module.h"
+
+namespace viewpipe::batch {
+namespace {
+
+std::string EnvString(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+Status EnvInt(const char* name, int64_t min, int64_t* out) {
+  std::string v = EnvString(name, "");
+  if (v.empty()) return Status::OK();
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size() || n < min) {
+    return Status::InvalidArgument(std::string(name) + "='" + v + "': want an integer >= " +
+                                   std::to_string(min));
+  }
+  *out = n;
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string BatchStateDir(const std::string& data_dir) { return JoinPath(data_dir, "batch"); }
+std::string DefaultCatalogPath(const std::string& data_dir) {
+  return JoinPath(data_dir, "catalog.csv");
+}
+
+RunnerOptions MakeRunnerOptions(const std::string& data_dir, ObjectStore* lake, Clock* clock,
+                                const std::string& catalog_path) {
+  RunnerOptions o;
+  o.store = lake;
+  o.env = Env::Default();
+  o.clock = clock;
+  o.state_dir = BatchStateDir(data_dir);
+  o.catalog_path = catalog_path.empty() ? DefaultCatalogPath(data_dir) : catalog_path;
+  return o;
+}
+
+BatchModule::BatchModule() = default;
+BatchModule::~BatchModule() { Stop(); }
+
+Status BatchModule::Start(const ModuleContext& ctx) {
+  SchedulerOptions s;
+  int64_t lookback = s.lookback_days;
+  VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_BATCH_LOOKBACK_DAYS", 0, &lookback));
+  VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_BATCH_POLL_MS", 10, &s.poll_ms));
+  s.lookback_days = static_cast<int>(lookback);
+  VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(LakeDir(ctx.data_dir)));
+  store_ = std::make_unique<LocalObjectStore>(Env::Default(), LakeDir(ctx.data_dir));
+  RunnerOptions ro = MakeRunnerOptions(ctx.data_dir, store_.get(), ctx.clock,
+                                       EnvString("VIEWPIPE_BATCH_CATALOG", ""));
+  ro.memory_limit = EnvString("VIEWPIPE_BATCH_MEMORY_LIMIT", ro.memory_limit);
+  runner_ = std::make_unique<BatchRunner>(ro);
+  RegisterBatchRoutes(ctx.http, runner_.get(), store_.get());
+  if (EnvString("VIEWPIPE_BATCH", "1") == "0") {
+    spdlog::info("batch: scheduler off (VIEWPIPE_BATCH=0)");
+    return Status::OK();
+  }
+  scheduler_ = std::make_unique<BatchScheduler>(runner_.get(), store_.get(), ctx.clock, s);
+  scheduler_->Start();
+  spdlog::info("batch: scheduler on (lookback {} days, every {} ms, catalog {})",
+               s.lookback_days, s.poll_ms, ro.catalog_path);
+  return Status::OK();
+}
+
+void BatchModule::Stop() {
+  if (scheduler_) scheduler_->Stop();
+  scheduler_.reset();
+}
+
+}  // namespace viewpipe::batch
