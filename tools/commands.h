@@ -24,5 +24,7 @@ void AddInspectCommands(CLI::App& app, std::function<int()>* run);
 void AddSimCommands(CLI::App& app, std::function<int()>* run);  // sim, demo (src/sim)
 // query, cost, lake, backfill, and the history flags of serve/demo (register last).
 void AddHistoryCommands(CLI::App& app, std::function<int()>* run);
+// features daily|training, and the --catalog flag of serve/demo (register after them).
+void AddFeaturesCommands(CLI::App& app, std::function<int()>* run);
 
 }  // namespace viewpipe::tools

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   viewpipe::tools::AddInspectCommands(app, &run);
   viewpipe::tools::AddSimCommands(app, &run);
   viewpipe::tools::AddHistoryCommands(app, &run);  // after serve and demo
+  viewpipe::tools::AddFeaturesCommands(app, &run);  // after serve and demo
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 0;
 }

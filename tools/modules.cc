@@ -1,6 +1,7 @@
 #include "tools/modules.h"
 
 #include "api/dashboard_module.h"
+#include "features/features_module.h"
 #include "ops/ops_module.h"
 #include "tools/pipeline_server.h"
 #include "warehouse/history_module.h"
@@ -13,6 +14,7 @@ std::vector<std::unique_ptr<ServerModule>> MakeModules(const ServerConfig& /*con
   modules.push_back(std::make_unique<DashboardModule>());
   modules.push_back(std::make_unique<ops::OpsModule>());
   modules.push_back(MakeHistoryModule());
+  modules.push_back(features::MakeFeaturesModule());
   return modules;
 }
 
