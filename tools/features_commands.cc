@@ -4,6 +4,8 @@
 // and the features flags of `serve` and `demo` (FeaturesServeOptions()).
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 
@@ -41,7 +43,11 @@ int Report(const Result<features::OfflineReport>& r) {
   return 0;
 }
 
+// stdout carries the JSON report only; the log goes to stderr.
+void LogToStderr() { spdlog::set_default_logger(spdlog::stderr_color_mt("features-cli")); }
+
 int RunDaily(const FeaturesCli& c) {
+  LogToStderr();
   auto date = EventDate::Parse(c.date);
   if (!date) {
     std::fprintf(stderr, "error: --date wants YYYY-MM-DD, got '%s'\n", c.date.c_str());
@@ -57,6 +63,7 @@ int RunDaily(const FeaturesCli& c) {
 }
 
 int RunTraining(const FeaturesCli& c) {
+  LogToStderr();
   features::TrainingOptions o;
   o.lake_dir = LakeDirOf(c.data_dir);
   o.catalog_path = CatalogOf(c);

@@ -92,15 +92,25 @@ void FeatureFold::PruneProfile(ProfileState* p) const {
   std::erase_if(p->completed, [oldest](const auto& kv) { return kv.second < oldest; });
 }
 
-void FeatureFold::ApplyToTitle(const EventView& e, TitleState* t) const {
+std::string SessionKeyId(std::string_view title_id, std::string_view session_id) {
+  return std::to_string(title_id.size()) + ":" + std::string(title_id) + std::string(session_id);
+}
+
+void FeatureFold::ApplyToTitle(const EventView& e, SessionMark* m, TitleState* t) const {
   t->last_ts = std::max(t->last_ts, e.ts_ms);
-  SessionMark& m = t->sessions[std::string(e.session_id)];
-  m.started |= e.type == EventType::kAttempt || e.type == EventType::kPlayStart;
-  if (m.event_id.empty() || Newer(e.ts_ms, e.event_id, m.ts, m.event_id)) {
-    m.ts = e.ts_ms;
-    m.event_id = std::string(e.event_id);
-    m.terminal = IsTerminal(e);
+  // The session's contribution to alive_seconds moves with its mark. A
+  // second below the window was pruned and is never counted again.
+  if (m->Alive()) {
+    auto it = t->alive_seconds.find(FloorTo(m->ts, kMsPerSecond));
+    if (it != t->alive_seconds.end() && --it->second == 0) t->alive_seconds.erase(it);
   }
+  m->started |= e.type == EventType::kAttempt || e.type == EventType::kPlayStart;
+  if (m->event_id.empty() || Newer(e.ts_ms, e.event_id, m->ts, m->event_id)) {
+    m->ts = e.ts_ms;
+    m->event_id = std::string(e.event_id);
+    m->terminal = IsTerminal(e);
+  }
+  if (m->Alive()) ++t->alive_seconds[FloorTo(m->ts, kMsPerSecond)];
   if (e.type == EventType::kPlayStart) {
     ++t->plays_5min[FloorTo(e.ts_ms, kPlayBucketMs)];
     ++t->plays_hour[FloorTo(e.ts_ms, kMsPerHourF)];
@@ -124,8 +134,7 @@ void FeatureFold::ApplyToTitle(const EventView& e, TitleState* t) const {
 }
 
 void FeatureFold::PruneTitle(TitleState* t) const {
-  const int64_t keep_from = t->last_ts - kSessionKeepMs;
-  std::erase_if(t->sessions, [keep_from](const auto& kv) { return kv.second.ts < keep_from; });
+  EraseBelow(&t->alive_seconds, FloorTo(t->last_ts, kMsPerSecond) - kSessionTimeoutMs);
   EraseBelow(&t->plays_5min, FloorTo(t->last_ts, kPlayBucketMs) - kMsPerHourF);
   EraseBelow(&t->plays_hour, FloorTo(t->last_ts, kMsPerHourF) - kMsPerDayF);
 }

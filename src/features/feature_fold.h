@@ -13,7 +13,9 @@
 //   completion   an event whose position_ms >= 90 % of the title's duration
 //   play         a play_start event
 //   concurrency  events.md: started (attempt/play_start), newest event not a
-//                stop or fatal error, newest event within 30 s of T
+//                stop or fatal error, newest event within the 30 s timeout of
+//                T, at one-second granularity: its second is one of the 30
+//                whole seconds before T's second, or T's second up to T
 //
 // Pruning keeps the state bounded and never drops what a window at a time
 // T >= the state's newest event can see (tested).
@@ -36,7 +38,7 @@ inline constexpr int64_t kMsPerDayF = 24 * kMsPerHourF;
 inline constexpr int kProfileHorizonDays = 30;  // no profile feature looks further back
 inline constexpr int64_t kCompletionPermille = 900;
 inline constexpr int64_t kSessionTimeoutMs = 30 * 1000;
-inline constexpr int64_t kSessionKeepMs = 10 * kMsPerMinute;
+inline constexpr int64_t kMsPerSecond = 1000;
 inline constexpr int64_t kPlayBucketMs = 5 * kMsPerMinute;  // plays_1h buckets
 inline constexpr int64_t kTrendHalfLifeMs = 6 * kMsPerHourF;
 
@@ -44,6 +46,8 @@ inline constexpr int64_t kTrendHalfLifeMs = 6 * kMsPerHourF;
 int32_t DayOf(int64_t ms);
 // floor(ms / step) * step, for negative ms too.
 int64_t FloorTo(int64_t ms, int64_t step);
+// The store id of a session's mark: unambiguous for any two ids.
+std::string SessionKeyId(std::string_view title_id, std::string_view session_id);
 
 class FeatureFold {
  public:
@@ -51,8 +55,9 @@ class FeatureFold {
 
   // Folds e into the state of e.profile_id.
   void ApplyToProfile(const EventView& e, ProfileState* p) const;
-  // Folds e into the state of e.title_id.
-  void ApplyToTitle(const EventView& e, TitleState* t) const;
+  // Folds e into the state of e.title_id and the mark of its session
+  // (the mark stored under SessionKeyId(e.title_id, e.session_id)).
+  void ApplyToTitle(const EventView& e, SessionMark* session, TitleState* t) const;
   // Whether e's title is missing from the catalog (genre "unknown").
   bool MissesCatalog(const EventView& e) const { return catalog_->Find(e.title_id) == nullptr; }
 

@@ -24,7 +24,8 @@ class FeatureFoldTest : public ::testing::Test {
   }
   TitleFeatures Title(const std::vector<EventView>& events, int64_t as_of) {
     TitleState s;
-    for (const EventView& e : events) fold_.ApplyToTitle(e, &s);
+    std::map<std::string, SessionMark> sessions;
+    for (const EventView& e : events) fold_.ApplyToTitle(e, &sessions[std::string(e.session_id)], &s);
     return EvaluateTitle(s, as_of);
   }
   EventView Hb(int64_t ts, const std::string& title, DeviceType d = DeviceType::kTv) {
@@ -128,11 +129,36 @@ TEST_F(FeatureFoldTest, ConcurrentViewersFollowTheEventsMdDefinition) {
       ev(EventType::kHeartbeat, t - 1000, "s3"),                // never attempted
       ev(EventType::kAttempt, t - 9000, "s4"), fatal,           // fatal error
       ev(EventType::kAttempt, t - 9000, "s5"), soft,            // non-fatal: counts
-      ev(EventType::kPlayStart, t - 30000, "s6"),               // exactly at the timeout: counts
-      ev(EventType::kPlayStart, t - 30001, "s7"),               // timed out
+      ev(EventType::kPlayStart, t - 30000, "s6"),   // in the oldest second of the window
+      ev(EventType::kPlayStart, t - 30001, "s7"),   // the second before: timed out
   };
+  // t is a whole second: the window is the 30 seconds before it and t's second.
   EXPECT_EQ(Title(events, t).concurrent_viewers, 3);
-  EXPECT_EQ(Title(events, t + 1).concurrent_viewers, 2);
+  EXPECT_EQ(Title(events, t + 999).concurrent_viewers, 3);
+  EXPECT_EQ(Title(events, t + 1000).concurrent_viewers, 2);
+}
+
+// A late event that arrives after its session's second left the window (and
+// was pruned) must neither resurrect nor double count the session, in any order.
+TEST_F(FeatureFoldTest, ConcurrencyIsExactAcrossPruningAndLateEvents) {
+  const int64_t t = kT0 + 1000000;
+  auto ev = [&](EventType type, int64_t ts, const char* session) {
+    return f_.Make(type, ts, "p", "t1", session);
+  };
+  std::vector<EventView> events = {
+      ev(EventType::kAttempt, t - 600000, "late"),    // delivered last, 10 min old
+      ev(EventType::kHeartbeat, t - 5000, "late"),    // the session is alive now
+      ev(EventType::kAttempt, t - 90000, "old"), ev(EventType::kHeartbeat, t - 80000, "old"),
+      ev(EventType::kAttempt, t - 2000, "now"),
+  };
+  std::vector<EventView> order = {events[1], events[2], events[4], events[3], events[0]};
+  EXPECT_EQ(Title(events, t).concurrent_viewers, 2);
+  EXPECT_EQ(Title(order, t).concurrent_viewers, 2);
+  std::reverse(order.begin(), order.end());
+  EXPECT_EQ(Title(order, t).concurrent_viewers, 2);
+  // The title's clock is ahead when the late attempt, then its heartbeat, come.
+  order = {events[4], events[0], events[1], events[2], events[3]};
+  EXPECT_EQ(Title(order, t).concurrent_viewers, 2);
 }
 
 TEST_F(FeatureFoldTest, PlaysOverBucketWindowsAndDecayedTrending) {
@@ -187,9 +213,11 @@ TEST_F(FeatureFoldTest, FoldOrderDoesNotChangeTheFeatures) {
   auto run = [&](const std::vector<EventView>& ev) {
     std::map<std::string, ProfileState> p;
     std::map<std::string, TitleState> t;
+    std::map<std::string, SessionMark> marks;
     for (const EventView& e : ev) {
       fold_.ApplyToProfile(e, &p[std::string(e.profile_id)]);
-      fold_.ApplyToTitle(e, &t[std::string(e.title_id)]);
+      fold_.ApplyToTitle(e, &marks[SessionKeyId(e.title_id, e.session_id)],
+                         &t[std::string(e.title_id)]);
     }
     std::string out;
     for (const auto& [id, s] : p) AppendProfileJson(id, EvaluateProfile(s, end), &out);
@@ -229,7 +257,7 @@ TEST(FeatureStateTest, EncodingRoundTripsAndRejectsDamage) {
   EXPECT_TRUE(DecodeProfileState(bytes + "x", &back).IsCorruption());
 
   TitleState t;
-  t.sessions["s"] = {5, "e", true, true};
+  t.alive_seconds[5000] = 2;
   t.plays_hour[0] = 3;
   t.trend_score = 1.5;
   const std::string tb = EncodeTitleState(t);
@@ -239,6 +267,13 @@ TEST(FeatureStateTest, EncodingRoundTripsAndRejectsDamage) {
   EXPECT_TRUE(DecodeTitleState(tb.substr(0, tb.size() - 1), &tback).IsCorruption());
   EXPECT_TRUE(DecodeTitleState(bytes, &tback).IsCorruption() ||
               EncodeTitleState(tback) != tb);
+  SessionMark m{7, "ev", true, false}, mback;
+  ASSERT_TRUE(DecodeSessionMark(EncodeSessionMark(m), &mback).ok());
+  EXPECT_EQ(mback.ts, 7);
+  EXPECT_EQ(mback.event_id, "ev");
+  EXPECT_TRUE(mback.terminal);
+  EXPECT_FALSE(mback.started);
+  EXPECT_TRUE(DecodeSessionMark(EncodeSessionMark(m) + "\x01", &mback).IsCorruption());
 }
 
 }  // namespace

@@ -67,16 +67,19 @@ Result<std::map<PartitionId, Offset>> FeatureProcessor::Restore() {
 Status FeatureProcessor::LoadStates(std::span<const ConsumedRecord> records) {
   profiles_.clear();
   titles_.clear();
+  sessions_.clear();
   EventView e;
   for (const ConsumedRecord& r : records) {
     if (!DecodeEvent(r.value, &e).ok()) continue;
     profiles_.try_emplace(std::string(e.profile_id));
     titles_.try_emplace(std::string(e.title_id));
+    sessions_.try_emplace(SessionKeyId(e.title_id, e.session_id));
   }
   std::vector<FeatureKey> keys;
-  keys.reserve(profiles_.size() + titles_.size());
-  for (const auto& [id, s] : profiles_) keys.push_back({FeatureKind::kProfile, id});
-  for (const auto& [id, s] : titles_) keys.push_back({FeatureKind::kTitle, id});
+  keys.reserve(profiles_.size() + titles_.size() + sessions_.size());
+  for (const auto& [id, s] : profiles_) keys.push_back(MakePut(FeatureKind::kProfile, id, "").key);
+  for (const auto& [id, s] : titles_) keys.push_back(MakePut(FeatureKind::kTitle, id, "").key);
+  for (const auto& [id, s] : sessions_) keys.push_back(MakePut(FeatureKind::kSession, id, "").key);
   auto values = store_->MultiGet(keys);
   if (!values.ok()) return values.status();
   size_t i = 0;
@@ -87,6 +90,10 @@ Status FeatureProcessor::LoadStates(std::span<const ConsumedRecord> records) {
   for (auto& [id, s] : titles_) {
     const auto& v = (*values)[i++];
     if (v) VP_RETURN_IF_ERROR(DecodeTitleState(*v, &s));
+  }
+  for (auto& [id, s] : sessions_) {
+    const auto& v = (*values)[i++];
+    if (v) VP_RETURN_IF_ERROR(DecodeSessionMark(*v, &s));
   }
   return Status::OK();
 }
@@ -107,12 +114,13 @@ Status FeatureProcessor::Process(std::span<const ConsumedRecord> records) {
       continue;
     }
     fold.ApplyToProfile(e, &profiles_[std::string(e.profile_id)]);
-    fold.ApplyToTitle(e, &titles_[std::string(e.title_id)]);
+    fold.ApplyToTitle(e, &sessions_[SessionKeyId(e.title_id, e.session_id)],
+                      &titles_[std::string(e.title_id)]);
     misses += fold.MissesCatalog(e) ? 1 : 0;
     ++folded;
   }
   const int64_t now = clock_->NowMs();
-  batch.puts.reserve(profiles_.size() + titles_.size());
+  batch.puts.reserve(profiles_.size() + titles_.size() + sessions_.size());
   for (auto& [id, s] : profiles_) {
     s.updated_at_ms = now;
     AddPut(&batch, FeatureKind::kProfile, id, EncodeProfileState(s));
@@ -120,6 +128,9 @@ Status FeatureProcessor::Process(std::span<const ConsumedRecord> records) {
   for (auto& [id, s] : titles_) {
     s.updated_at_ms = now;
     AddPut(&batch, FeatureKind::kTitle, id, EncodeTitleState(s));
+  }
+  for (const auto& [id, s] : sessions_) {
+    AddPut(&batch, FeatureKind::kSession, id, EncodeSessionMark(s));
   }
   VP_RETURN_IF_ERROR(store_->Write(batch));
   if (events_) events_->Inc(folded);

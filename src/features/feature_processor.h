@@ -54,6 +54,7 @@ class FeatureProcessor final : public Processor {
   std::map<PartitionId, Offset> next_;
   std::map<std::string, ProfileState> profiles_;  // the batch's working set
   std::map<std::string, TitleState> titles_;
+  std::map<std::string, SessionMark> sessions_;  // by SessionKeyId
   Counter* events_ = nullptr;
   Counter* bad_records_ = nullptr;
   Counter* catalog_misses_ = nullptr;

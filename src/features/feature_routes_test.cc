@@ -24,7 +24,8 @@ class FeatureRoutesTest : public ::testing::Test {
     TitleState t;
     testing::EventFactory f;
     fold.ApplyToProfile(f.Make(EventType::kHeartbeat, kT0, "p1", "t1"), &p);
-    fold.ApplyToTitle(f.Make(EventType::kPlayStart, kT0, "p1", "t1"), &t);
+    SessionMark m;
+    fold.ApplyToTitle(f.Make(EventType::kPlayStart, kT0, "p1", "t1"), &m, &t);
     p.updated_at_ms = 77;
     FeatureBatch b;
     b.puts.push_back(MakePut(FeatureKind::kProfile, "p1", EncodeProfileState(p)));

@@ -108,13 +108,7 @@ std::string EncodeTitleState(const TitleState& s) {
   StateWriter w;
   w.out().push_back(static_cast<char>(kVersion));
   w.Int(s.last_ts);
-  w.Count(s.sessions.size());
-  for (const auto& [id, m] : s.sessions) {
-    w.Str(id);
-    w.Int(m.ts);
-    w.Str(m.event_id);
-    w.Int((m.terminal ? 1 : 0) | (m.started ? 2 : 0));
-  }
+  PutBuckets(&w, s.alive_seconds);
   PutBuckets(&w, s.plays_5min);
   PutBuckets(&w, s.plays_hour);
   w.Double(s.trend_score);
@@ -130,17 +124,7 @@ Status DecodeTitleState(std::string_view data, TitleState* s) {
   if (!CheckVersion(&data)) return Status::Corruption("bad title state version");
   StateReader r(data);
   s->last_ts = r.Int();
-  const uint64_t sessions = r.Count(kMaxEntries);
-  for (uint64_t i = 0; i < sessions && !r.failed(); ++i) {
-    std::string id = r.Str();
-    SessionMark m;
-    m.ts = r.Int();
-    m.event_id = r.Str();
-    const int64_t flags = r.Int();
-    m.terminal = (flags & 1) != 0;
-    m.started = (flags & 2) != 0;
-    s->sessions[std::move(id)] = std::move(m);
-  }
+  GetBuckets(&r, &s->alive_seconds);
   GetBuckets(&r, &s->plays_5min);
   GetBuckets(&r, &s->plays_hour);
   s->trend_score = r.Double();
@@ -149,6 +133,28 @@ Status DecodeTitleState(std::string_view data, TitleState* s) {
   s->completion_count = r.Int();
   s->updated_at_ms = r.Int();
   return Finish(r, "title");
+}
+
+std::string EncodeSessionMark(const SessionMark& m) {
+  StateWriter w;
+  w.out().push_back(static_cast<char>(kVersion));
+  w.Int(m.ts);
+  w.Str(m.event_id);
+  w.Int((m.terminal ? 1 : 0) | (m.started ? 2 : 0));
+  return std::move(w.out());
+}
+
+Status DecodeSessionMark(std::string_view data, SessionMark* m) {
+  *m = SessionMark();
+  if (!CheckVersion(&data)) return Status::Corruption("bad session state version");
+  StateReader r(data);
+  m->ts = r.Int();
+  m->event_id = r.Str();
+  const int64_t flags = r.Int();
+  m->terminal = (flags & 1) != 0;
+  m->started = (flags & 2) != 0;
+  if (flags < 0 || flags > 3) return Status::Corruption("bad session state flags");
+  return Finish(r, "session");
 }
 
 }  // namespace viewpipe::features

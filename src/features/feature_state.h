@@ -49,17 +49,21 @@ struct ProfileState {
   int64_t updated_at_ms = 0;           // wall time of the last write (not a feature input)
 };
 
-// The newest event of a session of a title.
+// The newest event of one session (a store key of its own, kind kSession:
+// never pruned with the title, so late events cannot lose `started`).
 struct SessionMark {
   int64_t ts = 0;
-  std::string event_id;
+  std::string event_id;   // empty: no event yet
   bool terminal = false;  // that newest event is a stop or a fatal error
   bool started = false;   // the session has an attempt or play_start
+  bool Alive() const { return started && !terminal && !event_id.empty(); }
 };
 
 struct TitleState {
   int64_t last_ts = 0;
-  std::map<std::string, SessionMark> sessions;  // session_id -> newest event
+  // Second (start ms) -> sessions of the title whose mark is alive and in that
+  // second; seconds older than the concurrency window of last_ts are pruned.
+  std::map<int64_t, int64_t> alive_seconds;
   std::map<int64_t, int64_t> plays_5min;  // bucket start ms -> play_start events
   std::map<int64_t, int64_t> plays_hour;  // bucket start ms -> play_start events
   double trend_score = 0;                 // decayed play count at trend_ref_ms
@@ -73,5 +77,7 @@ std::string EncodeProfileState(const ProfileState& s);
 std::string EncodeTitleState(const TitleState& s);
 Status DecodeProfileState(std::string_view data, ProfileState* s);
 Status DecodeTitleState(std::string_view data, TitleState* s);
+std::string EncodeSessionMark(const SessionMark& m);
+Status DecodeSessionMark(std::string_view data, SessionMark* m);
 
 }  // namespace viewpipe::features

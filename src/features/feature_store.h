@@ -22,7 +22,8 @@
 
 namespace viewpipe::features {
 
-enum class FeatureKind : uint8_t { kProfile, kTitle };
+// kSession: a session's mark (feature_state.h), an input of title features.
+enum class FeatureKind : uint8_t { kProfile, kTitle, kSession };
 
 struct FeatureKey {
   FeatureKind kind = FeatureKind::kProfile;

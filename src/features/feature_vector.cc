@@ -76,10 +76,9 @@ TitleFeatures EvaluateTitle(const TitleState& s, int64_t as_of) {
   TitleFeatures f;
   f.as_of = as_of;
   f.updated_at = s.updated_at_ms;
-  for (const auto& [id, m] : s.sessions) {
-    if (m.started && !m.terminal && m.ts <= as_of && m.ts >= as_of - kSessionTimeoutMs) {
-      ++f.concurrent_viewers;
-    }
+  const int64_t from_second = FloorTo(as_of, kMsPerSecond) - kSessionTimeoutMs;
+  for (auto it = s.alive_seconds.lower_bound(from_second); it != s.alive_seconds.end(); ++it) {
+    if (it->first <= as_of) f.concurrent_viewers += it->second;
   }
   const int64_t from_5min = FloorTo(as_of, kPlayBucketMs) - (kMsPerHourF - kPlayBucketMs);
   for (auto it = s.plays_5min.lower_bound(from_5min); it != s.plays_5min.end(); ++it) {

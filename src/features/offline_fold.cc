@@ -38,7 +38,8 @@ Status OfflineFold::Run(EventSource* source, std::span<const LabelRow> labels,
     // Labels strictly before this event's time see the state without it.
     VP_RETURN_IF_ERROR(answer_until(e.ts_ms));
     fold.ApplyToProfile(e, &profiles_[std::string(e.profile_id)]);
-    fold.ApplyToTitle(e, &titles_[std::string(e.title_id)]);
+    fold.ApplyToTitle(e, &sessions_[SessionKeyId(e.title_id, e.session_id)],
+                      &titles_[std::string(e.title_id)]);
     catalog_misses_ += fold.MissesCatalog(e) ? 1 : 0;
     ++events_;
     return Status::OK();

@@ -54,6 +54,7 @@ class OfflineFold {
   const CatalogTable* catalog_;
   std::map<std::string, ProfileState> profiles_;
   std::map<std::string, TitleState> titles_;
+  std::map<std::string, SessionMark> sessions_;  // by SessionKeyId
   int64_t events_ = 0;
   int64_t catalog_misses_ = 0;
 };

@@ -106,10 +106,12 @@ TEST(OfflineFoldTest, PointInTimeEqualsRecomputingFromTheEventsBeforeTheLabel) {
                        [&](const LabelRow& l, const ProfileState& p, const TitleState& t) {
                          ProfileState bp;
                          TitleState bt;
+                         std::map<std::string, SessionMark> marks;
                          for (const EventView& e : events) {
                            if (e.ts_ms > l.label_ts) continue;
                            if (e.profile_id == l.profile_id) fold_def.ApplyToProfile(e, &bp);
-                           if (e.title_id == l.title_id) fold_def.ApplyToTitle(e, &bt);
+                           if (e.title_id != l.title_id) continue;
+                           fold_def.ApplyToTitle(e, &marks[std::string(e.session_id)], &bt);
                          }
                          EXPECT_EQ(Features(p, t, l.label_ts), Features(bp, bt, l.label_ts))
                              << "label " << l.label;

@@ -13,7 +13,15 @@ namespace {
 constexpr std::string_view kOffsetPrefix = "o/";
 
 std::string KeyOf(const FeatureKey& k) {
-  return (k.kind == FeatureKind::kProfile ? "p/" : "t/") + k.id;
+  switch (k.kind) {
+    case FeatureKind::kProfile:
+      return "p/" + k.id;
+    case FeatureKind::kTitle:
+      return "t/" + k.id;
+    case FeatureKind::kSession:
+      return "s/" + k.id;
+  }
+  return "?/" + k.id;
 }
 
 Status FromRocks(const rocksdb::Status& s, const char* what) {

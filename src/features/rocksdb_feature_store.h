@@ -1,6 +1,7 @@
 #pragma once
 // RocksDbFeatureStore: the embedded FeatureStore. One RocksDB database:
 //   "p/<profile_id>"  profile state      "t/<title_id>"  title state
+//   "s/<SessionKeyId>" session mark
 //   "o/<partition>"   next offset (8 bytes, big endian)
 // A Write is one rocksdb::WriteBatch through the WAL: a kill -9 keeps every
 // acknowledged batch whole (sync = true additionally survives power loss).
