@@ -33,8 +33,11 @@ FeatureProcessor::FeatureProcessor(FeatureStore* store, std::string catalog_path
 }
 
 void FeatureProcessor::MaybeReloadCatalog() {
+  // Until a catalog is loaded every batch looks for it: `viewpipe demo`
+  // starts the server first and the simulator writes the catalog before it
+  // sends its first event, so no event is folded without it.
   const auto now = std::chrono::steady_clock::now();
-  if (catalog_path_.empty() || now < next_catalog_check_) return;
+  if (catalog_path_.empty() || (catalog_loaded_ && now < next_catalog_check_)) return;
   next_catalog_check_ = now + kCatalogCheckEvery;
   std::error_code ec;
   const auto mtime = std::filesystem::last_write_time(catalog_path_, ec);
@@ -47,6 +50,7 @@ void FeatureProcessor::MaybeReloadCatalog() {
     return;
   }
   catalog_ = std::move(loaded).value();
+  catalog_loaded_ = true;
   catalog_mtime_ = mtime;
   catalog_size_ = size;
   if (catalog_bad_rows_) catalog_bad_rows_->Set(static_cast<double>(catalog_.bad_rows()));

@@ -7,8 +7,8 @@
 // records before its offsets, and Restore() resumes there: features equal a
 // from-scratch recomputation (tests/e2e/test_features.py).
 //
-// The catalog file is (re)loaded when it appears or changes (checked every
-// few seconds): a missing file or bad rows never stop the updater; events of
+// The catalog file is (re)loaded when it appears (looked for before every
+// batch until it does) or changes (checked every 2 s): a missing file or bad rows never stop the updater; events of
 // titles it lacks count with genre "unknown" (viewpipe_features_catalog_misses_total).
 // Runs on the runner's thread only.
 
@@ -48,6 +48,7 @@ class FeatureProcessor final : public Processor {
   std::string catalog_path_;
   Clock* clock_;
   CatalogTable catalog_;
+  bool catalog_loaded_ = false;
   std::filesystem::file_time_type catalog_mtime_{};
   uintmax_t catalog_size_ = 0;
   std::chrono::steady_clock::time_point next_catalog_check_{};
