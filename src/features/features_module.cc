@@ -33,17 +33,46 @@ Status FeaturesModule::Start(const ModuleContext& ctx) {
   routes_ = std::make_unique<FeatureRoutes>(store_.get(), ctx.clock, ctx.metrics,
                                             options_.max_batch);
   routes_->Register(ctx.http);
-  ConsumerRunnerOptions o;
-  o.group = "features";
-  o.topic = std::string(kTopicViewing);
-  o.poll_timeout = std::chrono::milliseconds(50);
-  runner_ = std::make_unique<ConsumerRunner>(ctx.log, processor_.get(), ctx.metrics, o);
-  VP_RETURN_IF_ERROR(runner_->Start());
+  ctx_ = ctx;
+  VP_RETURN_IF_ERROR(StartRunner());
+  supervisor_ = std::thread([this] { Supervise(); });
   spdlog::info("features: store {}, catalog {}", dir, catalog);
   return Status::OK();
 }
 
+Status FeaturesModule::StartRunner() {
+  ConsumerRunnerOptions o;
+  o.group = "features";
+  o.topic = std::string(kTopicViewing);
+  o.poll_timeout = std::chrono::milliseconds(50);
+  runner_ = std::make_unique<ConsumerRunner>(ctx_.log, processor_.get(), ctx_.metrics, o);
+  return runner_->Start();
+}
+
+void FeaturesModule::Supervise() {
+  std::unique_lock lock(mu_);
+  bool restart = false;
+  while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+    if (!restart) {
+      const Status err = runner_->error();
+      if (err.ok()) continue;
+      spdlog::error("features: path stopped: {}; restarting in 5 s", err.ToString());
+      runner_->Stop();
+      if (cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; })) return;
+    }
+    const Status st = StartRunner();
+    restart = !st.ok();
+    if (restart) spdlog::error("features: restart failed: {}", st.ToString());
+  }
+}
+
 void FeaturesModule::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (supervisor_.joinable()) supervisor_.join();
   if (runner_) runner_->Stop();
   runner_.reset();
 }

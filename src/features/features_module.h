@@ -2,10 +2,15 @@
 // FeaturesModule: the recommendation features inside `viewpipe serve`:
 // consumer group "features" on `viewing` (ConsumerRunner + FeatureProcessor)
 // writing the RocksDB store under <data_dir>/features/store/, and the
-// /v1/features/* routes (feature_routes.h).
+// /v1/features/* routes (feature_routes.h). A path that fails (a store
+// write error, disk full) is restarted after 5 s and resumes from the
+// store's offsets.
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "api/server_module.h"
 
@@ -39,11 +44,19 @@ class FeaturesModule final : public ServerModule {
   void Stop() override;
 
  private:
+  Status StartRunner();
+  void Supervise();
+
   FeaturesOptions options_;
+  ModuleContext ctx_;
   std::unique_ptr<FeatureStore> store_;
   std::unique_ptr<FeatureProcessor> processor_;
   std::unique_ptr<FeatureRoutes> routes_;
   std::unique_ptr<ConsumerRunner> runner_;
+  std::thread supervisor_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
 };
 
 // The options `viewpipe serve`/`demo` give the module (set by their flags,
