@@ -27,5 +27,7 @@ void AddHistoryCommands(CLI::App& app, std::function<int()>* run);
 // experiments list|report|users (src/experiments).
 void AddExperimentsCommands(CLI::App& app, std::function<int()>* run);
 void AddBatchCommands(CLI::App& app, std::function<int()>* run);  // batch daily|weekly|runs
+// features daily|training, and the --catalog flag of serve/demo (register after them).
+void AddFeaturesCommands(CLI::App& app, std::function<int()>* run);
 
 }  // namespace viewpipe::tools

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   viewpipe::tools::AddHistoryCommands(app, &run);  // after serve and demo
   viewpipe::tools::AddExperimentsCommands(app, &run);
   viewpipe::tools::AddBatchCommands(app, &run);
+  viewpipe::tools::AddFeaturesCommands(app, &run);  // after serve and demo
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 0;
 }

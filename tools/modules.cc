@@ -5,6 +5,7 @@
 #include "api/dashboard_module.h"
 #include "experiments/experiments_module.h"
 #include "batch/batch_module.h"
+#include "features/features_module.h"
 #include "ops/ops_module.h"
 #include "tools/pipeline_server.h"
 #include "warehouse/history_module.h"
@@ -19,6 +20,7 @@ std::vector<std::unique_ptr<ServerModule>> MakeModules(const ServerConfig& /*con
   modules.push_back(MakeHistoryModule());
   modules.push_back(experiments::MakeExperimentsModule(modules));  // after history
   modules.push_back(std::make_unique<batch::BatchModule>());
+  modules.push_back(features::MakeFeaturesModule());
   return modules;
 }
 

@@ -1,0 +1,146 @@
+#include "features/feature_processor.h"
+
+#include <spdlog/spdlog.h>
+
+#include "event/codec.h"
+#include "features/feature_fold.h"
+
+namespace viewpipe::features {
+namespace {
+
+constexpr auto kCatalogCheckEvery = std::chrono::seconds(2);
+
+void AddPut(FeatureBatch* batch, FeatureKind kind, const std::string& id, std::string value) {
+  batch->puts.push_back(MakePut(kind, id, std::move(value)));
+}
+
+}  // namespace
+
+FeatureProcessor::FeatureProcessor(FeatureStore* store, std::string catalog_path, Clock* clock,
+                                   MetricsRegistry* metrics)
+    : store_(store), catalog_path_(std::move(catalog_path)), clock_(clock) {
+  if (metrics == nullptr) return;
+  events_ = metrics->GetCounter("viewpipe_features_events_total",
+                                "Events folded into the online features");
+  bad_records_ = metrics->GetCounter("viewpipe_features_bad_records_total",
+                                     "Log records the features path could not decode (skipped)");
+  catalog_misses_ = metrics->GetCounter(
+      "viewpipe_features_catalog_misses_total",
+      "Events whose title is not in the catalog (counted with genre unknown)");
+  catalog_bad_rows_ = metrics->GetGauge("viewpipe_features_catalog_bad_rows",
+                                        "Catalog rows that could not be parsed (skipped)");
+  catalog_titles_ = metrics->GetGauge("viewpipe_features_catalog_titles", "Titles in the catalog");
+}
+
+void FeatureProcessor::MaybeReloadCatalog() {
+  // Until a catalog is loaded every batch looks for it: `viewpipe demo`
+  // starts the server first and the simulator writes the catalog before it
+  // sends its first event, so no event is folded without it.
+  const auto now = std::chrono::steady_clock::now();
+  if (catalog_path_.empty() || (catalog_loaded_ && now < next_catalog_check_)) return;
+  next_catalog_check_ = now + kCatalogCheckEvery;
+  std::error_code ec;
+  const auto mtime = std::filesystem::last_write_time(catalog_path_, ec);
+  if (ec) return;  // not there (yet)
+  const uintmax_t size = std::filesystem::file_size(catalog_path_, ec);
+  if (ec || (mtime == catalog_mtime_ && size == catalog_size_)) return;
+  auto loaded = CatalogTable::Load(catalog_path_);
+  if (!loaded.ok()) {
+    spdlog::warn("features: catalog {}: {}", catalog_path_, loaded.status().ToString());
+    return;
+  }
+  catalog_ = std::move(loaded).value();
+  catalog_loaded_ = true;
+  catalog_mtime_ = mtime;
+  catalog_size_ = size;
+  if (catalog_bad_rows_) catalog_bad_rows_->Set(static_cast<double>(catalog_.bad_rows()));
+  if (catalog_titles_) catalog_titles_->Set(static_cast<double>(catalog_.size()));
+  spdlog::info("features: catalog {} loaded: {} titles, {} bad rows skipped", catalog_path_,
+               catalog_.size(), catalog_.bad_rows());
+}
+
+Result<std::map<PartitionId, Offset>> FeatureProcessor::Restore() {
+  next_catalog_check_ = {};
+  MaybeReloadCatalog();
+  auto offsets = store_->Offsets();
+  if (!offsets.ok()) return offsets.status();
+  next_ = *offsets;
+  return next_;
+}
+
+Status FeatureProcessor::LoadStates(std::span<const ConsumedRecord> records) {
+  profiles_.clear();
+  titles_.clear();
+  sessions_.clear();
+  EventView e;
+  for (const ConsumedRecord& r : records) {
+    if (!DecodeEvent(r.value, &e).ok()) continue;
+    profiles_.try_emplace(std::string(e.profile_id));
+    titles_.try_emplace(std::string(e.title_id));
+    sessions_.try_emplace(SessionKeyId(e.title_id, e.session_id));
+  }
+  std::vector<FeatureKey> keys;
+  keys.reserve(profiles_.size() + titles_.size() + sessions_.size());
+  for (const auto& [id, s] : profiles_) keys.push_back(MakePut(FeatureKind::kProfile, id, "").key);
+  for (const auto& [id, s] : titles_) keys.push_back(MakePut(FeatureKind::kTitle, id, "").key);
+  for (const auto& [id, s] : sessions_) keys.push_back(MakePut(FeatureKind::kSession, id, "").key);
+  auto values = store_->MultiGet(keys);
+  if (!values.ok()) return values.status();
+  size_t i = 0;
+  for (auto& [id, s] : profiles_) {
+    const auto& v = (*values)[i++];
+    if (v) VP_RETURN_IF_ERROR(DecodeProfileState(*v, &s));
+  }
+  for (auto& [id, s] : titles_) {
+    const auto& v = (*values)[i++];
+    if (v) VP_RETURN_IF_ERROR(DecodeTitleState(*v, &s));
+  }
+  for (auto& [id, s] : sessions_) {
+    const auto& v = (*values)[i++];
+    if (v) VP_RETURN_IF_ERROR(DecodeSessionMark(*v, &s));
+  }
+  return Status::OK();
+}
+
+Status FeatureProcessor::Process(std::span<const ConsumedRecord> records) {
+  MaybeReloadCatalog();
+  VP_RETURN_IF_ERROR(LoadStates(records));
+  const FeatureFold fold(&catalog_);
+  FeatureBatch batch;
+  EventView e;
+  uint64_t folded = 0, bad = 0, misses = 0;
+  for (const ConsumedRecord& r : records) {
+    Offset& next = next_[r.partition];
+    next = std::max(next, r.offset + 1);
+    batch.offsets[r.partition] = next;
+    if (!DecodeEvent(r.value, &e).ok()) {
+      ++bad;
+      continue;
+    }
+    fold.ApplyToProfile(e, &profiles_[std::string(e.profile_id)]);
+    fold.ApplyToTitle(e, &sessions_[SessionKeyId(e.title_id, e.session_id)],
+                      &titles_[std::string(e.title_id)]);
+    misses += fold.MissesCatalog(e) ? 1 : 0;
+    ++folded;
+  }
+  const int64_t now = clock_->NowMs();
+  batch.puts.reserve(profiles_.size() + titles_.size() + sessions_.size());
+  for (auto& [id, s] : profiles_) {
+    s.updated_at_ms = now;
+    AddPut(&batch, FeatureKind::kProfile, id, EncodeProfileState(s));
+  }
+  for (auto& [id, s] : titles_) {
+    s.updated_at_ms = now;
+    AddPut(&batch, FeatureKind::kTitle, id, EncodeTitleState(s));
+  }
+  for (const auto& [id, s] : sessions_) {
+    AddPut(&batch, FeatureKind::kSession, id, EncodeSessionMark(s));
+  }
+  VP_RETURN_IF_ERROR(store_->Write(batch));
+  if (events_) events_->Inc(folded);
+  if (bad_records_ && bad > 0) bad_records_->Inc(bad);
+  if (catalog_misses_ && misses > 0) catalog_misses_->Inc(misses);
+  return Status::OK();
+}
+
+}  // namespace viewpipe::features

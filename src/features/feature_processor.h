@@ -1,0 +1,66 @@
+#pragma once
+// FeatureProcessor: the streaming updater (consumer group "features" on
+// `viewing`). Each polled batch is folded (FeatureFold) into the states of
+// the profiles and titles it touches, read from the FeatureStore, and the new
+// states are written back in ONE store batch together with the offsets the
+// batch reaches. So after a kill -9 the store holds exactly the fold of the
+// records before its offsets, and Restore() resumes there: features equal a
+// from-scratch recomputation (tests/e2e/test_features.py).
+//
+// The catalog file is (re)loaded when it appears (looked for before every
+// batch until it does) or changes (checked every 2 s): a missing file or bad rows never stop the updater; events of
+// titles it lacks count with genre "unknown" (viewpipe_features_catalog_misses_total).
+// Runs on the runner's thread only.
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "features/catalog_table.h"
+#include "features/feature_state.h"
+#include "features/feature_store.h"
+#include "stream/consumer_runner.h"
+
+namespace viewpipe::features {
+
+class FeatureProcessor final : public Processor {
+ public:
+  // store, clock, metrics (may be null) outlive the processor. catalog_path
+  // may be empty (every genre "unknown").
+  FeatureProcessor(FeatureStore* store, std::string catalog_path, Clock* clock,
+                   MetricsRegistry* metrics);
+
+  Result<std::map<PartitionId, Offset>> Restore() override;
+  Status Process(std::span<const ConsumedRecord> records) override;
+  void Idle() override { MaybeReloadCatalog(); }
+
+  const CatalogTable& catalog() const { return catalog_; }
+
+ private:
+  void MaybeReloadCatalog();
+  Status LoadStates(std::span<const ConsumedRecord> records);
+
+  FeatureStore* store_;
+  std::string catalog_path_;
+  Clock* clock_;
+  CatalogTable catalog_;
+  bool catalog_loaded_ = false;
+  std::filesystem::file_time_type catalog_mtime_{};
+  uintmax_t catalog_size_ = 0;
+  std::chrono::steady_clock::time_point next_catalog_check_{};
+  std::map<PartitionId, Offset> next_;
+  std::map<std::string, ProfileState> profiles_;  // the batch's working set
+  std::map<std::string, TitleState> titles_;
+  std::map<std::string, SessionMark> sessions_;  // by SessionKeyId
+  Counter* events_ = nullptr;
+  Counter* bad_records_ = nullptr;
+  Counter* catalog_misses_ = nullptr;
+  Gauge* catalog_bad_rows_ = nullptr;
+  Gauge* catalog_titles_ = nullptr;
+};
+
+}  // namespace viewpipe::features

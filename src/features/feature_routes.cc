@@ -1,0 +1,163 @@
+#include "features/feature_routes.h"
+
+#include <httplib.h>
+#include <simdjson.h>
+
+#include <charconv>
+
+#include "api/json_error.h"
+#include "common/json_writer.h"
+#include "event/utf8.h"
+#include "features/feature_vector.h"
+
+namespace viewpipe::features {
+namespace {
+
+void AppendVector(FeatureKind kind, std::string_view id, const std::string& value, int64_t as_of,
+                  std::string* out, Status* st) {
+  if (kind == FeatureKind::kProfile) {
+    ProfileState s;
+    *st = DecodeProfileState(value, &s);
+    if (st->ok()) AppendProfileJson(id, EvaluateProfile(s, as_of), out);
+  } else {
+    TitleState s;
+    *st = DecodeTitleState(value, &s);
+    if (st->ok()) AppendTitleJson(id, EvaluateTitle(s, as_of), out);
+  }
+}
+
+int HttpStatus(const Status& st) {
+  if (st.IsNotFound()) return 404;
+  if (st.code() == Status::Code::kInvalidArgument) return 400;
+  return 500;
+}
+
+// `at` parameter: the evaluation time, default now.
+bool AsOf(const httplib::Request& req, Clock* clock, int64_t* out, std::string* why) {
+  *out = clock->NowMs();
+  if (!req.has_param("at")) return true;
+  const std::string v = req.get_param_value("at");
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+  if (!v.empty() && ec == std::errc() && p == v.data() + v.size() && *out >= 0) return true;
+  *why = "at must be a non-negative integer (ms), got '" + v + "'";
+  return false;
+}
+
+const char* KindName(FeatureKind kind) {
+  return kind == FeatureKind::kProfile ? "profile" : "title";
+}
+
+}  // namespace
+
+bool ValidFeatureId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(id.data());
+  size_t i = 0;
+  while (i < id.size()) {
+    const size_t n = utf8::SequenceLength(p + i, id.size() - i);
+    if (n == 0 || (n == 1 && (p[i] < 0x20 || p[i] == 0x7f))) return false;
+    i += n;
+  }
+  return true;
+}
+
+FeatureRoutes::FeatureRoutes(FeatureStore* store, Clock* clock, MetricsRegistry* metrics,
+                             size_t max_batch)
+    : store_(store), clock_(clock), max_batch_(max_batch) {
+  if (metrics) {
+    lookups_ = metrics->GetCounter("viewpipe_features_lookups_total",
+                                   "Feature vectors looked up over HTTP");
+  }
+}
+
+Result<std::string> FeatureRoutes::Lookup(FeatureKind kind, std::string_view id, int64_t as_of) {
+  if (!ValidFeatureId(id)) {
+    return Status::InvalidArgument(std::string("malformed ") + KindName(kind) +
+                                   " id: want 1-64 bytes of UTF-8 without control characters");
+  }
+  auto v = store_->Get({kind, std::string(id)});
+  if (!v.ok()) return v.status();
+  if (!*v) return Status::NotFound(std::string("unknown ") + KindName(kind) + " id");
+  if (lookups_) lookups_->Inc();
+  std::string out;
+  Status st;
+  AppendVector(kind, id, **v, as_of, &out, &st);
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::string> FeatureRoutes::LookupBatch(FeatureKind kind, std::string_view body,
+                                               int64_t as_of) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::array ids;
+  if (parser.parse(padded)["ids"].get_array().get(ids) != simdjson::SUCCESS) {
+    return Status::InvalidArgument("body must be {\"ids\": [\"...\", ...]}");
+  }
+  if (ids.size() > max_batch_) {
+    return Status::InvalidArgument("too many ids: " + std::to_string(ids.size()) + " > " +
+                                   std::to_string(max_batch_));
+  }
+  std::vector<FeatureKey> keys;
+  for (simdjson::dom::element e : ids) {
+    std::string_view id;
+    if (e.get_string().get(id) != simdjson::SUCCESS || !ValidFeatureId(id)) {
+      return Status::InvalidArgument("ids must be strings of 1-64 bytes of UTF-8");
+    }
+    keys.push_back({kind, std::string(id)});
+  }
+  auto values = store_->MultiGet(keys);
+  if (!values.ok()) return values.status();
+  std::string out = "{\"as_of\":";
+  AppendJsonInt(&out, as_of);
+  std::string items;
+  int64_t found = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0) items.push_back(',');
+    const auto& v = (*values)[i];
+    if (!v) {
+      items.append("null");
+      continue;
+    }
+    Status st;
+    AppendVector(kind, keys[i].id, *v, as_of, &items, &st);
+    if (!st.ok()) return st;
+    ++found;
+  }
+  if (lookups_) lookups_->Inc(static_cast<uint64_t>(found));
+  out.append(",\"found\":");
+  AppendJsonInt(&out, found);
+  out.append(kind == FeatureKind::kProfile ? ",\"profiles\":[" : ",\"titles\":[");
+  out.append(items);
+  out.append("]}");
+  return out;
+}
+
+void FeatureRoutes::Register(httplib::Server* server) {
+  auto one = [this](FeatureKind kind) {
+    return [this, kind](const httplib::Request& req, httplib::Response& res) {
+      int64_t as_of = 0;
+      std::string why;
+      if (!AsOf(req, clock_, &as_of, &why)) return SendJsonError(res, 400, why);
+      auto r = Lookup(kind, req.matches[1].str(), as_of);
+      if (!r.ok()) return SendJsonError(res, HttpStatus(r.status()), r.status().message());
+      res.set_content(*r, "application/json");
+    };
+  };
+  auto batch = [this](FeatureKind kind) {
+    return [this, kind](const httplib::Request& req, httplib::Response& res) {
+      int64_t as_of = 0;
+      std::string why;
+      if (!AsOf(req, clock_, &as_of, &why)) return SendJsonError(res, 400, why);
+      auto r = LookupBatch(kind, req.body, as_of);
+      if (!r.ok()) return SendJsonError(res, HttpStatus(r.status()), r.status().message());
+      res.set_content(*r, "application/json");
+    };
+  };
+  server->Get(R"(/v1/features/profiles/(.*))", one(FeatureKind::kProfile));
+  server->Get(R"(/v1/features/titles/(.*))", one(FeatureKind::kTitle));
+  server->Post("/v1/features/profiles:batch", batch(FeatureKind::kProfile));
+  server->Post("/v1/features/titles:batch", batch(FeatureKind::kTitle));
+}
+
+}  // namespace viewpipe::features

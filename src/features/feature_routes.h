@@ -1,0 +1,49 @@
+#pragma once
+// FeatureRoutes: the online feature lookups (api.md "Recommendations").
+//   GET  /v1/features/profiles/<id>[?at=ms]   profile feature vector
+//   GET  /v1/features/titles/<id>[?at=ms]     title feature vector
+//   POST /v1/features/profiles:batch          {"ids":[...]} -> {"as_of":..,"found":n,
+//   POST /v1/features/titles:batch               "profiles"|"titles":[vector|null,...]}
+// The vector is the stored state evaluated as of `at` (default: now, wall
+// clock) with `updated_at` (wall time of the last update). 404 for an unknown
+// id; 400 for a malformed id (empty, over 64 bytes, control characters or
+// invalid UTF-8), a bad `at`, a bad batch body or more than max_batch ids.
+// Thread safe (handlers run on the HTTP threads).
+
+#include <string>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "features/feature_store.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace viewpipe::features {
+
+inline constexpr size_t kDefaultMaxBatch = 100;
+
+// Whether id is a well-formed profile/title id (the events.md string rules).
+bool ValidFeatureId(std::string_view id);
+
+class FeatureRoutes {
+ public:
+  // store, clock, metrics (may be null) outlive the routes.
+  FeatureRoutes(FeatureStore* store, Clock* clock, MetricsRegistry* metrics,
+                size_t max_batch = kDefaultMaxBatch);
+  void Register(httplib::Server* server);
+
+  // The JSON answer for one id, or a status (NotFound/InvalidArgument).
+  Result<std::string> Lookup(FeatureKind kind, std::string_view id, int64_t as_of);
+  // The JSON answer of a batch body.
+  Result<std::string> LookupBatch(FeatureKind kind, std::string_view body, int64_t as_of);
+
+ private:
+  FeatureStore* store_;
+  Clock* clock_;
+  size_t max_batch_;
+  Counter* lookups_ = nullptr;
+};
+
+}  // namespace viewpipe::features

@@ -1,0 +1,89 @@
+#include "features/features_module.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/env.h"
+#include "features/feature_processor.h"
+#include "features/feature_routes.h"
+#include "features/rocksdb_feature_store.h"
+#include "stream/consumer_runner.h"
+
+namespace viewpipe::features {
+
+std::string FeaturesDir(const std::string& data_dir) { return JoinPath(data_dir, "features"); }
+std::string DefaultCatalogPath(const std::string& data_dir) {
+  return JoinPath(data_dir, "catalog.csv");
+}
+
+FeaturesModule::FeaturesModule(FeaturesOptions options) : options_(std::move(options)) {}
+FeaturesModule::~FeaturesModule() { Stop(); }
+
+Status FeaturesModule::Start(const ModuleContext& ctx) {
+  if (!options_.enabled) return Status::OK();
+  const std::string dir = JoinPath(FeaturesDir(ctx.data_dir), "store");
+  VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(dir));
+  RocksDbOptions ro;
+  ro.sync = options_.sync_writes;
+  auto store = RocksDbFeatureStore::Open(dir, ro);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store).value();
+  const std::string catalog =
+      options_.catalog_path.empty() ? DefaultCatalogPath(ctx.data_dir) : options_.catalog_path;
+  processor_ = std::make_unique<FeatureProcessor>(store_.get(), catalog, ctx.clock, ctx.metrics);
+  routes_ = std::make_unique<FeatureRoutes>(store_.get(), ctx.clock, ctx.metrics,
+                                            options_.max_batch);
+  routes_->Register(ctx.http);
+  ctx_ = ctx;
+  VP_RETURN_IF_ERROR(StartRunner());
+  supervisor_ = std::thread([this] { Supervise(); });
+  spdlog::info("features: store {}, catalog {}", dir, catalog);
+  return Status::OK();
+}
+
+Status FeaturesModule::StartRunner() {
+  ConsumerRunnerOptions o;
+  o.group = "features";
+  o.topic = std::string(kTopicViewing);
+  o.poll_timeout = std::chrono::milliseconds(50);
+  runner_ = std::make_unique<ConsumerRunner>(ctx_.log, processor_.get(), ctx_.metrics, o);
+  return runner_->Start();
+}
+
+void FeaturesModule::Supervise() {
+  std::unique_lock lock(mu_);
+  bool restart = false;
+  while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+    if (!restart) {
+      const Status err = runner_->error();
+      if (err.ok()) continue;
+      spdlog::error("features: path stopped: {}; restarting in 5 s", err.ToString());
+      runner_->Stop();
+      if (cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; })) return;
+    }
+    const Status st = StartRunner();
+    restart = !st.ok();
+    if (restart) spdlog::error("features: restart failed: {}", st.ToString());
+  }
+}
+
+void FeaturesModule::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (supervisor_.joinable()) supervisor_.join();
+  if (runner_) runner_->Stop();
+  runner_.reset();
+}
+
+FeaturesOptions& FeaturesServeOptions() {
+  static FeaturesOptions options;
+  return options;
+}
+
+std::unique_ptr<ServerModule> MakeFeaturesModule() {
+  return std::make_unique<FeaturesModule>(FeaturesServeOptions());
+}
+
+}  // namespace viewpipe::features

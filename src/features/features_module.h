@@ -1,0 +1,67 @@
+#pragma once
+// FeaturesModule: the recommendation features inside `viewpipe serve`:
+// consumer group "features" on `viewing` (ConsumerRunner + FeatureProcessor)
+// writing the RocksDB store under <data_dir>/features/store/, and the
+// /v1/features/* routes (feature_routes.h). A path that fails (a store
+// write error, disk full) is restarted after 5 s and resumes from the
+// store's offsets.
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "api/server_module.h"
+
+namespace viewpipe {
+class ConsumerRunner;
+}
+
+namespace viewpipe::features {
+
+class FeatureStore;
+class FeatureProcessor;
+class FeatureRoutes;
+
+struct FeaturesOptions {
+  bool enabled = true;
+  std::string catalog_path;  // empty: <data_dir>/catalog.csv
+  bool sync_writes = false;  // fsync the store's WAL on every batch
+  size_t max_batch = 100;    // ids per batch lookup
+};
+
+// <data_dir>/features, and the default catalog of a data dir.
+std::string FeaturesDir(const std::string& data_dir);
+std::string DefaultCatalogPath(const std::string& data_dir);
+
+class FeaturesModule final : public ServerModule {
+ public:
+  explicit FeaturesModule(FeaturesOptions options);
+  ~FeaturesModule() override;
+  std::string name() const override { return "features"; }
+  Status Start(const ModuleContext& ctx) override;
+  void Stop() override;
+
+ private:
+  Status StartRunner();
+  void Supervise();
+
+  FeaturesOptions options_;
+  ModuleContext ctx_;
+  std::unique_ptr<FeatureStore> store_;
+  std::unique_ptr<FeatureProcessor> processor_;
+  std::unique_ptr<FeatureRoutes> routes_;
+  std::unique_ptr<ConsumerRunner> runner_;
+  std::thread supervisor_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+};
+
+// The options `viewpipe serve`/`demo` give the module (set by their flags,
+// tools/features_commands.cc, before the modules are made).
+FeaturesOptions& FeaturesServeOptions();
+std::unique_ptr<ServerModule> MakeFeaturesModule();
+
+}  // namespace viewpipe::features
