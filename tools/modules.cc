@@ -2,6 +2,7 @@
 
 #include "api/dashboard_module.h"
 #include "ops/ops_module.h"
+#include "sre/sre_module.h"
 #include "tools/pipeline_server.h"
 #include "warehouse/history_module.h"
 
@@ -13,6 +14,7 @@ std::vector<std::unique_ptr<ServerModule>> MakeModules(const ServerConfig& /*con
   modules.push_back(std::make_unique<DashboardModule>());
   modules.push_back(std::make_unique<ops::OpsModule>());
   modules.push_back(MakeHistoryModule());
+  modules.push_back(std::make_unique<sre::SreModule>());
   return modules;
 }
 
