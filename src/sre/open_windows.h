@@ -1,9 +1,11 @@
 #pragma once
 // OpenWindows: the 10 s event-time windows that may still change. Sessions
 // add to them (QoeSessionTracker); CloseThrough hands the windows that end
-// at or before a limit (watermark - lateness) over, final, in order.
-// Contributions to a window already closed are dropped and returned as
-// "late" so the caller can count them.
+// at or before a limit (watermark - lateness) over, in order, to the
+// detector and the series. A contribution to a window already closed is
+// late: it is kept aside (TakeLate) so the stored series are amended with
+// it (their numbers do not depend on when the data arrived), while the
+// detector has already judged the window without it.
 //
 // Not thread safe.
 
@@ -24,17 +26,18 @@ class OpenWindows {
 
   int64_t WindowOf(int64_t ts) const;
   // Applies f(QoeCounts&) to each group of dims in the window of ts. False
-  // (and nothing applied) when that window is closed.
+  // when that window is closed (then it goes to the late counts).
   template <typename F>
   bool AddAt(int64_t ts, const std::array<GroupKey, kQoeDims>& groups, F&& f) {
     GroupCounts* w = Window(ts);
-    if (w == nullptr) return false;
+    const bool open = w != nullptr;
+    if (!open) w = &late_[WindowOf(ts)];
     for (const GroupKey& g : groups) f((*w)[g]);
-    return true;
+    return open;
   }
   // Spreads the span [from, to) over the windows it crosses: f(counts, ms)
   // with the part of the span inside each window. Returns the ms that fell
-  // into closed windows (dropped).
+  // into closed windows (late).
   template <typename F>
   int64_t AddSpan(int64_t from, int64_t to, const std::array<GroupKey, kQoeDims>& groups, F&& f) {
     int64_t dropped = 0;
@@ -51,6 +54,8 @@ class OpenWindows {
   // its start; windows without data between the first and the last are
   // included (empty), so a group that went silent shows up as such.
   std::vector<std::pair<int64_t, GroupCounts>> CloseThrough(int64_t limit);
+  // The late contributions since the last call, per window start.
+  std::map<int64_t, GroupCounts> TakeLate() { return std::exchange(late_, {}); }
   // Windows starting before this are closed; kNothingClosed at first.
   int64_t closed_through() const { return closed_through_; }
   int64_t window_ms() const { return window_ms_; }
@@ -67,6 +72,7 @@ class OpenWindows {
   int64_t window_ms_;
   int64_t closed_through_ = kNothingClosed;
   std::map<int64_t, GroupCounts> open_;
+  std::map<int64_t, GroupCounts> late_;
 };
 
 }  // namespace viewpipe::sre

@@ -85,41 +85,67 @@ void OutageDetector::OnWindow(int64_t start, const GroupCounts& counts) {
   }
 }
 
+OutageDetector::Baseline OutageDetector::BaselineOf(QoeMetric m, const MetricState& s,
+                                                    const Reading& r) const {
+  Baseline b;
+  const double floor = kFloor[static_cast<size_t>(m)];
+  if (r.proportion) {
+    // Pooled rate of the normal history; noise is judged by the binomial z.
+    double num = 0, den = 0;
+    for (const auto& [n, d] : s.history) num += n, den += d;
+    b.base = den > 0 ? num / den : 0;
+    b.threshold = b.base + floor;
+    b.ready = s.history.size() >= options_.min_history &&
+              den >= 10.0 * static_cast<double>(options_.min_attempts);
+    const double p = std::clamp(b.base, 1e-3, 1.0);
+    b.significant = (r.num - r.den * p) / std::sqrt(r.den * p * (1 - p) + 1) >= options_.min_z;
+    return b;
+  }
+  std::vector<double> v;
+  for (const auto& h : s.history) v.push_back(h.first);
+  b.base = Median(v);
+  for (double& x : v) x = std::fabs(x - b.base);
+  b.threshold = b.base + std::max(options_.mad_k * 1.4826 * Median(std::move(v)), floor);
+  b.ready = s.history.size() >= options_.min_history;
+  b.significant = true;
+  return b;
+}
+
 void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r,
                               int64_t start) {
   const double floor = kFloor[static_cast<size_t>(m)];
-  const double base = Median({s.history.begin(), s.history.end()});
-  std::vector<double> dev;
-  dev.reserve(s.history.size());
-  for (double h : s.history) dev.push_back(std::fabs(h - base));
-  const double spread = options_.mad_k * 1.4826 * Median(std::move(dev));
-  const double threshold = base + std::max(spread, floor);
-  bool significant = true;
-  if (r.proportion) {
-    const double p = std::clamp(base, 1e-4, 1.0);
-    significant = (r.num - r.den * p) / std::sqrt(r.den * p * (1 - p) + 1) >= options_.min_z;
-  }
-  const bool ready = s.history.size() >= options_.min_history;
+  const Baseline b = BaselineOf(m, s, r);
+  const bool elevated = r.newest > b.base + floor;
   const bool anomalous =
-      ready && r.volume && r.value > threshold && significant && r.newest > base + floor;
+      b.ready && r.volume && r.value > b.threshold && b.significant && elevated;
+  s.elevated.emplace_back(start, elevated);
+  while (s.elevated.size() > static_cast<size_t>(options_.eval_windows + options_.persist)) {
+    s.elevated.pop_front();
+  }
   if (anomalous) {
     if (s.streak++ == 0) s.streak_start = start;
     s.normal = 0;
-    if (s.open_id.empty() && s.streak >= options_.persist) Raise(g, m, s, r, base);
+    if (s.open_id.empty() && s.streak >= options_.persist) Raise(g, m, s, r, b.base);
     if (!s.open_id.empty()) book_->Update(s.open_id, r.value);
     return;
   }
   s.streak = 0;
-  if (!r.volume) return;  // no verdict without volume (an open alert stays open)
   if (s.open_id.empty()) {
-    if (r.value <= threshold) {
-      s.history.push_back(r.value);
+    // The baseline learns from normal readings only: proportions from any
+    // reading that is not a significant excess (small groups included),
+    // the rebuffering ratio from readings with volume under the threshold.
+    const bool normal = r.proportion ? r.den > 0 && !(b.significant && r.value > b.threshold)
+                                     : r.volume && r.value <= b.threshold;
+    if (normal) {
+      s.history.emplace_back(r.proportion ? r.num : r.value, r.proportion ? r.den : 1.0);
       while (s.history.size() > options_.history) s.history.pop_front();
     }
     return;
   }
-  // Hysteresis: back to normal only when the newest window is clearly so.
-  if (r.newest > base + floor / 2) {
+  // No verdict without volume (an open alert stays open). Hysteresis: back
+  // to normal only when the newest window is clearly so.
+  if (!r.volume) return;
+  if (r.newest > b.base + floor / 2) {
     s.normal = 0;
     return;
   }
@@ -139,7 +165,14 @@ void OutageDetector::Raise(const GroupKey& g, QoeMetric m, MetricState& s, const
   a.dimension = std::string(QoeDimName(g.dim));
   a.key = g.dim == QoeDim::kTotal ? "total" : g.key;
   a.metric = std::string(QoeMetricName(m));
+  // The anomaly began with the first of the contiguous elevated windows
+  // before the streak (they lacked volume or significance on their own).
   a.started_at = s.streak_start;
+  for (auto it = s.elevated.rbegin(); it != s.elevated.rend(); ++it) {
+    if (it->first > s.streak_start) continue;
+    if (!it->second) break;
+    a.started_at = it->first;
+  }
   a.id = Alert::MakeId(a.kind, a.dimension, a.key, a.metric, a.started_at);
   a.value = r.value;
   a.baseline = baseline;

@@ -6,16 +6,20 @@
 // (vsf_rate, ebvs_rate, playback_failure_rate, rebuffer_ratio):
 // - evaluation at every closed window over the trailing eval_windows
 //   windows, only with enough volume (DetectorOptions);
-// - baseline: median and MAD of the group's own recent values, fed only by
-//   normal evaluations, so an outage never becomes its own baseline;
-// - anomalous when the value exceeds median + max(mad_k * 1.4826 * MAD,
-//   floor) (floors per metric), for proportions also with a binomial
-//   z >= min_z, and the newest window on its own is above median + floor;
+// - baseline from the group's own recent normal readings (never from an
+//   anomaly, so an outage never becomes its own baseline): for the rates,
+//   the pooled rate (sum of numerators / sum of denominators, so small
+//   groups learn too); for the rebuffering ratio, the median and MAD;
+// - anomalous when the value exceeds baseline + floor (floors per metric;
+//   for the ratio max(mad_k * 1.4826 * MAD, floor)), for rates also with a
+//   binomial z >= min_z against the baseline, and the newest window on its
+//   own is above baseline + floor;
 // - raised after `persist` anomalous evaluations in a row: started_at = the
-//   start of the first anomalous window, detected_at = the wall clock;
+//   start of the first of the contiguous elevated windows that led to it
+//   (looking back over the trailing windows), detected_at = the wall clock;
 //   one open alert per (group, metric) (de-duplication);
-// - resolved after resolve_after normal evaluations with volume, at the
-//   start of the first normal window.
+// - resolved after resolve_after windows in a row whose own value is back
+//   under median + floor / 2 (hysteresis), at the start of the first.
 // Silence: a group whose median attempts reach min_attempts and that then
 // has no data at all for silent_windows windows gets a "silence" alert
 // (started_at = its first empty window), resolved when data come back.
@@ -26,6 +30,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "common/clock.h"
 #include "sre/alert_book.h"
@@ -48,12 +53,16 @@ class OutageDetector {
 
  private:
   struct MetricState {
-    std::deque<double> history;
+    // Normal readings: (numerator, denominator) of a proportion, or
+    // (value, 1) of the rebuffering ratio.
+    std::deque<std::pair<double, double>> history;
     int streak = 0;
     int normal = 0;
     int64_t streak_start = 0;
     int64_t normal_start = 0;
     std::string open_id;
+    // The newest windows: start and whether it was elevated on its own.
+    std::deque<std::pair<int64_t, bool>> elevated;
   };
   struct GroupState {
     std::deque<QoeCounts> recent;  // newest last, at most eval_windows
@@ -70,7 +79,13 @@ class OutageDetector {
     bool proportion = false;
   };
 
+  struct Baseline {
+    double base = 0, threshold = 0;
+    bool ready = false, significant = false;
+  };
+
   Reading Read(QoeMetric m, const QoeCounts& trailing, const QoeCounts& newest) const;
+  Baseline BaselineOf(QoeMetric m, const MetricState& s, const Reading& r) const;
   void Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, int64_t start);
   void Raise(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, double baseline);
   void CheckSilence(const GroupKey& g, GroupState& gs, const QoeCounts& newest,

@@ -38,7 +38,7 @@ class QoeSessionTracker {
  public:
   struct Stats {
     uint64_t events = 0;
-    uint64_t late_contributions = 0;  // dropped: their window was closed
+    uint64_t late_contributions = 0;  // to a window already closed (series amended)
     uint64_t absurd_startup = 0;
     uint64_t absurd_rebuffer = 0;
     uint64_t absurd_bitrate = 0;

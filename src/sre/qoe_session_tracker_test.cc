@@ -184,11 +184,15 @@ TEST_F(QoeTrackerTest, SessionSeenMidwayCountsPlayingButNoStart) {
   EXPECT_EQ(c.ended_plays, 0u);
 }
 
-TEST_F(QoeTrackerTest, EventsForAClosedWindowAreDroppedAndCounted) {
+TEST_F(QoeTrackerTest, EventsForAClosedWindowAreKeptAsideAndCounted) {
   Apply(Ev(T::kAttempt, 25000, "a"));
   Close(20000);
   Apply(Ev(T::kAttempt, 5000, "b"));
   EXPECT_EQ(tracker_.stats().late_contributions, 1u);
+  auto late = windows_.TakeLate();
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ((late[0][GroupKey{QoeDim::kTotal, ""}].attempts), 1u);
+  EXPECT_TRUE(windows_.TakeLate().empty());
   EXPECT_EQ(Sum(30000).attempts, 1u);
 }
 

@@ -9,9 +9,11 @@ namespace viewpipe::sre {
 
 struct QoeOptions {
   int64_t window_ms = 10000;
-  // Window [s, s + window) closes once the watermark reaches
-  // s + window + lateness_ms; later events for it are dropped and counted.
-  int64_t lateness_ms = 2000;
+  // Window [s, s + window) closes (is judged by the detector) once the
+  // watermark reaches s + window + lateness_ms; later events for it still
+  // amend the stored series and are counted
+  // (viewpipe_sre_late_contributions_total).
+  int64_t lateness_ms = 5000;
   // events.md: a session without events for this long is over (a session
   // that never started is then an EBVS).
   int64_t session_timeout_ms = 30000;

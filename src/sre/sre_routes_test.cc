@@ -48,7 +48,7 @@ class SreRoutesTest : public ::testing::Test {
     state_.Apply(Ev(T::kError, kT0 + 3000, "b", "cdn-b").Fatal(true));
     state_.Apply(Ev(T::kAttempt, kT0 + 1000, "c", "cdn-b", "FR"));
     state_.Apply(Ev(T::kAttempt, kT0 + 15000, "d", "cdn-b"));
-    state_.AdvanceWatermark(kT0 + 22000);  // closes both windows (lateness 2 s)
+    state_.AdvanceWatermark(kT0 + 25000);  // closes both windows (lateness 5 s)
   }
 
   ManualClock clock_;
@@ -95,6 +95,18 @@ TEST_F(SreRoutesTest, WindowOfTenSecondsReadsOnlyTheNewestWindow) {
       << r->body;
   EXPECT_EQ(r->body.find("cdn-a"), std::string::npos) << r->body;
   EXPECT_EQ(r->body.find("FR"), std::string::npos) << r->body;
+}
+
+TEST_F(SreRoutesTest, LateEventsAmendTheClosedWindows) {
+  Populate();
+  state_.Apply(Ev(T::kAttempt, kT0 + 1000, "late", "cdn-a"));
+  state_.Apply(Ev(T::kError, kT0 + 1500, "late", "cdn-a").Fatal(true));
+  state_.AdvanceWatermark(kT0 + 26000);
+  auto r = Get("/v1/sre/qoe?by=cdn&window=60");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("{\"key\":\"cdn-a\",\"attempts\":2,\"vsf_rate\":0.5,"), std::string::npos)
+      << r->body;
+  EXPECT_EQ(state_.stats().late_contributions, 2u);
 }
 
 TEST_F(SreRoutesTest, WithoutByOnlyTheTotal) {

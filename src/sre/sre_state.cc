@@ -18,6 +18,11 @@ void SreState::Apply(const EventView& e) {
 
 void SreState::AdvanceWatermark(int64_t watermark) {
   std::lock_guard lock(mu_);
+  for (const auto& [start, counts] : windows_.TakeLate()) {
+    s10_.Add(start, counts);
+    s60_.Add(start, counts);
+    s300_.Add(start, counts);
+  }
   if (watermark_ && watermark <= *watermark_) return;
   watermark_ = watermark;
   const int64_t limit = watermark - options_.qoe.lateness_ms;

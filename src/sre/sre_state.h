@@ -4,10 +4,12 @@
 // mutex: the consumer thread applies events and moves the watermark, HTTP
 // threads read.
 //
-// Windows close on the watermark: window [s, s + 10 s) is final once the
+// Windows close on the watermark: window [s, s + 10 s) closes once the
 // watermark reaches s + 10 s + lateness_ms. Before each window closes,
 // sessions silent for the session timeout are ended (their EBVS lands in
-// that window), then the window goes to the series and the detector.
+// that window), then the window goes to the series and the detector. Later
+// contributions to it still amend the series (at the next
+// AdvanceWatermark), not the detector's verdicts.
 
 #include <cstdint>
 #include <map>
@@ -41,7 +43,8 @@ class SreState {
 
   // Consumer thread.
   void Apply(const EventView& e);
-  // Closes the windows the watermark (event time, ms) makes final.
+  // Amends the series with late contributions, then closes the windows the
+  // watermark (event time, ms) completes.
   void AdvanceWatermark(int64_t watermark);
 
   // Any thread. nullopt before the first window closed.
