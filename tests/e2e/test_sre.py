@@ -173,7 +173,9 @@ def test_cdn_outage_alert_survives_kill9_and_resolves(server, viewpipe_bin, dump
     srv.start()
     wait_for("the replay", lambda: metric(srv, "viewpipe_sre_closed_through_ms") >= as_of)
     after_alert = [x for x in cdn_alert(srv, metric="vsf_rate") if x["key"] == "cdn-b"]
-    assert after_alert == [alert], "the restart kept the alert as it was (id, detected_at)"
+    same = ["id", "state", "started_at", "detected_at", "resolved_at"]
+    assert [{k: x[k] for k in same} for x in after_alert] == [{k: alert[k] for k in same}], \
+        "the restart kept the alert as it was (one, same id, same detected_at)"
     after = check_against_recomputation(srv, dump, int(as_of))
     assert after == before
 
@@ -185,4 +187,5 @@ def test_cdn_outage_alert_survives_kill9_and_resolves(server, viewpipe_bin, dump
                                  if x["key"] == "cdn-b" and x["state"] == "resolved"])
     r = resolved[0]
     assert r["id"] == alert["id"] and r["detected_at"] == alert["detected_at"], r
-    assert a["end"] <= r["resolved_at"] <= a["end"] + 6 * WINDOW, (r, a["end"])
+    # The window holding the end of the outage (a["end"]) may be the first normal one.
+    assert a["end"] - WINDOW <= r["resolved_at"] <= a["end"] + 6 * WINDOW, (r, a["end"])
