@@ -37,7 +37,7 @@ Result<SreOptions> SreOptionsFromEnv() {
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_LATENESS_MS", 0, &o.qoe.lateness_ms));
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MIN_ATTEMPTS", 1, &o.detector.min_attempts));
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MIN_HISTORY", 1, &o.detector.min_history));
-  VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MAX_LAG_RECORDS", 1, &o.detector.max_lag_records));
+  VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MAX_LAG_RECORDS", 1, &o.health.max_lag_records));
   return o;
 }
 

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "sre/pipeline_health.h"
+
 namespace viewpipe::sre {
 
 struct QoeOptions {
@@ -48,15 +50,15 @@ struct DetectorOptions {
   double mad_k = 5.0;
   // For proportions: the excess must also be significant (binomial z).
   double min_z = 4.0;
-  // Pipeline health: a group with median attempts >= min_attempts that
-  // sees none for silent_windows windows; a consumer group's lag.
+  // Silence: a group with median attempts >= min_attempts that sees no
+  // data at all for silent_windows windows.
   int silent_windows = 3;
-  int64_t max_lag_records = 100000;
 };
 
 struct SreOptions {
   QoeOptions qoe;
   DetectorOptions detector;
+  HealthOptions health;  // pipeline_health.h
   // Retention of the read series: 10 s windows, 1 min and 5 min rollups.
   int64_t keep_10s_ms = 3600LL * 1000;
   int64_t keep_1m_ms = 6 * 3600LL * 1000;

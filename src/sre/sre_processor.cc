@@ -9,8 +9,6 @@
 namespace viewpipe::sre {
 namespace {
 
-constexpr int64_t kLagCheckMs = 1000;
-
 int64_t WatermarkTime(const EventView& e) {
   return e.received_at_ms > 0 ? std::min(e.ts_ms, e.received_at_ms) : e.ts_ms;
 }
@@ -19,7 +17,12 @@ int64_t WatermarkTime(const EventView& e) {
 
 SreProcessor::SreProcessor(Log* log, std::string topic, SreState* state, AlertBook* book,
                            Clock* clock, MetricsRegistry* metrics)
-    : log_(log), topic_(std::move(topic)), state_(state), book_(book), clock_(clock) {
+    : log_(log),
+      topic_(std::move(topic)),
+      state_(state),
+      book_(book),
+      clock_(clock),
+      health_(state->options().health, log, metrics, book, clock) {
   if (metrics == nullptr) return;
   events_ = metrics->GetCounter("viewpipe_sre_events_total", "Events applied by the SRE path");
   corrupt_ = metrics->GetCounter("viewpipe_sre_corrupt_records_total",
@@ -72,7 +75,7 @@ Status SreProcessor::Process(std::span<const ConsumedRecord> records) {
   bool caught_up;
   const int64_t w = PartitionWatermark(&caught_up);
   if (w != kNoTime) state_->AdvanceWatermark(w);
-  CheckLag();
+  health_.Check();
   SyncMetrics();
   return Status::OK();
 }
@@ -99,42 +102,8 @@ void SreProcessor::Idle() {
   if (caught_up && w != kNoTime && w >= now - o.live_window_ms) {
     state_->AdvanceWatermark(std::max(w, now - o.idle_lag_ms));
   }
-  CheckLag();
+  health_.Check();
   SyncMetrics();
-}
-
-void SreProcessor::CheckLag() {
-  const int64_t now = clock_->NowMs();
-  if (now - last_lag_check_ms_ < kLagCheckMs) return;
-  last_lag_check_ms_ = now;
-  std::map<std::string, int64_t> lag;
-  for (const GroupLag& g : log_->Lags()) lag[g.group + "/" + g.topic] += g.end - g.committed;
-  const int64_t max_lag = state_->options().detector.max_lag_records;
-  for (const auto& [group, n] : lag) {
-    auto open = lag_alerts_.find(group);
-    if (n > max_lag && open == lag_alerts_.end()) {
-      Alert a;
-      a.kind = "consumer_lag";
-      a.dimension = "consumer_group";
-      a.key = group;
-      a.metric = "lag_records";
-      a.severity = "warning";
-      a.value = static_cast<double>(n);
-      a.baseline = static_cast<double>(max_lag);
-      a.started_at = now;  // lag has no event time: wall time
-      a.detected_at = now;
-      a.id = Alert::MakeId(a.kind, a.dimension, a.key, a.metric, a.started_at);
-      lag_alerts_[group] = a.id;
-      book_->Raise(a);
-      spdlog::warn("sre: ALERT consumer group {} lags {} records", group, n);
-    } else if (open != lag_alerts_.end()) {
-      book_->Update(open->second, static_cast<double>(n));
-      if (n <= max_lag / 2) {
-        book_->Resolve(open->second, now);
-        lag_alerts_.erase(open);
-      }
-    }
-  }
 }
 
 void SreProcessor::SyncMetrics() {

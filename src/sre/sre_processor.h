@@ -13,8 +13,8 @@
 // (docs/sre.md: the cost and the limit of this choice); the AlertBook keeps
 // what was already raised, so replayed alerts keep their detected_at.
 //
-// Pipeline health: every second of wall time it also checks every consumer
-// group's lag (Log::Lags) against max_lag_records ("consumer_lag" alerts).
+// Pipeline health: it also runs PipelineHealth (consumer lag, collector
+// rejections) about once a second, busy or idle.
 
 #include <map>
 #include <string>
@@ -23,6 +23,7 @@
 #include "common/metrics.h"
 #include "log/log.h"
 #include "sre/alert_book.h"
+#include "sre/pipeline_health.h"
 #include "sre/sre_state.h"
 #include "stream/consumer_runner.h"
 
@@ -45,7 +46,6 @@ class SreProcessor final : public Processor {
     int64_t time = kNoTime;
   };
   int64_t PartitionWatermark(bool* caught_up) const;
-  void CheckLag();
   void SyncMetrics();
 
   Log* log_;
@@ -54,8 +54,7 @@ class SreProcessor final : public Processor {
   AlertBook* book_;
   Clock* clock_;
   std::map<PartitionId, PartitionState> partitions_;
-  std::map<std::string, std::string> lag_alerts_;  // group -> open alert id
-  int64_t last_lag_check_ms_ = 0;
+  PipelineHealth health_;
   EventView event_;
   QoeSessionTracker::Stats synced_;
 
