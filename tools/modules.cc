@@ -7,6 +7,7 @@
 #include "batch/batch_module.h"
 #include "features/features_module.h"
 #include "ops/ops_module.h"
+#include "sre/sre_module.h"
 #include "tools/pipeline_server.h"
 #include "warehouse/history_module.h"
 
@@ -21,6 +22,7 @@ std::vector<std::unique_ptr<ServerModule>> MakeModules(const ServerConfig& /*con
   modules.push_back(experiments::MakeExperimentsModule(modules));  // after history
   modules.push_back(std::make_unique<batch::BatchModule>());
   modules.push_back(features::MakeFeaturesModule());
+  modules.push_back(std::make_unique<sre::SreModule>());
   return modules;
 }
 

@@ -95,9 +95,10 @@ TEST(EventTypeTest, NamesRoundTripAndQoeSet) {
   EXPECT_TRUE(IsQoe(EventType::kBitrateChange));
   EXPECT_TRUE(IsQoe(EventType::kError));
   EXPECT_TRUE(IsQoe(EventType::kStop));
-  EXPECT_FALSE(IsQoe(EventType::kHeartbeat));
-  EXPECT_FALSE(IsQoe(EventType::kPause));
-  EXPECT_FALSE(IsQoe(EventType::kResume));
+  // The SRE path needs them for playing time and average bitrate.
+  EXPECT_TRUE(IsQoe(EventType::kHeartbeat));
+  EXPECT_TRUE(IsQoe(EventType::kPause));
+  EXPECT_TRUE(IsQoe(EventType::kResume));
   EXPECT_FALSE(IsQoe(EventType::kSeek));
 }
 

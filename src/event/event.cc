@@ -25,10 +25,12 @@ bool IsQoe(EventType type) {
     case EventType::kBitrateChange:
     case EventType::kError:
     case EventType::kStop:
-      return true;
+    // The SRE path needs these for the rebuffering ratio (playing time) and
+    // the average bitrate (heartbeats), so it reads `qoe` alone.
     case EventType::kHeartbeat:
     case EventType::kPause:
     case EventType::kResume:
+      return true;
     case EventType::kSeek:
       return false;
   }

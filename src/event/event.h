@@ -27,7 +27,8 @@ enum class EventType : uint8_t {
 
 enum class DeviceType : uint8_t { kTv = 1, kMobile, kTablet, kWeb, kConsole, kOther };
 
-// Quality-of-experience events ride their own topic (`qoe`) to the SRE path.
+// Quality-of-experience events ride their own topic (`qoe`) to the SRE path:
+// events.md's QoE types plus heartbeat, pause and resume (docs/sre.md).
 bool IsQoe(EventType type);
 std::string_view EventTypeName(EventType type);
 std::optional<EventType> ParseEventType(std::string_view name);

@@ -99,14 +99,15 @@ TEST_F(CollectorTest, AuthorizesOnlyConfiguredBearerKeys) {
 TEST_F(CollectorTest, MixedBatchStoresValidAndDeadLettersInvalid) {
   IngestResponse r = collector_->Ingest(
       Body({EventJson("a", "attempt"), "{\"event_id\":\"bad\",\"type\":\"nope\"}",
-            EventJson("b", "heartbeat")}),
+            EventJson("b", "heartbeat"), EventJson("c", "seek")}),
       BodyFormat::kJson);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_NE(r.body.find("\"accepted\":2"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"accepted\":3"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("\"rejected\":1"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("\"index\":1"), std::string::npos) << r.body;
-  EXPECT_EQ(Ids(kTopicViewing), (std::multiset<std::string>{"a", "b"}));
-  EXPECT_EQ(Ids(kTopicQoe), (std::multiset<std::string>{"a"}));  // heartbeat is not QoE
+  EXPECT_EQ(Ids(kTopicViewing), (std::multiset<std::string>{"a", "b", "c"}));
+  // heartbeat rides `qoe` too (the SRE path's playing time); seek does not.
+  EXPECT_EQ(Ids(kTopicQoe), (std::multiset<std::string>{"a", "b"}));
   EXPECT_EQ(DeadLetters(), 1u);
 }
 
@@ -162,22 +163,25 @@ TEST_F(CollectorTest, FullDiskIs503) {
   EXPECT_EQ(r.status, 503) << r.body;
 }
 
-// A crash that left a QoE event in `viewing` only is repaired at recovery.
+// A crash that left QoE events in `viewing` only is repaired at recovery,
+// heartbeats included (they ride `qoe` for the SRE path); a seek is not QoE.
 TEST_F(CollectorTest, RecoveryRepairsQoeTopic) {
-  std::string encoded;
   {
-    auto parsed = ParseBatch(Body({EventJson("q", "attempt")}), BodyFormat::kJson, kNow, {});
+    auto parsed = ParseBatch(
+        Body({EventJson("q", "attempt"), EventJson("h", "heartbeat"), EventJson("s", "seek")}),
+        BodyFormat::kJson, kNow, {});
     ASSERT_TRUE(parsed.ok());
-    const AcceptedEvent& e = parsed->accepted[0];
-    encoded.assign(e.encoded);
-    ProduceRecord only_viewing{kTopicViewing, e.session_id, encoded, kNow};
-    ASSERT_TRUE(log_->Append({&only_viewing, 1}).ok());
+    ASSERT_EQ(parsed->accepted.size(), 3u);
+    for (const AcceptedEvent& e : parsed->accepted) {
+      ProduceRecord only_viewing{kTopicViewing, e.session_id, e.encoded, kNow};
+      ASSERT_TRUE(log_->Append({&only_viewing, 1}).ok());
+    }
   }
   EXPECT_TRUE(Ids(kTopicQoe).empty());
   Open();
-  EXPECT_EQ(Ids(kTopicQoe), (std::multiset<std::string>{"q"}));
+  EXPECT_EQ(Ids(kTopicQoe), (std::multiset<std::string>{"h", "q"}));
   Open();  // idempotent
-  EXPECT_EQ(Ids(kTopicQoe), (std::multiset<std::string>{"q"}));
+  EXPECT_EQ(Ids(kTopicQoe), (std::multiset<std::string>{"h", "q"}));
 }
 
 // Regression: a crash left a QoE event in `qoe` only; the retry was accepted

@@ -1,0 +1,37 @@
+#include "sre/open_windows.h"
+
+namespace viewpipe::sre {
+namespace {
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+}  // namespace
+
+int64_t OpenWindows::WindowOf(int64_t ts) const { return FloorDiv(ts, window_ms_) * window_ms_; }
+
+GroupCounts* OpenWindows::Window(int64_t ts) {
+  const int64_t w = WindowOf(ts);
+  if (closed_through_ != kNothingClosed && w < closed_through_) return nullptr;
+  return &open_[w];
+}
+
+std::vector<std::pair<int64_t, GroupCounts>> OpenWindows::CloseThrough(int64_t limit) {
+  std::vector<std::pair<int64_t, GroupCounts>> out;
+  if (closed_through_ == kNothingClosed) {
+    if (open_.empty()) return out;
+    closed_through_ = open_.begin()->first;
+  }
+  while (closed_through_ + window_ms_ <= limit) {
+    auto it = open_.begin();
+    if (it != open_.end() && it->first == closed_through_) {
+      out.emplace_back(it->first, std::move(it->second));
+      open_.erase(it);
+    } else {
+      out.emplace_back(closed_through_, GroupCounts{});
+    }
+    closed_through_ += window_ms_;
+  }
+  return out;
+}
+
+}  // namespace viewpipe::sre

@@ -1,0 +1,205 @@
+// Outage detection on synthetic 10 s windows with binomial noise.
+#include "sre/outage_detector.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <random>
+
+namespace viewpipe::sre {
+namespace {
+
+constexpr int64_t kT0 = 1764400000000;
+constexpr int64_t kStep = 10000;
+
+struct Cell {
+  uint64_t attempts = 20;
+  double vsf = 0.006;
+  double stall_ratio = 0.002;
+  bool silent = false;  // the cell sends nothing at all
+};
+
+class DetectorTest : public ::testing::Test {
+ protected:
+  DetectorTest() : clock_(kT0), book_(nullptr, ""), detector_(options_, kStep, &book_, &clock_) {}
+
+  // One window: every cdn x country cell from cell_of, with noise.
+  void Window(const std::function<Cell(const std::string&, const std::string&)>& cell_of) {
+    GroupCounts g;
+    for (const char* cdn : {"cdn-a", "cdn-b", "cdn-c"}) {
+      for (const char* country : {"DE", "FR", "US"}) {
+        const Cell cell = cell_of(cdn, country);
+        if (cell.silent) continue;
+        QoeCounts c;
+        c.attempts = cell.attempts;
+        c.vsf = std::binomial_distribution<uint64_t>(cell.attempts, cell.vsf)(rng_);
+        c.ebvs = std::binomial_distribution<uint64_t>(cell.attempts, 0.02)(rng_);
+        c.ended_plays = cell.attempts;
+        c.playback_failures = std::binomial_distribution<uint64_t>(cell.attempts, 0.003)(rng_);
+        c.playing_ms = 150 * kStep;  // 150 sessions playing
+        c.rebuffers = std::poisson_distribution<uint64_t>(2)(rng_) + (cell.stall_ratio > 0.01 ? 5 : 0);
+        const double noisy = cell.stall_ratio * std::uniform_real_distribution<>(0.3, 1.7)(rng_);
+        c.stalled_ms = static_cast<int64_t>(noisy * static_cast<double>(c.playing_ms) / (1 - noisy));
+        for (const GroupKey& k : {GroupKey{QoeDim::kTotal, ""}, GroupKey{QoeDim::kCdn, cdn},
+                                  GroupKey{QoeDim::kCountry, country},
+                                  GroupKey{QoeDim::kCdnCountry, std::string(cdn) + "|" + country}}) {
+          g[k].Merge(c);
+        }
+      }
+    }
+    detector_.OnWindow(start_, g);
+    start_ += kStep;
+    clock_.Advance(kStep);
+  }
+  void Normal(int n) {
+    for (int i = 0; i < n; ++i) Window([](auto&, auto&) { return Cell{}; });
+  }
+  std::vector<Alert> Alerts() { return book_.List(false, 0); }
+
+  DetectorOptions options_;
+  ManualClock clock_;
+  AlertBook book_;
+  OutageDetector detector_;
+  std::mt19937_64 rng_{42};
+  int64_t start_ = kT0;
+};
+
+TEST_F(DetectorTest, StartFailureJumpOnOneCdnAlertsWithItsStartAndResolves) {
+  Normal(60);
+  const int64_t outage = start_;
+  for (int i = 0; i < 12; ++i) {
+    Window([](const std::string& cdn, auto&) {
+      Cell c;
+      if (cdn == "cdn-b") c.vsf = 0.5;
+      return c;
+    });
+  }
+  const int64_t back = start_;
+  Normal(10);
+  bool found = false;
+  for (const Alert& a : Alerts()) {
+    // cdn-b everywhere, its countries may alert too; never cdn-a or cdn-c.
+    EXPECT_EQ(a.key.find("cdn-a"), std::string::npos) << a.id;
+    EXPECT_EQ(a.key.find("cdn-c"), std::string::npos) << a.id;
+    if (a.dimension == "cdn" && a.key == "cdn-b" && a.metric == "vsf_rate") {
+      found = true;
+      EXPECT_EQ(a.kind, "qoe");
+      EXPECT_EQ(a.started_at, outage);
+      EXPECT_EQ(a.detected_at, kT0 + (outage - kT0) + kStep);  // the second anomalous window
+      EXPECT_FALSE(a.open);
+      ASSERT_TRUE(a.resolved_at.has_value());
+      EXPECT_EQ(*a.resolved_at, back);
+      EXPECT_GT(a.value, 0.3);
+      EXPECT_LT(a.baseline, 0.05);
+      EXPECT_EQ(a.severity, "critical");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(DetectorTest, CreepingRebufferRatioAlerts) {
+  Normal(60);
+  for (int i = 0; i < 60; ++i) {
+    Window([i](const std::string& cdn, auto&) {
+      Cell c;
+      if (cdn == "cdn-a") c.stall_ratio = 0.002 + 0.0015 * i;  // to ~9 % in 10 minutes
+      return c;
+    });
+  }
+  int rebuffer_alerts = 0;
+  for (const Alert& a : Alerts()) {
+    EXPECT_EQ(a.key.find("cdn-b"), std::string::npos) << a.id;
+    if (a.dimension == "cdn" && a.key == "cdn-a" && a.metric == "rebuffer_ratio") {
+      ++rebuffer_alerts;
+      EXPECT_TRUE(a.open);
+      EXPECT_GT(a.started_at, kT0 + 60 * kStep);
+    }
+  }
+  EXPECT_EQ(rebuffer_alerts, 1);  // one alert, not one per window
+}
+
+TEST_F(DetectorTest, OneCountryOnOneCdnAlertsOnThatCellOnly) {
+  Normal(60);
+  const int64_t outage = start_;
+  for (int i = 0; i < 8; ++i) {
+    Window([](const std::string& cdn, const std::string& country) {
+      Cell c;
+      if (cdn == "cdn-b" && country == "DE") c.vsf = 0.6;
+      return c;
+    });
+  }
+  bool cell = false;
+  for (const Alert& a : Alerts()) {
+    EXPECT_NE(a.key, "cdn-a") << a.id;
+    EXPECT_NE(a.key, "FR") << a.id;
+    EXPECT_NE(a.key, "cdn-a|DE") << a.id;
+    if (a.dimension == "cdn_country" && a.key == "cdn-b|DE") {
+      cell = true;
+      EXPECT_EQ(a.started_at, outage);
+      EXPECT_TRUE(a.open);
+    }
+  }
+  EXPECT_TRUE(cell);
+}
+
+TEST_F(DetectorTest, ShortBlipDoesNotAlert) {
+  Normal(60);
+  Window([](const std::string& cdn, auto&) {
+    Cell c;
+    if (cdn == "cdn-b") c.vsf = 0.6;
+    return c;
+  });
+  Normal(20);
+  EXPECT_TRUE(Alerts().empty()) << Alerts()[0].id;
+}
+
+TEST_F(DetectorTest, LongSteadyNoisyRunRaisesNothing) {
+  // Two hours of windows; a low-volume group (5 attempts per window) too.
+  for (int i = 0; i < 720; ++i) {
+    Window([](const std::string& cdn, const std::string& country) {
+      Cell c;
+      if (cdn == "cdn-c" && country == "US") c.attempts = 2;
+      return c;
+    });
+  }
+  EXPECT_TRUE(Alerts().empty()) << Alerts()[0].id;
+}
+
+TEST_F(DetectorTest, NoAlertBeforeTheBaselineIsLearned) {
+  for (int i = 0; i < 8; ++i) {
+    Window([](const std::string& cdn, auto&) {
+      Cell c;
+      if (cdn == "cdn-b") c.vsf = 0.5;
+      return c;
+    });
+  }
+  EXPECT_TRUE(Alerts().empty());
+}
+
+TEST_F(DetectorTest, GroupThatGoesSilentAlertsAndResolves) {
+  Normal(30);
+  const int64_t silent = start_;
+  for (int i = 0; i < 5; ++i) {
+    Window([](const std::string& cdn, auto&) {
+      Cell c;
+      c.silent = cdn == "cdn-c";
+      return c;
+    });
+  }
+  const int64_t back = start_;
+  Normal(2);
+  bool found = false;
+  for (const Alert& a : Alerts()) {
+    EXPECT_EQ(a.kind, "silence") << a.id;
+    EXPECT_NE(a.key.find("cdn-c"), std::string::npos) << a.id;
+    if (a.dimension == "cdn" && a.key == "cdn-c") {
+      found = true;
+      EXPECT_EQ(a.started_at, silent);
+      EXPECT_EQ(a.resolved_at.value_or(-1), back);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace viewpipe::sre

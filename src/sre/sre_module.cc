@@ -1,0 +1,73 @@
+#include "sre/sre_module.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdlib>
+
+#include "common/env.h"
+#include "sre/alert_book.h"
+#include "sre/sre_processor.h"
+#include "sre/sre_routes.h"
+#include "sre/sre_state.h"
+#include "stream/consumer_runner.h"
+
+namespace viewpipe::sre {
+namespace {
+
+template <typename T>
+Status EnvInt(const char* name, int64_t min, T* out) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return Status::OK();
+  std::string_view s(v);
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || p != s.data() + s.size() || n < min) {
+    return Status::InvalidArgument(std::string(name) + "='" + v + "': want an integer >= " +
+                                   std::to_string(min));
+  }
+  *out = static_cast<T>(n);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<SreOptions> SreOptionsFromEnv() {
+  SreOptions o;
+  VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_LATENESS_MS", 0, &o.qoe.lateness_ms));
+  VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MIN_ATTEMPTS", 1, &o.detector.min_attempts));
+  VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MIN_HISTORY", 1, &o.detector.min_history));
+  VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MAX_LAG_RECORDS", 1, &o.health.max_lag_records));
+  return o;
+}
+
+SreModule::SreModule() = default;
+SreModule::~SreModule() { Stop(); }
+
+Status SreModule::Start(const ModuleContext& ctx) {
+  auto options = SreOptionsFromEnv();
+  if (!options.ok()) return options.status();
+  const SreOptions& o = *options;
+  book_ = std::make_unique<AlertBook>(Env::Default(), JoinPath(JoinPath(ctx.data_dir, "sre"), "alerts"));
+  VP_RETURN_IF_ERROR(book_->Load());
+  state_ = std::make_unique<SreState>(o, book_.get(), ctx.clock);
+  processor_ = std::make_unique<SreProcessor>(ctx.log, std::string(kTopicQoe), state_.get(),
+                                              book_.get(), ctx.clock, ctx.metrics);
+  routes_ = std::make_unique<SreRoutes>(state_.get(), book_.get());
+  routes_->Register(ctx.http);
+  ConsumerRunnerOptions ro;
+  ro.group = "sre";
+  ro.topic = std::string(kTopicQoe);
+  runner_ = std::make_unique<ConsumerRunner>(ctx.log, processor_.get(), ctx.metrics, ro);
+  VP_RETURN_IF_ERROR(runner_->Start());
+  spdlog::info("sre: {} ms windows, lateness {} ms, min {} attempts per evaluation",
+               o.qoe.window_ms, o.qoe.lateness_ms, o.detector.min_attempts);
+  return Status::OK();
+}
+
+void SreModule::Stop() {
+  if (runner_) runner_->Stop();
+  runner_.reset();
+}
+
+}  // namespace viewpipe::sre

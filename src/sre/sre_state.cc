@@ -1,0 +1,99 @@
+#include "sre/sre_state.h"
+
+namespace viewpipe::sre {
+
+SreState::SreState(const SreOptions& options, AlertBook* book, Clock* clock)
+    : options_(options),
+      windows_(options.qoe.window_ms),
+      tracker_(options.qoe, &windows_),
+      s10_(options.qoe.window_ms, options.keep_10s_ms),
+      s60_(60000, options.keep_1m_ms),
+      s300_(300000, options.keep_5m_ms),
+      detector_(options.detector, options.qoe.window_ms, book, clock) {}
+
+void SreState::Apply(const EventView& e) {
+  std::lock_guard lock(mu_);
+  tracker_.Apply(e);
+}
+
+void SreState::AdvanceWatermark(int64_t watermark) {
+  std::lock_guard lock(mu_);
+  for (const auto& [start, counts] : windows_.TakeLate()) {
+    s10_.Add(start, counts);
+    s60_.Add(start, counts);
+    s300_.Add(start, counts);
+  }
+  if (watermark_ && watermark <= *watermark_) return;
+  watermark_ = watermark;
+  const int64_t limit = watermark - options_.qoe.lateness_ms;
+  const int64_t step = options_.qoe.window_ms;
+  for (;;) {
+    int64_t start = windows_.closed_through();
+    if (start == OpenWindows::kNothingClosed) {
+      auto first = windows_.first_open();
+      if (!first) return;
+      start = *first;
+    }
+    if (start + step > limit) return;
+    tracker_.ExpireBefore(start + step);
+    for (auto& [s, counts] : windows_.CloseThrough(start + step)) {
+      s10_.Add(s, counts);
+      s60_.Add(s, counts);
+      s300_.Add(s, counts);
+      detector_.OnWindow(s, counts);
+    }
+  }
+}
+
+const WindowSeries& SreState::SeriesFor(int64_t range_ms) const {
+  if (range_ms <= s10_.keep_ms()) return s10_;
+  if (range_ms <= s60_.keep_ms()) return s60_;
+  return s300_;
+}
+
+std::optional<QoeReading> SreState::Read(std::optional<QoeDim> dim, int64_t window_ms) const {
+  std::lock_guard lock(mu_);
+  const int64_t as_of = windows_.closed_through();
+  if (as_of == OpenWindows::kNothingClosed) return std::nullopt;
+  const WindowSeries& series = SeriesFor(window_ms);
+  QoeReading r;
+  r.as_of = as_of;
+  r.step_ms = series.step_ms();
+  const int64_t from = as_of - window_ms;
+  r.from = from - ((from % r.step_ms) + r.step_ms) % r.step_ms;
+  auto total = series.Range(QoeDim::kTotal, r.from, as_of);
+  if (!total.empty()) r.total = total.begin()->second;
+  if (dim) r.groups = series.Range(*dim, r.from, as_of);
+  return r;
+}
+
+std::map<int64_t, QoeCounts> SreState::Series(const GroupKey& g, int64_t step_ms,
+                                              int64_t range_ms) const {
+  std::lock_guard lock(mu_);
+  const int64_t as_of = windows_.closed_through();
+  if (as_of == OpenWindows::kNothingClosed) return {};
+  const WindowSeries& s = step_ms <= s10_.step_ms() ? s10_ : step_ms <= 60000 ? s60_ : s300_;
+  return s.Series(g, as_of - range_ms, as_of);
+}
+
+std::optional<int64_t> SreState::watermark() const {
+  std::lock_guard lock(mu_);
+  return watermark_;
+}
+
+int64_t SreState::closed_through() const {
+  std::lock_guard lock(mu_);
+  return windows_.closed_through();
+}
+
+QoeSessionTracker::Stats SreState::stats() const {
+  std::lock_guard lock(mu_);
+  return tracker_.stats();
+}
+
+size_t SreState::sessions() const {
+  std::lock_guard lock(mu_);
+  return tracker_.sessions();
+}
+
+}  // namespace viewpipe::sre
