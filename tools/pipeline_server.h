@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "ingest/collector.h"
+#include "log/kafka_log.h"
 
 namespace viewpipe::tools {
 
@@ -29,6 +30,10 @@ struct ServerConfig {
   int64_t log_retention_bytes = -1;
   int64_t log_max_pending_bytes = 256LL << 20;
   int64_t log_min_free_bytes = 64LL << 20;
+  // The log backend: "file" (FileLog under data_dir/log) or "kafka"
+  // (serve --config, tools/scale_config.h).
+  std::string log_backend = "file";
+  KafkaLogOptions kafka;
 };
 
 class PipelineServer {

@@ -54,7 +54,6 @@ Status KafkaConsumer::Join(std::chrono::milliseconds timeout) {
   while (!joined_ && std::chrono::steady_clock::now() < deadline) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 100);
     if (m != nullptr) pending_.push_back(m);
-    VP_RETURN_IF_ERROR(rebalance_error_);
   }
   if (!joined_) {
     return Status::Unavailable("kafka: group " + group_ + " assigned no partitions within " +
@@ -74,9 +73,10 @@ void KafkaConsumer::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                               rd_kafka_topic_partition_list_t* partitions) {
   positions_.clear();
   DropPending();
+  assigned_ = false;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    // Assigned at the next Poll, with the positions Seek sets until then.
     for (int i = 0; i < partitions->cnt; ++i) positions_[partitions->elems[i].partition] = -1;
-    rebalance_error_ = Reassign(rk);
     joined_ = true;
   } else {
     rd_kafka_assign(rk, nullptr);
@@ -117,8 +117,11 @@ Result<std::vector<ConsumedRecord>> KafkaConsumer::Poll(size_t max_records,
       if (left.count() <= 0) break;
       wait_ms = static_cast<int>(left.count());
     }
+    if (!assigned_ && joined_) {
+      VP_RETURN_IF_ERROR(Reassign(rk_.get()));
+      assigned_ = true;
+    }
     rd_kafka_message_t* m = Next(wait_ms);
-    VP_RETURN_IF_ERROR(rebalance_error_);
     if (m == nullptr) {
       if (!out.empty()) break;
       continue;
@@ -139,6 +142,7 @@ Result<std::vector<ConsumedRecord>> KafkaConsumer::Poll(size_t max_records,
       continue;
     }
     pos->second = m->offset + 1;
+    returned_[m->partition] = m->offset + 1;
     held_.push_back(m);
     out.push_back(ConsumedRecord{
         m->partition, m->offset, rd_kafka_message_timestamp(m, nullptr),
@@ -176,8 +180,22 @@ Status KafkaConsumer::Seek(PartitionId p, Offset offset) {
   }
   if (offset < 0) return Status::InvalidArgument("negative offset");
   it->second = offset;
-  DropPending();
-  return Reassign(rk_.get());
+  returned_[p] = offset;
+  std::erase_if(pending_, [p](rd_kafka_message_t* m) {
+    if (m->partition != p) return false;
+    rd_kafka_message_destroy(m);
+    return true;
+  });
+  if (!assigned_) return Status::OK();  // the assignment starts there
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset = offset;
+  rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), request_timeout_ms_);
+  if (error != nullptr) {
+    Status st = KafkaStatus(rd_kafka_error_code(error), "kafka seek " + topic_);
+    rd_kafka_error_destroy(error);
+    return st;
+  }
+  return KafkaStatus(list->elems[0].err, "kafka seek " + topic_);
 }
 
 void KafkaConsumer::ReleaseHeld() {

@@ -6,10 +6,13 @@
 // committed only by Commit (enable.auto.commit=false), synchronously; a
 // group without commits starts at the start of the log (earliest).
 //
-// Seek re-assigns the partitions with this consumer's own positions (the
-// offset after the last record returned, or the sought one), so records
-// fetched but not yet returned are fetched again from the new position.
-// On a rebalance the consumer drops records of partitions it lost.
+// A new assignment is handed to librdkafka at the next Poll, starting at
+// the positions Seek set since (else at the committed offsets); a Seek
+// after that moves the fetch position (rd_kafka_seek_partitions), and
+// records fetched before it are dropped. On a rebalance the consumer drops
+// records of partitions it lost; a partition it gets back resumes after the
+// last record it returned (not at the possibly older committed offset), so
+// a sole member's processor never sees a record twice.
 //
 // Thread safety: one thread at a time. Must be destroyed before the KafkaLog.
 
@@ -47,7 +50,7 @@ class KafkaConsumer final : public Consumer {
   void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                  rd_kafka_topic_partition_list_t* partitions);
   Status Join(std::chrono::milliseconds timeout);
-  // Assigns the current partitions at positions_ (committed where unknown).
+  // Assigns positions_'s partitions there (the committed offset where -1).
   Status Reassign(rd_kafka_t* rk);
   // The next message (pending_ first); null when none came within timeout.
   rd_kafka_message_t* Next(int timeout_ms);
@@ -59,8 +62,9 @@ class KafkaConsumer final : public Consumer {
   const int request_timeout_ms_;
   KafkaHandle rk_;
   bool joined_ = false;
-  Status rebalance_error_;
+  bool assigned_ = false;  // rd_kafka_assign done for the current assignment
   std::map<PartitionId, Offset> positions_;  // assigned partitions; -1: committed
+  std::map<PartitionId, Offset> returned_;   // after the last record returned or sought
   std::vector<rd_kafka_message_t*> held_;    // backs the views of the last Poll
   std::deque<rd_kafka_message_t*> pending_;  // fetched while joining
 };

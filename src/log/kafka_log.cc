@@ -97,7 +97,7 @@ void KafkaLog::PollLoop() {
 }
 
 Result<int> KafkaLog::PartitionsOnBroker(const std::string& name) const {
-  rd_kafka_topic_t* t = rd_kafka_topic_new(producer_.get(), name.c_str(), nullptr);
+  rd_kafka_topic_t* t = rd_kafka_topic_new(producer_.get(), KafkaTopic(name).c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t e = rd_kafka_metadata(producer_.get(), 0, t, &md, options_.request_timeout_ms);
   Result<int> out = KafkaStatus(e, "kafka metadata of " + name);
@@ -131,7 +131,8 @@ Status KafkaLog::CreateTopics(const std::vector<std::pair<std::string, int>>& mi
   char err[512];
   for (const auto& [name, count] : missing) {
     rd_kafka_NewTopic_t* t =
-        rd_kafka_NewTopic_new(name.c_str(), count, options_.replication_factor, err, sizeof(err));
+        rd_kafka_NewTopic_new(KafkaTopic(name).c_str(), count, options_.replication_factor, err,
+                              sizeof(err));
     if (t == nullptr) {
       rd_kafka_NewTopic_destroy_array(topics.data(), topics.size());
       return Status::InvalidArgument("kafka topic " + name + ": " + err);
@@ -190,6 +191,14 @@ Status KafkaLog::CheckPartitions() {
   return Status::OK();
 }
 
+std::string KafkaLog::KafkaTopic(std::string_view topic) const {
+  return options_.topic_prefix + std::string(topic);
+}
+
+std::string KafkaLog::KafkaGroup(std::string_view group) const {
+  return options_.group_prefix + std::string(group);
+}
+
 int KafkaLog::Partitions(std::string_view topic) const {
   auto it = options_.topics.find(std::string(topic));
   return it == options_.topics.end() ? 0 : it->second;
@@ -215,7 +224,7 @@ Status KafkaLog::Append(std::span<const ProduceRecord> records, std::vector<Offs
   Status st;
   for (size_t i = 0; i < records.size() && st.ok(); ++i) {
     const ProduceRecord& r = records[i];
-    const std::string topic(r.topic);
+    const std::string topic = KafkaTopic(r.topic);
     {
       std::lock_guard<std::mutex> lock(d.mu);
       ++d.pending;
@@ -246,7 +255,7 @@ Status KafkaLog::Append(std::span<const ProduceRecord> records, std::vector<Offs
 Result<std::pair<Offset, Offset>> KafkaLog::Watermarks(std::string_view topic,
                                                        PartitionId p) const {
   int64_t lo = 0, hi = 0;
-  const std::string t(topic);
+  const std::string t = KafkaTopic(topic);
   rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(producer_.get(), t.c_str(), p, &lo,
                                                            &hi, options_.request_timeout_ms);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaStatus(e, "kafka watermarks of " + t);
@@ -266,7 +275,7 @@ Offset KafkaLog::EndOffset(std::string_view topic, PartitionId p) const {
 Result<std::unique_ptr<Consumer>> KafkaLog::Subscribe(std::string_view group,
                                                       std::string_view topic) {
   if (Partitions(topic) == 0) return Status::NotFound("no topic '" + std::string(topic) + "'");
-  auto c = KafkaConsumer::Open(*this, std::string(group), std::string(topic));
+  auto c = KafkaConsumer::Open(*this, KafkaGroup(group), KafkaTopic(topic));
   if (!c.ok()) return c.status();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -296,9 +305,9 @@ Result<std::map<PartitionId, Offset>> KafkaLog::Committed(std::string_view group
   const int n = Partitions(topic);
   if (n == 0) return Status::NotFound("no topic '" + std::string(topic) + "'");
   if (group.empty()) return Status::InvalidArgument("bad consumer group name");
-  auto rk = GroupHandle(std::string(group));
+  auto rk = GroupHandle(KafkaGroup(group));
   if (!rk.ok()) return rk.status();
-  const std::string t(topic);
+  const std::string t = KafkaTopic(topic);
   KafkaPartitionList list(rd_kafka_topic_partition_list_new(n));
   for (int p = 0; p < n; ++p) rd_kafka_topic_partition_list_add(list.get(), t.c_str(), p);
   rd_kafka_resp_err_t e = rd_kafka_committed(*rk, list.get(), options_.request_timeout_ms);
@@ -317,7 +326,7 @@ Result<std::unique_ptr<RecordReader>> KafkaLog::NewReader(std::string_view topic
   if (p < 0 || p >= Partitions(topic)) {
     return Status::InvalidArgument("no partition " + std::string(topic) + "/" + std::to_string(p));
   }
-  auto r = KafkaReader::Open(*this, std::string(topic), p, from);
+  auto r = KafkaReader::Open(*this, KafkaTopic(topic), p, from);
   if (!r.ok()) return r.status();
   return std::unique_ptr<RecordReader>(std::move(r).value());
 }

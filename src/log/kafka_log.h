@@ -47,6 +47,11 @@ struct KafkaLogOptions {
   int delivery_timeout_ms = 5000;
   // Bound of metadata, offset and commit requests.
   int request_timeout_ms = 10000;
+  // Prepended to topic and group names in Kafka ("staging." -> topic
+  // "staging.viewing", group "staging.ops"): several deployments, or test
+  // runs, can share one cluster. Log's methods take the plain names.
+  std::string topic_prefix;
+  std::string group_prefix;
   // Extra librdkafka properties for every client (security, tuning).
   std::map<std::string, std::string> properties;
 };
@@ -71,6 +76,9 @@ class KafkaLog final : public Log {
   std::vector<GroupLag> Lags() const override;
   uint64_t SizeBytes() const override { return 0; }
 
+  // The names in Kafka of a topic and a group of this log.
+  std::string KafkaTopic(std::string_view topic) const;
+  std::string KafkaGroup(std::string_view group) const;
   // Properties every client of this log starts from (brokers, timeouts).
   std::map<std::string, std::string> ClientProperties() const;
   // Low and high watermark of topic/p (the high one: one past the last

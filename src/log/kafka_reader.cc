@@ -31,10 +31,11 @@ Result<std::unique_ptr<KafkaReader>> KafkaReader::Open(const KafkaLog& log,
   std::unique_ptr<KafkaReader> r(
       new KafkaReader(topic, p, std::stoi(props["socket.timeout.ms"])));
   r->rk_ = std::move(rk).value();
-  auto w = log.Watermarks(topic, p);
-  if (!w.ok()) return w.status();
-  r->high_ = w->second;
-  r->position_ = std::clamp(from, w->first, w->second);
+  int64_t lo = 0;
+  rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(r->rk_.get(), topic.c_str(), p, &lo,
+                                                           &r->high_, r->timeout_ms_);
+  VP_RETURN_IF_ERROR(KafkaStatus(e, "kafka watermarks of " + topic));
+  r->position_ = std::clamp(from, Offset{lo}, r->high_);
   KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = r->position_;
   VP_RETURN_IF_ERROR(KafkaStatus(rd_kafka_assign(r->rk_.get(), list.get()), "kafka assign"));

@@ -20,7 +20,8 @@ class KafkaLog;
 
 class KafkaReader final : public RecordReader {
  public:
-  // Starts at from, clamped to [low, high] watermark.
+  // Starts at from, clamped to [low, high] watermark. topic is the name in
+  // Kafka (with the log's prefix).
   static Result<std::unique_ptr<KafkaReader>> Open(const KafkaLog& log, const std::string& topic,
                                                    PartitionId p, Offset from);
   ~KafkaReader() override;
@@ -37,7 +38,7 @@ class KafkaReader final : public RecordReader {
   const int timeout_ms_;
   KafkaHandle rk_;
   Offset position_ = 0;
-  Offset high_ = 0;
+  int64_t high_ = 0;
   std::vector<rd_kafka_message_t*> held_;
 };
 
