@@ -14,6 +14,9 @@
 # QUIET_WAIT (0; seconds to wait for the load average to fall under 1 first),
 # PATHS (the server's --paths: empty runs every consumer path, as `serve`
 # does by default; `none` measures the collector alone, like the broker).
+# BACKEND (file; "kafka" runs viewpipe's collector on the Kafka log backend,
+# `serve --config`, against a broker of its own, and skips the Kafka peer
+# runs unless KAFKA=1 is given: `BACKEND=kafka bench/ingest.sh`).
 # Prints a table and writes bench/results/ingest-<time>.json (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +27,8 @@ CONNECTIONS=${CONNECTIONS:-16}
 RATE_CONNECTIONS=${RATE_CONNECTIONS:-32}
 RATE_DURATION=${RATE_DURATION:-15}
 GZIP_MAX_EVENTS=${GZIP_MAX_EVENTS:-10000000}
-KAFKA=${KAFKA:-1}
+BACKEND=${BACKEND:-file}
+if [[ $BACKEND == kafka ]]; then KAFKA=${KAFKA:-0}; else KAFKA=${KAFKA:-1}; fi
 KAFKA_SECONDS=${KAFKA_SECONDS:-15}
 KAFKA_FSYNC=${KAFKA_FSYNC:-1}
 PERF=${PERF:-0}
@@ -69,6 +73,7 @@ cleanup() {
   set +e
   [[ -n $VP_PID ]] && kill "$VP_PID" 2>/dev/null && wait "$VP_PID" 2>/dev/null
   [[ -d $WORK/kafka ]] && scripts/kafka.sh stop "$WORK/kafka"
+  [[ -d $WORK/kafka-backend ]] && scripts/kafka.sh stop "$WORK/kafka-backend"
   if [[ $KEEP == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -98,7 +103,18 @@ else
 fi
 PATH_ARGS=()
 [[ -n $PATHS ]] && PATH_ARGS=(--paths "$PATHS")
-"$VP" serve --data-dir "$DATA" "${LISTEN[@]}" --write-key "$KEY" "${PATH_ARGS[@]}" >"$WORK/viewpipe.log" 2>&1 &
+BACKEND_ARGS=()
+if [[ $BACKEND == kafka ]]; then
+  # The same collector, its log on a Kafka broker (acks=all, idempotent
+  # producer; docs/scale.md), topics as viewpipe creates them.
+  KB_PORT=$(free_port)
+  scripts/kafka.sh start "$WORK/kafka-backend" "$KB_PORT" >/dev/null
+  printf '[log]\nbackend = "kafka"\nbrokers = "127.0.0.1:%s"\n' "$KB_PORT" >"$WORK/scale.toml"
+  BACKEND_ARGS=(--config "$WORK/scale.toml")
+  log "log backend: Kafka $(cat third_party/kafka/VERSION) on 127.0.0.1:$KB_PORT"
+fi
+"$VP" serve --data-dir "$DATA" "${LISTEN[@]}" --write-key "$KEY" "${BACKEND_ARGS[@]}" \
+  "${PATH_ARGS[@]}" >"$WORK/viewpipe.log" 2>&1 &
 VP_PID=$!
 for _ in $(seq 1 300); do
   curl -fs "http://127.0.0.1:$VP_PORT/readyz" >/dev/null 2>&1 && break
@@ -229,11 +245,12 @@ fi
 # --- report ----------------------------------------------------------------------
 STAMP=$(date -u +%Y%m%d-%H%M%S)
 OUT=bench/results/ingest-$STAMP.json
+[[ $BACKEND == file ]] || OUT=bench/results/ingest-$BACKEND-backend-$STAMP.json
 python3 bench/report.py --dir "$R" --log-bytes "$LOG_BYTES" --data-bytes "$DATA_BYTES" \
   --kafka-version "$(cat third_party/kafka/VERSION 2>/dev/null || echo none)" \
   --kafka-props "${KAFKA_PRODUCER_PROPS[*]} ${KAFKA_KEYS[*]}" --partitions "$PARTITIONS" \
   --load-avg "$(load_avg)" --out "$OUT"
-cp "$OUT" bench/results/ingest-latest.json
+if [[ $BACKEND == file ]]; then cp "$OUT" bench/results/ingest-latest.json; fi
 # Keep the raw run files (load generator JSON lines, Kafka tool output,
 # /metrics, per-thread CPU, perf profile) next to the summary.
 mkdir -p "bench/results/ingest-$STAMP"

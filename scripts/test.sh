@@ -9,6 +9,41 @@ log() { printf '\033[1;34m[test]\033[0m %s\n' "$*"; }
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 mkdir -p tests/artifacts
 
+# The real servers of the backend conformance suites and tests/e2e/test_scale.py
+# (docs/scale.md): an Apache Kafka broker (KRaft, loopback) and moto's S3
+# server. Stopped at exit; a server that cannot start makes those cases skip
+# loudly (they also try to start their own).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SCALE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/viewpipe-test-servers.XXXXXX")
+MOTO_PID=""
+stop_servers() {
+  [[ -n $MOTO_PID ]] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
+  scripts/kafka.sh stop "$SCALE_DIR/kafka" || true
+  rm -rf "$SCALE_DIR"
+}
+trap stop_servers EXIT
+KAFKA_PORT=$(free_port)
+if scripts/kafka.sh start "$SCALE_DIR/kafka" "$KAFKA_PORT" >"$SCALE_DIR/kafka.log" 2>&1; then
+  export VP_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT VP_KAFKA_DIR=$SCALE_DIR/kafka
+  log "Kafka broker on $VP_KAFKA_BROKERS"
+else
+  log "WARNING: no Kafka broker (see below); the Kafka cases will try their own"
+  tail -n 20 "$SCALE_DIR/kafka.log"
+fi
+MOTO_PORT=$(free_port)
+python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$SCALE_DIR/moto.log" 2>&1 &
+MOTO_PID=$!
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$MOTO_PORT") 2>/dev/null && break
+  sleep 0.2
+done
+if (exec 3<>"/dev/tcp/127.0.0.1/$MOTO_PORT") 2>/dev/null; then
+  export VP_S3_ENDPOINT=http://127.0.0.1:$MOTO_PORT
+  log "S3 server (moto) on $VP_S3_ENDPOINT"
+else
+  log "WARNING: moto's S3 server did not start; the S3 cases will try their own"
+fi
+
 log "unit tests (release)"
 ctest --test-dir build/release --output-on-failure -j2 --timeout 600
 

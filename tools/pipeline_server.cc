@@ -24,7 +24,8 @@ struct PipelineServer::Impl {
   ServerConfig config;
   MetricsRegistry metrics;
   ServiceState state;
-  std::unique_ptr<FileLog> log;
+  std::unique_ptr<Log> log;
+  FileLog* file_log = nullptr;  // log, when it is a FileLog (retention)
   std::unique_ptr<Collector> collector;
   std::vector<std::unique_ptr<ServerModule>> modules;
   httplib::Server http;
@@ -48,6 +49,16 @@ PipelineServer::PipelineServer(ServerConfig config) : impl_(new Impl) {
 PipelineServer::~PipelineServer() { Stop(); }
 
 Status PipelineServer::Impl::OpenLog() {
+  if (config.log_backend == "kafka") {
+    config.kafka.topics = {{std::string(kTopicViewing), config.log_partitions_viewing},
+                           {std::string(kTopicQoe), config.log_partitions_qoe},
+                           {std::string(kTopicDeadLetters), 1}};
+    auto kafka = KafkaLog::Open(config.kafka);
+    if (!kafka.ok()) return kafka.status();
+    log = std::move(kafka).value();
+    spdlog::info("log: kafka at {}", config.kafka.brokers);
+    return Status::OK();
+  }
   FileLogOptions o;
   o.dir = JoinPath(config.data_dir, "log");
   o.env = Env::Default();
@@ -65,13 +76,14 @@ Status PipelineServer::Impl::OpenLog() {
   RecoveryReport report;
   auto opened = FileLog::Open(o, &report);
   if (!opened.ok()) return opened.status();
+  file_log = opened->get();
   log = std::move(opened).value();
   if (!report.Clean()) spdlog::warn("log recovery: {}", report.ToString());
   return Status::OK();
 }
 
 void PipelineServer::Impl::RegisterLogMetrics() {
-  FileLog* l = log.get();
+  Log* l = log.get();
   metrics.AddSampler("viewpipe_consumer_lag", "Records a consumer group has yet to process",
                      MetricsRegistry::Type::kGauge, [l] {
                        std::vector<std::pair<Labels, double>> out;
@@ -94,7 +106,7 @@ void PipelineServer::Impl::Housekeeping() {
   std::unique_lock<std::mutex> lock(mu);
   while (!stop_cv.wait_for(lock, std::chrono::seconds(30), [this] { return stopping; })) {
     lock.unlock();
-    auto deleted = log->EnforceRetention();
+    auto deleted = file_log != nullptr ? file_log->EnforceRetention() : Result<int>(0);
     if (!deleted.ok()) spdlog::error("log retention: {}", deleted.status().ToString());
     lock.lock();
   }
@@ -171,6 +183,7 @@ void PipelineServer::Stop() {
   for (auto it = m.modules.rbegin(); it != m.modules.rend(); ++it) (*it)->Stop();
   m.modules.clear();
   m.collector.reset();
+  m.file_log = nullptr;
   m.log.reset();
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "ingest/collector.h"
+#include "log/kafka_log.h"
 
 namespace viewpipe::tools {
 
@@ -34,6 +35,10 @@ struct ServerConfig {
   std::vector<std::string> paths;
   // Read tokens for the read API (api/read_auth.h); empty: reads are open.
   std::vector<std::string> read_tokens;
+  // The log backend: "file" (FileLog under data_dir/log) or "kafka"
+  // (serve --config, tools/scale_config.h).
+  std::string log_backend = "file";
+  KafkaLogOptions kafka;
 };
 
 class PipelineServer {

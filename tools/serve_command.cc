@@ -8,6 +8,7 @@
 
 #include "tools/commands.h"
 #include "tools/pipeline_server.h"
+#include "tools/scale_config.h"
 
 namespace viewpipe::tools {
 namespace {
@@ -103,6 +104,7 @@ void AddServeCommand(CLI::App& app, std::function<int()>* run) {
   auto config = std::make_shared<ServerConfig>();
   CLI::App* cmd = app.add_subcommand("serve", "Run the pipeline: collector, log and API");
   AddServerFlags(cmd, config.get());
+  AddConfigFlag(cmd, config.get());  // backends at scale: docs/scale.md
   cmd->callback([config, run] { *run = [config] { return RunServe(*config); }; });
 }
 

@@ -39,7 +39,7 @@ HotTierOptions MakeHotTierOptions(const HistoryOptions& o, const std::string& da
                                   Clock* clock, bool read_only) {
   HotTierOptions h;
   h.db_path = HotDbPath(data_dir);
-  h.lake_root = LakeDir(data_dir);
+  h.lake_root = o.lake_read_dir.empty() ? LakeDir(data_dir) : o.lake_read_dir;
   h.hot_days = o.hot_days;
   h.clock = clock;
   h.read_only = read_only;
@@ -54,7 +54,8 @@ Status HistoryModule::Start(const ModuleContext& ctx) {
   ctx_ = ctx;
   const std::string& dir = ctx.data_dir;
   VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(LakeDir(dir)));
-  store_ = std::make_unique<LocalObjectStore>(Env::Default(), LakeDir(dir));
+  store_ = options_.lake_store;
+  if (!store_) store_ = std::make_shared<LocalObjectStore>(Env::Default(), LakeDir(dir));
   lake_ = std::make_unique<LakeProcessor>(
       ctx.log, std::string(kTopicViewing),
       MakeLakeWriterOptions(options_, dir, store_.get(), ctx.clock, ctx.metrics));
@@ -103,7 +104,7 @@ Status HistoryModule::Start(const ModuleContext& ctx) {
   VP_RETURN_IF_ERROR(StartPath(&hot_path_));
   started_ = true;
   supervisor_ = std::thread([this] { Supervise(); });
-  spdlog::info("history: lake at {} (roll {} ms), hot tier {} ({} days)", LakeDir(dir),
+  spdlog::info("history: lake at {} (roll {} ms), hot tier {} ({} days)", store_->RootUri(),
                options_.lake_roll_ms, HotDbPath(dir), options_.hot_days);
   return Status::OK();
 }

@@ -45,6 +45,11 @@ struct HistoryOptions {
   // Queries and costs.
   RouterOptions router;
   CostOptions cost;
+  // The lake's store when it is not <data_dir>/history/lake (serve --config
+  // with lake.uri = s3://..., docs/scale.md), and the local directory its
+  // ReadUri files are in (the only one the hot tier's queries may read).
+  std::shared_ptr<ObjectStore> lake_store;
+  std::string lake_read_dir;
 };
 
 // The paths of a data dir's history.
@@ -86,7 +91,7 @@ class HistoryModule final : public ServerModule {
 
   HistoryOptions options_;
   ModuleContext ctx_;
-  std::unique_ptr<LocalObjectStore> store_;
+  std::shared_ptr<ObjectStore> store_;
   std::unique_ptr<LakeProcessor> lake_;
   std::unique_ptr<HotTier> hot_;
   std::shared_ptr<std::atomic<HotTier*>> hot_ref_;  // for the metrics sampler

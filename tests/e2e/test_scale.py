@@ -1,0 +1,225 @@
+"""viewpipe at scale (docs/scale.md): `viewpipe serve --config` on a real
+Apache Kafka broker (KRaft, scripts/kafka.sh) and an S3-compatible server
+(moto's server mode). Events posted to the collector must be in Kafka
+(end offsets, read with Kafka's own GetOffsetShell) and end up in the S3
+lake (read back by pyarrow's own S3 filesystem); a broker that stops
+answering turns the collector's answers into 503 + Retry-After, and
+traffic resumes when it is back.
+
+The servers come from the environment when scripts/test.sh started them
+(VP_KAFKA_BROKERS + VP_KAFKA_DIR, VP_S3_ENDPOINT); otherwise this module
+starts its own. Skipped, loudly, only when one cannot be started."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pytest
+import requests
+
+from conftest import REPO, free_port
+from events import make_session_events, now_ms
+
+S3_KEY = "scale-test"
+
+
+def _loud_skip(what: str, why: str):
+    msg = f"\n\n*** SCALE E2E SKIPPED: cannot start {what}: {why} ***\n"
+    print(msg, file=sys.stderr)
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="module")
+def kafka(tmp_path_factory):
+    """(bootstrap address, broker dir holding kafka.pid)."""
+    if os.environ.get("VP_KAFKA_BROKERS") and os.environ.get("VP_KAFKA_DIR"):
+        yield os.environ["VP_KAFKA_BROKERS"], Path(os.environ["VP_KAFKA_DIR"])
+        return
+    d = tmp_path_factory.mktemp("kafka")
+    port = free_port()
+    r = subprocess.run([str(REPO / "scripts/kafka.sh"), "start", str(d), str(port)],
+                       capture_output=True, text=True, timeout=180)
+    if r.returncode != 0:
+        _loud_skip("a Kafka broker", r.stderr[-2000:])
+    try:
+        yield f"127.0.0.1:{port}", d
+    finally:
+        subprocess.run([str(REPO / "scripts/kafka.sh"), "stop", str(d)], timeout=60)
+
+
+@pytest.fixture(scope="module")
+def s3():
+    if os.environ.get("VP_S3_ENDPOINT"):
+        yield os.environ["VP_S3_ENDPOINT"]
+        return
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                _loud_skip("moto's S3 server", "python3 -m moto.server exited")
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        _loud_skip("moto's S3 server", "not listening after 30 s")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def end_offsets(brokers: str, topic: str) -> dict[int, int]:
+    """End offset per partition, as Kafka's own tool reports it."""
+    r = subprocess.run([str(REPO / "scripts/kafka.sh"), "run", "org.apache.kafka.tools.GetOffsetShell",
+                        "--bootstrap-server", brokers, "--topic", topic],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = {}
+    for line in r.stdout.split():
+        m = re.fullmatch(rf"{re.escape(topic)}:(\d+):(\d+)", line.strip())
+        if m:
+            out[int(m.group(1))] = int(m.group(2))
+    return out
+
+
+def write_config(tmp_path: Path, brokers: str, endpoint: str, bucket: str) -> Path:
+    p = tmp_path / "scale.toml"
+    p.write_text(f"""
+[log]
+backend = "kafka"
+brokers = "{brokers}"
+topic_prefix = "{bucket}."   # each test on its own topics and groups
+group_prefix = "{bucket}."
+delivery_timeout_ms = 3000
+
+[lake]
+uri = "s3://{bucket}/lake"
+endpoint = "{endpoint}"
+create_bucket = true
+""")
+    return p
+
+
+@pytest.fixture
+def scale_server(server, kafka, s3, tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_KEY)
+    bucket = "vp-" + uuid.uuid4().hex[:12]
+    cfg = write_config(tmp_path, kafka[0], s3, bucket)
+    s = server("--config", cfg, "--lake-roll-ms", 300, "--dedup-window-ms", 600000)
+    return s, bucket
+
+
+def read_s3_lake(endpoint: str, bucket: str):
+    fs = pafs.S3FileSystem(access_key=S3_KEY, secret_key=S3_KEY, region="us-east-1",
+                           endpoint_override=endpoint.replace("http://", ""), scheme="http")
+    return ds.dataset(f"{bucket}/lake/events", filesystem=fs, format="parquet",
+                      partitioning="hive").to_table()
+
+
+def post_all(s, events, chunk=200):
+    for i in range(0, len(events), chunk):
+        r = s.post(events[i:i + chunk])
+        assert r.status_code == 200, r.text
+        assert r.json()["accepted"] == len(events[i:i + chunk]), r.text
+
+
+def query_count(s, tier="cold") -> int:
+    r = s.http.post(s.url + "/v1/query", json={"sql": "SELECT count(*) FROM events",
+                                               "tier": tier}, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()["rows"][0][0]
+
+
+def wait_for(pred, timeout=90.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what() if callable(what) else what} "
+                         f"(last {last!r})")
+
+
+def test_serve_on_kafka_and_s3_keeps_every_event(scale_server, kafka):
+    s, bucket = scale_server
+    brokers = kafka[0]
+    topic = bucket + ".viewing"
+    before = end_offsets(brokers, topic)
+    assert before == {0: 0, 1: 0, 2: 0, 3: 0}  # viewpipe created the topic with 4 partitions
+    rng = random.Random(9)
+    events = []
+    for _ in range(40):
+        events += make_session_events(rng, n=rng.randrange(5, 30), start_ts=now_ms() - 3_600_000)
+    post_all(s, events)
+
+    after = end_offsets(brokers, topic)
+    assert sum(after.values()) - sum(before.values()) == len(events)
+
+    seen = []
+    wait_for(lambda: seen.append(query_count(s)) or seen[-1] == len(events),
+             what=lambda: f"{len(events)} events in the S3 lake (saw {seen[-5:]})")
+    s.stop()
+    table = read_s3_lake(_endpoint_of(s), bucket)
+    ids = table.column("event_id").to_pylist()
+    assert len(ids) == len(events)
+    assert set(ids) == {e["event_id"] for e in events}
+
+
+def _endpoint_of(s) -> str:
+    cfg = Path(s.args[s.args.index("--config") + 1]).read_text()
+    return re.search(r'endpoint = "([^"]+)"', cfg).group(1)
+
+
+def test_broker_down_is_503_and_traffic_resumes(scale_server, kafka):
+    s, bucket = scale_server
+    pid = int((kafka[1] / "kafka.pid").read_text())
+    rng = random.Random(11)
+    first = make_session_events(rng, n=50, start_ts=now_ms() - 600_000)
+    post_all(s, first)
+
+    os.kill(pid, signal.SIGSTOP)  # the broker stops answering (a hung or cut-off broker)
+    try:
+        down = make_session_events(rng, n=20, start_ts=now_ms() - 300_000)
+        t0 = time.monotonic()
+        r = s.post(down)
+        assert r.status_code == 503, r.text
+        assert int(r.headers["Retry-After"]) > 0
+        assert time.monotonic() - t0 < 20
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    # The player retries the refused batch; once the broker answers again it lands.
+    def retried():
+        r = s.post(down)
+        return r.status_code == 200
+    wait_for(retried, timeout=60, what="the collector to take events again")
+    later = make_session_events(rng, n=30, start_ts=now_ms() - 100_000)
+    post_all(s, later)
+    sent = first + down + later
+    seen = []
+    wait_for(lambda: seen.append(query_count(s)) or seen[-1] == len(sent),
+             what=lambda: f"{len(sent)} events once in the lake (saw {seen[-5:]})")
+    s.stop()
+    table = read_s3_lake(_endpoint_of(s), bucket)
+    ids = table.column("event_id").to_pylist()
+    assert sorted(ids) == sorted(e["event_id"] for e in sent)  # each exactly once

@@ -1,0 +1,112 @@
+#include "tools/scale_config.h"
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#include <cstdlib>
+
+#include "common/env.h"
+#include "lake/s3_object_store.h"
+#include "tools/pipeline_server.h"
+#include "warehouse/history_module.h"
+
+namespace viewpipe::tools {
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+
+Status ApplyServer(const toml::table& t, ServerConfig* c) {
+  if (auto listen = t["listen"].value<std::string>()) {
+    size_t colon = listen->rfind(':');
+    if (colon == std::string::npos) return Status::InvalidArgument("server.listen: HOST:PORT");
+    c->host = listen->substr(0, colon);
+    c->port = std::atoi(listen->c_str() + colon + 1);
+  }
+  if (auto dir = t["data_dir"].value<std::string>()) c->data_dir = *dir;
+  if (const toml::array* keys = t["write_keys"].as_array()) {
+    c->collector.write_keys.clear();
+    for (const auto& k : *keys) {
+      if (auto s = k.value<std::string>()) c->collector.write_keys.push_back(*s);
+    }
+  }
+  return Status::OK();
+}
+
+Status ApplyLog(const toml::table& t, ServerConfig* c) {
+  c->log_backend = t["backend"].value_or(c->log_backend);
+  if (c->log_backend != "file" && c->log_backend != "kafka") {
+    return Status::InvalidArgument("log.backend must be \"file\" or \"kafka\", not \"" +
+                                   c->log_backend + "\"");
+  }
+  c->kafka.brokers = t["brokers"].value_or(c->kafka.brokers);
+  c->kafka.topic_prefix = t["topic_prefix"].value_or(c->kafka.topic_prefix);
+  c->kafka.group_prefix = t["group_prefix"].value_or(c->kafka.group_prefix);
+  c->kafka.replication_factor = t["replication_factor"].value_or(c->kafka.replication_factor);
+  c->kafka.delivery_timeout_ms = t["delivery_timeout_ms"].value_or(c->kafka.delivery_timeout_ms);
+  if (const toml::table* props = t["properties"].as_table()) {
+    for (const auto& [k, v] : *props) {
+      auto s = v.value<std::string>();
+      if (!s) return Status::InvalidArgument("log.properties." + std::string(k) + ": a string");
+      c->kafka.properties[std::string(k)] = *s;
+    }
+  }
+  if (c->log_backend == "kafka" && c->kafka.brokers.empty()) {
+    return Status::InvalidArgument("log.backend = \"kafka\" needs log.brokers");
+  }
+  return Status::OK();
+}
+
+Status ApplyLake(const toml::table& t, const ServerConfig& c) {
+  const std::string uri = t["uri"].value_or(std::string());
+  if (uri.empty()) return Status::OK();
+  S3Options o;
+  VP_RETURN_IF_ERROR(S3ObjectStore::ParseUri(uri, &o));
+  o.endpoint = t["endpoint"].value_or(std::string("https://s3.amazonaws.com"));
+  o.region = t["region"].value_or(o.region);
+  o.multipart_threshold = t["multipart_threshold_bytes"].value_or(o.multipart_threshold);
+  o.part_bytes = t["part_bytes"].value_or(o.part_bytes);
+  o.access_key = Env("AWS_ACCESS_KEY_ID");
+  o.secret_key = Env("AWS_SECRET_ACCESS_KEY");
+  o.session_token = Env("AWS_SESSION_TOKEN");
+  if (o.access_key.empty() || o.secret_key.empty()) {
+    return Status::InvalidArgument("lake.uri is s3://: set AWS_ACCESS_KEY_ID and "
+                                   "AWS_SECRET_ACCESS_KEY");
+  }
+  o.cache_dir = JoinPath(HistoryDir(c.data_dir), "s3-cache");
+  auto store = std::make_shared<S3ObjectStore>(o);
+  if (t["create_bucket"].value_or(false)) VP_RETURN_IF_ERROR(store->CreateBucket());
+  HistoryOptions& h = HistoryServeOptions();
+  h.lake_store = store;
+  h.lake_read_dir = o.cache_dir;
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ApplyConfigFile(const std::string& path, ServerConfig* config) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(path + ": " + std::string(e.description()));
+  }
+  if (const toml::table* s = t["server"].as_table()) VP_RETURN_IF_ERROR(ApplyServer(*s, config));
+  if (const toml::table* l = t["log"].as_table()) VP_RETURN_IF_ERROR(ApplyLog(*l, config));
+  if (const toml::table* l = t["lake"].as_table()) VP_RETURN_IF_ERROR(ApplyLake(*l, *config));
+  return Status::OK();
+}
+
+void AddConfigFlag(CLI::App* cmd, ServerConfig* config) {
+  cmd->add_option_function<std::string>(
+      "--config",
+      [config](const std::string& path) {
+        Status st = ApplyConfigFile(path, config);
+        if (!st.ok()) throw CLI::ValidationError("--config", st.ToString());
+      },
+      "TOML file selecting the backends: [log] file|kafka, [lake] s3:// (docs/scale.md)");
+}
+
+}  // namespace viewpipe::tools

@@ -1,0 +1,34 @@
+#pragma once
+// `viewpipe serve --config FILE.toml`: selects the backends (docs/scale.md,
+// scale.toml at the repo root is an example).
+//
+//   [server]  listen = "HOST:PORT", data_dir, write_keys = [...]
+//   [log]     backend = "file" | "kafka", brokers = "h:p,...",
+//             topic_prefix, group_prefix, replication_factor,
+//             delivery_timeout_ms, [log.properties] (librdkafka)
+//   [lake]    uri = "s3://bucket/prefix" (default: <data_dir>/history/lake),
+//             endpoint, region, create_bucket, multipart_threshold_bytes, part_bytes
+//
+// S3 credentials come from the environment only: AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and optionally AWS_SESSION_TOKEN. Values in the file
+// win over the same setting given as a flag.
+
+#include <string>
+
+#include "common/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace viewpipe::tools {
+
+struct ServerConfig;
+
+// Reads path into *config (server, log) and the history module's serve
+// options (lake). InvalidArgument names the bad key.
+Status ApplyConfigFile(const std::string& path, ServerConfig* config);
+// Adds --config FILE to cmd; the file is applied after the other flags.
+void AddConfigFlag(CLI::App* cmd, ServerConfig* config);
+
+}  // namespace viewpipe::tools
