@@ -26,18 +26,18 @@ std::vector<std::unique_ptr<ServerModule>> MakeModules(const ServerConfig& /*con
   return modules;
 }
 
-Result<std::vector<std::unique_ptr<ServerModule>>> SelectModules(
-    std::vector<std::unique_ptr<ServerModule>> modules, const std::vector<std::string>& paths) {
-  if (paths.empty()) return modules;
+Result<std::vector<ServerModule*>> SelectModules(
+    const std::vector<std::unique_ptr<ServerModule>>& modules,
+    const std::vector<std::string>& paths) {
+  std::vector<ServerModule*> kept;
   std::set<std::string> wanted(paths.begin(), paths.end());
   const bool none = wanted.erase("none") > 0;
   if (none && !wanted.empty()) return Status::InvalidArgument("--paths none excludes other paths");
-  std::vector<std::unique_ptr<ServerModule>> kept;
   std::string known;
-  for (auto& module : modules) {
+  for (const auto& module : modules) {
     const std::string name = module->name();
     if (name != "dashboard") known += (known.empty() ? "" : ", ") + name;
-    if (name == "dashboard" || wanted.erase(name) > 0) kept.push_back(std::move(module));
+    if (paths.empty() || name == "dashboard" || wanted.erase(name) > 0) kept.push_back(module.get());
   }
   if (!wanted.empty()) {
     return Status::InvalidArgument("unknown path '" + *wanted.begin() + "' (known: " + known +

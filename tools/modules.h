@@ -14,9 +14,12 @@ namespace viewpipe::tools {
 struct ServerConfig;
 std::vector<std::unique_ptr<ServerModule>> MakeModules(const ServerConfig& config);
 
-// Keeps the modules `paths` names (empty: all; {"none"}: none but the
-// dashboard, which is no consumer path). An unknown name is an error.
-Result<std::vector<std::unique_ptr<ServerModule>>> SelectModules(
-    std::vector<std::unique_ptr<ServerModule>> modules, const std::vector<std::string>& paths);
+// The modules to start: those `paths` names (empty: all; {"none"}: none
+// but the dashboard, which is no consumer path). An unknown name is an
+// error. All modules stay constructed (one may hold a pointer to another
+// and then finds it not started).
+Result<std::vector<ServerModule*>> SelectModules(
+    const std::vector<std::unique_ptr<ServerModule>>& modules,
+    const std::vector<std::string>& paths);
 
 }  // namespace viewpipe::tools

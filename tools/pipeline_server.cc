@@ -27,7 +27,8 @@ struct PipelineServer::Impl {
   std::unique_ptr<Log> log;
   FileLog* file_log = nullptr;  // log, when it is a FileLog (retention)
   std::unique_ptr<Collector> collector;
-  std::vector<std::unique_ptr<ServerModule>> modules;
+  std::vector<std::unique_ptr<ServerModule>> modules;  // all, owned (modules may point at others)
+  std::vector<ServerModule*> running;                   // the ones --paths selected, started
   httplib::Server http;
   int port = 0;
   std::thread http_thread;
@@ -137,11 +138,11 @@ Status PipelineServer::Start() {
   RegisterDeadLetterRoutes(&m.http, m.log.get());
   ModuleContext ctx{m.log.get(), &m.metrics, &m.http, Clock::System(), m.config.data_dir,
                     m.config.web_root};
-  Result<std::vector<std::unique_ptr<ServerModule>>> modules =
-      SelectModules(MakeModules(m.config), m.config.paths);
-  if (!modules.ok()) return modules.status();
-  m.modules = std::move(*modules);
-  for (auto& module : m.modules) {
+  m.modules = MakeModules(m.config);
+  Result<std::vector<ServerModule*>> selected = SelectModules(m.modules, m.config.paths);
+  if (!selected.ok()) return selected.status();
+  m.running = std::move(*selected);
+  for (ServerModule* module : m.running) {
     Status st = module->Start(ctx);
     if (!st.ok()) return Status::Aborted("module " + module->name() + ": " + st.ToString());
   }
@@ -180,7 +181,8 @@ void PipelineServer::Stop() {
   }
   m.stop_cv.notify_all();
   if (m.housekeeping.joinable()) m.housekeeping.join();
-  for (auto it = m.modules.rbegin(); it != m.modules.rend(); ++it) (*it)->Stop();
+  for (auto it = m.running.rbegin(); it != m.running.rend(); ++it) (*it)->Stop();
+  m.running.clear();
   m.modules.clear();
   m.collector.reset();
   m.file_log = nullptr;
