@@ -56,8 +56,6 @@ void AddPricingFlags(CLI::App* cmd, HistoryOptions* o) {
 }
 
 void AddServeFlags(CLI::App* cmd, HistoryOptions* o) {
-  cmd->add_flag("--no-history", [o](int64_t) { o->enabled = false; },
-                "Run without the lake, the hot tier and /v1/query");
   cmd->add_option("--lake-roll-ms", o->lake_roll_ms,
                   "Commit buffered lake rows at least this often (file roll interval)")
       ->capture_default_str();

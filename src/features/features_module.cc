@@ -19,7 +19,6 @@ FeaturesModule::FeaturesModule(FeaturesOptions options) : options_(std::move(opt
 FeaturesModule::~FeaturesModule() { Stop(); }
 
 Status FeaturesModule::Start(const ModuleContext& ctx) {
-  if (!options_.enabled) return Status::OK();
   const std::string dir = JoinPath(FeaturesDir(ctx.data_dir), "store");
   VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(dir));
   RocksDbOptions ro;

@@ -50,7 +50,6 @@ HotTierOptions MakeHotTierOptions(const HistoryOptions& o, const std::string& da
 HistoryModule::~HistoryModule() { Stop(); }
 
 Status HistoryModule::Start(const ModuleContext& ctx) {
-  if (!options_.enabled) return Status::OK();
   ctx_ = ctx;
   const std::string& dir = ctx.data_dir;
   VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(LakeDir(dir)));

@@ -29,7 +29,6 @@
 namespace viewpipe {
 
 struct HistoryOptions {
-  bool enabled = true;
   // Lake.
   int64_t lake_roll_ms = 60000;  // a buffered event is committed within this
   int64_t lake_max_buffer_rows = 1000000;
