@@ -18,11 +18,14 @@ struct Duck {
   std::unique_ptr<DuckConnection> conn;
 };
 
-// One thread and explicit ORDER BYs: the same inputs give the same bytes.
-Result<Duck> OpenDuck(const std::string& memory_limit) {
+// One thread and ORDER BYs over unique keys: the same inputs give the same
+// bytes. Beyond memory_limit, DuckDB spills to temp_dir (an in-memory
+// database has no temp directory of its own and would fail).
+Result<Duck> OpenDuck(const std::string& memory_limit, const std::string& temp_dir) {
   auto db = DuckDatabase::Open("", {{"threads", "1"},
                                     {"memory_limit", memory_limit},
-                                    {"preserve_insertion_order", "true"}});
+                                    {"temp_directory", temp_dir},
+                                    {"preserve_insertion_order", "false"}});
   if (!db.ok()) return db.status();
   Duck d{std::move(db).value(), nullptr};
   auto conn = d.db->Connect();
@@ -159,15 +162,15 @@ Result<JobResult> BatchJobs::Daily(EventDate date, bool force, const JobProgress
   for (const LakeFileRef& f : *files) uris.push_back(f.uri);
   bool provisional = !root.days[date].sealed;
 
-  auto duck = OpenDuck(options_.memory_limit);
+  std::string scratch = JoinPath(options_.scratch_dir, DailyRunKey(date));
+  VP_RETURN_IF_ERROR(options_.env->CreateDirs(scratch));
+  auto duck = OpenDuck(options_.memory_limit, JoinPath(scratch, "spill"));
   if (!duck.ok()) return duck.status();
   DuckConnection* conn = duck->conn.get();
   VP_RETURN_IF_ERROR(LoadCatalog(conn, options_.env, options_.catalog_path));
   Report(progress, 2, steps, "sessions");
   VP_RETURN_IF_ERROR(
       conn->Execute("CREATE TABLE sessions AS " + SessionsSql(ReadParquetSql(uris))));
-  std::string scratch = JoinPath(options_.scratch_dir, DailyRunKey(date));
-  VP_RETURN_IF_ERROR(options_.env->CreateDirs(scratch));
   std::string sessions_path = JoinPath(scratch, "sessions.parquet");
   std::string interactions_path = JoinPath(scratch, "interactions.parquet");
   VP_RETURN_IF_ERROR(CopyToParquet(conn, "SELECT * FROM sessions ORDER BY session_id",
@@ -212,7 +215,9 @@ Result<JobResult> BatchJobs::Weekly(IsoWeek week, bool force, const JobProgress&
     provisional |= !root.days.count(d) || !root.days[d].sealed;
   }
 
-  auto duck = OpenDuck(options_.memory_limit);
+  std::string scratch = JoinPath(options_.scratch_dir, WeeklyRunKey(week));
+  VP_RETURN_IF_ERROR(options_.env->CreateDirs(scratch));
+  auto duck = OpenDuck(options_.memory_limit, JoinPath(scratch, "spill"));
   if (!duck.ok()) return duck.status();
   DuckConnection* conn = duck->conn.get();
   VP_RETURN_IF_ERROR(LoadCatalog(conn, options_.env, options_.catalog_path));
@@ -233,8 +238,6 @@ Result<JobResult> BatchJobs::Weekly(IsoWeek week, bool force, const JobProgress&
       conn->Execute("CREATE TABLE sessions AS " + SessionsSql(ReadParquetSql(uris))));
   Report(progress, 3, steps, "title, genre and country stats");
   VP_RETURN_IF_ERROR(conn->Execute("CREATE TABLE weekly AS " + WeeklySql(week.ToString())));
-  std::string scratch = JoinPath(options_.scratch_dir, WeeklyRunKey(week));
-  VP_RETURN_IF_ERROR(options_.env->CreateDirs(scratch));
   std::string path = JoinPath(scratch, "weekly_title_stats.parquet");
   VP_RETURN_IF_ERROR(
       CopyToParquet(conn, "SELECT * FROM weekly ORDER BY dimension, \"key\"", path));
