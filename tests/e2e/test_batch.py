@@ -200,6 +200,31 @@ def test_weekly_stats_reconcile_with_the_lake(lake, viewpipe_bin):
     assert w["hours_wow_change"].isna().all()
 
 
+def test_kill9_mid_run_leaves_the_previous_output_intact(lake, viewpipe_bin):
+    day = lake.days[-3]
+    part = lake_of(lake.data) / "datasets" / "sessions" / f"event_date={day}"
+    assert batch(viewpipe_bin, "daily", "--date", day, "--data-dir", lake.data).returncode == 0
+    good = file_hashes(lake_of(lake.data) / "datasets")
+    for delay in (0.05, 0.2, 0.5, 1.0, 2.0):
+        p = subprocess.Popen([str(viewpipe_bin), "batch", "daily", "--date", day, "--data-dir",
+                              str(lake.data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()  # SIGKILL
+        p.wait()
+        # Whatever the moment, a reader waiting for _SUCCESS gets a complete output:
+        # the previous one, or (killed after the commit point) the new, identical one.
+        if (part / "_SUCCESS").exists():
+            manifest = json.loads((part / "_manifest.json").read_text())
+            assert len(pd.read_parquet(part)) == manifest["rows"]
+        # The next run recovers and gives the same bytes as before.
+        assert batch(viewpipe_bin, "daily", "--date", day, "--data-dir", lake.data).returncode == 0
+        assert file_hashes(lake_of(lake.data) / "datasets") == good, f"killed after {delay} s"
+        assert not list((lake_of(lake.data) / "_batch").rglob("*.parquet"))
+    runs = json.loads(run_cli(viewpipe_bin, "batch", "runs", "--data-dir", lake.data,
+                              "--limit", 100))["runs"]
+    assert any(r["status"] == "interrupted" for r in runs), [r["status"] for r in runs]
+
+
 def test_unsealed_or_missing_days_are_refused(lake, viewpipe_bin, server):
     r = batch(viewpipe_bin, "daily", "--date", lake.monday.isoformat(), "--data-dir", lake.data)
     assert r.returncode != 0 and "not in the lake" in r.stderr
