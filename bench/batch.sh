@@ -15,7 +15,8 @@
 #
 # Knobs (environment): BUILD_DIR (build/release), DAY_EVENTS (30240000: the
 # demo's ~350 events/s for a day), VIEWERS (2000), IDLE_SECONDS (60),
-# RATE (probes/s, 20), KEEP (0), NO_BUILD (0).
+# RATE (probes/s, 20), KEEP (0), NO_BUILD (0), DATA_FROM (a data dir of an
+# earlier run, KEEP=1: its lake is copied instead of backfilled again).
 # Prints a table and writes bench/results/batch-<time>.json (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,12 +58,21 @@ import datetime as dt
 t = dt.datetime.now(dt.timezone.utc).date(); m = t - dt.timedelta(days=t.weekday())
 w = (m - dt.timedelta(days=7)).isocalendar()
 print(m, m - dt.timedelta(days=3), m - dt.timedelta(days=9), f"{w[0]:04d}-W{w[1]:02d}")')
+if [[ -n ${DATA_FROM:-} ]]; then
+  log "lake copied from $DATA_FROM (no backfill)"
+  mkdir -p "$DATA/history"
+  cp -r "$DATA_FROM/history/lake" "$DATA/history/"
+  rm -rf "$DATA/history/lake/datasets" "$DATA/history/lake/aggregates" "$DATA/history/lake/_batch"
+  cp "$DATA_FROM/backfill1.json" "$DATA_FROM/backfill10.json" "$WORK/"
+else
 log "backfill: 8 days x $DAY_EVENTS events (week $WEEK), and $DAY10X with 10x"
 /usr/bin/time -f '%e' -o "$WORK/backfill1.time" "$VP" backfill --data-dir "$DATA" --days 8 \
   --events-per-day "$DAY_EVENTS" --end-date "$MONDAY" --no-hot --seed 11 >"$WORK/backfill1.json" 2>/dev/null
 /usr/bin/time -f '%e' -o "$WORK/backfill10.time" "$VP" backfill --data-dir "$DATA" --days 1 \
   --events-per-day "$((DAY_EVENTS * 10))" --end-date "$(python3 -c "import datetime as d; print(d.date.fromisoformat('$DAY10X') + d.timedelta(days=1))")" \
   --no-hot --seed 12 >"$WORK/backfill10.json" 2>/dev/null
+cp "$WORK/backfill1.json" "$WORK/backfill10.json" "$DATA/"
+fi
 
 # --- 2. server under live load ------------------------------------------------------
 PORT=$(free_port)
