@@ -8,14 +8,17 @@
 # 2. `viewpipe serve` (scheduler off: VIEWPIPE_BATCH=0) under live load
 #    from `viewpipe sim` (VIEWERS steady viewers, real time);
 # 3. job times: `viewpipe batch daily` on a DAY_EVENTS day and on the 10x
-#    day, `viewpipe batch weekly` on the week (each once, timed, peak RSS),
-#    run at nice 10 like the scheduler thread inside serve;
+#    day, `viewpipe batch weekly` on the week (each once, timed, peak RSS,
+#    normal priority);
 # 4. ops freshness (`ops_bench freshness`, as in bench/ops.sh) while idle
-#    and while each job runs back to back, side by side.
+#    and while each job runs back to back as SCHED_IDLE with the idle I/O
+#    class (chrt --idle 0 ionice -c 3: the policy of the scheduler thread
+#    inside serve), side by side, with the runs completed meanwhile.
 #
 # Knobs (environment): BUILD_DIR (build/release), DAY_EVENTS (30240000: the
 # demo's ~350 events/s for a day), VIEWERS (2000), IDLE_SECONDS (60),
-# RATE (probes/s, 20), KEEP (0), NO_BUILD (0).
+# RATE (probes/s, 20), KEEP (0), NO_BUILD (0), DATA_FROM (a data dir of an
+# earlier run, KEEP=1: its lake is copied instead of backfilled again).
 # Prints a table and writes bench/results/batch-<time>.json (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,12 +60,21 @@ import datetime as dt
 t = dt.datetime.now(dt.timezone.utc).date(); m = t - dt.timedelta(days=t.weekday())
 w = (m - dt.timedelta(days=7)).isocalendar()
 print(m, m - dt.timedelta(days=3), m - dt.timedelta(days=9), f"{w[0]:04d}-W{w[1]:02d}")')
+if [[ -n ${DATA_FROM:-} ]]; then
+  log "lake copied from $DATA_FROM (no backfill)"
+  mkdir -p "$DATA/history"
+  cp -r "$DATA_FROM/history/lake" "$DATA/history/"
+  rm -rf "$DATA/history/lake/datasets" "$DATA/history/lake/aggregates" "$DATA/history/lake/_batch"
+  cp "$DATA_FROM/backfill1.json" "$DATA_FROM/backfill10.json" "$WORK/"
+else
 log "backfill: 8 days x $DAY_EVENTS events (week $WEEK), and $DAY10X with 10x"
 /usr/bin/time -f '%e' -o "$WORK/backfill1.time" "$VP" backfill --data-dir "$DATA" --days 8 \
   --events-per-day "$DAY_EVENTS" --end-date "$MONDAY" --no-hot --seed 11 >"$WORK/backfill1.json" 2>/dev/null
 /usr/bin/time -f '%e' -o "$WORK/backfill10.time" "$VP" backfill --data-dir "$DATA" --days 1 \
   --events-per-day "$((DAY_EVENTS * 10))" --end-date "$(python3 -c "import datetime as d; print(d.date.fromisoformat('$DAY10X') + d.timedelta(days=1))")" \
   --no-hot --seed 12 >"$WORK/backfill10.json" 2>/dev/null
+cp "$WORK/backfill1.json" "$WORK/backfill10.json" "$DATA/"
+fi
 
 # --- 2. server under live load ------------------------------------------------------
 PORT=$(free_port)
@@ -76,9 +88,9 @@ SIM_PID=$!
 sleep 20  # the sim ramps up
 
 # --- 3. job times ------------------------------------------------------------------
-job() {  # name, args...: one timed run at nice 10; prints seconds
+job() {  # name, args...: one timed run at normal priority; prints seconds
   local name=$1; shift
-  /usr/bin/time -f '%e %M' -o "$WORK/$name.time" nice -n 10 "$VP" batch "$@" --data-dir "$DATA" \
+  /usr/bin/time -f '%e %M' -o "$WORK/$name.time" "$VP" batch "$@" --data-dir "$DATA" \
     >"$WORK/$name.json" 2>>"$WORK/batch.err"
   cut -d' ' -f1 "$WORK/$name.time"
 }
@@ -91,7 +103,8 @@ fresh() {  # name seconds [job args...]
   local name=$1 secs=$2; shift 2
   local loop_pid=""
   if [[ $# -gt 0 ]]; then
-    ( while true; do nice -n 10 "$VP" batch "$@" --data-dir "$DATA" >/dev/null 2>>"$WORK/batch.err"; done ) &
+    ( while true; do chrt --idle 0 ionice -c 3 "$VP" batch "$@" --data-dir "$DATA" >/dev/null 2>>"$WORK/batch.err" &&
+        echo done >>"$WORK/runs-$name.txt"; done ) &
     loop_pid=$!
   fi
   "$OB" freshness --url "http://127.0.0.1:$PORT" --write-key "$KEY" --seconds "$secs" --rate "$RATE" \
@@ -120,6 +133,9 @@ for name, events in (("daily", b1["events"] / 8), ("daily10", b10["events"]), ("
     jobs[name] = {"seconds": float(secs), "peak_rss_mb": int(rss_kb) / 1024, "input_events": round(events),
                   "events_per_s": round(events / max(float(secs), 1e-9)), **last(name + ".json")}
 fresh = {n: last(f"fresh-{n}.json")["phases"][n] for n in ("idle", "daily", "daily10x", "weekly")}
+for n in fresh:
+    p = os.path.join(work, f"runs-{n}.txt")
+    fresh[n]["job_runs_completed"] = len(open(p).read().split()) if os.path.exists(p) else 0
 res = {"day_events": day_events, "backfill": [b1, b10], "jobs": jobs, "freshness": fresh,
        "loadavg": open("/proc/loadavg").read().split()[:3], "cores": os.cpu_count()}
 json.dump(res, open(out, "w"), indent=1)
@@ -129,9 +145,9 @@ print(f"{'job':10} {'input events':>14} {'seconds':>9} {'events/s':>10} {'peak R
 for n, j in jobs.items():
     print(f"{n:10} {j['input_events']:>14,} {j['seconds']:>9.1f} {j['events_per_s']:>10,} "
           f"{j['peak_rss_mb']:>8.0f}MB {j['rows']:>10,}")
-print(f"\n{'ops freshness (200 -> shown)':30} {'n':>5} {'p50':>8} {'p99':>8} {'max':>8}   pipeline share p50/p99")
+print(f"\n{'ops freshness (200 -> shown)':30} {'n':>5} {'p50':>8} {'p99':>8} {'max':>8}   pipeline share p50/p99   job runs done")
 for n, p in fresh.items():
     print(f"  {n:28} {p['n']:>5} {p['p50_ms']:>6.0f}ms {p['p99_ms']:>6.0f}ms {p['max_ms']:>6.0f}ms"
-          f"   {p['pipeline_p50_ms']:.0f} / {p['pipeline_p99_ms']:.0f} ms")
+          f"   {p['pipeline_p50_ms']:.0f} / {p['pipeline_p99_ms']:.0f} ms   {p['job_runs_completed']}")
 print(f"results: {out}")
 PY

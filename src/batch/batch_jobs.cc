@@ -18,11 +18,14 @@ struct Duck {
   std::unique_ptr<DuckConnection> conn;
 };
 
-// One thread and explicit ORDER BYs: the same inputs give the same bytes.
-Result<Duck> OpenDuck(const std::string& memory_limit) {
+// One thread and ORDER BYs over unique keys: the same inputs give the same
+// bytes. Beyond memory_limit, DuckDB spills to temp_dir (an in-memory
+// database has no temp directory of its own and would fail).
+Result<Duck> OpenDuck(const std::string& memory_limit, const std::string& temp_dir) {
   auto db = DuckDatabase::Open("", {{"threads", "1"},
                                     {"memory_limit", memory_limit},
-                                    {"preserve_insertion_order", "true"}});
+                                    {"temp_directory", temp_dir},
+                                    {"preserve_insertion_order", "false"}});
   if (!db.ok()) return db.status();
   Duck d{std::move(db).value(), nullptr};
   auto conn = d.db->Connect();
@@ -58,6 +61,46 @@ Result<int64_t> CountRows(DuckConnection* conn, const std::string& table) {
   auto r = conn->Query("SELECT count(*) FROM " + table);
   if (!r.ok()) return r.status();
   return r->ScalarInt();
+}
+
+// The job's DuckDB (spilling into scratch/spill) with the catalog loaded.
+Result<Duck> OpenJobDuck(const JobOptions& o, const std::string& scratch) {
+  VP_RETURN_IF_ERROR(o.env->CreateDirs(scratch));
+  auto duck = OpenDuck(o.memory_limit, JoinPath(scratch, "spill"));
+  if (!duck.ok()) return duck.status();
+  VP_RETURN_IF_ERROR(LoadCatalog(duck->conn.get(), o.env, o.catalog_path));
+  return duck;
+}
+
+std::vector<std::string> Uris(const std::vector<LakeFileRef>& files) {
+  std::vector<std::string> uris;
+  for (const LakeFileRef& f : files) uris.push_back(f.uri);
+  return uris;
+}
+
+// Writes table to path ordered by order (a unique key: the bytes are then
+// the same every run).
+Result<OutputFile> WriteTable(DuckConnection* conn, const std::string& table,
+                              const std::string& order, const std::string& path) {
+  VP_RETURN_IF_ERROR(
+      CopyToParquet(conn, "SELECT * FROM " + table + " ORDER BY " + order, path));
+  auto rows = CountRows(conn, table);
+  if (!rows.ok()) return rows.status();
+  return OutputFile{kPartName, path, *rows};
+}
+
+// The table `prev`: the committed output of week (empty when there is none).
+Status LoadPrevWeek(DuckConnection* conn, ObjectStore* store, IsoWeek week) {
+  auto prev = ReadOutputManifest(store, WeeklyPrefix(week));
+  if (!prev.ok() && !prev.status().IsNotFound()) return prev.status();
+  if (!prev.ok() || prev->files.empty()) return conn->Execute(EmptyPrevWeekSql());
+  std::vector<std::string> uris;
+  for (const ManifestFile& f : prev->files) {
+    uris.push_back(store->ReadUri(WeeklyPrefix(week) + f.name));
+  }
+  return conn->Execute(
+      "CREATE TABLE prev AS SELECT dimension, \"key\", unique_viewers, hours_watched FROM " +
+      ReadParquetSql(uris));
 }
 
 void Report(const JobProgress& progress, int step, int steps, std::string_view what) {
@@ -155,42 +198,28 @@ Result<JobResult> BatchJobs::Daily(EventDate date, bool force, const JobProgress
   auto inputs = DailyInputs(date, root, force);
   if (!inputs.ok()) return inputs.status();
   if (files->empty()) return Status::NotFound("day " + date.ToString() + " has no files");
-  std::vector<std::string> uris;
-  for (const LakeFileRef& f : *files) uris.push_back(f.uri);
   bool provisional = !root.days[date].sealed;
-
-  auto duck = OpenDuck(options_.memory_limit);
+  std::string scratch = JoinPath(options_.scratch_dir, DailyRunKey(date));
+  auto duck = OpenJobDuck(options_, scratch);
   if (!duck.ok()) return duck.status();
   DuckConnection* conn = duck->conn.get();
-  VP_RETURN_IF_ERROR(LoadCatalog(conn, options_.env, options_.catalog_path));
   Report(progress, 2, steps, "sessions");
   VP_RETURN_IF_ERROR(
-      conn->Execute("CREATE TABLE sessions AS " + SessionsSql(ReadParquetSql(uris))));
-  std::string scratch = JoinPath(options_.scratch_dir, DailyRunKey(date));
-  VP_RETURN_IF_ERROR(options_.env->CreateDirs(scratch));
-  std::string sessions_path = JoinPath(scratch, "sessions.parquet");
-  std::string interactions_path = JoinPath(scratch, "interactions.parquet");
-  VP_RETURN_IF_ERROR(CopyToParquet(conn, "SELECT * FROM sessions ORDER BY session_id",
-                                   sessions_path));
+      conn->Execute("CREATE TABLE sessions AS " + SessionsSql(ReadParquetSql(Uris(*files)))));
+  auto sessions = WriteTable(conn, "sessions", "session_id", JoinPath(scratch, "sessions.parquet"));
+  if (!sessions.ok()) return sessions.status();
   Report(progress, 3, steps, "interactions");
   VP_RETURN_IF_ERROR(conn->Execute("CREATE TABLE interactions AS " + InteractionsSql()));
-  VP_RETURN_IF_ERROR(CopyToParquet(
-      conn, "SELECT * FROM interactions ORDER BY profile_id, title_id", interactions_path));
-  auto session_rows = CountRows(conn, "sessions");
-  auto interaction_rows = CountRows(conn, "interactions");
-  if (!session_rows.ok()) return session_rows.status();
-  if (!interaction_rows.ok()) return interaction_rows.status();
-
+  auto interactions = WriteTable(conn, "interactions", "profile_id, title_id",
+                                 JoinPath(scratch, "interactions.parquet"));
+  if (!interactions.ok()) return interactions.status();
   Report(progress, 4, steps, "publishing");
   std::string partition = "event_date=" + date.ToString();
-  std::vector<Output> outputs = {
-      {DailyPrefix("sessions", date), "daily", "sessions", partition, provisional, *inputs,
-       {{kPartName, sessions_path, *session_rows}}},
-      {DailyPrefix("interactions", date), "daily", "interactions", partition, provisional,
-       *inputs, {{kPartName, interactions_path, *interaction_rows}}}};
+  std::vector<Output> outputs = {{DailyPrefix("sessions", date), "daily", "sessions", partition,
+                                  provisional, *inputs, {*sessions}},
+                                 {DailyPrefix("interactions", date), "daily", "interactions",
+                                  partition, provisional, *inputs, {*interactions}}};
   auto done = Publish(DailyRunKey(date), std::move(outputs));
-  options_.env->RemoveFile(sessions_path);
-  options_.env->RemoveFile(interactions_path);
   Report(progress, 5, steps, "done");
   return done;
 }
@@ -205,54 +234,36 @@ Result<JobResult> BatchJobs::Weekly(IsoWeek week, bool force, const JobProgress&
   auto inputs = WeeklyInputs(week, root, force);
   if (!inputs.ok()) return inputs.status();
   if (files->empty()) return Status::NotFound("week " + week.ToString() + " has no files");
-  std::vector<std::string> uris;
-  for (const LakeFileRef& f : *files) uris.push_back(f.uri);
   bool provisional = false;
   for (EventDate d = week.Monday(); d <= week.Sunday(); d = d.Next()) {
     provisional |= !root.days.count(d) || !root.days[d].sealed;
   }
-
-  auto duck = OpenDuck(options_.memory_limit);
+  std::string scratch = JoinPath(options_.scratch_dir, WeeklyRunKey(week));
+  auto duck = OpenJobDuck(options_, scratch);
   if (!duck.ok()) return duck.status();
   DuckConnection* conn = duck->conn.get();
-  VP_RETURN_IF_ERROR(LoadCatalog(conn, options_.env, options_.catalog_path));
-  auto prev = ReadOutputManifest(options_.store, WeeklyPrefix(week.Prev()));
-  if (prev.ok() && !prev->files.empty()) {
-    std::vector<std::string> prev_uris;
-    for (const ManifestFile& f : prev->files) {
-      prev_uris.push_back(options_.store->ReadUri(WeeklyPrefix(week.Prev()) + f.name));
-    }
-    VP_RETURN_IF_ERROR(conn->Execute(
-        "CREATE TABLE prev AS SELECT dimension, \"key\", unique_viewers, hours_watched FROM " +
-        ReadParquetSql(prev_uris)));
-  } else {
-    VP_RETURN_IF_ERROR(conn->Execute(EmptyPrevWeekSql()));
-  }
+  VP_RETURN_IF_ERROR(LoadPrevWeek(conn, options_.store, week.Prev()));
   Report(progress, 2, steps, "sessions of the week");
   VP_RETURN_IF_ERROR(
-      conn->Execute("CREATE TABLE sessions AS " + SessionsSql(ReadParquetSql(uris))));
+      conn->Execute("CREATE TABLE sessions AS " + SessionsSql(ReadParquetSql(Uris(*files)))));
   Report(progress, 3, steps, "title, genre and country stats");
   VP_RETURN_IF_ERROR(conn->Execute("CREATE TABLE weekly AS " + WeeklySql(week.ToString())));
-  std::string scratch = JoinPath(options_.scratch_dir, WeeklyRunKey(week));
-  VP_RETURN_IF_ERROR(options_.env->CreateDirs(scratch));
-  std::string path = JoinPath(scratch, "weekly_title_stats.parquet");
-  VP_RETURN_IF_ERROR(
-      CopyToParquet(conn, "SELECT * FROM weekly ORDER BY dimension, \"key\"", path));
-  auto rows = CountRows(conn, "weekly");
-  if (!rows.ok()) return rows.status();
+  auto stats = WriteTable(conn, "weekly", "dimension, \"key\"",
+                          JoinPath(scratch, "weekly_title_stats.parquet"));
+  if (!stats.ok()) return stats.status();
   Report(progress, 4, steps, "publishing");
   std::vector<Output> outputs = {{WeeklyPrefix(week), "weekly", "weekly_title_stats",
-                                  "week=" + week.ToString(), provisional, *inputs,
-                                  {{kPartName, path, *rows}}}};
-  auto done = Publish(WeeklyRunKey(week), std::move(outputs));
-  options_.env->RemoveFile(path);
-  return done;
+                                  "week=" + week.ToString(), provisional, *inputs, {*stats}}};
+  return Publish(WeeklyRunKey(week), std::move(outputs));
 }
 
 Result<JobResult> BatchJobs::Publish(const std::string& run_key, std::vector<Output> outputs) {
   OutputCommitter committer(options_.store, run_key);
   if (probe_) committer.SetProbe(probe_);
   auto manifests = committer.Commit(outputs);
+  for (const Output& o : outputs) {
+    for (const OutputFile& f : o.files) options_.env->RemoveFile(f.local_path);
+  }
   if (!manifests.ok()) return manifests.status();
   JobResult r{run_key, 0, 0, outputs[0].provisional, outputs[0].inputs};
   for (const OutputManifest& m : *manifests) {

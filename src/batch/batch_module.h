@@ -4,6 +4,8 @@
 // lake through its manifests only, never the hot paths), its run ledger and
 // locks under <data_dir>/batch/, and the /v1/batch/* routes.
 //
+// Off (no routes, no scheduler) when serve runs with --no-history.
+//
 // Knobs (environment, read at Start):
 //   VIEWPIPE_BATCH=0                 no scheduler (routes still answer)
 //   VIEWPIPE_BATCH_CATALOG           catalog CSV (default <data_dir>/catalog.csv)

@@ -1,7 +1,10 @@
 #include "batch/batch_scheduler.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <set>
@@ -78,9 +81,24 @@ void BatchScheduler::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void BatchScheduler::Loop() {
-  // Batch work yields the CPU to the hot paths (ops, SRE) it shares it with.
+// Batch work yields the CPU and the disk to the hot paths (ops, SRE) of
+// the same process; DuckDB runs the jobs on this thread (threads = 1).
+void BatchScheduler::LowerPriority() {
   if (options_.nice != 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options_.nice);
+  if (!options_.idle_class) return;
+  sched_param param{};
+  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) != 0) {
+    spdlog::warn("batch: could not run the scheduler thread as SCHED_IDLE");
+  }
+  constexpr int kIoprioWhoProcess = 1, kIoprioClassIdle = 3, kIoprioClassShift = 13;
+  if (syscall(SYS_ioprio_set, kIoprioWhoProcess, gettid(),
+              kIoprioClassIdle << kIoprioClassShift) != 0) {
+    spdlog::warn("batch: could not give the scheduler thread the idle I/O class");
+  }
+}
+
+void BatchScheduler::Loop() {
+  LowerPriority();
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();

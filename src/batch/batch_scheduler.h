@@ -33,6 +33,10 @@ struct SchedulerOptions {
   int64_t poll_ms = 10000;
   int nice = 10;  // the scheduler thread's nice value (0: unchanged)
   int64_t retry_ms = 60000;  // a failed run is retried after this (doubling, up to 1 h)
+  // The scheduler thread runs as SCHED_IDLE with the idle I/O class: it
+  // gets CPU and disk only when the hot paths do not want them (Linux).
+  // false: only `nice` applies.
+  bool idle_class = true;
 };
 
 class BatchScheduler {
@@ -49,6 +53,7 @@ class BatchScheduler {
 
  private:
   void Loop();
+  void LowerPriority();
   // False while a failed run waits for its retry time.
   bool MayRun(const std::string& run_key);
   void Record(const std::string& run_key, bool ok);

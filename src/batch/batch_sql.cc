@@ -4,22 +4,27 @@ namespace viewpipe::batch {
 
 std::string SessionsSql(const std::string& source) {
   std::string gap = std::to_string(kMaxPlayingGapMs);
+  // The window runs over the few columns it needs (memory: a day's events
+  // pass through it); the wide per-session columns are a plain aggregate.
   return R"(
 WITH ev AS (
-  SELECT event_id, type, ts, session_id, profile_id, title_id, device_type, country, cdn, os,
-         app_version, isp, position_ms, startup_ms, rebuffer_ms, error_code, fatal,
-         live_event_id, experiments,
+  SELECT session_id, ts, event_id,
          CASE WHEN type IN ('play_start', 'resume', 'rebuffer_end') THEN 'playing'
               WHEN type = 'pause' THEN 'paused'
               WHEN type = 'rebuffer_start' THEN 'stalled'
               WHEN type = 'stop' OR (type = 'error' AND fatal) THEN 'ended' END AS set_state
   FROM )" + source + R"(),
 st AS (
-  SELECT *,
+  SELECT session_id, ts,
     last_value(set_state IGNORE NULLS) OVER (PARTITION BY session_id ORDER BY ts, event_id
         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS state,
     lead(ts) OVER (PARTITION BY session_id ORDER BY ts, event_id) AS next_ts
   FROM ev),
+play AS (
+  SELECT session_id,
+    coalesce(sum(least(next_ts - ts, )" + gap + R"())
+             FILTER (WHERE state = 'playing' AND next_ts IS NOT NULL), 0)::BIGINT AS watch_time_ms
+  FROM st GROUP BY session_id),
 s AS (
   SELECT session_id,
     arg_min(profile_id, ts) AS profile_id, arg_min(title_id, ts) AS title_id,
@@ -35,8 +40,6 @@ s AS (
     bool_or(type = 'attempt') AS attempted,
     min(ts) FILTER (WHERE type = 'play_start') AS play_start_ts,
     arg_min(startup_ms, ts) FILTER (WHERE type = 'play_start') AS startup_ms,
-    coalesce(sum(least(next_ts - ts, )" + gap + R"())
-             FILTER (WHERE state = 'playing' AND next_ts IS NOT NULL), 0)::BIGINT AS watch_time_ms,
     coalesce(sum(rebuffer_ms) FILTER (WHERE type = 'rebuffer_end'), 0)::BIGINT AS rebuffer_ms,
     count(*) FILTER (WHERE type = 'rebuffer_end') AS rebuffer_count,
     max(position_ms) AS max_position_ms,
@@ -45,10 +48,10 @@ s AS (
     count(*) FILTER (WHERE type = 'error') AS errors,
     bool_or(type = 'stop') AS stopped,
     arg_min(experiments, ts) FILTER (WHERE experiments IS NOT NULL) AS experiments
-  FROM st GROUP BY session_id)
+  FROM )" + source + R"( GROUP BY session_id)
 SELECT s.session_id, profile_id, s.title_id, device_type, country, cdn, os, app_version, isp,
   live_event_id, start_ts, end_ts, events, attempted,
-  play_start_ts IS NOT NULL AS started, startup_ms, watch_time_ms, rebuffer_ms, rebuffer_count,
+  play_start_ts IS NOT NULL AS started, startup_ms, p.watch_time_ms, rebuffer_ms, rebuffer_count,
   max_position_ms, c.duration_s,
   CASE WHEN c.duration_s > 0 AND max_position_ms IS NOT NULL
        THEN least(1.0, max_position_ms / (c.duration_s * 1000.0)) END AS completion,
@@ -63,8 +66,8 @@ SELECT s.session_id, profile_id, s.title_id, device_type, country, cdn, os, app_
   CASE WHEN fatal_ts IS NOT NULL THEN 'fatal_error' WHEN stopped THEN 'stop' ELSE 'open' END
     AS end_reason,
   experiments
-FROM s LEFT JOIN catalog c ON c.title_id = s.title_id
-ORDER BY s.session_id)";
+FROM s JOIN play p ON p.session_id = s.session_id
+LEFT JOIN catalog c ON c.title_id = s.title_id)";
 }
 
 std::string InteractionsSql() {

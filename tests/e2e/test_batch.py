@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -83,6 +84,16 @@ def live_peaks(sessions: pd.DataFrame, key: str) -> pd.Series:
             peak = max(peak, open_now)
         peaks[k] = peak
     return pd.Series(peaks, dtype="int64")
+
+
+def wait_for(pred, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def file_hashes(root: Path) -> dict[str, str]:
@@ -200,6 +211,31 @@ def test_weekly_stats_reconcile_with_the_lake(lake, viewpipe_bin):
     assert w["hours_wow_change"].isna().all()
 
 
+def test_kill9_mid_run_leaves_the_previous_output_intact(lake, viewpipe_bin):
+    day = lake.days[-3]
+    part = lake_of(lake.data) / "datasets" / "sessions" / f"event_date={day}"
+    assert batch(viewpipe_bin, "daily", "--date", day, "--data-dir", lake.data).returncode == 0
+    good = file_hashes(lake_of(lake.data) / "datasets")
+    for delay in (0.05, 0.2, 0.5, 1.0, 2.0):
+        p = subprocess.Popen([str(viewpipe_bin), "batch", "daily", "--date", day, "--data-dir",
+                              str(lake.data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()  # SIGKILL
+        p.wait()
+        # Whatever the moment, a reader waiting for _SUCCESS gets a complete output:
+        # the previous one, or (killed after the commit point) the new, identical one.
+        if (part / "_SUCCESS").exists():
+            manifest = json.loads((part / "_manifest.json").read_text())
+            assert len(pd.read_parquet(part)) == manifest["rows"]
+        # The next run recovers and gives the same bytes as before.
+        assert batch(viewpipe_bin, "daily", "--date", day, "--data-dir", lake.data).returncode == 0
+        assert file_hashes(lake_of(lake.data) / "datasets") == good, f"killed after {delay} s"
+        assert not list((lake_of(lake.data) / "_batch").rglob("*.parquet"))
+    runs = json.loads(run_cli(viewpipe_bin, "batch", "runs", "--data-dir", lake.data,
+                              "--limit", 100))["runs"]
+    assert any(r["status"] == "interrupted" for r in runs), [r["status"] for r in runs]
+
+
 def test_unsealed_or_missing_days_are_refused(lake, viewpipe_bin, server):
     r = batch(viewpipe_bin, "daily", "--date", lake.monday.isoformat(), "--data-dir", lake.data)
     assert r.returncode != 0 and "not in the lake" in r.stderr
@@ -288,3 +324,38 @@ def test_scheduler_in_serve_catches_up_sealed_days_and_weeks(lake, viewpipe_bin,
     assert len([r for r in weekly["rows"] if r["dimension"] == "title"]) == 5
     assert s.get("/v1/batch/weekly?week=2025-W99").status_code == 400
     assert s.get("/v1/batch/weekly?week=2001-W02").status_code == 404
+
+
+def test_serve_runs_a_freshly_sealed_day_and_reruns_it_after_a_late_event(server, monkeypatch):
+    """Live: yesterday's events posted to a server, the lake seals the day,
+    the scheduler runs its daily job; a late event re-seals the day (a new
+    manifest version) and the scheduler runs the day again."""
+    monkeypatch.setenv("VIEWPIPE_BATCH_POLL_MS", "300")
+    s = server("--lake-roll-ms", 300, "--lake-seal-grace-ms", 1000)
+    rng = random.Random(9)
+    yday_start = (now_ms() // DAY_MS - 1) * DAY_MS
+    yday = dt.datetime.fromtimestamp(yday_start / 1000, dt.timezone.utc).date().isoformat()
+    events = []
+    for _ in range(12):
+        events += [e for e in make_session_events(rng, n=30, start_ts=yday_start +
+                                                  rng.randrange(DAY_MS - 3_600_000))]
+    events = [e for e in events if e["ts"] < yday_start + DAY_MS]
+    assert s.post(events).json()["accepted"] == len(events)
+    part = lake_of(s.data_dir) / "datasets" / "sessions" / f"event_date={yday}"
+
+    def manifest():
+        try:
+            return json.loads((part / "_manifest.json").read_text()) if (part / "_SUCCESS").exists() else None
+        except (OSError, ValueError):
+            return None
+    first = wait_for(manifest, 90, "the scheduled daily run of yesterday")
+    assert first["rows"] == len({e["session_id"] for e in events}) and not first["provisional"]
+    # A late event of a new session: the lake adds a version, the scheduler re-runs the day.
+    late = make_session_events(rng, n=5, start_ts=yday_start + 7_200_000)
+    assert s.post(late).json()["accepted"] == len(late)
+    second = wait_for(lambda: (m := manifest()) and m["rows"] == first["rows"] + 1 and m, 90,
+                      "the re-run after the late event")
+    assert second["inputs"][yday] > first["inputs"][yday]
+    runs = [r for r in s.get("/v1/batch/runs").json()["runs"] if r["partition"] == yday]
+    assert [r["trigger"] for r in runs[:2]] == ["schedule", "schedule"]
+    assert all(r["status"] == "ok" for r in runs)
