@@ -34,6 +34,10 @@ struct ServerConfig {
   // (serve --config, tools/scale_config.h).
   std::string log_backend = "file";
   KafkaLogOptions kafka;
+  // `viewpipe consume`: no collector, and only the modules named here
+  // (empty: all of them).
+  bool collector_enabled = true;
+  std::vector<std::string> only_modules;
 };
 
 class PipelineServer {
