@@ -19,6 +19,8 @@ sigset_t BlockStopSignals();
 // Flags shared by serve and demo.
 void AddServerFlags(CLI::App* cmd, ServerConfig* config);
 void AddServeCommand(CLI::App& app, std::function<int()>* run);
+// consume --path: one consumer path as its own process (Kafka; docs/scale.md).
+void AddConsumeCommand(CLI::App& app, std::function<int()>* run);
 // dump, deadletters: read a data directory (also while a server runs on it).
 void AddInspectCommands(CLI::App& app, std::function<int()>* run);
 void AddSimCommands(CLI::App& app, std::function<int()>* run);  // sim, demo (src/sim)

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Help for every subcommand");
   std::function<int()> run;
   viewpipe::tools::AddServeCommand(app, &run);
+  viewpipe::tools::AddConsumeCommand(app, &run);
   viewpipe::tools::AddInspectCommands(app, &run);
   viewpipe::tools::AddSimCommands(app, &run);
   viewpipe::tools::AddHistoryCommands(app, &run);  // after serve and demo

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <thread>
@@ -117,8 +118,10 @@ Status PipelineServer::Start() {
   Impl& m = *impl_;
   VP_RETURN_IF_ERROR(m.OpenLog());
   m.RegisterLogMetrics();
-  m.collector = std::make_unique<Collector>(m.log.get(), Clock::System(), &m.metrics,
-                                            m.config.collector);
+  if (m.config.collector_enabled) {
+    m.collector = std::make_unique<Collector>(m.log.get(), Clock::System(), &m.metrics,
+                                              m.config.collector);
+  }
   const int threads = m.config.http_threads;
   m.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   m.http.set_keep_alive_max_count(100000);
@@ -134,8 +137,10 @@ Status PipelineServer::Start() {
   m.http.set_read_timeout(30, 0);
   InstallReadAuth(&m.http, m.config.read_tokens);
   RegisterServiceRoutes(&m.http, &m.state, &m.metrics);
-  RegisterCollectorRoutes(&m.http, m.collector.get());
-  RegisterDeadLetterRoutes(&m.http, m.log.get());
+  if (m.collector) {
+    RegisterCollectorRoutes(&m.http, m.collector.get());
+    RegisterDeadLetterRoutes(&m.http, m.log.get());
+  }
   ModuleContext ctx{m.log.get(), &m.metrics, &m.http, Clock::System(), m.config.data_dir,
                     m.config.web_root};
   m.modules = MakeModules(m.config);
@@ -158,11 +163,13 @@ Status PipelineServer::Start() {
   m.http_thread = std::thread([&m] { m.http.listen_after_bind(); });
   m.started = true;
   // /healthz answers while recovery runs; /readyz and /v1/events wait for it.
-  int64_t t0 = Clock::System()->MonotonicMicros();
-  VP_RETURN_IF_ERROR(m.collector->Recover());
-  spdlog::info("recovery done in {} ms ({} event ids in the dedup window)",
-               (Clock::System()->MonotonicMicros() - t0) / 1000, m.collector->dedup().Size());
-  m.collector->SetReady(true);
+  if (m.collector) {
+    int64_t t0 = Clock::System()->MonotonicMicros();
+    VP_RETURN_IF_ERROR(m.collector->Recover());
+    spdlog::info("recovery done in {} ms ({} event ids in the dedup window)",
+                 (Clock::System()->MonotonicMicros() - t0) / 1000, m.collector->dedup().Size());
+    m.collector->SetReady(true);
+  }
   m.state.ready = true;
   m.housekeeping = std::thread([&m] { m.Housekeeping(); });
   return Status::OK();

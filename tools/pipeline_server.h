@@ -39,6 +39,8 @@ struct ServerConfig {
   // (serve --config, tools/scale_config.h).
   std::string log_backend = "file";
   KafkaLogOptions kafka;
+  // `viewpipe consume`: no collector (and its paths in `paths`).
+  bool collector_enabled = true;
 };
 
 class PipelineServer {

@@ -100,19 +100,19 @@ Result<int> KafkaLog::PartitionsOnBroker(const std::string& name) const {
   rd_kafka_topic_t* t = rd_kafka_topic_new(producer_.get(), KafkaTopic(name).c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t e = rd_kafka_metadata(producer_.get(), 0, t, &md, options_.request_timeout_ms);
-  Result<int> out = KafkaStatus(e, "kafka metadata of " + name);
-  if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      out = md->topics[0].partition_cnt;
-    } else if (md->topic_cnt == 1 && md->topics[0].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-      out = KafkaStatus(md->topics[0].err, "kafka metadata of " + name);
-    } else {
-      out = 0;  // no such topic
+  int count = 0;  // 0: no such topic
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) {
+    rd_kafka_resp_err_t te = md->topics[0].err;
+    if (te == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      count = md->topics[0].partition_cnt;
+    } else if (te != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      e = te;
     }
   }
   if (md != nullptr) rd_kafka_metadata_destroy(md);
   rd_kafka_topic_destroy(t);
-  return out;
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaStatus(e, "kafka metadata of " + name);
+  return count;
 }
 
 Status KafkaLog::EnsureTopics() {

@@ -1,0 +1,71 @@
+// viewpipe consume --path ops|lake|hot --config FILE: one consumer path as
+// its own process on the Kafka log (docs/scale.md), with the path's read
+// routes, /metrics and /readyz on --listen, and no collector. The path's
+// consumer group is the same as inside `serve`, so a `serve` that should
+// not run that path any more must not be running it too.
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "tools/commands.h"
+#include "tools/pipeline_server.h"
+#include "tools/scale_config.h"
+
+namespace viewpipe::tools {
+namespace {
+
+// The module that runs a path (the lake and the hot tier are one module).
+std::string ModuleOf(const std::string& path) {
+  if (path == "lake" || path == "hot" || path == "history") return "history";
+  return path;
+}
+
+int RunConsume(ServerConfig config, const std::string& path) {
+  if (config.log_backend != "kafka") {
+    spdlog::error("consume needs the Kafka log ([log] backend = \"kafka\" in --config): the "
+                  "embedded log belongs to the one `serve` process that writes it");
+    return 2;
+  }
+  config.collector_enabled = false;
+  config.paths = {ModuleOf(path)};
+  sigset_t signals = BlockStopSignals();
+  PipelineServer server(config);
+  Status st = server.Start();
+  if (!st.ok()) {
+    spdlog::error("cannot start: {}", st.ToString());
+    return 1;
+  }
+  spdlog::info("viewpipe consume --path {}: listening on {} (data in {})", path, server.url(),
+               config.data_dir);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {}: stopping", sig);
+  server.Stop();
+  return 0;
+}
+
+}  // namespace
+
+void AddConsumeCommand(CLI::App& app, std::function<int()>* run) {
+  auto config = std::make_shared<ServerConfig>();
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("consume", "Run one consumer path as its own process (Kafka)");
+  cmd->add_option("--path", *path, "The path: ops, lake or hot (lake and hot run together)")
+      ->required()
+      ->check(CLI::IsMember({"ops", "lake", "hot", "history"}));
+  cmd->add_option("--data-dir", config->data_dir, "Directory for the path's local state")
+      ->capture_default_str();
+  cmd->add_option_function<std::string>(
+      "--listen",
+      [c = config.get()](const std::string& v) {
+        size_t colon = v.rfind(':');
+        if (colon == std::string::npos) throw CLI::ValidationError("--listen", "HOST:PORT");
+        c->host = v.substr(0, colon);
+        c->port = std::stoi(v.substr(colon + 1));
+      },
+      "HOST:PORT for the path's routes and /metrics");
+  AddConfigFlag(cmd, config.get());
+  cmd->callback([config, path, run] { *run = [config, path] { return RunConsume(*config, *path); }; });
+}
+
+}  // namespace viewpipe::tools
