@@ -52,10 +52,6 @@ BatchModule::BatchModule() = default;
 BatchModule::~BatchModule() { Stop(); }
 
 Status BatchModule::Start(const ModuleContext& ctx) {
-  if (!HistoryServeOptions().enabled) {
-    spdlog::info("batch: off (--no-history: there is no lake to read)");
-    return Status::OK();
-  }
   SchedulerOptions s;
   int64_t lookback = s.lookback_days;
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_BATCH_LOOKBACK_DAYS", 0, &lookback));
