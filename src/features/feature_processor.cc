@@ -59,6 +59,34 @@ void FeatureProcessor::MaybeReloadCatalog() {
                catalog_.size(), catalog_.bad_rows());
 }
 
+void FeatureProcessor::Idle() {
+  MaybeReloadCatalog();
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_sweep_) return;
+  next_sweep_ = now + std::chrono::hours(1);
+  auto swept = SweepSessionMarks();
+  if (!swept.ok()) {
+    spdlog::warn("features: session mark sweep: {}", swept.status().ToString());
+  } else if (*swept > 0) {
+    spdlog::info("features: deleted {} session marks older than 8 days", *swept);
+  }
+}
+
+Result<int64_t> FeatureProcessor::SweepSessionMarks() {
+  const int64_t cutoff = clock_->NowMs() - kSessionMarkRetentionMs;
+  FeatureBatch batch;
+  SessionMark m;
+  VP_RETURN_IF_ERROR(store_->Scan(FeatureKind::kSession, [&](std::string_view id,
+                                                             std::string_view value) {
+    if (DecodeSessionMark(value, &m).ok() && m.ts < cutoff) {
+      batch.deletes.push_back(MakePut(FeatureKind::kSession, std::string(id), "").key);
+    }
+    return true;
+  }));
+  if (!batch.deletes.empty()) VP_RETURN_IF_ERROR(store_->Write(batch));
+  return static_cast<int64_t>(batch.deletes.size());
+}
+
 Result<std::map<PartitionId, Offset>> FeatureProcessor::Restore() {
   next_catalog_check_ = {};
   MaybeReloadCatalog();

@@ -123,6 +123,33 @@ TEST_F(FeatureProcessorTest, RestartResumesAtTheStoredOffsetsWithoutDoubleCounti
   EXPECT_NE(Dump(whole.get(), end).find("\"sessions_7d\":"), std::string::npos);
 }
 
+TEST_F(FeatureProcessorTest, SweepDeletesOnlySessionMarksPastTheRetention) {
+  auto store = Open("sweep");
+  FeatureProcessor p(store.get(), catalog_path_, &clock_, nullptr);
+  ASSERT_TRUE(p.Restore().ok());
+  ASSERT_TRUE(p.Process(Records(0, 400)).ok());
+  auto count = [&] {
+    int n = 0;
+    EXPECT_TRUE(store->Scan(FeatureKind::kSession, [&](auto, auto) { return ++n > 0; }).ok());
+    return n;
+  };
+  const int marks = count();
+  ASSERT_GT(marks, 5);
+  // One event a second up to kT0 + 399 s: a clock 8 days after kT0 + 395 s
+  // deletes the marks whose newest event is older than that (all but <= 5).
+  clock_.Set(kT0 + 395000 + kSessionMarkRetentionMs);
+  auto swept = p.SweepSessionMarks();
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept + count(), marks);
+  EXPECT_GT(*swept, 0);
+  EXPECT_GT(count(), 0);
+  EXPECT_LE(count(), 5);
+  clock_.Set(kT0 + 400000 + kSessionMarkRetentionMs);
+  ASSERT_TRUE(p.SweepSessionMarks().ok());
+  EXPECT_EQ(count(), 0);
+  EXPECT_TRUE(store->Get({FeatureKind::kProfile, "p0"})->has_value());  // features stay
+}
+
 TEST_F(FeatureProcessorTest, MissingCatalogAndBadRecordsNeverStopTheUpdater) {
   auto store = Open("c");
   const std::string later = dir_.path() + "/later.csv";

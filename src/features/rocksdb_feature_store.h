@@ -32,6 +32,8 @@ class RocksDbFeatureStore final : public FeatureStore {
   Result<std::vector<std::optional<std::string>>> MultiGet(
       std::span<const FeatureKey> keys) override;
   Status Write(const FeatureBatch& batch) override;
+  Status Scan(FeatureKind kind,
+              const std::function<bool(std::string_view, std::string_view)>& fn) override;
   Result<std::map<PartitionId, Offset>> Offsets() override;
 
  private:
