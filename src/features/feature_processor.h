@@ -8,9 +8,9 @@
 // from-scratch recomputation (tests/e2e/test_features.py).
 //
 // The catalog file is (re)loaded when it appears (looked for before every
-// batch until it does) or changes (checked every 2 s): a missing file or bad rows never stop the updater; events of
-// titles it lacks count with genre "unknown" (viewpipe_features_catalog_misses_total).
-// Runs on the runner's thread only.
+// batch until it does) or changes (checked every 2 s): a missing file or bad rows never stop the
+// updater; events of titles it lacks count with genre "unknown"
+// (viewpipe_features_catalog_misses_total). Runs on the runner's thread only.
 
 #include <chrono>
 #include <filesystem>

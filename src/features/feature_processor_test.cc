@@ -25,8 +25,8 @@ class FeatureProcessorTest : public ::testing::Test {
     std::mt19937_64 rng(3);
     for (int i = 0; i < 400; ++i) {
       EventView e = f_.Make(i % 7 == 0 ? EventType::kAttempt : EventType::kHeartbeat,
-                            kT0 + i * 1000, "p" + std::to_string(rng() % 5),
-                            i % 3 ? "t1" : "t2", "s" + std::to_string(rng() % 9));
+                            kT0 + i * 1000, "p" + std::to_string(rng() % 5), i % 3 ? "t1" : "t2",
+                            "s" + std::to_string(rng() % 9));
       e.position_ms = i * 10000;
       std::string value;
       EncodeEvent(e, &value);
@@ -36,8 +36,7 @@ class FeatureProcessorTest : public ::testing::Test {
   std::vector<ConsumedRecord> Records(size_t from, size_t to) {
     std::vector<ConsumedRecord> r;
     for (size_t i = from; i < to; ++i) {
-      r.push_back({static_cast<PartitionId>(i % 2), static_cast<Offset>(i / 2), 0, "",
-                   values_[i]});
+      r.push_back({static_cast<PartitionId>(i % 2), static_cast<Offset>(i / 2), 0, "", values_[i]});
     }
     return r;
   }

@@ -35,7 +35,8 @@ Status FromRocks(const rocksdb::Status& s, const char* what) {
 
 std::string EncodeOffset(Offset o) {
   std::string b(8, '\0');
-  for (int i = 0; i < 8; ++i) b[7 - i] = static_cast<char>((static_cast<uint64_t>(o) >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    b[7 - i] = static_cast<char>((static_cast<uint64_t>(o) >> (8 * i)) & 0xff);
   return b;
 }
 

@@ -18,7 +18,7 @@ class DB;
 namespace viewpipe::features {
 
 struct RocksDbOptions {
-  bool sync = false;                      // fsync the WAL on every Write
+  bool sync = false;  // fsync the WAL on every Write
   size_t block_cache_bytes = 64u << 20;
 };
 
