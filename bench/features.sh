@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Recommendation features benchmark (bench/README.md, "Features"). One
-# command, about 4 minutes:
+# command, about 5 minutes:
 #
 #   bench/features.sh
 #
@@ -9,6 +9,8 @@
 # 1. wrk (keep-alive, closed loop) looks up random known profiles,
 #    GET /v1/features/profiles/<id>, at CONNS connections (a list) for
 #    WRK_SECONDS each: requests/s and latency percentiles;
+#    then POST /v1/features/profiles:batch with 100 random ids (8 connections),
+#    and GET /healthz as the HTTP server's own baseline;
 # 2. bench/features_probe.py posts one event for a new profile RATE times a
 #    second and polls its features: freshness = the collector's 200 -> the
 #    profile readable, p50/p99.
@@ -60,7 +62,7 @@ URL=http://127.0.0.1:$PORT
   --catalog "$WORK/catalog.csv" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
-SIM_SECONDS=$((30 + WRK_SECONDS * $(wc -w <<<"$CONNS") + FRESH_SECONDS + 30))
+SIM_SECONDS=$((30 + WRK_SECONDS * ($(wc -w <<<"$CONNS") + 2) + FRESH_SECONDS + 30))
 log "ingest: $VIEWERS steady viewers (scenarios/demo.toml) for ${SIM_SECONDS} s"
 "$VP" sim --url "$URL" --write-key "$KEY" --viewers "$VIEWERS" --duration "${SIM_SECONDS}s" \
   --speed 1 --seed 3 --scenario scenarios/demo.toml --catalog-out "$WORK/catalog.csv" --quiet \
@@ -80,6 +82,9 @@ for c in $CONNS; do
   python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); r["connections"]=int(sys.argv[2]); print(json.dumps(r))' \
     "$WORK/wrk-$c.txt" "$c" >>"$WORK/wrk.jsonl"
 done
+log "wrk: batch lookups of 100 ids, 8 connections, ${WRK_SECONDS} s"
+BATCH=100 IDS_FILE="$WORK/ids.txt" wrk -t "$WRK_THREADS" -c 8 -d "${WRK_SECONDS}s" \
+  -s bench/features_lookup.lua "$URL" >"$WORK/wrk-batch.txt"
 # Baseline: the same server's /healthz (no store, no JSON): what HTTP alone costs here.
 log "wrk baseline: GET /healthz, 8 connections, ${WRK_SECONDS} s"
 wrk -t "$WRK_THREADS" -c 8 -d "${WRK_SECONDS}s" --latency "$URL/healthz" >"$WORK/wrk-healthz.txt"
@@ -106,7 +111,8 @@ events = metric("viewpipe_features_events_total")
 hz = open(os.path.join(work, "wrk-healthz.txt")).read()
 rps = re.search(r"Requests/sec:\s+(\S+)", hz)
 p99 = re.search(r"^\s+99%\s+(\S+)$", hz, re.M)
-res = {"lookups": wrk, "freshness": fresh, "features_events": events,
+batch = json.loads(open(os.path.join(work, "wrk-batch.txt")).read().strip().splitlines()[-1])
+res = {"lookups": wrk, "batch_100": batch, "freshness": fresh, "features_events": events,
        "healthz_baseline": {"rps": float(rps.group(1)) if rps else None,
                             "p99": p99.group(1) if p99 else None},
        "catalog_misses": metric("viewpipe_features_catalog_misses_total"),
@@ -118,6 +124,9 @@ print(f"{'lookups (wrk, keep-alive)':28} {'req/s':>9} {'p50':>8} {'p90':>8} {'p9
 for r in wrk:
     print(f"  {r['connections']:>3} connections{'':11} {r['rps']:>9.0f} {r['p50_ms']:>6.2f}ms "
           f"{r['p90_ms']:>6.2f}ms {r['p99_ms']:>6.2f}ms {r['p999_ms']:>6.2f}ms {r['errors']:>7}")
+print(f"  batch of 100 ids, 8 conns {batch['rps']:>9.0f} {batch['p50_ms']:>6.2f}ms "
+      f"{batch['p90_ms']:>6.2f}ms {batch['p99_ms']:>6.2f}ms {batch['p999_ms']:>6.2f}ms {batch['errors']:>7}"
+      f"   = {batch['rps'] * 100:.0f} ids/s")
 print(f"  baseline GET /healthz, 8 connections: {res['healthz_baseline']['rps']:.0f} req/s, "
       f"p99 {res['healthz_baseline']['p99']}")
 f = fresh

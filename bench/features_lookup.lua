@@ -1,14 +1,28 @@
 -- wrk script (bench/features.sh): GET /v1/features/profiles/<id> over
 -- keep-alive connections, ids drawn at random from IDS_FILE (one a line);
--- prints the latency percentiles as one JSON line at the end.
+-- with BATCH=n (> 0), POST /v1/features/profiles:batch with n random ids
+-- instead. Prints the latency percentiles as one JSON line at the end.
 local ids = {}
 local path = os.getenv("IDS_FILE")
 for line in io.lines(path) do
   if #line > 0 then ids[#ids + 1] = line end
 end
 math.randomseed(os.time())
+local batch = tonumber(os.getenv("BATCH") or "0")
+local bodies = {}
+if batch > 0 then
+  for b = 1, 64 do
+    local pick = {}
+    for i = 1, batch do pick[i] = '"' .. ids[math.random(#ids)] .. '"' end
+    bodies[b] = '{"ids":[' .. table.concat(pick, ",") .. ']}'
+  end
+end
 
 request = function()
+  if batch > 0 then
+    return wrk.format("POST", "/v1/features/profiles:batch",
+                      {["Content-Type"] = "application/json"}, bodies[math.random(#bodies)])
+  end
   return wrk.format("GET", "/v1/features/profiles/" .. ids[math.random(#ids)])
 end
 

@@ -3,10 +3,10 @@
 //   viewpipe features training --labels FILE --out FILE   point-in-time training set
 // and the features flags of `serve` and `demo` (FeaturesServeOptions()).
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "common/env.h"

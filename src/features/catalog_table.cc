@@ -13,7 +13,8 @@ std::vector<std::string_view> SplitCsv(std::string_view line) {
   size_t start = 0;
   while (true) {
     size_t comma = line.find(',', start);
-    cells.push_back(line.substr(start, comma == std::string_view::npos ? line.npos : comma - start));
+    cells.push_back(
+        line.substr(start, comma == std::string_view::npos ? line.npos : comma - start));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }

@@ -116,9 +116,8 @@ void FeatureFold::ApplyToTitle(const EventView& e, SessionMark* m, TitleState* t
     ++t->plays_hour[FloorTo(e.ts_ms, kMsPerHourF)];
     if (t->trend_score == 0 || e.ts_ms > t->trend_ref_ms) {
       const double age = static_cast<double>(e.ts_ms - t->trend_ref_ms);
-      t->trend_score = t->trend_score == 0
-                           ? 1.0
-                           : t->trend_score * std::exp2(-age / kTrendHalfLifeMs) + 1.0;
+      t->trend_score =
+          t->trend_score == 0 ? 1.0 : t->trend_score * std::exp2(-age / kTrendHalfLifeMs) + 1.0;
       t->trend_ref_ms = e.ts_ms;
     } else {
       t->trend_score +=

@@ -25,7 +25,8 @@ class FeatureFoldTest : public ::testing::Test {
   TitleFeatures Title(const std::vector<EventView>& events, int64_t as_of) {
     TitleState s;
     std::map<std::string, SessionMark> sessions;
-    for (const EventView& e : events) fold_.ApplyToTitle(e, &sessions[std::string(e.session_id)], &s);
+    for (const EventView& e : events)
+      fold_.ApplyToTitle(e, &sessions[std::string(e.session_id)], &s);
     return EvaluateTitle(s, as_of);
   }
   EventView Hb(int64_t ts, const std::string& title, DeviceType d = DeviceType::kTv) {
@@ -73,12 +74,12 @@ TEST_F(FeatureFoldTest, RecentTitlesKeepsTheTwentyNewestWithTheirLastPosition) {
 TEST_F(FeatureFoldTest, WatchSecondsPerGenreOverSevenAndThirtyUtcDays) {
   const int64_t t = kT0 + 40 * kDay + 5000;  // as of: 5 s into a day
   std::vector<EventView> ev = {
-      Hb(t, "t1"),                          // today: 7d and 30d
-      Hb(t - 6 * kDay - 5000, "t1"),        // start of the 7th day back: 7d
-      Hb(t - 6 * kDay - 5001, "t2"),        // the day before: 30d only
-      Hb(t - 29 * kDay - 5000, "t2"),       // first day of 30d
-      Hb(t - 29 * kDay - 5001, "t3"),       // just outside 30d
-      Hb(t - 2 * kDay, "t9"),               // not in the catalog: unknown
+      Hb(t, "t1"),                     // today: 7d and 30d
+      Hb(t - 6 * kDay - 5000, "t1"),   // start of the 7th day back: 7d
+      Hb(t - 6 * kDay - 5001, "t2"),   // the day before: 30d only
+      Hb(t - 29 * kDay - 5000, "t2"),  // first day of 30d
+      Hb(t - 29 * kDay - 5001, "t3"),  // just outside 30d
+      Hb(t - 2 * kDay, "t9"),          // not in the catalog: unknown
   };
   ProfileFeatures p = Profile(ev, t);
   EXPECT_EQ(p.watch_seconds_7d, (std::map<std::string, int64_t>{{"drama", 20}, {"unknown", 10}}));
@@ -124,13 +125,13 @@ TEST_F(FeatureFoldTest, ConcurrentViewersFollowTheEventsMdDefinition) {
   EventView soft = ev(EventType::kError, t - 2000, "s5");
   soft.fatal = false;
   std::vector<EventView> events = {
-      ev(EventType::kAttempt, t - 5000, "s1"),                                      // counts
-      ev(EventType::kAttempt, t - 9000, "s2"), ev(EventType::kStop, t - 1000, "s2"),  // stopped
-      ev(EventType::kHeartbeat, t - 1000, "s3"),                // never attempted
-      ev(EventType::kAttempt, t - 9000, "s4"), fatal,           // fatal error
-      ev(EventType::kAttempt, t - 9000, "s5"), soft,            // non-fatal: counts
-      ev(EventType::kPlayStart, t - 30000, "s6"),   // in the oldest second of the window
-      ev(EventType::kPlayStart, t - 30001, "s7"),   // the second before: timed out
+      ev(EventType::kAttempt, t - 5000, "s1"),                                           // counts
+      ev(EventType::kAttempt, t - 9000, "s2"),    ev(EventType::kStop, t - 1000, "s2"),  // stopped
+      ev(EventType::kHeartbeat, t - 1000, "s3"),          // never attempted
+      ev(EventType::kAttempt, t - 9000, "s4"),    fatal,  // fatal error
+      ev(EventType::kAttempt, t - 9000, "s5"),    soft,   // non-fatal: counts
+      ev(EventType::kPlayStart, t - 30000, "s6"),         // in the oldest second of the window
+      ev(EventType::kPlayStart, t - 30001, "s7"),         // the second before: timed out
   };
   // t is a whole second: the window is the 30 seconds before it and t's second.
   EXPECT_EQ(Title(events, t).concurrent_viewers, 3);
@@ -146,9 +147,9 @@ TEST_F(FeatureFoldTest, ConcurrencyIsExactAcrossPruningAndLateEvents) {
     return f_.Make(type, ts, "p", "t1", session);
   };
   std::vector<EventView> events = {
-      ev(EventType::kAttempt, t - 600000, "late"),    // delivered last, 10 min old
-      ev(EventType::kHeartbeat, t - 5000, "late"),    // the session is alive now
-      ev(EventType::kAttempt, t - 90000, "old"), ev(EventType::kHeartbeat, t - 80000, "old"),
+      ev(EventType::kAttempt, t - 600000, "late"),  // delivered last, 10 min old
+      ev(EventType::kHeartbeat, t - 5000, "late"),  // the session is alive now
+      ev(EventType::kAttempt, t - 90000, "old"),   ev(EventType::kHeartbeat, t - 80000, "old"),
       ev(EventType::kAttempt, t - 2000, "now"),
   };
   std::vector<EventView> order = {events[1], events[2], events[4], events[3], events[0]};
@@ -165,10 +166,10 @@ TEST_F(FeatureFoldTest, PlaysOverBucketWindowsAndDecayedTrending) {
   const int64_t t = kT0 + 10 * kDay + 2 * 3600000 + 7 * 60000;  // 02:07
   std::vector<EventView> events;
   auto play = [&](int64_t ts) { events.push_back(f_.Make(EventType::kPlayStart, ts, "p", "t1")); };
-  play(t);                      // 1h, 24h
-  play(t - 57 * 60000);         // 01:10: the oldest of the 12 five-minute buckets
-  play(t - 58 * 60000);         // 01:09 (bucket 01:05): outside 1h
-  play(t - 24 * 3600000 + 60000);  // 02:08 yesterday: hour bucket 02:00 yesterday is out
+  play(t);                             // 1h, 24h
+  play(t - 57 * 60000);                // 01:10: the oldest of the 12 five-minute buckets
+  play(t - 58 * 60000);                // 01:09 (bucket 01:05): outside 1h
+  play(t - 24 * 3600000 + 60000);      // 02:08 yesterday: hour bucket 02:00 yesterday is out
   play(t - 23 * 3600000 - 7 * 60000);  // 03:00 yesterday: first hour bucket of 24h
   TitleFeatures f = Title(events, t);
   EXPECT_EQ(f.plays_1h, 2);
@@ -185,7 +186,7 @@ TEST_F(FeatureFoldTest, AverageCompletionOverStops) {
   EventView a = f_.Make(EventType::kStop, kT0, "p", "t2", "s1");
   a.position_ms = 900000;  // half of 30 min
   EventView b = f_.Make(EventType::kStop, kT0 + 1, "p", "t2", "s2");
-  b.position_ms = 5000000;  // past the end: capped at 1
+  b.position_ms = 5000000;                                            // past the end: capped at 1
   EventView c = f_.Make(EventType::kStop, kT0 + 2, "p", "t2", "s3");  // no position: ignored
   TitleFeatures f = Title({a, b, c}, kT0 + 10);
   ASSERT_TRUE(f.avg_completion.has_value());
@@ -199,12 +200,12 @@ TEST_F(FeatureFoldTest, FoldOrderDoesNotChangeTheFeatures) {
   std::mt19937_64 rng(7);
   std::vector<EventView> events;
   const EventType types[] = {EventType::kAttempt, EventType::kPlayStart, EventType::kHeartbeat,
-                             EventType::kStop, EventType::kError, EventType::kPause};
+                             EventType::kStop,    EventType::kError,     EventType::kPause};
   for (int i = 0; i < 3000; ++i) {
-    EventView e = f_.Make(types[rng() % 6], kT0 + static_cast<int64_t>(rng() % (40 * kDay)),
-                          "p" + std::to_string(rng() % 3), "t" + std::to_string(1 + rng() % 30),
-                          "s" + std::to_string(rng() % 200),
-                          static_cast<DeviceType>(1 + rng() % 6));
+    EventView e =
+        f_.Make(types[rng() % 6], kT0 + static_cast<int64_t>(rng() % (40 * kDay)),
+                "p" + std::to_string(rng() % 3), "t" + std::to_string(1 + rng() % 30),
+                "s" + std::to_string(rng() % 200), static_cast<DeviceType>(1 + rng() % 6));
     e.position_ms = static_cast<int64_t>(rng() % 8000000);
     e.fatal = rng() % 2 == 0;
     events.push_back(e);
@@ -265,8 +266,7 @@ TEST(FeatureStateTest, EncodingRoundTripsAndRejectsDamage) {
   ASSERT_TRUE(DecodeTitleState(tb, &tback).ok());
   EXPECT_EQ(EncodeTitleState(tback), tb);
   EXPECT_TRUE(DecodeTitleState(tb.substr(0, tb.size() - 1), &tback).IsCorruption());
-  EXPECT_TRUE(DecodeTitleState(bytes, &tback).IsCorruption() ||
-              EncodeTitleState(tback) != tb);
+  EXPECT_TRUE(DecodeTitleState(bytes, &tback).IsCorruption() || EncodeTitleState(tback) != tb);
   SessionMark m{7, "ev", true, false}, mback;
   ASSERT_TRUE(DecodeSessionMark(EncodeSessionMark(m), &mback).ok());
   EXPECT_EQ(mback.ts, 7);

@@ -24,9 +24,9 @@ FeatureProcessor::FeatureProcessor(FeatureStore* store, std::string catalog_path
                                 "Events folded into the online features");
   bad_records_ = metrics->GetCounter("viewpipe_features_bad_records_total",
                                      "Log records the features path could not decode (skipped)");
-  catalog_misses_ = metrics->GetCounter(
-      "viewpipe_features_catalog_misses_total",
-      "Events whose title is not in the catalog (counted with genre unknown)");
+  catalog_misses_ =
+      metrics->GetCounter("viewpipe_features_catalog_misses_total",
+                          "Events whose title is not in the catalog (counted with genre unknown)");
   catalog_bad_rows_ = metrics->GetGauge("viewpipe_features_catalog_bad_rows",
                                         "Catalog rows that could not be parsed (skipped)");
   catalog_titles_ = metrics->GetGauge("viewpipe_features_catalog_titles", "Titles in the catalog");
@@ -57,6 +57,34 @@ void FeatureProcessor::MaybeReloadCatalog() {
   if (catalog_titles_) catalog_titles_->Set(static_cast<double>(catalog_.size()));
   spdlog::info("features: catalog {} loaded: {} titles, {} bad rows skipped", catalog_path_,
                catalog_.size(), catalog_.bad_rows());
+}
+
+void FeatureProcessor::Idle() {
+  MaybeReloadCatalog();
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_sweep_) return;
+  next_sweep_ = now + std::chrono::hours(1);
+  auto swept = SweepSessionMarks();
+  if (!swept.ok()) {
+    spdlog::warn("features: session mark sweep: {}", swept.status().ToString());
+  } else if (*swept > 0) {
+    spdlog::info("features: deleted {} session marks older than 8 days", *swept);
+  }
+}
+
+Result<int64_t> FeatureProcessor::SweepSessionMarks() {
+  const int64_t cutoff = clock_->NowMs() - kSessionMarkRetentionMs;
+  FeatureBatch batch;
+  SessionMark m;
+  VP_RETURN_IF_ERROR(
+      store_->Scan(FeatureKind::kSession, [&](std::string_view id, std::string_view value) {
+        if (DecodeSessionMark(value, &m).ok() && m.ts < cutoff) {
+          batch.deletes.push_back(MakePut(FeatureKind::kSession, std::string(id), "").key);
+        }
+        return true;
+      }));
+  if (!batch.deletes.empty()) VP_RETURN_IF_ERROR(store_->Write(batch));
+  return static_cast<int64_t>(batch.deletes.size());
 }
 
 Result<std::map<PartitionId, Offset>> FeatureProcessor::Restore() {

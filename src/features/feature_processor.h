@@ -8,9 +8,9 @@
 // from-scratch recomputation (tests/e2e/test_features.py).
 //
 // The catalog file is (re)loaded when it appears (looked for before every
-// batch until it does) or changes (checked every 2 s): a missing file or bad rows never stop the updater; events of
-// titles it lacks count with genre "unknown" (viewpipe_features_catalog_misses_total).
-// Runs on the runner's thread only.
+// batch until it does) or changes (checked every 2 s): a missing file or bad rows never stop the
+// updater; events of titles it lacks count with genre "unknown"
+// (viewpipe_features_catalog_misses_total). Runs on the runner's thread only.
 
 #include <chrono>
 #include <filesystem>
@@ -27,6 +27,8 @@
 
 namespace viewpipe::features {
 
+inline constexpr int64_t kSessionMarkRetentionMs = 8LL * 24 * 3600 * 1000;
+
 class FeatureProcessor final : public Processor {
  public:
   // store, clock, metrics (may be null) outlive the processor. catalog_path
@@ -36,7 +38,12 @@ class FeatureProcessor final : public Processor {
 
   Result<std::map<PartitionId, Offset>> Restore() override;
   Status Process(std::span<const ConsumedRecord> records) override;
-  void Idle() override { MaybeReloadCatalog(); }
+  void Idle() override;
+  // Deletes session marks whose newest event is older than
+  // kSessionMarkRetentionMs before now (the collector rejects events older
+  // than 7 days, so such a session gets no event that could need its mark).
+  // Returns how many were deleted. Called from Idle about once an hour.
+  Result<int64_t> SweepSessionMarks();
 
   const CatalogTable& catalog() const { return catalog_; }
 
@@ -52,6 +59,7 @@ class FeatureProcessor final : public Processor {
   std::filesystem::file_time_type catalog_mtime_{};
   uintmax_t catalog_size_ = 0;
   std::chrono::steady_clock::time_point next_catalog_check_{};
+  std::chrono::steady_clock::time_point next_sweep_{};
   std::map<PartitionId, Offset> next_;
   std::map<std::string, ProfileState> profiles_;  // the batch's working set
   std::map<std::string, TitleState> titles_;

@@ -25,8 +25,8 @@ class FeatureProcessorTest : public ::testing::Test {
     std::mt19937_64 rng(3);
     for (int i = 0; i < 400; ++i) {
       EventView e = f_.Make(i % 7 == 0 ? EventType::kAttempt : EventType::kHeartbeat,
-                            kT0 + i * 1000, "p" + std::to_string(rng() % 5),
-                            i % 3 ? "t1" : "t2", "s" + std::to_string(rng() % 9));
+                            kT0 + i * 1000, "p" + std::to_string(rng() % 5), i % 3 ? "t1" : "t2",
+                            "s" + std::to_string(rng() % 9));
       e.position_ms = i * 10000;
       std::string value;
       EncodeEvent(e, &value);
@@ -36,8 +36,7 @@ class FeatureProcessorTest : public ::testing::Test {
   std::vector<ConsumedRecord> Records(size_t from, size_t to) {
     std::vector<ConsumedRecord> r;
     for (size_t i = from; i < to; ++i) {
-      r.push_back({static_cast<PartitionId>(i % 2), static_cast<Offset>(i / 2), 0, "",
-                   values_[i]});
+      r.push_back({static_cast<PartitionId>(i % 2), static_cast<Offset>(i / 2), 0, "", values_[i]});
     }
     return r;
   }
@@ -121,6 +120,33 @@ TEST_F(FeatureProcessorTest, RestartResumesAtTheStoredOffsetsWithoutDoubleCounti
   const int64_t end = kT0 + 400 * 1000;
   EXPECT_EQ(Dump(split.get(), end), Dump(whole.get(), end));
   EXPECT_NE(Dump(whole.get(), end).find("\"sessions_7d\":"), std::string::npos);
+}
+
+TEST_F(FeatureProcessorTest, SweepDeletesOnlySessionMarksPastTheRetention) {
+  auto store = Open("sweep");
+  FeatureProcessor p(store.get(), catalog_path_, &clock_, nullptr);
+  ASSERT_TRUE(p.Restore().ok());
+  ASSERT_TRUE(p.Process(Records(0, 400)).ok());
+  auto count = [&] {
+    int n = 0;
+    EXPECT_TRUE(store->Scan(FeatureKind::kSession, [&](auto, auto) { return ++n > 0; }).ok());
+    return n;
+  };
+  const int marks = count();
+  ASSERT_GT(marks, 5);
+  // One event a second up to kT0 + 399 s: a clock 8 days after kT0 + 395 s
+  // deletes the marks whose newest event is older than that (all but <= 5).
+  clock_.Set(kT0 + 395000 + kSessionMarkRetentionMs);
+  auto swept = p.SweepSessionMarks();
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept + count(), marks);
+  EXPECT_GT(*swept, 0);
+  EXPECT_GT(count(), 0);
+  EXPECT_LE(count(), 5);
+  clock_.Set(kT0 + 400000 + kSessionMarkRetentionMs);
+  ASSERT_TRUE(p.SweepSessionMarks().ok());
+  EXPECT_EQ(count(), 0);
+  EXPECT_TRUE(store->Get({FeatureKind::kProfile, "p0"})->has_value());  // features stay
 }
 
 TEST_F(FeatureProcessorTest, MissingCatalogAndBadRecordsNeverStopTheUpdater) {

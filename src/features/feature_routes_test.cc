@@ -69,8 +69,7 @@ TEST_F(FeatureRoutesTest, BatchLookupKeepsOrderAndBoundsItsSize) {
   FeatureRoutes routes(store_.get(), &clock_, nullptr, /*max_batch=*/3);
   auto r = routes.LookupBatch(FeatureKind::kProfile, R"({"ids":["x","p1","y"]})", kT0);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->find("{\"as_of\":" + std::to_string(kT0) + ",\"found\":1,\"profiles\":[null,{"),
-            0u)
+  EXPECT_EQ(r->find("{\"as_of\":" + std::to_string(kT0) + ",\"found\":1,\"profiles\":[null,{"), 0u)
       << *r;
   EXPECT_EQ(r->substr(r->size() - 7), ",null]}");
   auto code = [&](std::string_view body) {

@@ -29,8 +29,8 @@ inline constexpr int kDeviceSlots = 6;  // DeviceType 1..6
 struct RecentTitle {
   std::string title_id;
   int64_t ts = 0;
-  std::string event_id;       // ties of ts are broken by event_id
-  int64_t position_ms = -1;   // of that event; -1: it carried none
+  std::string event_id;      // ties of ts are broken by event_id
+  int64_t position_ms = -1;  // of that event; -1: it carried none
 };
 
 // One UTC day of a profile's activity.
@@ -42,11 +42,11 @@ struct ProfileDay {
 };
 
 struct ProfileState {
-  int64_t last_ts = 0;                 // newest event ts (0: none)
-  std::vector<RecentTitle> recent;     // newest first, at most kRecentTitles
-  std::vector<ProfileDay> days;        // ascending day
+  int64_t last_ts = 0;                       // newest event ts (0: none)
+  std::vector<RecentTitle> recent;           // newest first, at most kRecentTitles
+  std::vector<ProfileDay> days;              // ascending day
   std::map<std::string, int64_t> completed;  // title -> newest completing event ts
-  int64_t updated_at_ms = 0;           // wall time of the last write (not a feature input)
+  int64_t updated_at_ms = 0;                 // wall time of the last write (not a feature input)
 };
 
 // The newest event of one session (a store key of its own, kind kSession:
@@ -68,7 +68,7 @@ struct TitleState {
   std::map<int64_t, int64_t> plays_hour;  // bucket start ms -> play_start events
   double trend_score = 0;                 // decayed play count at trend_ref_ms
   int64_t trend_ref_ms = 0;
-  int64_t completion_permille_sum = 0;    // over stop events with a position
+  int64_t completion_permille_sum = 0;  // over stop events with a position
   int64_t completion_count = 0;
   int64_t updated_at_ms = 0;
 };

@@ -11,10 +11,12 @@
 // Get/MultiGet from any thread concurrently with one writer.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -46,6 +48,7 @@ inline FeaturePut MakePut(FeatureKind kind, std::string id, std::string value) {
 
 struct FeatureBatch {
   std::vector<FeaturePut> puts;
+  std::vector<FeatureKey> deletes;  // applied after the puts
   // The next offset per partition the batch brings the states to; merged
   // into the stored offsets (partitions not named keep theirs).
   std::map<PartitionId, Offset> offsets;
@@ -59,8 +62,12 @@ class FeatureStore {
   // One answer per key, in order.
   virtual Result<std::vector<std::optional<std::string>>> MultiGet(
       std::span<const FeatureKey> keys) = 0;
-  // Applies the puts and the offsets atomically.
+  // Applies the puts, the deletes and the offsets atomically.
   virtual Status Write(const FeatureBatch& batch) = 0;
+  // Calls fn(id, value) for every key of kind (in no particular order)
+  // until it returns false. Sees a consistent snapshot.
+  virtual Status Scan(FeatureKind kind,
+                      const std::function<bool(std::string_view, std::string_view)>& fn) = 0;
   // The stored offsets (empty for a new store).
   virtual Result<std::map<PartitionId, Offset>> Offsets() = 0;
 };

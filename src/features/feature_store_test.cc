@@ -99,6 +99,37 @@ TEST_P(FeatureStoreConformance, MultiGetAnswersInOrderWithMisses) {
   EXPECT_TRUE(none->empty());
 }
 
+TEST_P(FeatureStoreConformance, DeletesAndScanByKind) {
+  FeatureBatch b =
+      Batch({{P("a"), "1"}, {P("b"), "2"}, {T("a"), "3"}, {{FeatureKind::kSession, "s1"}, "4"}},
+            {{0, 1}});
+  ASSERT_TRUE(store_->Write(b).ok());
+  FeatureBatch d;
+  d.deletes.push_back(P("b"));
+  d.deletes.push_back(P("never-there"));
+  ASSERT_TRUE(store_->Write(d).ok());
+  EXPECT_FALSE(Get(P("b")).has_value());
+  std::map<std::string, std::string> seen;
+  ASSERT_TRUE(store_
+                  ->Scan(FeatureKind::kProfile,
+                         [&](std::string_view id, std::string_view v) {
+                           seen[std::string(id)] = std::string(v);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(seen, (std::map<std::string, std::string>{{"a", "1"}}));
+  seen.clear();
+  ASSERT_TRUE(store_
+                  ->Scan(FeatureKind::kSession,
+                         [&](std::string_view id, std::string_view v) {
+                           seen[std::string(id)] = std::string(v);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(seen, (std::map<std::string, std::string>{{"s1", "4"}}));
+  EXPECT_EQ(store_->Offsets()->at(0), 1);  // a batch without offsets keeps them
+}
+
 TEST_P(FeatureStoreConformance, OffsetsMergeByPartitionAndSurviveReopen) {
   ASSERT_TRUE(store_->Write(Batch({{P("a"), "1"}}, {{0, 10}, {3, 7}})).ok());
   ASSERT_TRUE(store_->Write(Batch({}, {{0, 12}, {1, 1LL << 40}})).ok());
@@ -165,8 +196,7 @@ TEST_P(FeatureStoreConformance, KillNineKeepsStatesAndOffsetsTogether) {
   EXPECT_FALSE(Get(P("c" + std::to_string(n + 1))).has_value());
 }
 
-INSTANTIATE_TEST_SUITE_P(AllStores, FeatureStoreConformance,
-                         ::testing::ValuesIn(kImplementations),
+INSTANTIATE_TEST_SUITE_P(AllStores, FeatureStoreConformance, ::testing::ValuesIn(kImplementations),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -43,8 +43,8 @@ FeatureCells ProfileCells(const ProfileFeatures& f) {
 }
 
 std::vector<FeatureColumn> TitleColumns(const std::string& p) {
-  return {{p + "as_of", "BIGINT"},    {p + "concurrent_viewers", "BIGINT"},
-          {p + "plays_1h", "BIGINT"}, {p + "plays_24h", "BIGINT"},
+  return {{p + "as_of", "BIGINT"},          {p + "concurrent_viewers", "BIGINT"},
+          {p + "plays_1h", "BIGINT"},       {p + "plays_24h", "BIGINT"},
           {p + "trending_score", "DOUBLE"}, {p + "avg_completion", "DOUBLE"}};
 }
 

@@ -89,8 +89,8 @@ TitleFeatures EvaluateTitle(const TitleState& s, int64_t as_of) {
     if (it->first <= as_of) f.plays_24h += it->second;
   }
   if (s.trend_score > 0) {
-    f.trending_score = s.trend_score * std::exp2(-static_cast<double>(as_of - s.trend_ref_ms) /
-                                                 kTrendHalfLifeMs);
+    f.trending_score =
+        s.trend_score * std::exp2(-static_cast<double>(as_of - s.trend_ref_ms) / kTrendHalfLifeMs);
   }
   if (s.completion_count > 0) {
     f.avg_completion = static_cast<double>(s.completion_permille_sum) /

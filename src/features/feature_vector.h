@@ -25,8 +25,8 @@ struct RecentTitleFeature {
 struct ProfileFeatures {
   int64_t as_of = 0;
   std::optional<int64_t> last_active_ms;
-  std::vector<RecentTitleFeature> recent_titles;  // newest first
-  std::map<std::string, int64_t> watch_seconds_7d;   // genre -> seconds (non-zero only)
+  std::vector<RecentTitleFeature> recent_titles;    // newest first
+  std::map<std::string, int64_t> watch_seconds_7d;  // genre -> seconds (non-zero only)
   std::map<std::string, int64_t> watch_seconds_30d;
   int64_t titles_completed_30d = 0;
   int64_t sessions_7d = 0;

@@ -29,8 +29,8 @@ Status FeaturesModule::Start(const ModuleContext& ctx) {
   const std::string catalog =
       options_.catalog_path.empty() ? DefaultCatalogPath(ctx.data_dir) : options_.catalog_path;
   processor_ = std::make_unique<FeatureProcessor>(store_.get(), catalog, ctx.clock, ctx.metrics);
-  routes_ = std::make_unique<FeatureRoutes>(store_.get(), ctx.clock, ctx.metrics,
-                                            options_.max_batch);
+  routes_ =
+      std::make_unique<FeatureRoutes>(store_.get(), ctx.clock, ctx.metrics, options_.max_batch);
   routes_->Register(ctx.http);
   ctx_ = ctx;
   VP_RETURN_IF_ERROR(StartRunner());

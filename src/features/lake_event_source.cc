@@ -41,8 +41,8 @@ Status LakeEventSource::ForEach(const std::function<Status(const EventView&)>& f
   auto conn = (*db)->Connect();
   if (!conn.ok()) return conn.status();
   const std::string sql = std::string("SELECT ") + kColumns + " FROM read_parquet([" + list +
-                          "]) WHERE ts >= " + std::to_string(min_ms_) + " AND ts <= " +
-                          std::to_string(max_ms_) + " ORDER BY ts, event_id";
+                          "]) WHERE ts >= " + std::to_string(min_ms_) +
+                          " AND ts <= " + std::to_string(max_ms_) + " ORDER BY ts, event_id";
   auto res = (*conn)->Query(sql);
   if (!res.ok()) return res.status();
   EventView e;

@@ -14,11 +14,10 @@ const TitleState kNoTitle;
 
 Status OfflineFold::Run(EventSource* source, std::span<const LabelRow> labels,
                         const LabelFn& on_label) {
-  VP_CHECK(std::is_sorted(labels.begin(), labels.end(),
-                          [](const LabelRow& a, const LabelRow& b) {
-                            return a.label_ts < b.label_ts;
-                          }),
-           "labels must be sorted by label_ts");
+  VP_CHECK(
+      std::is_sorted(labels.begin(), labels.end(),
+                     [](const LabelRow& a, const LabelRow& b) { return a.label_ts < b.label_ts; }),
+      "labels must be sorted by label_ts");
   const FeatureFold fold(catalog_);
   size_t next_label = 0;
   auto answer_until = [&](int64_t ts_exclusive) -> Status {

@@ -54,13 +54,13 @@ TEST(OfflineFoldTest, ALabelNeverSeesALaterEvent) {
   VectorSource source(events);
   OfflineFold fold(&catalog);
   std::map<std::string, std::pair<ProfileFeatures, TitleFeatures>> seen;
-  ASSERT_TRUE(fold.Run(&source, labels,
-                       [&](const LabelRow& l, const ProfileState& p, const TitleState& t) {
-                         seen[l.label] = {EvaluateProfile(p, l.label_ts),
-                                          EvaluateTitle(t, l.label_ts)};
-                         return Status::OK();
-                       })
-                  .ok());
+  ASSERT_TRUE(
+      fold.Run(&source, labels,
+               [&](const LabelRow& l, const ProfileState& p, const TitleState& t) {
+                 seen[l.label] = {EvaluateProfile(p, l.label_ts), EvaluateTitle(t, l.label_ts)};
+                 return Status::OK();
+               })
+          .ok());
   ASSERT_EQ(seen.size(), 4u);
   EXPECT_EQ(seen["before"].second.plays_1h, 0);
   EXPECT_EQ(seen["before"].first.last_active_ms, kT0 + 1000);

@@ -142,11 +142,11 @@ Result<std::vector<LabelRow>> ParseLabels(std::string_view csv) {
       start = comma + 1;
     }
     LabelRow r;
-    const bool shape = (cells.size() == 3 || cells.size() == 4) && !cells[0].empty() &&
-                       !cells[1].empty();
-    auto [p, ec] = shape ? std::from_chars(cells[2].data(), cells[2].data() + cells[2].size(),
-                                           r.label_ts)
-                         : std::from_chars_result{nullptr, std::errc::invalid_argument};
+    const bool shape =
+        (cells.size() == 3 || cells.size() == 4) && !cells[0].empty() && !cells[1].empty();
+    auto [p, ec] =
+        shape ? std::from_chars(cells[2].data(), cells[2].data() + cells[2].size(), r.label_ts)
+              : std::from_chars_result{nullptr, std::errc::invalid_argument};
     if (!shape || ec != std::errc() || p != cells[2].data() + cells[2].size()) {
       return Status::InvalidArgument("labels line " + std::to_string(line_no) +
                                      ": want profile_id,title_id,label_ts_ms[,label]");

@@ -35,7 +35,8 @@ Status FromRocks(const rocksdb::Status& s, const char* what) {
 
 std::string EncodeOffset(Offset o) {
   std::string b(8, '\0');
-  for (int i = 0; i < 8; ++i) b[7 - i] = static_cast<char>((static_cast<uint64_t>(o) >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    b[7 - i] = static_cast<char>((static_cast<uint64_t>(o) >> (8 * i)) & 0xff);
   return b;
 }
 
@@ -95,6 +96,9 @@ Status RocksDbFeatureStore::Write(const FeatureBatch& batch) {
   for (const FeaturePut& p : batch.puts) {
     VP_RETURN_IF_ERROR(FromRocks(wb.Put(KeyOf(p.key), p.value), "batch"));
   }
+  for (const FeatureKey& k : batch.deletes) {
+    VP_RETURN_IF_ERROR(FromRocks(wb.Delete(KeyOf(k)), "batch"));
+  }
   for (const auto& [partition, offset] : batch.offsets) {
     VP_RETURN_IF_ERROR(FromRocks(
         wb.Put(std::string(kOffsetPrefix) + std::to_string(partition), EncodeOffset(offset)),
@@ -103,6 +107,17 @@ Status RocksDbFeatureStore::Write(const FeatureBatch& batch) {
   rocksdb::WriteOptions w;
   w.sync = options_.sync;
   return FromRocks(db_->Write(w, &wb), "write");
+}
+
+Status RocksDbFeatureStore::Scan(
+    FeatureKind kind, const std::function<bool(std::string_view, std::string_view)>& fn) {
+  const std::string prefix = KeyOf(FeatureKey{kind, ""});
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view id(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+    if (!fn(id, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  return FromRocks(it->status(), "scan");
 }
 
 Result<std::map<PartitionId, Offset>> RocksDbFeatureStore::Offsets() {

@@ -18,7 +18,7 @@ class DB;
 namespace viewpipe::features {
 
 struct RocksDbOptions {
-  bool sync = false;                      // fsync the WAL on every Write
+  bool sync = false;  // fsync the WAL on every Write
   size_t block_cache_bytes = 64u << 20;
 };
 
@@ -32,6 +32,8 @@ class RocksDbFeatureStore final : public FeatureStore {
   Result<std::vector<std::optional<std::string>>> MultiGet(
       std::span<const FeatureKey> keys) override;
   Status Write(const FeatureBatch& batch) override;
+  Status Scan(FeatureKind kind,
+              const std::function<bool(std::string_view, std::string_view)>& fn) override;
   Result<std::map<PartitionId, Offset>> Offsets() override;
 
  private:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import subprocess
 import time
 from pathlib import Path
 
@@ -161,7 +162,7 @@ def test_online_features_equal_offline_features_from_the_lake(server, viewpipe_b
 
     # 2. The daily job: as of the end of the day, every profile and title.
     day = day_of(t_end)
-    r = __import__("subprocess").run(
+    r = subprocess.run(
         [str(viewpipe_bin), "features", "daily", "--data-dir", str(s.data_dir), "--date", day],
         capture_output=True)
     assert r.returncode == 2 and b"not sealed" in r.stderr, r.stderr  # T+1 reads sealed days
