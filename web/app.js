@@ -6,10 +6,11 @@
 // their placeholder section.
 
 import { mountOps } from './ops.js';
+import { mountSre } from './sre.js';
 
 const PAGES = {
   ops: mountOps,
-  // sre: mountSre,                 (a later issue)
+  sre: mountSre,
   // experiments: mountExperiments, (a later issue)
 };
 const DEFAULT_PAGE = 'ops';

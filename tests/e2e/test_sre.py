@@ -45,7 +45,7 @@ def run_sim(viewpipe_bin, srv, tmp_path, name, scenario, *extra) -> dict:
     path = tmp_path / f"{name}.toml"
     path.write_text(scenario)
     cmd = [str(viewpipe_bin), "sim", "--url", srv.url, "--write-key", WRITE_KEY,
-           "--viewers", str(VIEWERS), "--speed", "0", "--senders", "1", "--quiet",
+           "--viewers", str(VIEWERS), "--speed", "0", "--senders", "4", "--quiet",
            "--scenario", str(path), *map(str, extra)]
     r = subprocess.run(cmd, capture_output=True, timeout=300)
     err = r.stderr.decode(errors="replace")
