@@ -58,7 +58,7 @@ def metric(srv, name: str) -> float:
     return float(m.group(1)) if m else float("nan")
 
 
-def wait_for(what, fn, timeout=60.0):
+def wait_for(what, fn, timeout=180.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         v = fn()
@@ -209,7 +209,7 @@ def test_cdn_outage_alert_survives_kill9_and_resolves(server, viewpipe_bin, dump
     before = check_against_recomputation(srv, dump, int(as_of))
 
     srv.kill9()
-    srv.start()
+    srv.start(timeout=180)  # the collector's recovery scans the last minutes of both topics
     wait_for("the replay", lambda: metric(srv, "viewpipe_sre_closed_through_ms") >= as_of)
     after_alert = [x for x in cdn_alert(srv, metric="vsf_rate") if x["key"] == "cdn-b"]
     same = ["id", "state", "started_at", "detected_at", "resolved_at"]
