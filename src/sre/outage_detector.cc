@@ -178,6 +178,7 @@ void OutageDetector::Raise(const GroupKey& g, QoeMetric m, MetricState& s, const
   a.baseline = baseline;
   a.severity = r.value - baseline >= 3 * kFloor[static_cast<size_t>(m)] ? "critical" : "warning";
   a.detected_at = clock_->NowMs();
+  a.detected_event_time = s.elevated.back().first + window_ms_;
   s.open_id = a.id;
   if (book_->Raise(a)) {
     spdlog::warn("sre: ALERT {} {} {}={} {}={:.4f} (baseline {:.4f}) since {}", a.severity,
@@ -216,6 +217,7 @@ void OutageDetector::CheckSilence(const GroupKey& g, GroupState& gs, const QoeCo
   a.baseline = usual;
   a.severity = "critical";
   a.detected_at = clock_->NowMs();
+  a.detected_event_time = start + window_ms_;
   gs.silent_id = a.id;
   if (book_->Raise(a)) spdlog::warn("sre: ALERT silence {}={} since {}", a.dimension, a.key, a.started_at);
 }

@@ -86,6 +86,7 @@ TEST_F(DetectorTest, StartFailureJumpOnOneCdnAlertsWithItsStartAndResolves) {
       EXPECT_EQ(a.kind, "qoe");
       EXPECT_EQ(a.started_at, outage);
       EXPECT_EQ(a.detected_at, kT0 + (outage - kT0) + kStep);  // the second anomalous window
+      EXPECT_EQ(a.detected_event_time, outage + 2 * kStep);    // ...and its end
       EXPECT_FALSE(a.open);
       ASSERT_TRUE(a.resolved_at.has_value());
       EXPECT_EQ(*a.resolved_at, back);
