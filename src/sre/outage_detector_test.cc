@@ -81,6 +81,8 @@ TEST_F(DetectorTest, StartFailureJumpOnOneCdnAlertsWithItsStartAndResolves) {
     // cdn-b everywhere, its countries may alert too; never cdn-a or cdn-c.
     EXPECT_EQ(a.key.find("cdn-a"), std::string::npos) << a.id;
     EXPECT_EQ(a.key.find("cdn-c"), std::string::npos) << a.id;
+    // The total and the countries see the same outage: covered by cdn-b's.
+    EXPECT_TRUE(a.dimension == "cdn" || a.dimension == "cdn_country") << a.id;
     if (a.dimension == "cdn" && a.key == "cdn-b" && a.metric == "vsf_rate") {
       found = true;
       EXPECT_EQ(a.kind, "qoe");
@@ -96,6 +98,7 @@ TEST_F(DetectorTest, StartFailureJumpOnOneCdnAlertsWithItsStartAndResolves) {
     }
   }
   EXPECT_TRUE(found);
+  EXPECT_GT(detector_.covered(), 0u);
 }
 
 TEST_F(DetectorTest, CreepingRebufferRatioAlerts) {
