@@ -240,7 +240,9 @@ void OutageDetector::CheckSilence(const GroupKey& g, GroupState& gs, const QoeCo
   a.detected_at = clock_->NowMs();
   a.detected_event_time = start + window_ms_;
   gs.silent_id = a.id;
-  if (book_->Raise(a)) spdlog::warn("sre: ALERT silence {}={} since {}", a.dimension, a.key, a.started_at);
+  if (book_->Raise(a)) {
+    spdlog::warn("sre: ALERT silence {}={} since {}", a.dimension, a.key, a.started_at);
+  }
 }
 
 }  // namespace viewpipe::sre

@@ -37,12 +37,15 @@ class DetectorTest : public ::testing::Test {
         c.ended_plays = cell.attempts;
         c.playback_failures = std::binomial_distribution<uint64_t>(cell.attempts, 0.003)(rng_);
         c.playing_ms = 150 * kStep;  // 150 sessions playing
-        c.rebuffers = std::poisson_distribution<uint64_t>(2)(rng_) + (cell.stall_ratio > 0.01 ? 5 : 0);
+        c.rebuffers = std::poisson_distribution<uint64_t>(2)(rng_);
+        if (cell.stall_ratio > 0.01) c.rebuffers += 5;
         const double noisy = cell.stall_ratio * std::uniform_real_distribution<>(0.3, 1.7)(rng_);
-        c.stalled_ms = static_cast<int64_t>(noisy * static_cast<double>(c.playing_ms) / (1 - noisy));
+        const double playing = static_cast<double>(c.playing_ms);
+        c.stalled_ms = static_cast<int64_t>(noisy * playing / (1 - noisy));
+        const std::string cell_key = std::string(cdn) + "|" + country;
         for (const GroupKey& k : {GroupKey{QoeDim::kTotal, ""}, GroupKey{QoeDim::kCdn, cdn},
                                   GroupKey{QoeDim::kCountry, country},
-                                  GroupKey{QoeDim::kCdnCountry, std::string(cdn) + "|" + country}}) {
+                                  GroupKey{QoeDim::kCdnCountry, cell_key}}) {
           g[k].Merge(c);
         }
       }

@@ -49,13 +49,14 @@ Status SreModule::Start(const ModuleContext& ctx) {
   auto options = SreOptionsFromEnv();
   if (!options.ok()) return options.status();
   const SreOptions& o = *options;
-  book_ = std::make_unique<AlertBook>(Env::Default(), JoinPath(JoinPath(ctx.data_dir, "sre"), "alerts"));
+  const std::string dir = JoinPath(ctx.data_dir, "sre");
+  book_ = std::make_unique<AlertBook>(Env::Default(), JoinPath(dir, "alerts"));
   VP_RETURN_IF_ERROR(book_->Load());
   if (const char* url = std::getenv("VIEWPIPE_SRE_WEBHOOK_URL"); url != nullptr && *url != '\0') {
     WebhookOptions wo;
     wo.url = url;
     webhook_ = std::make_unique<WebhookNotifier>(
-        wo, book_.get(), JoinPath(JoinPath(ctx.data_dir, "sre"), "webhook_delivered"), ctx.metrics);
+        wo, book_.get(), JoinPath(dir, "webhook_delivered"), ctx.metrics);
     VP_RETURN_IF_ERROR(webhook_->Start());
     book_->SetListener([w = webhook_.get()](const Alert&) { w->Wake(); });
   }

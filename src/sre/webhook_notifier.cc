@@ -135,7 +135,8 @@ void WebhookNotifier::Run() {
       std::lock_guard lock(mu_);
       if (stop_) return;
     }
-    backoff = failed ? std::clamp(backoff * 2, options_.min_backoff_ms, options_.max_backoff_ms) : 0;
+    backoff =
+        failed ? std::clamp(backoff * 2, options_.min_backoff_ms, options_.max_backoff_ms) : 0;
     if (failed) spdlog::warn("sre: webhook {} failed; retrying in {} ms", options_.url, backoff);
   }
 }
