@@ -7,14 +7,15 @@
 
 import './lib/auth.js';
 import { mountOps } from './ops.js';
+import { mountSre } from './sre.js';
 import { mountExperiments } from './experiments.js';
 import { mountBatch } from './batch.js';
 
 const PAGES = {
   ops: mountOps,
-  content: mountBatch,  // weekly title stats + batch runs (web/batch.js)
-  // sre: mountSre,                 (a later issue)
+  sre: mountSre,
   experiments: mountExperiments,
+  content: mountBatch,  // weekly title stats + batch runs (web/batch.js)
 };
 const DEFAULT_PAGE = 'ops';
 const mounted = new Map();

@@ -36,6 +36,8 @@ void AppendAlertJson(const Alert& a, std::string* out) {
   AppendJsonInt(out, a.started_at);
   *out += ",\"detected_at\":";
   AppendJsonInt(out, a.detected_at);
+  *out += ",\"detected_event_time\":";
+  AppendJsonInt(out, a.detected_event_time);
   *out += ",\"resolved_at\":";
   if (a.resolved_at) {
     AppendJsonInt(out, *a.resolved_at);

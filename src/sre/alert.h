@@ -22,6 +22,10 @@ struct Alert {
   double baseline = 0;
   int64_t started_at = 0;
   int64_t detected_at = 0;
+  // The event time the evidence reached when it was raised (the end of the
+  // window that completed it; wall time for the pipeline-health kinds):
+  // detected_event_time - started_at is the detection delay in data time.
+  int64_t detected_event_time = 0;
   std::optional<int64_t> resolved_at;
 
   static std::string MakeId(const std::string& kind, const std::string& dimension,

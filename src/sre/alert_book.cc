@@ -33,6 +33,7 @@ std::string Encode(const Alert& a) {
   bytes::PutSigned(&out, a.started_at);
   bytes::PutSigned(&out, a.detected_at);
   bytes::PutSigned(&out, a.resolved_at.value_or(INT64_MIN));
+  bytes::PutSigned(&out, a.detected_event_time);
   return out;
 }
 
@@ -46,7 +47,8 @@ bool Decode(std::string_view in, Alert* a) {
   int64_t resolved;
   if (!bytes::GetU8(&in, &open) || !GetDouble(&in, &a->value) ||
       !GetDouble(&in, &a->baseline) || !bytes::GetSigned(&in, &a->started_at) ||
-      !bytes::GetSigned(&in, &a->detected_at) || !bytes::GetSigned(&in, &resolved)) {
+      !bytes::GetSigned(&in, &a->detected_at) || !bytes::GetSigned(&in, &resolved) ||
+      !bytes::GetSigned(&in, &a->detected_event_time)) {
     return false;
   }
   a->open = open != 0;

@@ -65,24 +65,35 @@ OutageDetector::Reading OutageDetector::Read(QoeMetric m, const QoeCounts& t,
   return r;
 }
 
+bool OutageDetector::IsSpecific(QoeDim d) { return d == QoeDim::kCdn || d == QoeDim::kCdnCountry; }
+
 void OutageDetector::OnWindow(int64_t start, const GroupCounts& counts) {
   for (const auto& [g, c] : counts) {
     if (g.dim != QoeDim::kTitleId) groups_.try_emplace(g);
   }
-  static const QoeCounts kNone;
-  for (auto& [g, gs] : groups_) {
-    auto it = counts.find(g);
-    const QoeCounts& newest = it != counts.end() ? it->second : kNone;
-    gs.recent.push_back(newest);
-    while (gs.recent.size() > static_cast<size_t>(options_.eval_windows)) gs.recent.pop_front();
-    QoeCounts trailing;
-    for (const QoeCounts& c : gs.recent) trailing.Merge(c);
-    for (size_t m = 0; m < kQoeMetrics; ++m) {
-      const auto metric = static_cast<QoeMetric>(m);
-      Evaluate(g, metric, gs.metrics[m], Read(metric, trailing, newest), start);
+  // CDN-level groups first, so their alerts of this window can cover the
+  // broader groups' (de-duplication across dimensions).
+  for (bool specific : {true, false}) {
+    for (auto& [g, gs] : groups_) {
+      if (IsSpecific(g.dim) == specific) OnGroupWindow(g, gs, counts, start);
     }
-    CheckSilence(g, gs, newest, trailing, start);
   }
+}
+
+void OutageDetector::OnGroupWindow(const GroupKey& g, GroupState& gs, const GroupCounts& counts,
+                                   int64_t start) {
+  static const QoeCounts kNone;
+  auto it = counts.find(g);
+  const QoeCounts& newest = it != counts.end() ? it->second : kNone;
+  gs.recent.push_back(newest);
+  while (gs.recent.size() > static_cast<size_t>(options_.eval_windows)) gs.recent.pop_front();
+  QoeCounts trailing;
+  for (const QoeCounts& c : gs.recent) trailing.Merge(c);
+  for (size_t m = 0; m < kQoeMetrics; ++m) {
+    const auto metric = static_cast<QoeMetric>(m);
+    Evaluate(g, metric, gs.metrics[m], Read(metric, trailing, newest), start);
+  }
+  CheckSilence(g, gs, newest, trailing, start);
 }
 
 OutageDetector::Baseline OutageDetector::BaselineOf(QoeMetric m, const MetricState& s,
@@ -151,8 +162,9 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
   }
   if (s.normal++ == 0) s.normal_start = start;
   if (s.normal >= options_.resolve_after) {
-    book_->Resolve(s.open_id, s.normal_start);
+    book_->Resolve(s.open_id, s.normal_start);  // a covered alert is not in the book: no-op
     spdlog::info("sre: resolved {}", s.open_id);
+    if (IsSpecific(g.dim)) --open_specific_[static_cast<size_t>(m)];
     s.open_id.clear();
     s.normal = 0;
   }
@@ -178,7 +190,17 @@ void OutageDetector::Raise(const GroupKey& g, QoeMetric m, MetricState& s, const
   a.baseline = baseline;
   a.severity = r.value - baseline >= 3 * kFloor[static_cast<size_t>(m)] ? "critical" : "warning";
   a.detected_at = clock_->NowMs();
+  a.detected_event_time = s.elevated.back().first + window_ms_;
   s.open_id = a.id;
+  if (IsSpecific(g.dim)) {
+    ++open_specific_[static_cast<size_t>(m)];
+  } else if (open_specific_[static_cast<size_t>(m)] > 0) {
+    // The same metric is already alerting on a CDN (or a CDN's country):
+    // this broader group only sees that outage. Tracked, not announced.
+    ++covered_;
+    spdlog::info("sre: {} covered by an open CDN alert, not raised", a.id);
+    return;
+  }
   if (book_->Raise(a)) {
     spdlog::warn("sre: ALERT {} {} {}={} {}={:.4f} (baseline {:.4f}) since {}", a.severity,
                  a.kind, a.dimension, a.key, a.metric, a.value, a.baseline, a.started_at);
@@ -216,8 +238,11 @@ void OutageDetector::CheckSilence(const GroupKey& g, GroupState& gs, const QoeCo
   a.baseline = usual;
   a.severity = "critical";
   a.detected_at = clock_->NowMs();
+  a.detected_event_time = start + window_ms_;
   gs.silent_id = a.id;
-  if (book_->Raise(a)) spdlog::warn("sre: ALERT silence {}={} since {}", a.dimension, a.key, a.started_at);
+  if (book_->Raise(a)) {
+    spdlog::warn("sre: ALERT silence {}={} since {}", a.dimension, a.key, a.started_at);
+  }
 }
 
 }  // namespace viewpipe::sre

@@ -17,7 +17,10 @@
 // - raised after `persist` anomalous evaluations in a row: started_at = the
 //   start of the first of the contiguous elevated windows that led to it
 //   (looking back over the trailing windows), detected_at = the wall clock;
-//   one open alert per (group, metric) (de-duplication);
+//   one open alert per (group, metric) (de-duplication); while a cdn or
+//   cdn_country alert is open for a metric, the broader groups (total,
+//   country, isp, device_type) do not raise their own for it (they see the
+//   same outage; counted in covered());
 // - resolved after resolve_after windows in a row whose own value is back
 //   under median + floor / 2 (hysteresis), at the start of the first.
 // Silence: a group whose median attempts reach min_attempts and that then
@@ -50,6 +53,8 @@ class OutageDetector {
 
   // Feeds one closed window; windows come in order without gaps.
   void OnWindow(int64_t start, const GroupCounts& counts);
+  // Alerts of broader groups not raised because a CDN alert covered them.
+  uint64_t covered() const { return covered_; }
 
  private:
   struct MetricState {
@@ -84,6 +89,8 @@ class OutageDetector {
     bool ready = false, significant = false;
   };
 
+  static bool IsSpecific(QoeDim d);
+  void OnGroupWindow(const GroupKey& g, GroupState& gs, const GroupCounts& counts, int64_t start);
   Reading Read(QoeMetric m, const QoeCounts& trailing, const QoeCounts& newest) const;
   Baseline BaselineOf(QoeMetric m, const MetricState& s, const Reading& r) const;
   void Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, int64_t start);
@@ -96,6 +103,8 @@ class OutageDetector {
   AlertBook* book_;
   Clock* clock_;
   std::map<GroupKey, GroupState> groups_;
+  std::array<int, kQoeMetrics> open_specific_{};  // open cdn / cdn_country alerts per metric
+  uint64_t covered_ = 0;
 };
 
 }  // namespace viewpipe::sre

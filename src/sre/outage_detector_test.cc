@@ -37,12 +37,15 @@ class DetectorTest : public ::testing::Test {
         c.ended_plays = cell.attempts;
         c.playback_failures = std::binomial_distribution<uint64_t>(cell.attempts, 0.003)(rng_);
         c.playing_ms = 150 * kStep;  // 150 sessions playing
-        c.rebuffers = std::poisson_distribution<uint64_t>(2)(rng_) + (cell.stall_ratio > 0.01 ? 5 : 0);
+        c.rebuffers = std::poisson_distribution<uint64_t>(2)(rng_);
+        if (cell.stall_ratio > 0.01) c.rebuffers += 5;
         const double noisy = cell.stall_ratio * std::uniform_real_distribution<>(0.3, 1.7)(rng_);
-        c.stalled_ms = static_cast<int64_t>(noisy * static_cast<double>(c.playing_ms) / (1 - noisy));
+        const double playing = static_cast<double>(c.playing_ms);
+        c.stalled_ms = static_cast<int64_t>(noisy * playing / (1 - noisy));
+        const std::string cell_key = std::string(cdn) + "|" + country;
         for (const GroupKey& k : {GroupKey{QoeDim::kTotal, ""}, GroupKey{QoeDim::kCdn, cdn},
                                   GroupKey{QoeDim::kCountry, country},
-                                  GroupKey{QoeDim::kCdnCountry, std::string(cdn) + "|" + country}}) {
+                                  GroupKey{QoeDim::kCdnCountry, cell_key}}) {
           g[k].Merge(c);
         }
       }
@@ -81,11 +84,14 @@ TEST_F(DetectorTest, StartFailureJumpOnOneCdnAlertsWithItsStartAndResolves) {
     // cdn-b everywhere, its countries may alert too; never cdn-a or cdn-c.
     EXPECT_EQ(a.key.find("cdn-a"), std::string::npos) << a.id;
     EXPECT_EQ(a.key.find("cdn-c"), std::string::npos) << a.id;
+    // The total and the countries see the same outage: covered by cdn-b's.
+    EXPECT_TRUE(a.dimension == "cdn" || a.dimension == "cdn_country") << a.id;
     if (a.dimension == "cdn" && a.key == "cdn-b" && a.metric == "vsf_rate") {
       found = true;
       EXPECT_EQ(a.kind, "qoe");
       EXPECT_EQ(a.started_at, outage);
       EXPECT_EQ(a.detected_at, kT0 + (outage - kT0) + kStep);  // the second anomalous window
+      EXPECT_EQ(a.detected_event_time, outage + 2 * kStep);    // ...and its end
       EXPECT_FALSE(a.open);
       ASSERT_TRUE(a.resolved_at.has_value());
       EXPECT_EQ(*a.resolved_at, back);
@@ -95,6 +101,7 @@ TEST_F(DetectorTest, StartFailureJumpOnOneCdnAlertsWithItsStartAndResolves) {
     }
   }
   EXPECT_TRUE(found);
+  EXPECT_GT(detector_.covered(), 0u);
 }
 
 TEST_F(DetectorTest, CreepingRebufferRatioAlerts) {

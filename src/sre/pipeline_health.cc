@@ -41,9 +41,12 @@ void PipelineHealth::Open(const std::string& kind, const std::string& dimension,
   a.baseline = threshold;
   a.started_at = now;
   a.detected_at = now;
+  a.detected_event_time = now;
   a.id = Alert::MakeId(a.kind, a.dimension, a.key, a.metric, a.started_at);
   open_[kind + "/" + key] = a.id;
-  if (book_->Raise(a)) spdlog::warn("sre: ALERT {} {}={} {}={}", kind, dimension, key, metric, value);
+  if (book_->Raise(a)) {
+    spdlog::warn("sre: ALERT {} {}={} {}={}", kind, dimension, key, metric, value);
+  }
 }
 
 void PipelineHealth::CheckLag(int64_t now) {

@@ -23,8 +23,8 @@ QoeSessionTracker::Session& QoeSessionTracker::Find(const EventView& e) {
 void QoeSessionTracker::CountPlaying(Session& s, int64_t ts) {
   if (s.phase != Phase::kPlaying || ts <= s.mark_ts) return;
   const int64_t to = std::min(ts, s.mark_ts + options_.session_timeout_ms);
-  const int64_t dropped =
-      windows_->AddSpan(s.mark_ts, to, s.groups, [](QoeCounts& c, int64_t ms) { c.playing_ms += ms; });
+  const int64_t dropped = windows_->AddSpan(s.mark_ts, to, s.groups,
+                                            [](QoeCounts& c, int64_t ms) { c.playing_ms += ms; });
   if (dropped > 0) ++stats_.late_contributions;
   s.mark_ts = ts;
 }
@@ -53,8 +53,9 @@ void QoeSessionTracker::OnRebufferEnd(Session& s, const EventView& e) {
     ms = options_.max_rebuffer_ms;
   }
   At(e.ts_ms, s, [](QoeCounts& c) { ++c.rebuffers; });
-  const int64_t dropped = windows_->AddSpan(e.ts_ms - ms, e.ts_ms, s.groups,
-                                            [](QoeCounts& c, int64_t part) { c.stalled_ms += part; });
+  const int64_t dropped =
+      windows_->AddSpan(e.ts_ms - ms, e.ts_ms, s.groups,
+                        [](QoeCounts& c, int64_t part) { c.stalled_ms += part; });
   if (dropped > 0) ++stats_.late_contributions;
   if (s.phase == Phase::kStalled || s.phase == Phase::kUnknown || s.phase == Phase::kPlaying) {
     StartPlaying(s, e.ts_ms);

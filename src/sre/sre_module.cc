@@ -10,6 +10,7 @@
 #include "sre/sre_processor.h"
 #include "sre/sre_routes.h"
 #include "sre/sre_state.h"
+#include "sre/webhook_notifier.h"
 #include "stream/consumer_runner.h"
 
 namespace viewpipe::sre {
@@ -48,8 +49,17 @@ Status SreModule::Start(const ModuleContext& ctx) {
   auto options = SreOptionsFromEnv();
   if (!options.ok()) return options.status();
   const SreOptions& o = *options;
-  book_ = std::make_unique<AlertBook>(Env::Default(), JoinPath(JoinPath(ctx.data_dir, "sre"), "alerts"));
+  const std::string dir = JoinPath(ctx.data_dir, "sre");
+  book_ = std::make_unique<AlertBook>(Env::Default(), JoinPath(dir, "alerts"));
   VP_RETURN_IF_ERROR(book_->Load());
+  if (const char* url = std::getenv("VIEWPIPE_SRE_WEBHOOK_URL"); url != nullptr && *url != '\0') {
+    WebhookOptions wo;
+    wo.url = url;
+    webhook_ = std::make_unique<WebhookNotifier>(
+        wo, book_.get(), JoinPath(dir, "webhook_delivered"), ctx.metrics);
+    VP_RETURN_IF_ERROR(webhook_->Start());
+    book_->SetListener([w = webhook_.get()](const Alert&) { w->Wake(); });
+  }
   state_ = std::make_unique<SreState>(o, book_.get(), ctx.clock);
   processor_ = std::make_unique<SreProcessor>(ctx.log, std::string(kTopicQoe), state_.get(),
                                               book_.get(), ctx.clock, ctx.metrics);
@@ -68,6 +78,7 @@ Status SreModule::Start(const ModuleContext& ctx) {
 void SreModule::Stop() {
   if (runner_) runner_->Stop();
   runner_.reset();
+  if (webhook_) webhook_->Stop();
 }
 
 }  // namespace viewpipe::sre

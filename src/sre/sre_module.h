@@ -8,6 +8,8 @@
 //   VIEWPIPE_SRE_MIN_ATTEMPTS       minimum attempts per 30 s evaluation (12)
 //   VIEWPIPE_SRE_MIN_HISTORY        normal evaluations before alerting (12)
 //   VIEWPIPE_SRE_MAX_LAG_RECORDS    consumer-lag alert threshold (100000)
+//   VIEWPIPE_SRE_WEBHOOK_URL        POST alert notifications there (none;
+//                                   webhook_notifier.h)
 
 #include <memory>
 #include <string>
@@ -25,6 +27,7 @@ class AlertBook;
 class SreState;
 class SreProcessor;
 class SreRoutes;
+class WebhookNotifier;
 
 // Reads the VIEWPIPE_SRE_* variables over the defaults; InvalidArgument
 // names a bad one.
@@ -43,6 +46,7 @@ class SreModule final : public ServerModule {
   std::unique_ptr<SreState> state_;
   std::unique_ptr<SreProcessor> processor_;
   std::unique_ptr<SreRoutes> routes_;
+  std::unique_ptr<WebhookNotifier> webhook_;
   std::unique_ptr<ConsumerRunner> runner_;
 };
 

@@ -28,7 +28,8 @@ SreProcessor::SreProcessor(Log* log, std::string topic, SreState* state, AlertBo
   corrupt_ = metrics->GetCounter("viewpipe_sre_corrupt_records_total",
                                  "Records of the qoe topic the SRE path could not decode");
   late_ = metrics->GetCounter("viewpipe_sre_late_contributions_total",
-                              "Contributions to a QoE window after it closed (the series are amended, the detector had judged it)");
+                              "Contributions to a QoE window after it closed (the series are "
+                              "amended; the detector had judged it)");
   const std::string absurd_help = "Absurd values excluded (startup, bitrate) or clamped (stall)";
   absurd_startup_ = metrics->GetCounter("viewpipe_sre_absurd_values_total", absurd_help,
                                         {{"field", "startup_ms"}});

@@ -25,7 +25,9 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace viewpipe::sre {
 
@@ -36,6 +38,10 @@ class SreRoutes {
   void Register(httplib::Server* server);
 
  private:
+  void GetQoe(const httplib::Request& req, httplib::Response& res) const;
+  void GetSeries(const httplib::Request& req, httplib::Response& res) const;
+  void GetAlerts(const httplib::Request& req, httplib::Response& res) const;
+
   const SreState* state_;
   const AlertBook* book_;
 };

@@ -18,7 +18,10 @@ constexpr int64_t kT0 = 1764400000000;
 class SreRoutesTest : public ::testing::Test {
  protected:
   SreRoutesTest()
-      : clock_(kT0), book_(nullptr, ""), state_(SreOptions(), &book_, &clock_), routes_(&state_, &book_) {
+      : clock_(kT0),
+        book_(nullptr, ""),
+        state_(SreOptions(), &book_, &clock_),
+        routes_(&state_, &book_) {
     routes_.Register(&server_);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });

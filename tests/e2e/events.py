@@ -15,8 +15,11 @@ import random
 import time
 import uuid
 
+# The types the collector also writes to `qoe`: events.md's QoE types plus
+# heartbeat, pause and resume, which the SRE path needs (docs/sre.md).
 QOE_TYPES = frozenset(
-    ["attempt", "play_start", "rebuffer_start", "rebuffer_end", "bitrate_change", "error", "stop"]
+    ["attempt", "play_start", "rebuffer_start", "rebuffer_end", "bitrate_change", "error", "stop",
+     "heartbeat", "pause", "resume"]
 )
 EVENT_TYPES = (
     "attempt", "play_start", "heartbeat", "pause", "resume", "seek", "bitrate_change",

@@ -3,15 +3,19 @@ into `viewpipe serve`; the right alert fires with its event-time start near
 the simulator's truth, survives a kill -9 (same id, same detected_at), and
 resolves when the outage is over; the QoE windows the server reports equal
 a recomputation from the `qoe` topic (`viewpipe dump`) by an independent
-implementation of events.md's definitions, before and after the restart."""
+implementation of events.md's definitions, before and after the restart.
+A real local HTTP receiver, down for its first requests, gets every
+notification acknowledged exactly once across the restart."""
 
 from __future__ import annotations
 
 import json
 import re
 import subprocess
+import threading
 import time
 from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from conftest import WRITE_KEY, parse_ndjson
 
@@ -41,7 +45,7 @@ def run_sim(viewpipe_bin, srv, tmp_path, name, scenario, *extra) -> dict:
     path = tmp_path / f"{name}.toml"
     path.write_text(scenario)
     cmd = [str(viewpipe_bin), "sim", "--url", srv.url, "--write-key", WRITE_KEY,
-           "--viewers", str(VIEWERS), "--speed", "0", "--senders", "1", "--quiet",
+           "--viewers", str(VIEWERS), "--speed", "0", "--senders", "4", "--quiet",
            "--scenario", str(path), *map(str, extra)]
     r = subprocess.run(cmd, capture_output=True, timeout=300)
     err = r.stderr.decode(errors="replace")
@@ -54,7 +58,7 @@ def metric(srv, name: str) -> float:
     return float(m.group(1)) if m else float("nan")
 
 
-def wait_for(what, fn, timeout=60.0):
+def wait_for(what, fn, timeout=180.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         v = fn()
@@ -143,7 +147,42 @@ def check_against_recomputation(srv, dump, as_of):
     return got
 
 
-def test_cdn_outage_alert_survives_kill9_and_resolves(server, viewpipe_bin, dump, tmp_path):
+class Receiver:
+    """A webhook receiver on loopback that answers 503 to its first `down`
+    requests, then 200; it records (status, notification key, body)."""
+
+    def __init__(self, down: int):
+        self.down = down
+        self.got: list[tuple[int, str, dict]] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with outer.lock:
+                    status = 503 if len(outer.got) < outer.down else 200
+                    outer.got.append((status, self.headers["X-Viewpipe-Notification"], body))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def acked(self) -> list[str]:
+        with self.lock:
+            return [k for st, k, _ in self.got if st == 200]
+
+
+def test_cdn_outage_alert_survives_kill9_and_resolves(server, viewpipe_bin, dump, tmp_path,
+                                                      monkeypatch):
+    hook = Receiver(down=3)
+    monkeypatch.setenv("VIEWPIPE_SRE_WEBHOOK_URL", hook.url)
     srv = server()
     truth = tmp_path / "truth.ndjson"
     # Two hours ago, so the watermark never follows the wall clock (which
@@ -170,7 +209,7 @@ def test_cdn_outage_alert_survives_kill9_and_resolves(server, viewpipe_bin, dump
     before = check_against_recomputation(srv, dump, int(as_of))
 
     srv.kill9()
-    srv.start()
+    srv.start(timeout=180)  # the collector's recovery scans the last minutes of both topics
     wait_for("the replay", lambda: metric(srv, "viewpipe_sre_closed_through_ms") >= as_of)
     after_alert = [x for x in cdn_alert(srv, metric="vsf_rate") if x["key"] == "cdn-b"]
     same = ["id", "state", "started_at", "detected_at", "resolved_at"]
@@ -187,5 +226,16 @@ def test_cdn_outage_alert_survives_kill9_and_resolves(server, viewpipe_bin, dump
                                  if x["key"] == "cdn-b" and x["state"] == "resolved"])
     r = resolved[0]
     assert r["id"] == alert["id"] and r["detected_at"] == alert["detected_at"], r
+    # The webhook: both notifications of the alert acknowledged, each
+    # acknowledged notification exactly once, the failures retried.
+    key = alert["id"]
+    wait_for("the webhook", lambda: {key + " open", key + " resolved"} <= set(hook.acked()))
+    acked = hook.acked()
+    assert len(acked) == len(set(acked)), f"a notification was delivered twice: {acked}"
+    assert sum(1 for st, _, _ in hook.got if st == 503) == 3
+    body = next(b for st, k, b in hook.got if st == 200 and k == key + " resolved")
+    assert body["state"] == "resolved" and body["resolved_at"] == r["resolved_at"], body
+    assert metric(srv, "viewpipe_sre_webhook_backlog") == 0
+    hook.httpd.shutdown()
     # The window holding the end of the outage (a["end"]) may be the first normal one.
     assert a["end"] - WINDOW <= r["resolved_at"] <= a["end"] + 6 * WINDOW, (r, a["end"])

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""SRE benchmark driver (bench/sre.sh): detection delay over N injected
+outages, false alerts, and catch-up (replay) speed, against the real
+`viewpipe serve` fed by `viewpipe sim` as fast as it goes (time-compressed:
+the simulated clock starts hours in the past).
+
+- Detection delay per outage, in event time: the alert's
+  detected_event_time (the end of the window that completed the evidence)
+  minus the simulator's true outage start. At real-time speed the wall-clock
+  latency is that plus the window lateness (VIEWPIPE_SRE_LATENESS_MS, 5 s)
+  plus the pipeline's processing (ms), so both are reported.
+- A true alert is a qoe alert on the outage's CDN (the cdn group or one of
+  its cdn x country cells) whose started_at is inside [start - 20 s, end].
+  Every other qoe alert is false; so is any alert in the steady run.
+- Catch-up: the server is killed and restarted (the SRE state is rebuilt
+  from the whole `qoe` topic); from the restart until every window is
+  closed again: event-time seconds per wall second, and events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+KEY = "bench-sre-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str):
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.read().decode()
+
+
+def metric(base: str, name: str) -> float:
+    m = re.search(r"^" + re.escape(name) + r" (\S+)$", get(base + "/metrics"), re.M)
+    return float(m.group(1)) if m else float("nan")
+
+
+class Server:
+    def __init__(self, binary, data, log):
+        self.binary, self.data, self.log = binary, data, log
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([self.binary, "serve", "--data-dir", self.data, "--listen",
+                                      f"127.0.0.1:{self.port}", "--write-key", KEY],
+                                     stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 300:
+            try:
+                if urllib.request.urlopen(self.base + "/readyz", timeout=1).status == 200:
+                    return time.monotonic() - t0
+            except Exception:
+                time.sleep(0.1)
+        raise SystemExit("server not ready")
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+def scenario(n: int, outage_s: int, gap_s: int, warmup_s: int) -> tuple[str, int]:
+    cdns = ["cdn-a", "cdn-b", "cdn-c", "cdn-d"]
+    text = "[traffic]\ntitles = 300\n"
+    for i in range(n):
+        kind = "start_failures" if i % 2 == 0 else "rebuffering"
+        text += (f'\n[[cdn_outage]]\ncdn = "{cdns[i % 4]}"\nat = "{warmup_s + i * (outage_s + gap_s)}s"\n'
+                 f'duration = "{outage_s}s"\nkind = "{kind}"\nseverity = {0.5 if i % 2 == 0 else 0.6}\n')
+    return text, warmup_s + n * (outage_s + gap_s)
+
+
+def run_sim(args, srv, scen_path, duration_s, start_ms, truth):
+    cmd = [args.bin, "sim", "--url", srv.base, "--write-key", KEY, "--viewers", str(args.viewers),
+           "--duration", f"{duration_s}s", "--speed", "0", "--senders", "4", "--seed", str(args.seed),
+           "--start", str(start_ms), "--scenario", scen_path, "--quiet"]
+    if truth:
+        cmd += ["--truth", truth]
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, timeout=7200)
+    if r.returncode != 0:
+        raise SystemExit(f"sim failed: {r.stderr.decode()[-2000:]}")
+    return json.loads(r.stdout.decode().strip().splitlines()[-1]), time.monotonic() - t0
+
+
+def wait_closed(srv, end_ms, timeout=900):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if metric(srv.base, "viewpipe_sre_closed_through_ms") >= end_ms - 30_000:
+            return time.monotonic() - t0
+        time.sleep(0.2)
+    raise SystemExit("the SRE path did not catch up")
+
+
+def outage_run(args, work):
+    text, duration = scenario(args.outages, args.outage_s, args.gap_s, args.warmup_s)
+    scen = os.path.join(work, "outages.toml")
+    open(scen, "w").write(text)
+    srv = Server(args.bin, os.path.join(work, "data-outages"), os.path.join(work, "serve-outages.log"))
+    srv.start()
+    start = (int(time.time()) - duration - 3 * 3600) // 10 * 10 * 1000
+    truth = os.path.join(work, "truth.ndjson")
+    summary, sim_wall = run_sim(args, srv, scen, duration, start, truth)
+    wait_closed(srv, summary["end"])
+    alerts = json.loads(get(srv.base + "/v1/sre/alerts?state=all"))["alerts"]
+    outages = [json.loads(l)["outage"] for l in open(truth) if l.startswith('{"outage"')]
+    delays, missed, false_alerts = [], [], []
+    used = set()
+    for o in outages:
+        hits = [a for a in alerts if a["kind"] == "qoe" and a["key"].split("|")[0] == o["cdn"]
+                and a["dimension"] in ("cdn", "cdn_country")
+                and o["start"] - 20_000 <= a["started_at"] <= o["end"]]
+        if not hits:
+            missed.append(o)
+            continue
+        used.update(a["id"] for a in hits)
+        first = min(hits, key=lambda a: a["detected_event_time"])
+        delays.append({"cdn": o["cdn"], "kind": o["kind"], "metric": first["metric"],
+                       "delay_s": (first["detected_event_time"] - o["start"]) / 1000,
+                       "started_at_error_s": (first["started_at"] - o["start"]) / 1000})
+    for a in alerts:
+        if a["kind"] != "qoe" or a["id"] in used:
+            continue
+        # Related groups of an ongoing outage (its countries, devices, the
+        # total) are expected, not false.
+        during = any(o["start"] - 20_000 <= a["started_at"] <= o["end"] for o in outages)
+        if not (during and a["dimension"] in ("total", "country", "device_type", "isp", "cdn_country")):
+            false_alerts.append(a)
+    # Catch-up: kill -9 and replay the whole qoe topic.
+    events = metric(srv.base, "viewpipe_sre_events_total")
+    srv.kill()
+    t0 = time.monotonic()
+    ready = srv.start()
+    wait_closed(srv, summary["end"])
+    replay = time.monotonic() - t0  # from the restart to every window closed again
+    srv.kill()
+    return {"outages": len(outages), "detected": len(delays), "missed": missed, "delays": delays,
+            "false_alerts": false_alerts, "alerts": len(alerts), "events": summary["events"],
+            "sim_wall_s": sim_wall, "sim_duration_s": duration,
+            "replay": {"qoe_events": events, "ready_s": ready, "catch_up_s": replay,
+                       "x_real_time": duration / max(replay, 1e-9),
+                       "events_per_s": events / max(replay, 1e-9)}}
+
+
+def steady_run(args, work):
+    scen = os.path.join(work, "steady.toml")
+    open(scen, "w").write("[traffic]\ntitles = 300\n")
+    srv = Server(args.bin, os.path.join(work, "data-steady"), os.path.join(work, "serve-steady.log"))
+    srv.start()
+    duration = args.steady_s
+    start = (int(time.time()) - duration - 3 * 3600) // 10 * 10 * 1000
+    summary, _ = run_sim(args, srv, scen, duration, start, None)
+    wait_closed(srv, summary["end"])
+    alerts = json.loads(get(srv.base + "/v1/sre/alerts?state=all"))["alerts"]
+    srv.kill()
+    return {"duration_s": duration, "events": summary["events"],
+            "alerts": [a for a in alerts if a["kind"] in ("qoe", "silence")]}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", default="build/release/viewpipe")
+    p.add_argument("--outages", type=int, default=20)
+    p.add_argument("--outage-s", type=int, default=90)
+    p.add_argument("--gap-s", type=int, default=90)
+    p.add_argument("--warmup-s", type=int, default=240)
+    p.add_argument("--steady-s", type=int, default=3600)
+    p.add_argument("--viewers", type=int, default=6000)
+    p.add_argument("--seed", type=int, default=21)
+    p.add_argument("--lateness-s", type=float, default=5.0)
+    p.add_argument("--out", default="bench/results/sre-latest.json")
+    args = p.parse_args()
+    work = tempfile.mkdtemp(prefix="viewpipe-bench-sre-", dir="build")
+    res = {"outage_run": outage_run(args, work)}
+    if args.steady_s > 0:
+        res["steady_run"] = steady_run(args, work)
+    d = [x["delay_s"] for x in res["outage_run"]["delays"]]
+    if d:
+        q = statistics.quantiles(d, n=20) if len(d) > 1 else [d[0]] * 19
+        res["summary"] = {"detected": f'{len(d)}/{res["outage_run"]["outages"]}',
+                          "delay_p50_s": statistics.median(d), "delay_p95_s": q[18], "delay_max_s": max(d),
+                          "wall_latency_p50_s": statistics.median(d) + args.lateness_s,
+                          "wall_latency_max_s": max(d) + args.lateness_s,
+                          "false_alerts_outage_run": len(res["outage_run"]["false_alerts"]),
+                          "false_alerts_steady": len(res.get("steady_run", {}).get("alerts", [])),
+                          "catch_up_x_real_time": res["outage_run"]["replay"]["x_real_time"],
+                          "catch_up_events_per_s": res["outage_run"]["replay"]["events_per_s"]}
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    json.dump(res, open(args.out, "w"), indent=1)
+    print(json.dumps(res.get("summary", res), indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
