@@ -76,8 +76,9 @@ int RunDemo(DemoFlags f) {
   o.duration_ms = 0;  // until Ctrl-C
   o.speed = 1.0;
   o.truth_path = f.truth_path;
-  // The recommendations path reads the catalog from the data dir.
-  o.catalog_path = JoinPath(f.server.data_dir, "catalog.csv");
+  // The features and batch paths read the server's catalog (serve --catalog).
+  o.catalog_path = f.server.catalog_path.empty() ? JoinPath(f.server.data_dir, "catalog.csv")
+                                                  : f.server.catalog_path;
   o.sender.url = "http://127.0.0.1:" + std::to_string(server.port());
   o.sender.write_key = kDemoWriteKey;
   o.sender.threads = f.senders;

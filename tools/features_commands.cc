@@ -78,9 +78,6 @@ void AddFeaturesCommands(CLI::App& app, std::function<int()>* run) {
   features::FeaturesOptions* serve = &features::FeaturesServeOptions();
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     if (sub->get_name() != "serve" && sub->get_name() != "demo") continue;
-    sub->add_option("--catalog", serve->catalog_path,
-                    "Catalog CSV (title_id,genre,kind,duration_s) of the features path "
-                    "(default: <data-dir>/catalog.csv, reloaded when it changes)");
     sub->add_flag("--features-sync", serve->sync_writes,
                   "fsync the feature store's WAL on every batch (survives power loss)");
     sub->add_option("--features-max-batch", serve->max_batch, "Ids per batch feature lookup")

@@ -142,7 +142,9 @@ Status PipelineServer::Start() {
     RegisterDeadLetterRoutes(&m.http, m.log.get());
   }
   ModuleContext ctx{m.log.get(), &m.metrics, &m.http, Clock::System(), m.config.data_dir,
-                    m.config.web_root};
+                    m.config.web_root,
+                    m.config.catalog_path.empty() ? m.config.data_dir + "/catalog.csv"
+                                                  : m.config.catalog_path};
   m.modules = MakeModules(m.config);
   Result<std::vector<ServerModule*>> selected = SelectModules(m.modules, m.config.paths);
   if (!selected.ok()) return selected.status();

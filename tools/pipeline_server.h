@@ -35,6 +35,8 @@ struct ServerConfig {
   std::vector<std::string> paths;
   // Read tokens for the read API (api/read_auth.h); empty: reads are open.
   std::vector<std::string> read_tokens;
+  // The title catalog (api/server_module.h); empty: <data_dir>/catalog.csv.
+  std::string catalog_path;
   // The log backend: "file" (FileLog under data_dir/log) or "kafka"
   // (serve --config, tools/scale_config.h).
   std::string log_backend = "file";

@@ -72,6 +72,9 @@ void AddServerFlags(CLI::App* cmd, ServerConfig* c) {
                   "none: reads are open)")
       ->envname("VIEWPIPE_READ_TOKENS")
       ->delimiter(',');
+  cmd->add_option("--catalog", c->catalog_path,
+                  "Title catalog CSV (title_id,genre,kind,duration_s) for features and batch "
+                  "(default: <data-dir>/catalog.csv, reloaded when it changes)");
   cmd->add_option("--paths", c->paths,
                   "Consumer paths to run, comma separated (default: all; 'none': collector only)")
       ->delimiter(',');

@@ -23,6 +23,10 @@ struct ModuleContext {
   Clock* clock = nullptr;
   std::string data_dir;  // each module keeps its state under data_dir/<module name>
   std::string web_root;  // static files of the dashboard
+  // The title catalog (CSV title_id,genre,kind,duration_s; the simulator
+  // writes one): features and batch read genres and durations from it. It
+  // may not exist (yet): readers fall back to genre "unknown".
+  std::string catalog_path;
 };
 
 class ServerModule {

@@ -59,8 +59,7 @@ Status BatchModule::Start(const ModuleContext& ctx) {
   s.lookback_days = static_cast<int>(lookback);
   VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(LakeDir(ctx.data_dir)));
   store_ = std::make_unique<LocalObjectStore>(Env::Default(), LakeDir(ctx.data_dir));
-  RunnerOptions ro = MakeRunnerOptions(ctx.data_dir, store_.get(), ctx.clock,
-                                       EnvString("VIEWPIPE_BATCH_CATALOG", ""));
+  RunnerOptions ro = MakeRunnerOptions(ctx.data_dir, store_.get(), ctx.clock, ctx.catalog_path);
   ro.memory_limit = EnvString("VIEWPIPE_BATCH_MEMORY_LIMIT", ro.memory_limit);
   runner_ = std::make_unique<BatchRunner>(ro);
   RegisterBatchRoutes(ctx.http, runner_.get(), store_.get());

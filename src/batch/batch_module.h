@@ -4,11 +4,11 @@
 // lake through its manifests only, never the hot paths), its run ledger and
 // locks under <data_dir>/batch/, and the /v1/batch/* routes.
 //
-// Off (no routes, no scheduler) when serve runs with --no-history.
+// Left out with the other paths by `serve --paths` (tools/modules.h). The
+// catalog is the server's (`serve --catalog`, ModuleContext::catalog_path).
 //
 // Knobs (environment, read at Start):
 //   VIEWPIPE_BATCH=0                 no scheduler (routes still answer)
-//   VIEWPIPE_BATCH_CATALOG           catalog CSV (default <data_dir>/catalog.csv)
 //   VIEWPIPE_BATCH_LOOKBACK_DAYS     days caught up after downtime (35)
 //   VIEWPIPE_BATCH_POLL_MS           scheduler period (10000)
 //   VIEWPIPE_BATCH_MEMORY_LIMIT      DuckDB memory limit of a job (1GB)

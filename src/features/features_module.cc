@@ -26,8 +26,7 @@ Status FeaturesModule::Start(const ModuleContext& ctx) {
   auto store = RocksDbFeatureStore::Open(dir, ro);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
-  const std::string catalog =
-      options_.catalog_path.empty() ? DefaultCatalogPath(ctx.data_dir) : options_.catalog_path;
+  const std::string& catalog = ctx.catalog_path;
   processor_ = std::make_unique<FeatureProcessor>(store_.get(), catalog, ctx.clock, ctx.metrics);
   routes_ =
       std::make_unique<FeatureRoutes>(store_.get(), ctx.clock, ctx.metrics, options_.max_batch);

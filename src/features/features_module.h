@@ -25,7 +25,6 @@ class FeatureProcessor;
 class FeatureRoutes;
 
 struct FeaturesOptions {
-  std::string catalog_path;  // empty: <data_dir>/catalog.csv
   bool sync_writes = false;  // fsync the store's WAL on every batch
   size_t max_batch = 100;    // ids per batch lookup
 };
