@@ -356,6 +356,11 @@ def test_serve_runs_a_freshly_sealed_day_and_reruns_it_after_a_late_event(server
     second = wait_for(lambda: (m := manifest()) and m["rows"] == first["rows"] + 1 and m, 90,
                       "the re-run after the late event")
     assert second["inputs"][yday] > first["inputs"][yday]
-    runs = [r for r in s.get("/v1/batch/runs").json()["runs"] if r["partition"] == yday]
+    # The output is published before the run's end line reaches the ledger:
+    # wait for the ledger to say how the runs ended.
+    def finished_runs():
+        runs = [r for r in s.get("/v1/batch/runs").json()["runs"] if r["partition"] == yday]
+        return runs if runs and all(r["status"] != "running" for r in runs) else None
+    runs = wait_for(finished_runs, 30, "the runs' end records")
     assert [r["trigger"] for r in runs[:2]] == ["schedule", "schedule"]
-    assert all(r["status"] == "ok" for r in runs)
+    assert all(r["status"] == "ok" for r in runs), runs
