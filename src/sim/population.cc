@@ -203,12 +203,12 @@ uint64_t Population::Variants(uint32_t profile_index) const {
   for (size_t e = 0; e < experiments_.size(); ++e) {
     key.resize(prefix);
     key += experiments_[e].id;
-    const uint32_t bucket = static_cast<uint32_t>(Fnv1a64(key) % 10000);
+    const uint32_t bucket = static_cast<uint32_t>(Fmix64(Fnv1a64(key)) % 10000);
     const std::vector<uint32_t>& bounds = bucket_bounds_[e];
     uint64_t v = 0;
     while (v + 1 < bounds.size() && bucket >= bounds[v]) ++v;
     if (v > 0 && experiments_[e].assignment_bias > 0) {  // the injected bias (scenario.h)
-      const double u = static_cast<double>(Fnv1a64(key + ":bias") % 10000) / 10000.0;
+      const double u = static_cast<double>(Fmix64(Fnv1a64(key + ":bias")) % 10000) / 10000.0;
       if (u < experiments_[e].assignment_bias) v = 0;
     }
     packed |= v << (4 * e);
