@@ -47,6 +47,8 @@ const Implementation kImplementations[] = {
      [] { return RedisTestServer::Url().empty() ? RedisTestServer::Reason() : std::string(); }},
 };
 
+void PrintTo(const Implementation& i, std::ostream* os) { *os << i.name; }
+
 FeatureKey P(const std::string& id) { return {FeatureKind::kProfile, id}; }
 FeatureKey T(const std::string& id) { return {FeatureKind::kTitle, id}; }
 
