@@ -34,6 +34,11 @@ TEST(RedisUrlTest, ParsesHostPortDbAndPassword) {
   EXPECT_FALSE(ParseRedisUrl("redis://x:70000").ok());
 }
 
+struct ServerGuard {  // stops a private redis-server even when an ASSERT returns early
+  int pid;
+  ~ServerGuard() { RedisTestServer::StopServer(pid); }
+};
+
 RedisStoreOptions OnPort(int port) {
   RedisStoreOptions o;
   o.url = "redis://127.0.0.1:" + std::to_string(port) + "/0";
@@ -71,8 +76,10 @@ TEST(RedisFeatureStoreTest, ASilentServerTimesOutAsUnavailable) {
 TEST(RedisFeatureStoreTest, ServerGoneIsUnavailableThenTheNextCallReconnects) {
   ScopedTempDir dir;
   const int port = RedisTestServer::FreePort();
-  int pid = RedisTestServer::StartServer(port, dir.path());
-  if (pid <= 0) GTEST_SKIP() << "\n\n*** REDIS CASE SKIPPED: cannot start redis-server ***\n";
+  ServerGuard server{RedisTestServer::StartServer(port, dir.path())};
+  if (server.pid <= 0) {
+    GTEST_SKIP() << "\n\n*** REDIS CASE SKIPPED: cannot start redis-server ***\n";
+  }
   auto opened = RedisFeatureStore::Open(OnPort(port));
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   auto& store = *opened;
@@ -81,21 +88,63 @@ TEST(RedisFeatureStoreTest, ServerGoneIsUnavailableThenTheNextCallReconnects) {
   b.offsets[0] = 5;
   ASSERT_TRUE(store->Write(b).ok());
 
-  RedisTestServer::StopServer(pid);  // SHUTDOWN on SIGTERM writes the AOF
+  RedisTestServer::StopServer(server.pid);  // SHUTDOWN on SIGTERM writes the AOF
+  server.pid = -1;
   auto gone = store->Get({FeatureKind::kProfile, "a"});
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.status().code(), Status::Code::kUnavailable) << gone.status().ToString();
   EXPECT_EQ(store->Write(b).code(), Status::Code::kUnavailable);
 
-  pid = RedisTestServer::StartServer(port, dir.path());
-  ASSERT_GT(pid, 0);
+  server.pid = RedisTestServer::StartServer(port, dir.path());
+  ASSERT_GT(server.pid, 0);
   auto back = store->Get({FeatureKind::kProfile, "a"});
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, "1");  // the AOF kept the batch
   auto offsets = store->Offsets();
   ASSERT_TRUE(offsets.ok());
   EXPECT_EQ(offsets->at(0), 5);
-  RedisTestServer::StopServer(pid);
+}
+
+// A batch Redis refuses (out of memory) is refused whole: no state and no
+// offset of it is applied, and the error is NoSpace.
+TEST(RedisFeatureStoreTest, ARefusedBatchAppliesNothing) {
+  ScopedTempDir dir;
+  const int port = RedisTestServer::FreePort();
+  ServerGuard server{RedisTestServer::StartServer(
+      port, dir.path(), {"--maxmemory", "4mb", "--maxmemory-policy", "noeviction"})};
+  if (server.pid <= 0) {
+    GTEST_SKIP() << "\n\n*** REDIS CASE SKIPPED: cannot start redis-server ***\n";
+  }
+  auto opened = RedisFeatureStore::Open(OnPort(port));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto& store = *opened;
+  // Fill Redis past maxmemory, one 512 KiB value per batch (with a second
+  // key and a second partition), until it refuses one.
+  Offset last_ok = 0;
+  Status refused;
+  for (Offset i = 1; i <= 40 && refused.ok(); ++i) {
+    FeatureBatch fill;
+    fill.puts.push_back(MakePut(FeatureKind::kTitle, "big" + std::to_string(i),
+                                std::string(512 << 10, 'x')));
+    fill.puts.push_back(MakePut(FeatureKind::kProfile, "p" + std::to_string(i), "v"));
+    fill.offsets[0] = i;
+    fill.offsets[1] = 100 + i;
+    refused = store->Write(fill);
+    if (refused.ok()) last_ok = i;
+  }
+  ASSERT_GT(last_ok, 0);
+  ASSERT_FALSE(refused.ok()) << "redis never refused a write";
+  EXPECT_EQ(refused.code(), Status::Code::kNoSpace) << refused.ToString();
+  const std::string n = std::to_string(last_ok + 1);
+  auto p = store->Get({FeatureKind::kProfile, "p" + n});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();  // the connection is still usable
+  EXPECT_FALSE(p->has_value());
+  auto last = store->Get({FeatureKind::kProfile, "p" + std::to_string(last_ok)});
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, "v");
+  auto offsets = store->Offsets();
+  ASSERT_TRUE(offsets.ok());
+  EXPECT_EQ(*offsets, (std::map<PartitionId, Offset>{{0, last_ok}, {1, 100 + last_ok}}));
 }
 
 }  // namespace

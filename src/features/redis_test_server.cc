@@ -79,15 +79,20 @@ int RedisTestServer::FreePort() {
   return port;
 }
 
-int RedisTestServer::StartServer(int port, const std::string& dir) {
-  const std::string p = std::to_string(port);
+int RedisTestServer::StartServer(int port, const std::string& dir,
+                                 const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"redis-server", "--port", std::to_string(port), "--bind",
+                                   "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save",
+                                   "", "--daemonize", "no", "--loglevel", "warning"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
     if (int null = ::open("/dev/null", O_WRONLY); null >= 0) ::dup2(null, STDOUT_FILENO);
-    ::execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1",
-             "--dir", dir.c_str(), "--appendonly", "yes", "--save", "", "--daemonize", "no",
-             "--loglevel", "warning", static_cast<char*>(nullptr));
+    ::execvp("redis-server", argv.data());
     ::_exit(127);
   }
   for (int i = 0; i < 100 && pid > 0; ++i) {

@@ -6,6 +6,7 @@
 // and stops it at exit. When neither works, the Redis cases skip loudly.
 
 #include <string>
+#include <vector>
 
 namespace viewpipe::features {
 
@@ -16,7 +17,9 @@ class RedisTestServer {
   static const std::string& Reason();
   // Starts a private redis-server on port (dir for its files); returns its
   // pid, or -1. StopServer(pid) ends it (SIGTERM, waits).
-  static int StartServer(int port, const std::string& dir);
+  // extra: more redis-server arguments (e.g. {"--maxmemory", "2mb"}).
+  static int StartServer(int port, const std::string& dir,
+                         const std::vector<std::string>& extra = {});
   static void StopServer(int pid);
   static int FreePort();
 };
