@@ -17,7 +17,11 @@
 # wrk cannot hold a fixed rate (wrk2 is not in Debian): each run is closed
 # loop, so the table gives the rate achieved with its latency.
 #
-# Knobs (environment): BUILD_DIR (build/release), VIEWERS (3000), CONNS
+# STORE=redis runs the same with `[features] store = "redis"` (serve --config)
+# on a redis-server the script starts (loopback, appendonly yes, everysec);
+# STORE=rocksdb (default) is the embedded store. Run both for a side by side.
+#
+# Knobs (environment): STORE (rocksdb), BUILD_DIR (build/release), VIEWERS (3000), CONNS
 # ("8 32 64"), WRK_THREADS (2), WRK_SECONDS (30), FRESH_SECONDS (60), RATE (5),
 # KEEP (0), NO_BUILD (0). Prints a table and writes
 # bench/results/features-<time>.json (git-ignored).
@@ -31,6 +35,7 @@ WRK_SECONDS=${WRK_SECONDS:-30}
 FRESH_SECONDS=${FRESH_SECONDS:-60}
 RATE=${RATE:-5}
 KEEP=${KEEP:-0}
+STORE=${STORE:-rocksdb}
 KEY=bench-write-key
 
 log() { printf '\033[1;32m[features-bench]\033[0m %s\n' "$*" >&2; }
@@ -48,18 +53,36 @@ mkdir -p build bench/results
 WORK=$(mktemp -d "$(pwd)/build/features-bench.XXXXXX")
 SERVER_PID=""
 SIM_PID=""
+REDIS_PID=""
 cleanup() {
   [[ -n $SIM_PID ]] && kill "$SIM_PID" 2>/dev/null || true
   [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [[ -n $REDIS_PID ]] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null || true
   [[ $KEEP == 1 ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 log "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
+STORE_ARGS=()
+if [[ $STORE == redis ]]; then
+  REDIS_PORT=$(free_port)
+  mkdir -p "$WORK/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes \
+    --save "" --loglevel warning >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  printf '[features]\nstore = "redis"\nredis_url = "redis://127.0.0.1:%s/0"\n' "$REDIS_PORT" \
+    >"$WORK/redis.toml"
+  STORE_ARGS=(--config "$WORK/redis.toml")
+elif [[ $STORE != rocksdb ]]; then
+  echo "STORE must be rocksdb or redis" >&2; exit 1
+fi
+log "feature store: $STORE"
+
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 "$VP" serve --data-dir "$WORK/data" --port "$PORT" --write-key "$KEY" \
-  --catalog "$WORK/catalog.csv" >"$WORK/server.log" 2>&1 &
+  --catalog "$WORK/catalog.csv" "${STORE_ARGS[@]}" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
 SIM_SECONDS=$((30 + WRK_SECONDS * ($(wc -w <<<"$CONNS") + 2) + FRESH_SECONDS + 30))
@@ -97,10 +120,10 @@ wait "$SIM_PID" 2>/dev/null || true
 SIM_PID=""
 
 STAMP=$(date -u +%Y%m%d-%H%M%S)
-OUT=bench/results/features-$STAMP.json
-python3 - "$WORK" "$OUT" <<'PY'
+OUT=bench/results/features-$STORE-$STAMP.json
+python3 - "$WORK" "$OUT" "$STORE" <<'PY'
 import json, os, re, sys
-work, out = sys.argv[1], sys.argv[2]
+work, out, store = sys.argv[1], sys.argv[2], sys.argv[3]
 wrk = [json.loads(l) for l in open(os.path.join(work, "wrk.jsonl")) if l.strip()]
 fresh = json.loads(open(os.path.join(work, "fresh.json")).read())
 metrics = open(os.path.join(work, "metrics.txt")).read()
@@ -112,13 +135,13 @@ hz = open(os.path.join(work, "wrk-healthz.txt")).read()
 rps = re.search(r"Requests/sec:\s+(\S+)", hz)
 p99 = re.search(r"^\s+99%\s+(\S+)$", hz, re.M)
 batch = json.loads(open(os.path.join(work, "wrk-batch.txt")).read().strip().splitlines()[-1])
-res = {"lookups": wrk, "batch_100": batch, "freshness": fresh, "features_events": events,
+res = {"store": store, "lookups": wrk, "batch_100": batch, "freshness": fresh, "features_events": events,
        "healthz_baseline": {"rps": float(rps.group(1)) if rps else None,
                             "p99": p99.group(1) if p99 else None},
        "catalog_misses": metric("viewpipe_features_catalog_misses_total"),
        "loadavg": open("/proc/loadavg").read().split()[:3], "cores": os.cpu_count()}
 json.dump(res, open(out, "w"), indent=1)
-print(f"\nFeatures ({os.cpu_count()} cores, load {' '.join(res['loadavg'])}), "
+print(f"\nFeatures, store {store} ({os.cpu_count()} cores, load {' '.join(res['loadavg'])}), "
       f"{events:.0f} events folded during the run")
 print(f"{'lookups (wrk, keep-alive)':28} {'req/s':>9} {'p50':>8} {'p90':>8} {'p99':>8} {'p99.9':>8} {'errors':>7}")
 for r in wrk:

@@ -10,14 +10,16 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 mkdir -p tests/artifacts
 
 # The real servers of the backend conformance suites and tests/e2e/test_scale.py
-# (docs/scale.md): an Apache Kafka broker (KRaft, loopback) and moto's S3
-# server. Stopped at exit; a server that cannot start makes those cases skip
+# (docs/scale.md): an Apache Kafka broker (KRaft, loopback), moto's S3
+# server and a redis-server (the FeatureStore suite, test_features_redis.py). Stopped at exit; a server that cannot start makes those cases skip
 # loudly (they also try to start their own).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SCALE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/viewpipe-test-servers.XXXXXX")
 MOTO_PID=""
+REDIS_PID=""
 stop_servers() {
   [[ -n $MOTO_PID ]] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
+  [[ -n $REDIS_PID ]] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
   scripts/kafka.sh stop "$SCALE_DIR/kafka" || true
   rm -rf "$SCALE_DIR"
 }
@@ -42,6 +44,22 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$MOTO_PORT") 2>/dev/null; then
   log "S3 server (moto) on $VP_S3_ENDPOINT"
 else
   log "WARNING: moto's S3 server did not start; the S3 cases will try their own"
+fi
+REDIS_PORT=$(free_port)
+mkdir -p "$SCALE_DIR/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$SCALE_DIR/redis" --appendonly yes \
+  --save "" --loglevel warning >"$SCALE_DIR/redis.log" 2>&1 &
+REDIS_PID=$!
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break
+  sleep 0.1
+done
+if (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null; then
+  export VP_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+  log "redis-server on $VP_REDIS_URL"
+else
+  log "WARNING: redis-server did not start; the Redis cases will try their own"
+  tail -n 20 "$SCALE_DIR/redis.log"
 fi
 
 log "unit tests (release)"

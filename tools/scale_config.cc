@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/env.h"
+#include "features/features_module.h"
 #include "lake/s3_object_store.h"
 #include "tools/pipeline_server.h"
 #include "warehouse/history_module.h"
@@ -84,6 +85,21 @@ Status ApplyLake(const toml::table& t, const ServerConfig& c) {
   return Status::OK();
 }
 
+Status ApplyFeatures(const toml::table& t) {
+  features::FeaturesOptions& f = features::FeaturesServeOptions();
+  f.store = t["store"].value_or(f.store);
+  if (f.store != "rocksdb" && f.store != "redis") {
+    return Status::InvalidArgument("features.store must be \"rocksdb\" or \"redis\", not \"" +
+                                   f.store + "\"");
+  }
+  f.redis_url = t["redis_url"].value_or(f.redis_url);
+  f.redis_key_prefix = t["redis_key_prefix"].value_or(f.redis_key_prefix);
+  if (!f.redis_url.starts_with("redis://")) {
+    return Status::InvalidArgument("features.redis_url must be redis://host:port/db");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ApplyConfigFile(const std::string& path, ServerConfig* config) {
@@ -96,6 +112,7 @@ Status ApplyConfigFile(const std::string& path, ServerConfig* config) {
   if (const toml::table* s = t["server"].as_table()) VP_RETURN_IF_ERROR(ApplyServer(*s, config));
   if (const toml::table* l = t["log"].as_table()) VP_RETURN_IF_ERROR(ApplyLog(*l, config));
   if (const toml::table* l = t["lake"].as_table()) VP_RETURN_IF_ERROR(ApplyLake(*l, *config));
+  if (const toml::table* f = t["features"].as_table()) VP_RETURN_IF_ERROR(ApplyFeatures(*f));
   return Status::OK();
 }
 
@@ -106,7 +123,8 @@ void AddConfigFlag(CLI::App* cmd, ServerConfig* config) {
         Status st = ApplyConfigFile(path, config);
         if (!st.ok()) throw CLI::ValidationError("--config", st.ToString());
       },
-      "TOML file selecting the backends: [log] file|kafka, [lake] s3:// (docs/scale.md)");
+      "TOML file selecting the backends: [log] file|kafka, [lake] s3://, "
+      "[features] rocksdb|redis (docs/scale.md)");
 }
 
 }  // namespace viewpipe::tools

@@ -8,6 +8,8 @@
 //             delivery_timeout_ms, [log.properties] (librdkafka)
 //   [lake]    uri = "s3://bucket/prefix" (default: <data_dir>/history/lake),
 //             endpoint, region, create_bucket, multipart_threshold_bytes, part_bytes
+//   [features] store = "rocksdb" | "redis", redis_url = "redis://HOST:PORT/DB",
+//             redis_key_prefix (default "viewpipe:features:")
 //
 // S3 credentials come from the environment only: AWS_ACCESS_KEY_ID,
 // AWS_SECRET_ACCESS_KEY and optionally AWS_SESSION_TOKEN. Values in the file

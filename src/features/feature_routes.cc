@@ -29,6 +29,7 @@ void AppendVector(FeatureKind kind, std::string_view id, const std::string& valu
 int HttpStatus(const Status& st) {
   if (st.IsNotFound()) return 404;
   if (st.code() == Status::Code::kInvalidArgument) return 400;
+  if (st.code() == Status::Code::kUnavailable) return 503;  // e.g. Redis down
   return 500;
 }
 

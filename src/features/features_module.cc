@@ -5,6 +5,7 @@
 #include "common/env.h"
 #include "features/feature_processor.h"
 #include "features/feature_routes.h"
+#include "features/redis_feature_store.h"
 #include "features/rocksdb_feature_store.h"
 #include "stream/consumer_runner.h"
 
@@ -18,14 +19,34 @@ std::string DefaultCatalogPath(const std::string& data_dir) {
 FeaturesModule::FeaturesModule(FeaturesOptions options) : options_(std::move(options)) {}
 FeaturesModule::~FeaturesModule() { Stop(); }
 
-Status FeaturesModule::Start(const ModuleContext& ctx) {
-  const std::string dir = JoinPath(FeaturesDir(ctx.data_dir), "store");
+Status FeaturesModule::OpenStore(const std::string& data_dir) {
+  if (options_.store == "redis") {
+    RedisStoreOptions o;
+    o.url = options_.redis_url;
+    o.key_prefix = options_.redis_key_prefix;
+    auto store = RedisFeatureStore::Open(o);
+    if (!store.ok()) return store.status();
+    store_ = std::move(store).value();
+    spdlog::info("features: redis store {} (keys {}*)", o.url, o.key_prefix);
+    return Status::OK();
+  }
+  if (options_.store != "rocksdb") {
+    return Status::InvalidArgument("features store must be rocksdb or redis, not " +
+                                   options_.store);
+  }
+  const std::string dir = JoinPath(FeaturesDir(data_dir), "store");
   VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(dir));
   RocksDbOptions ro;
   ro.sync = options_.sync_writes;
   auto store = RocksDbFeatureStore::Open(dir, ro);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
+  spdlog::info("features: rocksdb store {}", dir);
+  return Status::OK();
+}
+
+Status FeaturesModule::Start(const ModuleContext& ctx) {
+  VP_RETURN_IF_ERROR(OpenStore(ctx.data_dir));
   const std::string& catalog = ctx.catalog_path;
   processor_ = std::make_unique<FeatureProcessor>(store_.get(), catalog, ctx.clock, ctx.metrics);
   routes_ =
@@ -34,7 +55,7 @@ Status FeaturesModule::Start(const ModuleContext& ctx) {
   ctx_ = ctx;
   VP_RETURN_IF_ERROR(StartRunner());
   supervisor_ = std::thread([this] { Supervise(); });
-  spdlog::info("features: store {}, catalog {}", dir, catalog);
+  spdlog::info("features: catalog {}", catalog);
   return Status::OK();
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // FeaturesModule: the recommendation features inside `viewpipe serve`:
 // consumer group "features" on `viewing` (ConsumerRunner + FeatureProcessor)
-// writing the RocksDB store under <data_dir>/features/store/, and the
+// writing the RocksDB store under <data_dir>/features/store/ (or the Redis
+// store at options.redis_url: redis_feature_store.h), and the
 // /v1/features/* routes (feature_routes.h). A path that fails (a store
 // write error, disk full) is restarted after 5 s and resumes from the
 // store's offsets.
@@ -25,6 +26,9 @@ class FeatureProcessor;
 class FeatureRoutes;
 
 struct FeaturesOptions {
+  std::string store = "rocksdb";  // or "redis" ([features] of --config)
+  std::string redis_url = "redis://127.0.0.1:6379/0";
+  std::string redis_key_prefix = "viewpipe:features:";
   bool sync_writes = false;  // fsync the store's WAL on every batch
   size_t max_batch = 100;    // ids per batch lookup
 };
@@ -42,6 +46,7 @@ class FeaturesModule final : public ServerModule {
   void Stop() override;
 
  private:
+  Status OpenStore(const std::string& data_dir);
   Status StartRunner();
   void Supervise();
 
