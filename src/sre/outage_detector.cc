@@ -96,25 +96,58 @@ void OutageDetector::OnTick(int64_t now, const SliceView& all) {
   slices_ = nullptr;
 }
 
+double OutageDetector::Denominator(QoeMetric m, const Evidence& e) {
+  switch (m) {
+    case QoeMetric::kVsfRate:
+    case QoeMetric::kEbvsRate:
+      return e.attempts;
+    case QoeMetric::kPlaybackFailureRate:
+      return e.ended;
+    case QoeMetric::kRebufferRatio:
+      return e.stalled + e.playing;
+  }
+  return 0;
+}
+
+// The newest data of the group for metric m: the newest slices back to
+// where they hold recent_volume of the span's minimum volume, at most
+// recent_max_ms back (the newest slices are partial while data arrive out
+// of order; one slice when it has the volume).
+OutageDetector::Evidence OutageDetector::Newest(QoeMetric m,
+                                                const std::vector<GroupSlice>& mine,
+                                                int64_t now) const {
+  const double need = options_.recent_volume * (m == QoeMetric::kRebufferRatio
+                                                    ? static_cast<double>(options_.min_watch_ms)
+                                                : m == QoeMetric::kPlaybackFailureRate
+                                                    ? static_cast<double>(options_.min_ended_plays)
+                                                    : static_cast<double>(options_.min_attempts));
+  Evidence e;
+  for (auto it = mine.rbegin(); it != mine.rend(); ++it) {
+    if (it->first < now - options_.recent_max_ms) break;
+    if (it->first < now - options_.recent_ms && Denominator(m, e) >= need) break;
+    e.Add(*it->second);
+  }
+  return e;
+}
+
 void OutageDetector::OnGroupTick(const GroupKey& g, GroupState& gs, const SliceView& slices,
                                  int64_t now) {
-  Evidence span, newest;
-  int64_t first_data_slice = kNever;
+  Evidence span;
+  std::vector<GroupSlice> mine;
   for (const auto& [start, counts] : slices) {
     auto it = counts->find(g);
     if (it == counts->end() || it->second.Empty()) continue;
     span.Add(it->second);
-    if (start >= now - options_.recent_ms) newest.Add(it->second);
-    if (first_data_slice == kNever) first_data_slice = start;
+    mine.emplace_back(start, &it->second);
     gs.last_data_end = std::max(gs.last_data_end, start + options_.tick_ms);
     if (gs.first_data == kNever) gs.first_data = start;
   }
   span_evidence_ = span;
   for (size_t m = 0; m < kQoeMetrics; ++m) {
     const auto metric = static_cast<QoeMetric>(m);
-    Evaluate(g, metric, gs.metrics[m], Read(metric, span, newest), now);
+    Evaluate(g, metric, gs.metrics[m], Read(metric, span, Newest(metric, mine, now)), now);
   }
-  CheckSilence(g, gs, span, first_data_slice, now);
+  CheckSilence(g, gs, span, mine.empty() ? kNever : mine.front().first, now);
 }
 
 OutageDetector::Baseline OutageDetector::BaselineOf(QoeMetric m, const MetricState& s,
@@ -206,10 +239,7 @@ int64_t OutageDetector::AnomalyStart(const GroupKey& g, QoeMetric m, double elev
     Evidence e;
     e.Add(c->second);
     const Reading r = Read(m, span_evidence_, e);
-    const double den = m == QoeMetric::kRebufferRatio         ? e.stalled + e.playing
-                       : m == QoeMetric::kPlaybackFailureRate ? e.ended
-                                                              : e.attempts;
-    if (den <= 0) continue;
+    if (Denominator(m, e) <= 0) continue;
     if (r.newest > elevated_above) {
       start = it->first;
       gap = 0;

@@ -13,15 +13,16 @@
 //   groups learn too); for the rebuffering ratio, the median and MAD;
 // - anomalous when the span's value exceeds baseline + floor (floors per
 //   metric; for the ratio max(mad_k * 1.4826 * MAD, floor)), for rates also
-//   with a binomial z >= min_z against the baseline, and the newest
-//   recent_ms of data on their own are above baseline + floor;
+//   with a binomial z >= min_z against the baseline, and the newest data
+//   on their own (the newest slice, or the newest few up to recent_max_ms
+//   while they lack volume) are above baseline + floor;
 // - raised once it has been anomalous at every tick for persist_ms:
 //   started_at = the start of the contiguous run of elevated slices (each
 //   on its own above baseline + floor) that led to it, detected_at = the
 //   wall clock; one open alert per (group, metric) (de-duplication); while
 //   a cdn or cdn_country alert is open for a metric, the broader groups
 //   (total, country, isp, device_type) do not raise their own for it;
-// - resolved once the newest recent_ms have been under baseline + floor / 2
+// - resolved once the newest data have been under baseline + floor / 2
 //   (hysteresis) at every tick for resolve_ms, at the start of that data.
 // Silence: a group whose median attempts per span reach min_attempts and
 // that then has no data at all for silent_ms gets a "silence" alert
@@ -35,6 +36,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "sre/alert_book.h"
@@ -98,7 +100,10 @@ class OutageDetector {
     bool ready = false, significant = false;
   };
 
+  using GroupSlice = std::pair<int64_t, const QoeCounts*>;
   static bool IsSpecific(QoeDim d);
+  static double Denominator(QoeMetric m, const Evidence& e);
+  Evidence Newest(QoeMetric m, const std::vector<GroupSlice>& mine, int64_t now) const;
   void OnGroupTick(const GroupKey& g, GroupState& gs, const SliceView& slices, int64_t now);
   Reading Read(QoeMetric m, const Evidence& span, const Evidence& newest) const;
   Baseline BaselineOf(QoeMetric m, const MetricState& s, const Reading& r) const;

@@ -43,10 +43,15 @@ struct DetectorOptions {
   uint64_t min_ended_plays = 8;
   int64_t min_watch_ms = 400000;
   uint64_t min_rebuffers = 3;
-  // The newest recent_ms of data must be elevated on their own; an anomaly
-  // must hold at every tick for persist_ms to raise an alert (so a blip of
-  // a few seconds does not), and be gone for resolve_ms to resolve it.
+  // The newest data must be elevated on their own: the newest recent_ms,
+  // extended back (at most recent_max_ms) until they hold recent_volume of
+  // the span's minimum volume (the newest slices are partial while data
+  // arrive out of order). An anomaly must hold at every tick for persist_ms
+  // to raise an alert (so a blip of a second or two does not), and be gone
+  // for resolve_ms to resolve it.
   int64_t recent_ms = 1000;
+  int64_t recent_max_ms = 5000;
+  double recent_volume = 0.25;
   int64_t persist_ms = 3000;
   int64_t resolve_ms = 30000;
   // Baseline: the last history readings seen while normal (one per tick:
