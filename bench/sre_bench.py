@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """SRE benchmark driver (bench/sre.sh): detection delay over N injected
 outages, false alerts, and catch-up (replay) speed, against the real
-`viewpipe serve` fed by `viewpipe sim` as fast as it goes (time-compressed:
-the simulated clock starts hours in the past).
+`viewpipe serve` fed by `viewpipe sim`.
 
-- Detection delay per outage, in event time: the alert's
-  detected_event_time (the end of the window that completed the evidence)
-  minus the simulator's true outage start. At real-time speed the wall-clock
-  latency is that plus the window lateness (VIEWPIPE_SRE_LATENESS_MS, 5 s)
-  plus the pipeline's processing (ms), so both are reported.
+- Default: time-compressed (`--speed 0`, the simulated clock starts hours
+  in the past). Detection delay per outage, in event time: the alert's
+  detected_event_time (the detector's tick that raised it) minus the
+  simulator's true outage start.
+- `--realtime`: the simulator runs at speed 1 (event time = wall time), so
+  `wall_latency_s` = the alert's detected_at (wall clock) minus the true
+  outage start is the latency itself, pipeline included. No catch-up then.
 - A true alert is a qoe alert on the outage's CDN (the cdn group or one of
   its cdn x country cells) whose started_at is inside [start - 20 s, end].
-  Every other qoe alert is false; so is any alert in the steady run.
+  Every other qoe alert is false (except other dimensions of an ongoing
+  outage); so is any alert in the steady run (always time-compressed:
+  detection runs in event time).
 - Catch-up: the server is killed and restarted (the SRE state is rebuilt
   from the whole `qoe` topic); from the restart until every window is
   closed again: event-time seconds per wall second, and events/s.

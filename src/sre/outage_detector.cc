@@ -80,8 +80,10 @@ bool OutageDetector::IsSpecific(QoeDim d) { return d == QoeDim::kCdn || d == Qoe
 
 void OutageDetector::OnTick(int64_t now, const SliceView& all) {
   SliceView slices(all.lower_bound(now - options_.span_ms), all.lower_bound(now));
-  for (const auto& [start, counts] : slices) {
-    for (const auto& [g, c] : *counts) {
+  // New groups from the newest slice (older slices were seen at earlier
+  // ticks; a group first seen late joins at its next slice).
+  if (!slices.empty()) {
+    for (const auto& [g, c] : *slices.rbegin()->second) {
       if (g.dim != QoeDim::kTitleId) groups_.try_emplace(g);
     }
   }
@@ -156,8 +158,7 @@ OutageDetector::Baseline OutageDetector::BaselineOf(QoeMetric m, const MetricSta
   const double floor = kFloor[static_cast<size_t>(m)];
   if (r.proportion) {
     // Pooled rate of the normal history; noise is judged by the binomial z.
-    double num = 0, den = 0;
-    for (const auto& [n, d] : s.history) num += n, den += d;
+    const double num = s.sum_num, den = s.sum_den;
     b.base = den > 0 ? num / den : 0;
     b.threshold = b.base + floor;
     b.ready = s.history.size() >= options_.min_history &&
@@ -184,7 +185,13 @@ void OutageDetector::Learn(MetricState& s, const Reading& r, const Baseline& b) 
                                    : r.volume && r.value <= b.threshold;
   if (!normal) return;
   s.history.emplace_back(r.proportion ? r.num : r.value, r.proportion ? r.den : 1.0);
-  while (s.history.size() > options_.history) s.history.pop_front();
+  s.sum_num += s.history.back().first;
+  s.sum_den += s.history.back().second;
+  while (s.history.size() > options_.history) {
+    s.sum_num -= s.history.front().first;
+    s.sum_den -= s.history.front().second;
+    s.history.pop_front();
+  }
 }
 
 void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r,
@@ -267,6 +274,8 @@ void OutageDetector::Raise(const GroupKey& g, QoeMetric m, MetricState& s, const
   a.severity = excess >= 3 * kFloor[static_cast<size_t>(m)] ? "critical" : "warning";
   a.detected_at = clock_->NowMs();
   a.detected_event_time = now;
+  // A replay may re-detect an alert of the book a second or two off.
+  if (auto known = book_->Recorded(a, options_.span_ms)) a.id = *known;
   s.open_id = a.id;
   if (IsSpecific(g.dim)) {
     ++open_specific_[static_cast<size_t>(m)];
@@ -324,6 +333,7 @@ void OutageDetector::CheckSilence(const GroupKey& g, GroupState& gs, const Evide
   a.severity = "critical";
   a.detected_at = clock_->NowMs();
   a.detected_event_time = now;
+  if (auto known = book_->Recorded(a, options_.span_ms)) a.id = *known;
   gs.silent_id = a.id;
   gs.silent_since = gs.last_data_end;
   if (book_->Raise(a)) {

@@ -76,6 +76,7 @@ class OutageDetector {
     // Normal readings: (numerator, denominator) of a proportion, or
     // (value, 1) of the rebuffering ratio.
     std::deque<std::pair<double, double>> history;
+    double sum_num = 0, sum_den = 0;  // of history (integer counts: exact)
     int streak = 0;
     int normal = 0;
     int64_t normal_start = 0;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <memory>
 #include <random>
 
 namespace viewpipe::sre {
@@ -62,7 +63,7 @@ class DetectorTest : public ::testing::Test {
     clock_.Advance(kTick);
     SliceView view;
     for (const auto& [s, counts] : slices_) view.emplace(s, &counts);
-    detector_.OnTick(start_, view);
+    (replay_ ? *replay_ : detector_).OnTick(start_, view);
     while (slices_.begin()->first < start_ - options_.span_ms) slices_.erase(slices_.begin());
   }
   void Normal(int n) {
@@ -75,6 +76,7 @@ class DetectorTest : public ::testing::Test {
   AlertBook book_;
   OutageDetector detector_;
   std::map<int64_t, GroupCounts> slices_;
+  std::unique_ptr<OutageDetector> replay_;  // a restarted detector on the same book
   std::mt19937_64 rng_{42};
   int64_t start_ = kT0;
 };
@@ -206,6 +208,45 @@ TEST_F(DetectorTest, OutagesAreRaisedWithinSecondsOfTheirStart) {
     }
     EXPECT_TRUE(raised) << "outage " << k << " on " << cdn;
     Normal(12);  // resolves (30 s), and the next outage has a fresh start
+  }
+}
+
+TEST_F(DetectorTest, ReplayThatSeesOtherSlicesKeepsTheRecordedAlert) {
+  // A restart replays the log in other batches, so the detector's view of
+  // the newest (partial) slices differs and started_at can move by a
+  // second or two: the replay adopts the recorded alert, never a second.
+  auto run = [this](uint64_t seed) {
+    start_ = kT0;
+    slices_.clear();
+    rng_.seed(seed);
+    Normal(60);
+    for (int i = 0; i < 6; ++i) {
+      Window([](const std::string& cdn, auto&) {
+        Cell c;
+        if (cdn == "cdn-b") c.vsf = 0.5;
+        return c;
+      });
+    }
+    Normal(10);
+  };
+  auto cdn_b = [this] {
+    std::vector<Alert> out;
+    for (const Alert& a : Alerts()) {
+      if (a.dimension == "cdn" && a.key == "cdn-b" && a.metric == "vsf_rate") out.push_back(a);
+    }
+    return out;
+  };
+  run(1);
+  const std::vector<Alert> before = cdn_b();
+  ASSERT_EQ(before.size(), 1u);
+  for (uint64_t seed : {2, 3, 4}) {
+    replay_ = std::make_unique<OutageDetector>(options_, &book_, &clock_);
+    run(seed);
+    const std::vector<Alert> after = cdn_b();
+    ASSERT_EQ(after.size(), 1u) << after[1].id;
+    EXPECT_EQ(after[0].id, before[0].id);
+    EXPECT_EQ(after[0].detected_at, before[0].detected_at);
+    EXPECT_FALSE(after[0].open);
   }
 }
 
