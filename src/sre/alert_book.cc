@@ -106,6 +106,21 @@ bool AlertBook::Raise(const Alert& a) {
   return true;
 }
 
+std::optional<std::string> AlertBook::Recorded(const Alert& a, int64_t tolerance_ms) const {
+  std::lock_guard lock(mu_);
+  for (auto it = alerts_.rbegin(); it != alerts_.rend(); ++it) {
+    const Alert& b = *it;
+    if (b.kind != a.kind || b.dimension != a.dimension || b.key != a.key || b.metric != a.metric) {
+      continue;
+    }
+    const bool same = b.open ? b.started_at <= a.started_at + tolerance_ms
+                             : a.started_at >= b.started_at - tolerance_ms &&
+                                   a.started_at <= b.resolved_at.value_or(b.started_at);
+    if (same) return b.id;
+  }
+  return std::nullopt;
+}
+
 void AlertBook::Update(const std::string& id, double value) {
   std::lock_guard lock(mu_);
   auto it = by_id_.find(id);

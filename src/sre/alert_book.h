@@ -39,6 +39,13 @@ class AlertBook {
   // Adds a (new) alert; an alert with this id already known (a replay) keeps
   // its detected_at and state. True when it was new.
   bool Raise(const Alert& a);
+  // The id of an alert already in the book for the same kind, dimension,
+  // key and metric that a replay re-detected with a slightly different
+  // started_at (detection reads partial data, and a replay sees them in
+  // other batches): open and started before a.started_at + tolerance_ms,
+  // or resolved with a.started_at in [started_at - tolerance_ms,
+  // resolved_at]. The detector then adopts it instead of raising a second.
+  std::optional<std::string> Recorded(const Alert& a, int64_t tolerance_ms) const;
   // Updates the worst value of an open alert (not persisted each time).
   void Update(const std::string& id, double value);
   // Resolves an open alert at resolved_at (event time).

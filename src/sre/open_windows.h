@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sre/qoe_group.h"
+#include "sre/recent_slices.h"
 
 namespace viewpipe::sre {
 
@@ -23,6 +24,9 @@ class OpenWindows {
  public:
   static constexpr int64_t kNothingClosed = INT64_MIN;
   explicit OpenWindows(int64_t window_ms) : window_ms_(window_ms) {}
+  // Every contribution also goes to these slices (the detector's view);
+  // must outlive this.
+  void AttachSlices(RecentSlices* slices) { slices_ = slices; }
 
   int64_t WindowOf(int64_t ts) const;
   // Applies f(QoeCounts&) to each group of dims in the window of ts. False
@@ -33,6 +37,9 @@ class OpenWindows {
     const bool open = w != nullptr;
     if (!open) w = &late_[WindowOf(ts)];
     for (const GroupKey& g : groups) f((*w)[g]);
+    if (GroupCounts* s = slices_ != nullptr ? slices_->At(ts) : nullptr) {
+      for (const GroupKey& g : groups) f((*s)[g]);
+    }
     return open;
   }
   // Spreads the span [from, to) over the windows it crosses: f(counts, ms)
@@ -42,7 +49,8 @@ class OpenWindows {
   int64_t AddSpan(int64_t from, int64_t to, const std::array<GroupKey, kQoeDims>& groups, F&& f) {
     int64_t dropped = 0;
     while (from < to) {
-      const int64_t end = std::min(to, WindowOf(from) + window_ms_);
+      int64_t end = std::min(to, WindowOf(from) + window_ms_);
+      if (slices_ != nullptr) end = std::min(end, slices_->SliceOf(from) + slices_->slice_ms());
       const int64_t part = end - from;
       if (!AddAt(from, groups, [&](QoeCounts& c) { f(c, part); })) dropped += part;
       from = end;
@@ -70,6 +78,7 @@ class OpenWindows {
   GroupCounts* Window(int64_t ts);
 
   int64_t window_ms_;
+  RecentSlices* slices_ = nullptr;
   int64_t closed_through_ = kNothingClosed;
   std::map<int64_t, GroupCounts> open_;
   std::map<int64_t, GroupCounts> late_;

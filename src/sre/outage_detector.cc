@@ -25,12 +25,24 @@ double Median(std::vector<double> v) {
 
 std::string_view QoeMetricName(QoeMetric m) { return kMetricNames[static_cast<size_t>(m)]; }
 
-OutageDetector::OutageDetector(const DetectorOptions& options, int64_t window_ms, AlertBook* book,
-                               Clock* clock)
-    : options_(options), window_ms_(window_ms), book_(book), clock_(clock) {}
+void OutageDetector::Evidence::Add(const QoeCounts& c) {
+  const auto d = [](auto v) { return static_cast<double>(v); };
+  attempts += d(c.attempts);
+  vsf += d(c.vsf);
+  ebvs += d(c.ebvs);
+  ended += d(c.ended_plays);
+  failures += d(c.playback_failures);
+  stalled += d(c.stalled_ms);
+  playing += d(c.playing_ms);
+  rebuffers += d(c.rebuffers);
+  data = data || !c.Empty();
+}
 
-OutageDetector::Reading OutageDetector::Read(QoeMetric m, const QoeCounts& t,
-                                             const QoeCounts& n) const {
+OutageDetector::OutageDetector(const DetectorOptions& options, AlertBook* book, Clock* clock)
+    : options_(options), book_(book), clock_(clock) {}
+
+OutageDetector::Reading OutageDetector::Read(QoeMetric m, const Evidence& t,
+                                             const Evidence& n) const {
   Reading r;
   auto prop = [&](double num, double den, double nnum, double nden, bool volume) {
     r.proportion = true;
@@ -43,22 +55,21 @@ OutageDetector::Reading OutageDetector::Read(QoeMetric m, const QoeCounts& t,
   const auto d = [](auto v) { return static_cast<double>(v); };
   switch (m) {
     case QoeMetric::kVsfRate:
-      prop(d(t.vsf), d(t.attempts), d(n.vsf), d(n.attempts), t.attempts >= options_.min_attempts);
+      prop(t.vsf, t.attempts, n.vsf, n.attempts, t.attempts >= d(options_.min_attempts));
       break;
     case QoeMetric::kEbvsRate:
-      prop(d(t.ebvs), d(t.attempts), d(n.ebvs), d(n.attempts), t.attempts >= options_.min_attempts);
+      prop(t.ebvs, t.attempts, n.ebvs, n.attempts, t.attempts >= d(options_.min_attempts));
       break;
     case QoeMetric::kPlaybackFailureRate:
-      prop(d(t.playback_failures), d(t.ended_plays), d(n.playback_failures), d(n.ended_plays),
-           t.ended_plays >= options_.min_ended_plays);
+      prop(t.failures, t.ended, n.failures, n.ended, t.ended >= d(options_.min_ended_plays));
       break;
     case QoeMetric::kRebufferRatio: {
-      const double tw = d(t.stalled_ms + t.playing_ms), nw = d(n.stalled_ms + n.playing_ms);
-      r.volume = t.stalled_ms + t.playing_ms >= options_.min_watch_ms;
-      r.value = tw > 0 ? d(t.stalled_ms) / tw : 0;
-      r.newest = nw > 0 ? d(n.stalled_ms) / nw : 0;
+      const double tw = t.stalled + t.playing, nw = n.stalled + n.playing;
+      r.volume = tw >= d(options_.min_watch_ms);
+      r.value = tw > 0 ? t.stalled / tw : 0;
+      r.newest = nw > 0 ? n.stalled / nw : 0;
       // Enough separate stalls that one long stall is not an outage.
-      if (t.rebuffers < options_.min_rebuffers) r.newest = 0;
+      if (t.rebuffers < d(options_.min_rebuffers)) r.newest = 0;
       break;
     }
   }
@@ -67,33 +78,78 @@ OutageDetector::Reading OutageDetector::Read(QoeMetric m, const QoeCounts& t,
 
 bool OutageDetector::IsSpecific(QoeDim d) { return d == QoeDim::kCdn || d == QoeDim::kCdnCountry; }
 
-void OutageDetector::OnWindow(int64_t start, const GroupCounts& counts) {
-  for (const auto& [g, c] : counts) {
-    if (g.dim != QoeDim::kTitleId) groups_.try_emplace(g);
+void OutageDetector::OnTick(int64_t now, const SliceView& all) {
+  SliceView slices(all.lower_bound(now - options_.span_ms), all.lower_bound(now));
+  // New groups from the newest slice (older slices were seen at earlier
+  // ticks; a group first seen late joins at its next slice).
+  if (!slices.empty()) {
+    for (const auto& [g, c] : *slices.rbegin()->second) {
+      if (g.dim != QoeDim::kTitleId) groups_.try_emplace(g);
+    }
   }
-  // CDN-level groups first, so their alerts of this window can cover the
+  slices_ = &slices;
+  // CDN-level groups first, so their alerts of this tick can cover the
   // broader groups' (de-duplication across dimensions).
   for (bool specific : {true, false}) {
     for (auto& [g, gs] : groups_) {
-      if (IsSpecific(g.dim) == specific) OnGroupWindow(g, gs, counts, start);
+      if (IsSpecific(g.dim) == specific) OnGroupTick(g, gs, slices, now);
     }
   }
+  slices_ = nullptr;
 }
 
-void OutageDetector::OnGroupWindow(const GroupKey& g, GroupState& gs, const GroupCounts& counts,
-                                   int64_t start) {
-  static const QoeCounts kNone;
-  auto it = counts.find(g);
-  const QoeCounts& newest = it != counts.end() ? it->second : kNone;
-  gs.recent.push_back(newest);
-  while (gs.recent.size() > static_cast<size_t>(options_.eval_windows)) gs.recent.pop_front();
-  QoeCounts trailing;
-  for (const QoeCounts& c : gs.recent) trailing.Merge(c);
+double OutageDetector::Denominator(QoeMetric m, const Evidence& e) {
+  switch (m) {
+    case QoeMetric::kVsfRate:
+    case QoeMetric::kEbvsRate:
+      return e.attempts;
+    case QoeMetric::kPlaybackFailureRate:
+      return e.ended;
+    case QoeMetric::kRebufferRatio:
+      return e.stalled + e.playing;
+  }
+  return 0;
+}
+
+// The newest data of the group for metric m: the newest slices back to
+// where they hold recent_volume of the span's minimum volume, at most
+// recent_max_ms back (the newest slices are partial while data arrive out
+// of order; one slice when it has the volume).
+OutageDetector::Evidence OutageDetector::Newest(QoeMetric m,
+                                                const std::vector<GroupSlice>& mine,
+                                                int64_t now) const {
+  const double need = options_.recent_volume * (m == QoeMetric::kRebufferRatio
+                                                    ? static_cast<double>(options_.min_watch_ms)
+                                                : m == QoeMetric::kPlaybackFailureRate
+                                                    ? static_cast<double>(options_.min_ended_plays)
+                                                    : static_cast<double>(options_.min_attempts));
+  Evidence e;
+  for (auto it = mine.rbegin(); it != mine.rend(); ++it) {
+    if (it->first < now - options_.recent_max_ms) break;
+    if (it->first < now - options_.recent_ms && Denominator(m, e) >= need) break;
+    e.Add(*it->second);
+  }
+  return e;
+}
+
+void OutageDetector::OnGroupTick(const GroupKey& g, GroupState& gs, const SliceView& slices,
+                                 int64_t now) {
+  Evidence span;
+  std::vector<GroupSlice> mine;
+  for (const auto& [start, counts] : slices) {
+    auto it = counts->find(g);
+    if (it == counts->end() || it->second.Empty()) continue;
+    span.Add(it->second);
+    mine.emplace_back(start, &it->second);
+    gs.last_data_end = std::max(gs.last_data_end, start + options_.tick_ms);
+    if (gs.first_data == kNever) gs.first_data = start;
+  }
+  span_evidence_ = span;
   for (size_t m = 0; m < kQoeMetrics; ++m) {
     const auto metric = static_cast<QoeMetric>(m);
-    Evaluate(g, metric, gs.metrics[m], Read(metric, trailing, newest), start);
+    Evaluate(g, metric, gs.metrics[m], Read(metric, span, Newest(metric, mine, now)), now);
   }
-  CheckSilence(g, gs, newest, trailing, start);
+  CheckSilence(g, gs, span, mine.empty() ? kNever : mine.front().first, now);
 }
 
 OutageDetector::Baseline OutageDetector::BaselineOf(QoeMetric m, const MetricState& s,
@@ -102,8 +158,7 @@ OutageDetector::Baseline OutageDetector::BaselineOf(QoeMetric m, const MetricSta
   const double floor = kFloor[static_cast<size_t>(m)];
   if (r.proportion) {
     // Pooled rate of the normal history; noise is judged by the binomial z.
-    double num = 0, den = 0;
-    for (const auto& [n, d] : s.history) num += n, den += d;
+    const double num = s.sum_num, den = s.sum_den;
     b.base = den > 0 ? num / den : 0;
     b.threshold = b.base + floor;
     b.ready = s.history.size() >= options_.min_history &&
@@ -122,46 +177,52 @@ OutageDetector::Baseline OutageDetector::BaselineOf(QoeMetric m, const MetricSta
   return b;
 }
 
+// The baseline learns from normal readings only: proportions from any
+// reading that is not a significant excess (small groups included), the
+// rebuffering ratio from readings with volume under the threshold.
+void OutageDetector::Learn(MetricState& s, const Reading& r, const Baseline& b) const {
+  const bool normal = r.proportion ? r.den > 0 && !(b.significant && r.value > b.threshold)
+                                   : r.volume && r.value <= b.threshold;
+  if (!normal) return;
+  s.history.emplace_back(r.proportion ? r.num : r.value, r.proportion ? r.den : 1.0);
+  s.sum_num += s.history.back().first;
+  s.sum_den += s.history.back().second;
+  while (s.history.size() > options_.history) {
+    s.sum_num -= s.history.front().first;
+    s.sum_den -= s.history.front().second;
+    s.history.pop_front();
+  }
+}
+
 void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r,
-                              int64_t start) {
+                              int64_t now) {
   const double floor = kFloor[static_cast<size_t>(m)];
   const Baseline b = BaselineOf(m, s, r);
   const bool elevated = r.newest > b.base + floor;
-  const bool anomalous =
-      b.ready && r.volume && r.value > b.threshold && b.significant && elevated;
-  s.elevated.emplace_back(start, elevated);
-  while (s.elevated.size() > static_cast<size_t>(options_.eval_windows + options_.persist)) {
-    s.elevated.pop_front();
-  }
+  const bool anomalous = b.ready && r.volume && r.value > b.threshold && b.significant && elevated;
   if (anomalous) {
-    if (s.streak++ == 0) s.streak_start = start;
+    ++s.streak;
     s.normal = 0;
-    if (s.open_id.empty() && s.streak >= options_.persist) Raise(g, m, s, r, b.base);
+    if (s.open_id.empty() && s.streak * options_.tick_ms >= options_.persist_ms) {
+      Raise(g, m, s, r, b.base, now);
+    }
     if (!s.open_id.empty()) book_->Update(s.open_id, r.value);
     return;
   }
   s.streak = 0;
   if (s.open_id.empty()) {
-    // The baseline learns from normal readings only: proportions from any
-    // reading that is not a significant excess (small groups included),
-    // the rebuffering ratio from readings with volume under the threshold.
-    const bool normal = r.proportion ? r.den > 0 && !(b.significant && r.value > b.threshold)
-                                     : r.volume && r.value <= b.threshold;
-    if (normal) {
-      s.history.emplace_back(r.proportion ? r.num : r.value, r.proportion ? r.den : 1.0);
-      while (s.history.size() > options_.history) s.history.pop_front();
-    }
+    Learn(s, r, b);
     return;
   }
   // No verdict without volume (an open alert stays open). Hysteresis: back
-  // to normal only when the newest window is clearly so.
+  // to normal only when the newest data are clearly so.
   if (!r.volume) return;
   if (r.newest > b.base + floor / 2) {
     s.normal = 0;
     return;
   }
-  if (s.normal++ == 0) s.normal_start = start;
-  if (s.normal >= options_.resolve_after) {
+  if (s.normal++ == 0) s.normal_start = now - options_.recent_ms;
+  if (s.normal * options_.tick_ms >= options_.resolve_ms) {
     book_->Resolve(s.open_id, s.normal_start);  // a covered alert is not in the book: no-op
     spdlog::info("sre: resolved {}", s.open_id);
     if (IsSpecific(g.dim)) --open_specific_[static_cast<size_t>(m)];
@@ -170,27 +231,51 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
   }
 }
 
+// The anomaly began with the oldest of the slices that are each above
+// elevated_above on their own, walking back from the newest elevated slice
+// over runs of them with gaps of at most one slice that is not (a small
+// group's slice can miss an outage by chance); slices without data neither
+// break nor extend the run.
+int64_t OutageDetector::AnomalyStart(const GroupKey& g, QoeMetric m, double elevated_above,
+                                     int64_t now) const {
+  int64_t start = kNever;
+  int gap = 0;
+  for (auto it = slices_->rbegin(); it != slices_->rend() && gap <= 1; ++it) {
+    auto c = it->second->find(g);
+    if (c == it->second->end()) continue;
+    Evidence e;
+    e.Add(c->second);
+    const Reading r = Read(m, span_evidence_, e);
+    if (Denominator(m, e) <= 0) continue;
+    if (r.newest > elevated_above) {
+      start = it->first;
+      gap = 0;
+    } else if (start != kNever) {
+      ++gap;
+    }
+  }
+  return start != kNever ? start : now - options_.recent_ms;
+}
+
 void OutageDetector::Raise(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r,
-                           double baseline) {
+                           double baseline, int64_t now) {
   Alert a;
   a.kind = "qoe";
   a.dimension = std::string(QoeDimName(g.dim));
   a.key = g.dim == QoeDim::kTotal ? "total" : g.key;
   a.metric = std::string(QoeMetricName(m));
-  // The anomaly began with the first of the contiguous elevated windows
-  // before the streak (they lacked volume or significance on their own).
-  a.started_at = s.streak_start;
-  for (auto it = s.elevated.rbegin(); it != s.elevated.rend(); ++it) {
-    if (it->first > s.streak_start) continue;
-    if (!it->second) break;
-    a.started_at = it->first;
-  }
+  a.started_at = AnomalyStart(g, m, baseline + kFloor[static_cast<size_t>(m)], now);
   a.id = Alert::MakeId(a.kind, a.dimension, a.key, a.metric, a.started_at);
   a.value = r.value;
   a.baseline = baseline;
-  a.severity = r.value - baseline >= 3 * kFloor[static_cast<size_t>(m)] ? "critical" : "warning";
+  // Severity from the newest data too: at an outage's start the span still
+  // holds mostly normal data.
+  const double excess = std::max(r.value, r.newest) - baseline;
+  a.severity = excess >= 3 * kFloor[static_cast<size_t>(m)] ? "critical" : "warning";
   a.detected_at = clock_->NowMs();
-  a.detected_event_time = s.elevated.back().first + window_ms_;
+  a.detected_event_time = now;
+  // A replay may re-detect an alert of the book a second or two off.
+  if (auto known = book_->Recorded(a, options_.span_ms)) a.id = *known;
   s.open_id = a.id;
   if (IsSpecific(g.dim)) {
     ++open_specific_[static_cast<size_t>(m)];
@@ -207,24 +292,33 @@ void OutageDetector::Raise(const GroupKey& g, QoeMetric m, MetricState& s, const
   }
 }
 
-void OutageDetector::CheckSilence(const GroupKey& g, GroupState& gs, const QoeCounts& newest,
-                                  const QoeCounts& trailing, int64_t start) {
-  if (!newest.Empty()) {
-    gs.empty = 0;
-    if (!gs.silent_id.empty()) {
-      book_->Resolve(gs.silent_id, start);
-      gs.silent_id.clear();
+void OutageDetector::CheckSilence(const GroupKey& g, GroupState& gs, const Evidence& span,
+                                  int64_t first_data_slice, int64_t now) {
+  if (!gs.silent_id.empty()) {
+    if (first_data_slice == kNever) return;
+    // The first slice with data after the silence began.
+    int64_t back = kNever;
+    for (auto it = slices_->lower_bound(gs.silent_since); it != slices_->end(); ++it) {
+      auto c = it->second->find(g);
+      if (c != it->second->end() && !c->second.Empty()) {
+        back = it->first;
+        break;
+      }
     }
-    if (gs.recent.size() == static_cast<size_t>(options_.eval_windows)) {
-      gs.attempts.push_back(static_cast<double>(trailing.attempts));
-      while (gs.attempts.size() > options_.history) gs.attempts.pop_front();
-    }
+    if (back == kNever) return;
+    book_->Resolve(gs.silent_id, back);
+    gs.silent_id.clear();
     return;
   }
-  if (gs.empty++ == 0) gs.empty_start = start;
+  if (span.data && gs.first_data != kNever && gs.first_data <= now - options_.span_ms &&
+      now - gs.last_data_end < options_.tick_ms * 2) {
+    gs.attempts.push_back(span.attempts);
+    while (gs.attempts.size() > options_.history) gs.attempts.pop_front();
+  }
+  if (gs.last_data_end == kNever || now - gs.last_data_end < options_.silent_ms) return;
   const double usual = Median({gs.attempts.begin(), gs.attempts.end()});
-  if (gs.empty < options_.silent_windows || !gs.silent_id.empty() ||
-      gs.attempts.size() < options_.min_history || usual < options_.min_attempts) {
+  if (gs.attempts.size() < options_.min_history ||
+      usual < static_cast<double>(options_.min_attempts)) {
     return;
   }
   Alert a;
@@ -232,14 +326,16 @@ void OutageDetector::CheckSilence(const GroupKey& g, GroupState& gs, const QoeCo
   a.dimension = std::string(QoeDimName(g.dim));
   a.key = g.dim == QoeDim::kTotal ? "total" : g.key;
   a.metric = "attempts";
-  a.started_at = gs.empty_start;
+  a.started_at = gs.last_data_end;
   a.id = Alert::MakeId(a.kind, a.dimension, a.key, a.metric, a.started_at);
   a.value = 0;
   a.baseline = usual;
   a.severity = "critical";
   a.detected_at = clock_->NowMs();
-  a.detected_event_time = start + window_ms_;
+  a.detected_event_time = now;
+  if (auto known = book_->Recorded(a, options_.span_ms)) a.id = *known;
   gs.silent_id = a.id;
+  gs.silent_since = gs.last_data_end;
   if (book_->Raise(a)) {
     spdlog::warn("sre: ALERT silence {}={} since {}", a.dimension, a.key, a.started_at);
   }

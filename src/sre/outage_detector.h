@@ -1,31 +1,33 @@
 #pragma once
-// OutageDetector: raises and resolves QoE alerts from the closed 10 s
-// windows, in event time (docs/sre.md has the rules and their reasons).
+// OutageDetector: raises and resolves QoE alerts in event time from short
+// slices of recent data (docs/sre.md has the rules and their reasons).
 //
-// Per group (every dimension but title_id, and the total) and metric
+// It is evaluated at every tick (2 s of event time, watermark-driven) over
+// the trailing span (30 s) of slices, including the newest, still partial
+// ones. Per group (every dimension but title_id, and the total) and metric
 // (vsf_rate, ebvs_rate, playback_failure_rate, rebuffer_ratio):
-// - evaluation at every closed window over the trailing eval_windows
-//   windows, only with enough volume (DetectorOptions);
+// - an evaluation needs volume in the span (DetectorOptions);
 // - baseline from the group's own recent normal readings (never from an
 //   anomaly, so an outage never becomes its own baseline): for the rates,
 //   the pooled rate (sum of numerators / sum of denominators, so small
 //   groups learn too); for the rebuffering ratio, the median and MAD;
-// - anomalous when the value exceeds baseline + floor (floors per metric;
-//   for the ratio max(mad_k * 1.4826 * MAD, floor)), for rates also with a
-//   binomial z >= min_z against the baseline, and the newest window on its
-//   own is above baseline + floor;
-// - raised after `persist` anomalous evaluations in a row: started_at = the
-//   start of the first of the contiguous elevated windows that led to it
-//   (looking back over the trailing windows), detected_at = the wall clock;
-//   one open alert per (group, metric) (de-duplication); while a cdn or
-//   cdn_country alert is open for a metric, the broader groups (total,
-//   country, isp, device_type) do not raise their own for it (they see the
-//   same outage; counted in covered());
-// - resolved after resolve_after windows in a row whose own value is back
-//   under median + floor / 2 (hysteresis), at the start of the first.
-// Silence: a group whose median attempts reach min_attempts and that then
-// has no data at all for silent_windows windows gets a "silence" alert
-// (started_at = its first empty window), resolved when data come back.
+// - anomalous when the span's value exceeds baseline + floor (floors per
+//   metric; for the ratio max(mad_k * 1.4826 * MAD, floor)), for rates also
+//   with a binomial z >= min_z against the baseline, and the newest data
+//   on their own (the newest slice, or the newest few up to recent_max_ms
+//   while they lack volume) are above baseline + floor;
+// - raised once it has been anomalous at every tick for persist_ms:
+//   started_at = the start of the contiguous run of elevated slices (each
+//   on its own above baseline + floor) that led to it, detected_at = the
+//   wall clock; one open alert per (group, metric) (de-duplication); while
+//   a cdn or cdn_country alert is open for a metric, the broader groups
+//   (total, country, isp, device_type) do not raise their own for it;
+// - resolved once the newest data have been under baseline + floor / 2
+//   (hysteresis) at every tick for resolve_ms, at the start of that data.
+// Silence: a group whose median attempts per span reach min_attempts and
+// that then has no data at all for silent_ms gets a "silence" alert
+// (started_at = the end of its last slice with data), resolved when data
+// come back (at the first slice with data).
 //
 // Not thread safe (one consumer thread).
 
@@ -34,6 +36,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "sre/alert_book.h"
@@ -46,63 +49,79 @@ enum class QoeMetric : uint8_t { kVsfRate, kEbvsRate, kPlaybackFailureRate, kReb
 inline constexpr size_t kQoeMetrics = 4;
 std::string_view QoeMetricName(QoeMetric m);
 
+// Slice start -> the slice's counts (RecentSlices::Range).
+using SliceView = std::map<int64_t, const GroupCounts*>;
+
 class OutageDetector {
  public:
+  static constexpr int64_t kNever = INT64_MIN;
   // book and clock must outlive the detector.
-  OutageDetector(const DetectorOptions& options, int64_t window_ms, AlertBook* book, Clock* clock);
+  OutageDetector(const DetectorOptions& options, AlertBook* book, Clock* clock);
 
-  // Feeds one closed window; windows come in order without gaps.
-  void OnWindow(int64_t start, const GroupCounts& counts);
+  // One evaluation at event time now over the slices of [now - span, now)
+  // (others are ignored); ticks come in order, options.tick_ms apart.
+  void OnTick(int64_t now, const SliceView& slices);
   // Alerts of broader groups not raised because a CDN alert covered them.
   uint64_t covered() const { return covered_; }
 
  private:
+  // The counts the rules read, summed over some slices.
+  struct Evidence {
+    double attempts = 0, vsf = 0, ebvs = 0, ended = 0, failures = 0;
+    double stalled = 0, playing = 0, rebuffers = 0;
+    bool data = false;
+    void Add(const QoeCounts& c);
+  };
   struct MetricState {
     // Normal readings: (numerator, denominator) of a proportion, or
     // (value, 1) of the rebuffering ratio.
     std::deque<std::pair<double, double>> history;
+    double sum_num = 0, sum_den = 0;  // of history (integer counts: exact)
     int streak = 0;
     int normal = 0;
-    int64_t streak_start = 0;
     int64_t normal_start = 0;
     std::string open_id;
-    // The newest windows: start and whether it was elevated on its own.
-    std::deque<std::pair<int64_t, bool>> elevated;
   };
   struct GroupState {
-    std::deque<QoeCounts> recent;  // newest last, at most eval_windows
     std::array<MetricState, kQoeMetrics> metrics;
-    std::deque<double> attempts;  // trailing attempts while there was data
-    int empty = 0;
-    int64_t empty_start = 0;
+    std::deque<double> attempts;  // attempts per span while there was data
+    int64_t first_data = kNever;
+    int64_t last_data_end = kNever;
     std::string silent_id;
+    int64_t silent_since = 0;
   };
   struct Reading {
     bool volume = false;
     double value = 0, newest = 0;
-    double num = 0, den = 0;  // the trailing proportion, when it is one
+    double num = 0, den = 0;  // the span's proportion, when it is one
     bool proportion = false;
   };
-
   struct Baseline {
     double base = 0, threshold = 0;
     bool ready = false, significant = false;
   };
 
+  using GroupSlice = std::pair<int64_t, const QoeCounts*>;
   static bool IsSpecific(QoeDim d);
-  void OnGroupWindow(const GroupKey& g, GroupState& gs, const GroupCounts& counts, int64_t start);
-  Reading Read(QoeMetric m, const QoeCounts& trailing, const QoeCounts& newest) const;
+  static double Denominator(QoeMetric m, const Evidence& e);
+  Evidence Newest(QoeMetric m, const std::vector<GroupSlice>& mine, int64_t now) const;
+  void OnGroupTick(const GroupKey& g, GroupState& gs, const SliceView& slices, int64_t now);
+  Reading Read(QoeMetric m, const Evidence& span, const Evidence& newest) const;
   Baseline BaselineOf(QoeMetric m, const MetricState& s, const Reading& r) const;
-  void Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, int64_t start);
-  void Raise(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, double baseline);
-  void CheckSilence(const GroupKey& g, GroupState& gs, const QoeCounts& newest,
-                    const QoeCounts& trailing, int64_t start);
+  void Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, int64_t now);
+  void Learn(MetricState& s, const Reading& r, const Baseline& b) const;
+  void Raise(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, double baseline,
+             int64_t now);
+  int64_t AnomalyStart(const GroupKey& g, QoeMetric m, double elevated_above, int64_t now) const;
+  void CheckSilence(const GroupKey& g, GroupState& gs, const Evidence& span,
+                    int64_t first_data_slice, int64_t now);
 
   DetectorOptions options_;
-  int64_t window_ms_;
   AlertBook* book_;
   Clock* clock_;
   std::map<GroupKey, GroupState> groups_;
+  const SliceView* slices_ = nullptr;  // during OnTick
+  Evidence span_evidence_;             // of the group being evaluated
   std::array<int, kQoeMetrics> open_specific_{};  // open cdn / cdn_country alerts per metric
   uint64_t covered_ = 0;
 };

@@ -29,30 +29,41 @@ struct QoeOptions {
 };
 
 struct DetectorOptions {
-  // Evaluations look at the trailing eval_windows windows (30 s).
-  int eval_windows = 3;
-  // Minimum volume in those windows: attempts for the start rates (25 a
-  // minute), ended plays for the playback-failure rate, playing + stalled
-  // time and rebuffers for the rebuffering ratio.
-  uint64_t min_attempts = 12;
-  uint64_t min_ended_plays = 12;
-  int64_t min_watch_ms = 600000;
+  // The detector is evaluated every tick_ms of event time (watermark-
+  // driven, once the watermark is tick_lateness_ms past the tick) over the
+  // trailing span_ms of data in tick_ms slices, partial newest ones included.
+  int64_t tick_ms = 1000;
+  int64_t tick_lateness_ms = 500;
+  int64_t span_ms = 20000;
+  // Minimum volume in the span: attempts for the start rates (25 a minute,
+  // scaled to the span),
+  // ended plays for the playback-failure rate, playing + stalled time and
+  // rebuffers for the rebuffering ratio.
+  uint64_t min_attempts = 8;
+  uint64_t min_ended_plays = 8;
+  int64_t min_watch_ms = 400000;
   uint64_t min_rebuffers = 3;
-  // An anomaly must hold for this many evaluations in a row (each with its
-  // newest window elevated on its own) to raise an alert, and be gone for
-  // resolve_after in a row to resolve it.
-  int persist = 2;
-  int resolve_after = 3;
-  // Baseline: median and MAD of the last history values seen while normal;
-  // no alert before min_history of them.
-  size_t history = 90;
-  size_t min_history = 12;
+  // The newest data must be elevated on their own: the newest recent_ms,
+  // extended back (at most recent_max_ms) until they hold recent_volume of
+  // the span's minimum volume (the newest slices are partial while data
+  // arrive out of order). An anomaly must hold at every tick for persist_ms
+  // to raise an alert (so a blip of a second or two does not), and be gone
+  // for resolve_ms to resolve it.
+  int64_t recent_ms = 1000;
+  int64_t recent_max_ms = 5000;
+  double recent_volume = 0.25;
+  int64_t persist_ms = 3000;
+  int64_t resolve_ms = 30000;
+  // Baseline: the last history readings seen while normal (one per tick:
+  // 15 min); no alert before min_history of them (2 min).
+  size_t history = 900;
+  size_t min_history = 120;
   double mad_k = 5.0;
   // For proportions: the excess must also be significant (binomial z).
   double min_z = 4.0;
-  // Silence: a group with median attempts >= min_attempts that sees no
-  // data at all for silent_windows windows.
-  int silent_windows = 3;
+  // Silence: a group with median attempts per span >= min_attempts that
+  // sees no data at all for silent_ms.
+  int64_t silent_ms = 30000;
 };
 
 struct SreOptions {

@@ -4,12 +4,15 @@ namespace viewpipe::sre {
 
 SreState::SreState(const SreOptions& options, AlertBook* book, Clock* clock)
     : options_(options),
+      slices_(options.detector.tick_ms),
       windows_(options.qoe.window_ms),
       tracker_(options.qoe, &windows_),
       s10_(options.qoe.window_ms, options.keep_10s_ms),
       s60_(60000, options.keep_1m_ms),
       s300_(300000, options.keep_5m_ms),
-      detector_(options.detector, options.qoe.window_ms, book, clock) {}
+      detector_(options.detector, book, clock) {
+  windows_.AttachSlices(&slices_);
+}
 
 void SreState::Apply(const EventView& e) {
   std::lock_guard lock(mu_);
@@ -25,7 +28,11 @@ void SreState::AdvanceWatermark(int64_t watermark) {
   }
   if (watermark_ && watermark <= *watermark_) return;
   watermark_ = watermark;
-  const int64_t limit = watermark - options_.qoe.lateness_ms;
+  CloseWindows(watermark - options_.qoe.lateness_ms);
+  RunTicks(watermark);
+}
+
+void SreState::CloseWindows(int64_t limit) {
   const int64_t step = options_.qoe.window_ms;
   for (;;) {
     int64_t start = windows_.closed_through();
@@ -40,8 +47,21 @@ void SreState::AdvanceWatermark(int64_t watermark) {
       s10_.Add(s, counts);
       s60_.Add(s, counts);
       s300_.Add(s, counts);
-      detector_.OnWindow(s, counts);
     }
+  }
+}
+
+void SreState::RunTicks(int64_t watermark) {
+  const DetectorOptions& d = options_.detector;
+  if (next_tick_ == OutageDetector::kNever) {
+    auto first = slices_.first();
+    if (!first) return;
+    next_tick_ = *first + d.tick_ms;
+  }
+  while (next_tick_ + d.tick_lateness_ms <= watermark) {
+    detector_.OnTick(next_tick_, slices_.Range(next_tick_ - d.span_ms, next_tick_));
+    next_tick_ += d.tick_ms;
+    slices_.PruneBefore(next_tick_ - d.span_ms);
   }
 }
 

@@ -4,12 +4,15 @@
 // mutex: the consumer thread applies events and moves the watermark, HTTP
 // threads read.
 //
+// Every tick_ms of watermark (event time) the detector is evaluated over
+// the trailing slices (recent_slices.h), partial newest data included.
+//
 // Windows close on the watermark: window [s, s + 10 s) closes once the
 // watermark reaches s + 10 s + lateness_ms. Before each window closes,
 // sessions silent for the session timeout are ended (their EBVS lands in
 // that window), then the window goes to the series and the detector. Later
 // contributions to it still amend the series (at the next
-// AdvanceWatermark), not the detector's verdicts.
+// AdvanceWatermark), not the detector's verdicts (unless still in its span).
 
 #include <cstdint>
 #include <map>
@@ -23,6 +26,7 @@
 #include "sre/open_windows.h"
 #include "sre/outage_detector.h"
 #include "sre/qoe_session_tracker.h"
+#include "sre/recent_slices.h"
 #include "sre/sre_options.h"
 #include "sre/window_series.h"
 
@@ -59,14 +63,18 @@ class SreState {
 
  private:
   const WindowSeries& SeriesFor(int64_t range_ms) const;
+  void CloseWindows(int64_t limit);
+  void RunTicks(int64_t watermark);
 
   SreOptions options_;
   mutable std::mutex mu_;
+  RecentSlices slices_;
   OpenWindows windows_;
   QoeSessionTracker tracker_;
   WindowSeries s10_, s60_, s300_;
   OutageDetector detector_;
   std::optional<int64_t> watermark_;
+  int64_t next_tick_ = OutageDetector::kNever;
 };
 
 }  // namespace viewpipe::sre
