@@ -34,6 +34,10 @@ struct JobOptions {
   std::string scratch_dir;   // local Parquet before upload (emptied per run)
   std::string catalog_path;  // CSV title_id,genre,kind,duration_s; missing: no catalog
   std::string memory_limit = "1GB";
+  // Sessions are built in buckets of hash(session_id) of at most this many
+  // events, so memory stays bounded on any day size (outputs do not depend
+  // on it).
+  int64_t rows_per_bucket = 3'000'000;
 };
 
 struct JobResult {

@@ -10,7 +10,8 @@ namespace viewpipe::batch {
 BatchRunner::BatchRunner(RunnerOptions options)
     : options_(std::move(options)),
       jobs_(JobOptions{options_.store, options_.env, JoinPath(options_.state_dir, "scratch"),
-                       options_.catalog_path, options_.memory_limit}),
+                       options_.catalog_path, options_.memory_limit,
+                       options_.rows_per_bucket}),
       ledger_(options_.env, JoinPath(options_.state_dir, "runs.ndjson")) {}
 
 std::string BatchRunner::LockPath(const std::string& run_key) const {

@@ -26,6 +26,7 @@ struct RunnerOptions {
   std::string state_dir;
   std::string catalog_path;
   std::string memory_limit = "1GB";
+  int64_t rows_per_bucket = 3'000'000;  // JobOptions::rows_per_bucket
 };
 
 class BatchRunner {

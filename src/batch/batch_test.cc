@@ -201,6 +201,28 @@ TEST_F(BatchTest, RerunIsByteIdentical) {
   EXPECT_EQ(rows[2][6], "1");
 }
 
+// Sessions built in many small hash buckets (what bounds a large day's
+// memory) give the same bytes as one pass.
+TEST_F(BatchTest, BucketedSessionsGiveTheSameOutput) {
+  for (int i = 0; i < 7; ++i) WriteDay(EventDate{kMonday.days + i}, i);
+  BatchRunner one(Runner(store_.get()));
+  ASSERT_TRUE(one.RunDaily(kMonday, false, "manual").ok());
+  ASSERT_TRUE(one.RunWeekly(IsoWeek::Of(kMonday), false, "manual").ok());
+  auto daily = Snapshot("datasets/");
+  auto weekly = Snapshot("aggregates/");
+  RunnerOptions o = Runner(store_.get());
+  o.rows_per_bucket = 4;
+  BatchRunner bucketed(o);
+  ASSERT_TRUE(bucketed.RunDaily(kMonday, false, "manual").ok());
+  ASSERT_TRUE(bucketed.RunWeekly(IsoWeek::Of(kMonday), false, "manual").ok());
+  EXPECT_EQ(Snapshot("datasets/"), daily);
+  EXPECT_EQ(Snapshot("aggregates/"), weekly);
+  auto rows = Query(DailyPrefix("sessions", kMonday) + "part-00000.parquet",
+                    "SELECT count(*)::VARCHAR FROM $F");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_GT(std::stoi(rows[0][0]), 2);  // several sessions: several buckets had work
+}
+
 TEST_F(BatchTest, UnsealedDayIsRefusedUnlessForced) {
   AddSession("s-x", "p-1", "t-0", kMonday.StartMs() + 1000, 20);
   ASSERT_TRUE(writer_->Flush(nullptr).ok());  // committed, not sealed
