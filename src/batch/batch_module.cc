@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "common/env_knob.h"
 #include "batch/batch_routes.h"
 #include "lake/local_object_store.h"
 #include "warehouse/history_module.h"
@@ -15,19 +16,6 @@ namespace {
 std::string EnvString(const char* name, std::string fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
-}
-
-Status EnvInt(const char* name, int64_t min, int64_t* out) {
-  std::string v = EnvString(name, "");
-  if (v.empty()) return Status::OK();
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size() || n < min) {
-    return Status::InvalidArgument(std::string(name) + "='" + v + "': want an integer >= " +
-                                   std::to_string(min));
-  }
-  *out = n;
-  return Status::OK();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "common/env_knob.h"
 #include "common/env.h"
 #include "ops/ops_processor.h"
 #include "ops/ops_routes.h"
@@ -12,24 +13,6 @@
 #include "stream/consumer_runner.h"
 
 namespace viewpipe::ops {
-namespace {
-
-Status EnvInt(const char* name, int64_t min, int64_t* out) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return Status::OK();
-  std::string_view s(v);
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc() || p != s.data() + s.size() || n < min) {
-    return Status::InvalidArgument(std::string(name) + "='" + v + "': want an integer >= " +
-                                   std::to_string(min));
-  }
-  *out = n;
-  return Status::OK();
-}
-
-}  // namespace
-
 Result<OpsOptions> OpsOptionsFromEnv() {
   OpsOptions o;
   TrackerOptions& t = o.tracker;

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "common/env_knob.h"
 #include "common/env.h"
 #include "sre/alert_book.h"
 #include "sre/sre_processor.h"
@@ -14,25 +15,6 @@
 #include "stream/consumer_runner.h"
 
 namespace viewpipe::sre {
-namespace {
-
-template <typename T>
-Status EnvInt(const char* name, int64_t min, T* out) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return Status::OK();
-  std::string_view s(v);
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc() || p != s.data() + s.size() || n < min) {
-    return Status::InvalidArgument(std::string(name) + "='" + v + "': want an integer >= " +
-                                   std::to_string(min));
-  }
-  *out = static_cast<T>(n);
-  return Status::OK();
-}
-
-}  // namespace
-
 Result<SreOptions> SreOptionsFromEnv() {
   SreOptions o;
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_LATENESS_MS", 0, &o.qoe.lateness_ms));
