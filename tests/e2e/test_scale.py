@@ -265,8 +265,14 @@ def test_consume_runs_the_ops_path_as_its_own_process(scale_server, viewpipe_bin
         for _ in range(25):
             events += make_session_events(rng, n=6, start_ts=t0 + rng.randrange(20_000))
         post_all(s, events)
-        want = wait_for(lambda: (lambda d: d if d and d.get("total", 0) > 0 else None)(
-            concurrency(s.url)), what="ops counts in serve")
+        # Settled: the first non-empty read can be taken while serve's ops path
+        # is still consuming the batch, so wait for two equal reads 1.5 s apart.
+        def settled():
+            first = concurrency(s.url)
+            time.sleep(1.5)
+            return first if first and first.get("total", 0) > 0 and \
+                concurrency(s.url) == first else None
+        want = wait_for(settled, what="settled ops counts in serve")
         other = f"http://127.0.0.1:{port}"
         wait_for(lambda: concurrency(other) == concurrency(s.url) == want, timeout=60,
                  what=lambda: f"consume to agree with serve ({concurrency(other)} vs {want})")
