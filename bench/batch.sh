@@ -81,7 +81,7 @@ PORT=$(free_port)
 VIEWPIPE_BATCH=0 "$VP" serve --data-dir "$DATA" --port "$PORT" --write-key "$KEY" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
-TOTAL_S=$((IDLE_SECONDS * 4 + 3600))
+TOTAL_S=$((IDLE_SECONDS * 4 + 4 * 3600))  # the sim is stopped at the end; a 10x day takes a while
 "$VP" sim --url "http://127.0.0.1:$PORT" --write-key "$KEY" --viewers "$VIEWERS" \
   --duration "${TOTAL_S}s" --speed 1 --seed 5 --quiet >"$WORK/sim.json" 2>"$WORK/sim.err" &
 SIM_PID=$!
