@@ -1,12 +1,19 @@
-// viewpipe consume --path ops|lake|hot --config FILE: one consumer path as
-// its own process on the Kafka log (docs/scale.md), with the path's read
-// routes, /metrics and /readyz on --listen, and no collector. The path's
-// consumer group is the same as inside `serve`, so a `serve` that should
-// not run that path any more must not be running it too.
+// viewpipe consume --path ops|sre|features|lake|hot --config FILE: one
+// consumer path as its own process on the Kafka log (docs/scale.md), with
+// the path's read routes, /metrics and /readyz on --listen, and no
+// collector. The path's consumer group is the same as inside `serve`.
+//
+// ops: several processes share the partitions of `viewing` (the ops group,
+// src/opsgroup): each counts the sessions of its partitions, checkpoints
+// them in the shared store ([ops] state_uri) and answers for all of them
+// by merging every member's counts. The other paths keep one state for all
+// partitions: a second process of one of them stops with an error as soon
+// as the group moves a partition (ConsumerRunner), never writing twice.
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "opsgroup/ops_group_module.h"
 #include "tools/commands.h"
 #include "tools/pipeline_server.h"
 #include "tools/scale_config.h"
@@ -28,6 +35,18 @@ int RunConsume(ServerConfig config, const std::string& path) {
   }
   config.collector_enabled = false;
   config.paths = {ModuleOf(path)};
+  if (path == "ops") {
+    if (config.port == 0) {
+      spdlog::error("consume --path ops needs a fixed --listen port: the other processes of "
+                    "the ops group read this one's counts there");
+      return 2;
+    }
+    ops::OpsGroupOptions& g = ops::OpsGroupServeOptions();
+    g.enabled = true;
+    if (g.advertise_url.empty()) {
+      g.advertise_url = "http://" + config.host + ":" + std::to_string(config.port);
+    }
+  }
   sigset_t signals = BlockStopSignals();
   PipelineServer server(config);
   Status st = server.Start();
@@ -50,9 +69,11 @@ void AddConsumeCommand(CLI::App& app, std::function<int()>* run) {
   auto config = std::make_shared<ServerConfig>();
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("consume", "Run one consumer path as its own process (Kafka)");
-  cmd->add_option("--path", *path, "The path: ops, lake or hot (lake and hot run together)")
+  cmd->add_option("--path", *path,
+                  "The path: ops (several processes share it), sre, features, lake or hot "
+                  "(lake and hot run together)")
       ->required()
-      ->check(CLI::IsMember({"ops", "lake", "hot", "history"}));
+      ->check(CLI::IsMember({"ops", "sre", "features", "lake", "hot", "history"}));
   cmd->add_option("--data-dir", config->data_dir, "Directory for the path's local state")
       ->capture_default_str();
   cmd->add_option_function<std::string>(
