@@ -27,6 +27,34 @@ std::string ModuleOf(const std::string& path) {
   return path;
 }
 
+// The consumer groups of a path that keeps one state for all partitions.
+std::vector<std::string> OneStateGroups(const std::string& path) {
+  if (path == "lake" || path == "hot" || path == "history") return {"lake", "hot"};
+  if (path == "ops") return {};  // the ops group shares its partitions
+  return {path};
+}
+
+// A second process of a one-state path is refused at start: its group
+// already has members (a `serve` or another `consume` running the path).
+Status CheckAlone(const ServerConfig& config, const std::string& path) {
+  const std::vector<std::string> groups = OneStateGroups(path);
+  if (groups.empty()) return Status::OK();
+  auto log = KafkaLog::Open(config.kafka);
+  if (!log.ok()) return log.status();
+  for (const std::string& group : groups) {
+    auto members = (*log)->GroupMemberCount(group);
+    if (!members.ok()) return members.status();
+    if (*members > 0) {
+      return Status::Aborted(
+          "consumer group " + (*log)->KafkaGroup(group) + " already has " +
+          std::to_string(*members) + " member(s): the " + path +
+          " path is running elsewhere (a serve or another consume). It keeps one state for "
+          "all partitions and runs as one process only; only --path ops runs as several");
+    }
+  }
+  return Status::OK();
+}
+
 int RunConsume(ServerConfig config, const std::string& path) {
   if (config.log_backend != "kafka") {
     spdlog::error("consume needs the Kafka log ([log] backend = \"kafka\" in --config): the "
@@ -35,6 +63,10 @@ int RunConsume(ServerConfig config, const std::string& path) {
   }
   config.collector_enabled = false;
   config.paths = {ModuleOf(path)};
+  if (Status alone = CheckAlone(config, path); !alone.ok()) {
+    spdlog::error("consume --path {}: {}", path, alone.ToString());
+    return 2;
+  }
   if (path == "ops") {
     if (config.port == 0) {
       spdlog::error("consume --path ops needs a fixed --listen port: the other processes of "
