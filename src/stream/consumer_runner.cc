@@ -126,9 +126,9 @@ Status ConsumerRunner::FollowAssignment(std::vector<PartitionId>* kept) {
                         std::back_inserter(*kept));
   if (now == assignment_) return Status::OK();
   // Between a revoke and the next assign the consumer has no partitions:
-  // a one-state path waits for the new assignment (a sole member gets all
-  // of them back).
-  if (now.empty() && !processor_->PerPartitionState()) {
+  // wait for the new assignment (a sole member gets all of them back, a
+  // group member usually most of its own) rather than drop every state.
+  if (now.empty()) {
     *kept = assignment_;
     return Status::OK();
   }
@@ -153,14 +153,11 @@ void ConsumerRunner::Run() {
     std::vector<PartitionId> kept;
     st = FollowAssignment(&kept);
     if (!st.ok()) break;
-    if (kept.size() != assignment_.size() || !std::equal(kept.begin(), kept.end(),
-                                                         assignment_.begin())) {
-      // Records of partitions that just moved: lost ones are not ours to
-      // count, gained ones are read again from where Reassign put them.
-      std::erase_if(records, [&kept](const ConsumedRecord& r) {
-        return !std::binary_search(kept.begin(), kept.end(), r.partition);
-      });
-    }
+    // Records of partitions that just moved: lost ones are not ours to
+    // count, gained ones are read again from where Reassign put them.
+    std::erase_if(records, [&kept](const ConsumedRecord& r) {
+      return !std::binary_search(kept.begin(), kept.end(), r.partition);
+    });
     if (records.empty()) {
       processor_->Idle();
     } else {
