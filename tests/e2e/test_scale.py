@@ -281,7 +281,8 @@ def test_consume_runs_the_ops_path_as_its_own_process(scale_server, viewpipe_bin
         assert requests.post(other + "/v1/events", data=b"{}", timeout=5).status_code != 200
         # kill -9 after its first checkpoint: the restart resumes from the
         # checkpoint and the group's committed offsets in Kafka.
-        ckpt = tmp_path / "consume-data" / "ops" / "checkpoint"
+        ckpt = tmp_path / "consume-data" / "ops" / "shared" / "ops" / "partitions" / "0" / \
+            "checkpoint"  # the ops group's checkpoint of partition 0 (docs/scale.md)
         wait_for(ckpt.exists, timeout=40, what="the consume process's ops checkpoint")
         proc.kill()
         proc.wait()
