@@ -98,6 +98,7 @@ Result<std::map<PartitionId, Offset>> OpsGroupProcessor::Reassign(
 
 Status OpsGroupProcessor::Process(std::span<const ConsumedRecord> records) {
   uint64_t corrupt = 0, applied = 0;
+  const std::map<PartitionId, Offset> ends = EndOffsets();
   shards_->Write([&](PartitionShards::Map& shards) {
     for (const ConsumedRecord& r : records) {
       auto it = shards.find(r.partition);
@@ -116,7 +117,7 @@ Status OpsGroupProcessor::Process(std::span<const ConsumedRecord> records) {
       s.time = std::max(s.time, SessionTracker::WatermarkTime(event_));
       ++applied;
     }
-    AfterBatch(shards, records.size());
+    AfterBatch(shards, ends, records.size());
   });
   if (corrupt > 0) {
     spdlog::error("ops: {} records of {} could not be decoded; skipped", corrupt, topic_);
@@ -126,14 +127,23 @@ Status OpsGroupProcessor::Process(std::span<const ConsumedRecord> records) {
   return Status::OK();
 }
 
-int64_t OpsGroupProcessor::Watermark(PartitionShards::Map& shards, bool* caught_up) const {
+std::map<PartitionId, Offset> OpsGroupProcessor::EndOffsets() const {
+  std::map<PartitionId, Offset> ends;
+  for (const auto& [p, s] : shards_->owner_view()) ends[p] = log_->EndOffset(topic_, p);
+  return ends;
+}
+
+int64_t OpsGroupProcessor::Watermark(PartitionShards::Map& shards,
+                                     const std::map<PartitionId, Offset>& ends,
+                                     bool* caught_up) const {
   int64_t newest = Shard::kNoTime;
   int64_t slowest_behind = INT64_MAX;
   bool held = false;
   *caught_up = true;
   for (auto& [p, s] : shards) {
     newest = std::max(newest, s.time);
-    s.caught_up = s.next >= log_->EndOffset(topic_, p);
+    auto end = ends.find(p);
+    s.caught_up = end == ends.end() || s.next >= end->second;
     if (s.caught_up) continue;
     *caught_up = false;
     if (s.time == Shard::kNoTime) held = true;  // unread records and no time: hold still
@@ -142,9 +152,10 @@ int64_t OpsGroupProcessor::Watermark(PartitionShards::Map& shards, bool* caught_
   return held ? Shard::kNoTime : std::min(newest, slowest_behind);
 }
 
-void OpsGroupProcessor::AfterBatch(PartitionShards::Map& shards, size_t records) {
+void OpsGroupProcessor::AfterBatch(PartitionShards::Map& shards,
+                                   const std::map<PartitionId, Offset>& ends, size_t records) {
   bool caught_up;
-  const int64_t w = Watermark(shards, &caught_up);
+  const int64_t w = Watermark(shards, ends, &caught_up);
   const size_t budget = (records * kEvictPerRecord + 64) / std::max<size_t>(shards.size(), 1) + 1;
   for (auto& [p, s] : shards) {
     if (w != Shard::kNoTime) s.tracker->AdvanceWatermark(w);
@@ -156,9 +167,10 @@ void OpsGroupProcessor::AfterBatch(PartitionShards::Map& shards, size_t records)
 void OpsGroupProcessor::Idle() {
   const int64_t now = clock_->NowMs();
   const int64_t target = now - options_.idle_lag_ms;
+  const std::map<PartitionId, Offset> ends = EndOffsets();
   shards_->Write([&](PartitionShards::Map& shards) {
     bool caught_up;
-    Watermark(shards, &caught_up);
+    Watermark(shards, ends, &caught_up);
     int64_t newest = INT64_MIN;
     for (const auto& [p, s] : shards) {
       if (s.tracker->has_time()) newest = std::max(newest, s.tracker->watermark());

@@ -57,10 +57,15 @@ class OpsGroupProcessor final : public Processor {
  private:
   // p's state: from its checkpoint, or empty at the start of the log.
   Result<Shard> Acquire(PartitionId p);
+  // The end offset of each owned partition (asked before taking the lock:
+  // on Kafka it is a broker round trip).
+  std::map<PartitionId, Offset> EndOffsets() const;
   // The watermark the owned partitions vouch for (Shard::kNoTime: none);
   // refreshes each shard's caught_up.
-  int64_t Watermark(PartitionShards::Map& shards, bool* caught_up) const;
-  void AfterBatch(PartitionShards::Map& shards, size_t records);
+  int64_t Watermark(PartitionShards::Map& shards, const std::map<PartitionId, Offset>& ends,
+                    bool* caught_up) const;
+  void AfterBatch(PartitionShards::Map& shards, const std::map<PartitionId, Offset>& ends,
+                  size_t records);
   void SyncGauges();
 
   Log* log_;
