@@ -371,10 +371,14 @@ def test_two_ops_processes_stay_exact_when_one_is_killed(scale_server, viewpipe_
         handovers = 'viewpipe_ops_partition_handovers_total{outcome="checkpoint"}'
         before = _metric(a.url, handovers)
         b.kill()
+        killed_at = time.monotonic()
         # Until its partitions are handed over, the survivor says so instead of undercounting.
         r = requests.get(a.url + "/v1/ops/concurrency", timeout=30)
         assert r.status_code == 503, r.text
         assert "have no live owner" in r.json()["error"], r.text
+        wait_for(lambda: requests.get(a.url + "/v1/ops/concurrency", timeout=30).status_code == 200,
+                 timeout=90, what="the merged counts after the hand-over")
+        handover_s = time.monotonic() - killed_at
         summary = finish(sim)
         seconds = truth_seconds(truth)
         wait_for(lambda: _metric(a.url, owned) == 4, timeout=60, what="a to own all partitions")
@@ -385,6 +389,7 @@ def test_two_ops_processes_stay_exact_when_one_is_killed(scale_server, viewpipe_
             return r.status_code == 200 and r.json()["as_of"] >= seconds[-1]["at"]
         wait_for(as_of, timeout=120, what="the merged counts to reach the end of the run")
         mismatches = []
+        t_reads = time.monotonic()
         for line in seconds:
             for dim in DIMS:
                 r = requests.get(a.url + "/v1/ops/concurrency",
@@ -395,6 +400,9 @@ def test_two_ops_processes_stay_exact_when_one_is_killed(scale_server, viewpipe_
                 if got["as_of"] != line["at"] or got["total"] != line["total"] or groups != line[dim]:
                     mismatches.append((line["at"], dim, line["total"], got["total"]))
         assert not mismatches, f"{len(mismatches)} (second, dimension) pairs differ: {mismatches[:10]}"
+        print(f"\nops group: kill -9 to exact merged reads again {handover_s:.1f} s; "
+              f"{len(seconds) * len(DIMS)} merged at= reads, "
+              f"{(time.monotonic() - t_reads) * 1000 / (len(seconds) * len(DIMS)):.1f} ms each")
         r = requests.get(a.url + "/v1/ops/concurrency/series",
                          params={"from": seconds[0]["at"], "to": seconds[-1]["at"], "step": 1000},
                          timeout=30)
