@@ -303,6 +303,10 @@ TEST_F(OpsGroupTest, MergedReadsOverHttpAreExactAndNameMissingPartitions) {
   for (const auto& [s, v] : series.points) {
     EXPECT_EQ(v, expected.at("country=DE")[static_cast<size_t>(s - (kB - 1))]) << s;
   }
+  const MergedAnswer live = reader.Counts(MergedReader::Mode::kLive, 0, dims, "");
+  ASSERT_EQ(live.status, 200) << live.error;
+  EXPECT_GE(live.second, newest.second);
+  EXPECT_EQ(live.complete, live.second <= newest.second);
   const MergedAnswer outside = reader.Counts(MergedReader::Mode::kAt, kB + 100000, {}, "");
   EXPECT_EQ(outside.status, 400);
 

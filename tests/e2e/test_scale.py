@@ -408,6 +408,18 @@ def test_two_ops_processes_stay_exact_when_one_is_killed(scale_server, viewpipe_
                          timeout=30)
         assert r.status_code == 200, r.text
         assert r.json()["points"] == [[x["at"], x["total"]] for x in seconds]
+        # live=1: the running second, provisional; once complete, at= agrees.
+        live = requests.get(a.url + "/v1/ops/concurrency",
+                            params={"live": 1, "by": "country", "top": 10**6}, timeout=30).json()
+        assert "complete" in live, live
+
+        def complete_through(ms):
+            r = requests.get(a.url + "/v1/ops/concurrency", timeout=30)
+            return r.status_code == 200 and r.json()["as_of"] >= ms
+        wait_for(lambda: complete_through(live["as_of"]), timeout=60, what="the live second to complete")
+        later = requests.get(a.url + "/v1/ops/concurrency",
+                             params={"at": live["as_of"], "by": "country", "top": 10**6}, timeout=30).json()
+        assert (later["total"], later["groups"]) == (live["total"], live["groups"])
         # The merged stream sends whole seconds that agree with at=.
         with requests.get(a.url + "/v1/ops/stream", stream=True, timeout=30) as st:
             data = next(line for line in st.iter_lines(decode_unicode=True)
