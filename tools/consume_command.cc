@@ -1,12 +1,19 @@
-// viewpipe consume --path ops|lake|hot --config FILE: one consumer path as
-// its own process on the Kafka log (docs/scale.md), with the path's read
-// routes, /metrics and /readyz on --listen, and no collector. The path's
-// consumer group is the same as inside `serve`, so a `serve` that should
-// not run that path any more must not be running it too.
+// viewpipe consume --path ops|sre|features|lake|hot --config FILE: one
+// consumer path as its own process on the Kafka log (docs/scale.md), with
+// the path's read routes, /metrics and /readyz on --listen, and no
+// collector. The path's consumer group is the same as inside `serve`.
+//
+// ops: several processes share the partitions of `viewing` (the ops group,
+// src/opsgroup): each counts the sessions of its partitions, checkpoints
+// them in the shared store ([ops] state_uri) and answers for all of them
+// by merging every member's counts. The other paths keep one state for all
+// partitions: a second process of one of them stops with an error as soon
+// as the group moves a partition (ConsumerRunner), never writing twice.
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "opsgroup/ops_group_module.h"
 #include "tools/commands.h"
 #include "tools/pipeline_server.h"
 #include "tools/scale_config.h"
@@ -20,6 +27,34 @@ std::string ModuleOf(const std::string& path) {
   return path;
 }
 
+// The consumer groups of a path that keeps one state for all partitions.
+std::vector<std::string> OneStateGroups(const std::string& path) {
+  if (path == "lake" || path == "hot" || path == "history") return {"lake", "hot"};
+  if (path == "ops") return {};  // the ops group shares its partitions
+  return {path};
+}
+
+// A second process of a one-state path is refused at start: its group
+// already has members (a `serve` or another `consume` running the path).
+Status CheckAlone(const ServerConfig& config, const std::string& path) {
+  const std::vector<std::string> groups = OneStateGroups(path);
+  if (groups.empty()) return Status::OK();
+  auto log = KafkaLog::Open(config.kafka);
+  if (!log.ok()) return log.status();
+  for (const std::string& group : groups) {
+    auto members = (*log)->GroupMemberCount(group);
+    if (!members.ok()) return members.status();
+    if (*members > 0) {
+      return Status::Aborted(
+          "consumer group " + (*log)->KafkaGroup(group) + " already has " +
+          std::to_string(*members) + " member(s): the " + path +
+          " path is running elsewhere (a serve or another consume). It keeps one state for "
+          "all partitions and runs as one process only; only --path ops runs as several");
+    }
+  }
+  return Status::OK();
+}
+
 int RunConsume(ServerConfig config, const std::string& path) {
   if (config.log_backend != "kafka") {
     spdlog::error("consume needs the Kafka log ([log] backend = \"kafka\" in --config): the "
@@ -28,6 +63,22 @@ int RunConsume(ServerConfig config, const std::string& path) {
   }
   config.collector_enabled = false;
   config.paths = {ModuleOf(path)};
+  if (Status alone = CheckAlone(config, path); !alone.ok()) {
+    spdlog::error("consume --path {}: {}", path, alone.ToString());
+    return 2;
+  }
+  if (path == "ops") {
+    if (config.port == 0) {
+      spdlog::error("consume --path ops needs a fixed --listen port: the other processes of "
+                    "the ops group read this one's counts there");
+      return 2;
+    }
+    ops::OpsGroupOptions& g = ops::OpsGroupServeOptions();
+    g.enabled = true;
+    if (g.advertise_url.empty()) {
+      g.advertise_url = "http://" + config.host + ":" + std::to_string(config.port);
+    }
+  }
   sigset_t signals = BlockStopSignals();
   PipelineServer server(config);
   Status st = server.Start();
@@ -50,9 +101,11 @@ void AddConsumeCommand(CLI::App& app, std::function<int()>* run) {
   auto config = std::make_shared<ServerConfig>();
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("consume", "Run one consumer path as its own process (Kafka)");
-  cmd->add_option("--path", *path, "The path: ops, lake or hot (lake and hot run together)")
+  cmd->add_option("--path", *path,
+                  "The path: ops (several processes share it), sre, features, lake or hot "
+                  "(lake and hot run together)")
       ->required()
-      ->check(CLI::IsMember({"ops", "lake", "hot", "history"}));
+      ->check(CLI::IsMember({"ops", "sre", "features", "lake", "hot", "history"}));
   cmd->add_option("--data-dir", config->data_dir, "Directory for the path's local state")
       ->capture_default_str();
   cmd->add_option_function<std::string>(

@@ -7,6 +7,7 @@
 #include "batch/batch_module.h"
 #include "features/features_module.h"
 #include "ops/ops_module.h"
+#include "opsgroup/ops_group_module.h"
 #include "sre/sre_module.h"
 #include "tools/pipeline_server.h"
 #include "warehouse/history_module.h"
@@ -17,7 +18,8 @@ std::vector<std::unique_ptr<ServerModule>> MakeModules(const ServerConfig& /*con
   std::vector<std::unique_ptr<ServerModule>> modules;
   // One line per module, in start order:
   modules.push_back(std::make_unique<DashboardModule>());
-  modules.push_back(std::make_unique<ops::OpsModule>());
+  modules.push_back(ops::OpsGroupServeOptions().enabled ? ops::MakeOpsGroupModule()
+                                                        : std::make_unique<ops::OpsModule>());
   modules.push_back(MakeHistoryModule());
   modules.push_back(experiments::MakeExperimentsModule(modules));  // after history
   modules.push_back(std::make_unique<batch::BatchModule>());

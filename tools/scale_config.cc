@@ -8,6 +8,7 @@
 #include "common/env.h"
 #include "features/features_module.h"
 #include "lake/s3_object_store.h"
+#include "opsgroup/ops_group_module.h"
 #include "tools/pipeline_server.h"
 #include "warehouse/history_module.h"
 
@@ -100,6 +101,39 @@ Status ApplyFeatures(const toml::table& t) {
   return Status::OK();
 }
 
+// [ops] state_uri: where the ops group's checkpoints and member list live
+// (consume --path ops); s3:// uses the [lake] endpoint and region unless
+// [ops] sets its own.
+Status ApplyOps(const toml::table& t, const toml::table* lake) {
+  ops::OpsGroupOptions& g = ops::OpsGroupServeOptions();
+  g.advertise_url = t["advertise_url"].value_or(g.advertise_url);
+  const std::string uri = t["state_uri"].value_or(std::string());
+  if (uri.empty()) return Status::OK();
+  if (!uri.starts_with("s3://")) {
+    g.state_dir = uri;
+    return Status::OK();
+  }
+  S3Options o;
+  VP_RETURN_IF_ERROR(S3ObjectStore::ParseUri(uri, &o));
+  const std::string lake_endpoint =
+      lake != nullptr ? (*lake)["endpoint"].value_or(std::string()) : std::string();
+  o.endpoint = t["endpoint"].value_or(
+      lake_endpoint.empty() ? std::string("https://s3.amazonaws.com") : lake_endpoint);
+  o.region = t["region"].value_or(lake != nullptr ? (*lake)["region"].value_or(o.region)
+                                                  : o.region);
+  o.access_key = Env("AWS_ACCESS_KEY_ID");
+  o.secret_key = Env("AWS_SECRET_ACCESS_KEY");
+  o.session_token = Env("AWS_SESSION_TOKEN");
+  if (o.access_key.empty() || o.secret_key.empty()) {
+    return Status::InvalidArgument("ops.state_uri is s3://: set AWS_ACCESS_KEY_ID and "
+                                   "AWS_SECRET_ACCESS_KEY");
+  }
+  auto store = std::make_shared<S3ObjectStore>(o);
+  if (t["create_bucket"].value_or(false)) VP_RETURN_IF_ERROR(store->CreateBucket());
+  g.state_store = store;
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ApplyConfigFile(const std::string& path, ServerConfig* config) {
@@ -113,6 +147,9 @@ Status ApplyConfigFile(const std::string& path, ServerConfig* config) {
   if (const toml::table* l = t["log"].as_table()) VP_RETURN_IF_ERROR(ApplyLog(*l, config));
   if (const toml::table* l = t["lake"].as_table()) VP_RETURN_IF_ERROR(ApplyLake(*l, *config));
   if (const toml::table* f = t["features"].as_table()) VP_RETURN_IF_ERROR(ApplyFeatures(*f));
+  if (const toml::table* o = t["ops"].as_table()) {
+    VP_RETURN_IF_ERROR(ApplyOps(*o, t["lake"].as_table()));
+  }
   return Status::OK();
 }
 

@@ -10,6 +10,10 @@
 //             endpoint, region, create_bucket, multipart_threshold_bytes, part_bytes
 //   [features] store = "rocksdb" | "redis", redis_url = "redis://HOST:PORT/DB",
 //             redis_key_prefix (default "viewpipe:features:")
+//   [ops]     state_uri = "s3://bucket/prefix" | "/shared/dir" (consume --path
+//             ops: the ops group's checkpoints and members; default
+//             <data_dir>/ops/shared), endpoint, region, create_bucket,
+//             advertise_url (default http://<listen>)
 //
 // S3 credentials come from the environment only: AWS_ACCESS_KEY_ID,
 // AWS_SECRET_ACCESS_KEY and optionally AWS_SESSION_TOKEN. Values in the file

@@ -76,7 +76,14 @@ void KafkaConsumer::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   assigned_ = false;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     // Assigned at the next Poll, with the positions Seek sets until then.
-    for (int i = 0; i < partitions->cnt; ++i) positions_[partitions->elems[i].partition] = -1;
+    // A partition this consumer read before resumes after the last record
+    // it returned (the committed offset may be older); a new one starts at
+    // the committed offset (-1) unless Seek moves it first.
+    for (int i = 0; i < partitions->cnt; ++i) {
+      const PartitionId p = partitions->elems[i].partition;
+      auto it = returned_.find(p);
+      positions_[p] = it != returned_.end() ? it->second : -1;
+    }
     joined_ = true;
   } else {
     rd_kafka_assign(rk, nullptr);

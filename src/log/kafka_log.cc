@@ -262,6 +262,20 @@ Result<std::pair<Offset, Offset>> KafkaLog::Watermarks(std::string_view topic,
   return std::make_pair(Offset{lo}, Offset{hi});
 }
 
+Result<int> KafkaLog::GroupMemberCount(std::string_view group) const {
+  const std::string g = KafkaGroup(group);
+  const rd_kafka_group_list* list = nullptr;
+  rd_kafka_resp_err_t e =
+      rd_kafka_list_groups(producer_.get(), g.c_str(), &list, options_.request_timeout_ms);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaStatus(e, "kafka describe group " + g);
+  int members = 0;
+  for (int i = 0; i < list->group_cnt; ++i) {
+    if (list->groups[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) members += list->groups[i].member_cnt;
+  }
+  rd_kafka_group_list_destroy(list);
+  return members;
+}
+
 Offset KafkaLog::StartOffset(std::string_view topic, PartitionId p) const {
   auto w = Watermarks(topic, p);
   return w.ok() ? w->first : 0;

@@ -84,6 +84,9 @@ class KafkaLog final : public Log {
   // Low and high watermark of topic/p (the high one: one past the last
   // acknowledged record).
   Result<std::pair<Offset, Offset>> Watermarks(std::string_view topic, PartitionId p) const;
+  // Members the broker counts in consumer group `group` right now (0 for a
+  // group without members or unknown to the broker).
+  Result<int> GroupMemberCount(std::string_view group) const;
 
  private:
   explicit KafkaLog(const KafkaLogOptions& options);

@@ -2,7 +2,35 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace viewpipe {
+
+Result<std::map<PartitionId, Offset>> Processor::Reassign(const std::vector<PartitionId>& lost,
+                                                          const std::vector<PartitionId>& gained) {
+  return Status::Aborted(
+      "the consumer group moved partitions (lost " + std::to_string(lost.size()) + ", gained " +
+      std::to_string(gained.size()) +
+      "): another process of this path joined its group, and this path keeps one state for all "
+      "partitions, so it runs as one process only (docs/scale.md); stopping rather than "
+      "counting or writing twice");
+}
+
+namespace {
+
+std::vector<PartitionId> Sorted(std::vector<PartitionId> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::vector<PartitionId> Minus(const std::vector<PartitionId>& a,
+                               const std::vector<PartitionId>& b) {
+  std::vector<PartitionId> out;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+}  // namespace
 
 ConsumerRunner::ConsumerRunner(Log* log, Processor* processor, MetricsRegistry* metrics,
                                ConsumerRunnerOptions options)
@@ -26,6 +54,13 @@ Status ConsumerRunner::Start() {
   auto restored = processor_->Restore();
   if (!restored.ok()) return restored.status();
   for (const auto& [p, offset] : *restored) VP_RETURN_IF_ERROR(consumer_->Seek(p, offset));
+  assignment_ = Sorted(consumer_->Assignment());
+  if (processor_->PerPartitionState()) {
+    const std::vector<PartitionId> first = assignment_;
+    assignment_.clear();
+    VP_RETURN_IF_ERROR(ApplyReassign({}, first));
+    assignment_ = first;
+  }
   // Commit restored positions too, so a partition that gets no new records
   // does not show the lag of an older committed offset.
   auto committed = log_->Committed(options_.group, options_.topic);
@@ -56,9 +91,53 @@ Status ConsumerRunner::error() const {
 Status ConsumerRunner::CheckpointAndCommit() {
   if (!dirty_) return Status::OK();
   VP_RETURN_IF_ERROR(processor_->Checkpoint(next_));
-  VP_RETURN_IF_ERROR(consumer_->Commit(next_));
+  Status st = consumer_->Commit(next_);
+  if (!st.ok() && processor_->PerPartitionState()) {
+    // A group in a rebalance refuses commits; the processor's own
+    // checkpoints are what it restores from, so the next checkpoint retries.
+    spdlog::warn("{}: commit: {} (retried at the next checkpoint)", options_.group,
+                 st.ToString());
+    return Status::OK();
+  }
+  VP_RETURN_IF_ERROR(st);
   dirty_ = false;
   return Status::OK();
+}
+
+Status ConsumerRunner::ApplyReassign(const std::vector<PartitionId>& lost,
+                                     const std::vector<PartitionId>& gained) {
+  auto offsets = processor_->Reassign(lost, gained);
+  if (!offsets.ok()) return offsets.status();
+  for (PartitionId p : lost) next_.erase(p);
+  for (PartitionId p : gained) {
+    auto it = offsets->find(p);
+    if (it == offsets->end()) continue;
+    VP_RETURN_IF_ERROR(consumer_->Seek(p, it->second));
+    next_[p] = it->second;
+  }
+  dirty_ = true;
+  return Status::OK();
+}
+
+Status ConsumerRunner::FollowAssignment(std::vector<PartitionId>* kept) {
+  const std::vector<PartitionId> now = Sorted(consumer_->Assignment());
+  kept->clear();
+  std::set_intersection(assignment_.begin(), assignment_.end(), now.begin(), now.end(),
+                        std::back_inserter(*kept));
+  if (now == assignment_) return Status::OK();
+  // Between a revoke and the next assign the consumer has no partitions:
+  // wait for the new assignment (a sole member gets all of them back, a
+  // group member usually most of its own) rather than drop every state.
+  if (now.empty()) {
+    *kept = assignment_;
+    return Status::OK();
+  }
+  const std::vector<PartitionId> lost = Minus(assignment_, now);
+  const std::vector<PartitionId> gained = Minus(now, assignment_);
+  spdlog::info("{}: partitions moved: lost {}, gained {}", options_.group, lost.size(),
+               gained.size());
+  assignment_ = now;
+  return ApplyReassign(lost, gained);
 }
 
 void ConsumerRunner::Run() {
@@ -70,7 +149,15 @@ void ConsumerRunner::Run() {
       st = polled.status();
       break;
     }
-    const std::vector<ConsumedRecord>& records = *polled;
+    std::vector<ConsumedRecord>& records = *polled;
+    std::vector<PartitionId> kept;
+    st = FollowAssignment(&kept);
+    if (!st.ok()) break;
+    // Records of partitions that just moved: lost ones are not ours to
+    // count, gained ones are read again from where Reassign put them.
+    std::erase_if(records, [&kept](const ConsumedRecord& r) {
+      return !std::binary_search(kept.begin(), kept.end(), r.partition);
+    });
     if (records.empty()) {
       processor_->Idle();
     } else {

@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -45,6 +46,22 @@ class Processor {
   // Called when a poll returned nothing (the path is caught up): a chance to
   // advance time-driven state (watermarks, windows) without new records.
   virtual void Idle() {}
+
+  // --- Sharing a group's partitions with other processes (docs/scale.md).
+  // True: the processor keeps its state per partition. The runner then
+  // calls Reassign(lost = {}, gained = the first assignment) after Restore,
+  // and again whenever the group moves partitions; its Kafka commits are
+  // then best effort (the processor restores from its own checkpoints).
+  virtual bool PerPartitionState() const { return false; }
+  // The group moved partitions: `lost` are no longer this process's (their
+  // records of the current batch were not given to Process), `gained` are
+  // new (their records of the current batch were dropped). Returns where
+  // to read each gained partition; a partition left out starts at the
+  // group's committed offset. The default refuses: a path with one state
+  // for all its partitions runs as the only member of its group, and
+  // stops (with this error) rather than count or write twice.
+  virtual Result<std::map<PartitionId, Offset>> Reassign(const std::vector<PartitionId>& lost,
+                                                         const std::vector<PartitionId>& gained);
 };
 
 struct ConsumerRunnerOptions {
@@ -74,12 +91,19 @@ class ConsumerRunner {
  private:
   void Run();
   Status CheckpointAndCommit();
+  // Compares the consumer's assignment with assignment_ and hands a change
+  // to the processor; *kept is then the partitions of the old assignment
+  // still owned (the ones whose polled records may be processed).
+  Status FollowAssignment(std::vector<PartitionId>* kept);
+  Status ApplyReassign(const std::vector<PartitionId>& lost,
+                       const std::vector<PartitionId>& gained);
 
   Log* log_;
   Processor* processor_;
   ConsumerRunnerOptions options_;
   std::unique_ptr<Consumer> consumer_;
   std::map<PartitionId, Offset> next_;  // one past the last processed record
+  std::vector<PartitionId> assignment_;  // sorted
   bool dirty_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> processed_{0};

@@ -281,7 +281,8 @@ def test_consume_runs_the_ops_path_as_its_own_process(scale_server, viewpipe_bin
         assert requests.post(other + "/v1/events", data=b"{}", timeout=5).status_code != 200
         # kill -9 after its first checkpoint: the restart resumes from the
         # checkpoint and the group's committed offsets in Kafka.
-        ckpt = tmp_path / "consume-data" / "ops" / "checkpoint"
+        ckpt = tmp_path / "consume-data" / "ops" / "shared" / "ops" / "partitions" / "0" / \
+            "checkpoint"  # the ops group's checkpoint of partition 0 (docs/scale.md)
         wait_for(ckpt.exists, timeout=40, what="the consume process's ops checkpoint")
         proc.kill()
         proc.wait()
@@ -298,3 +299,166 @@ def _ready(port: int) -> bool:
         return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
     except requests.RequestException:
         return False
+
+
+# ---------------------------------------------------------------- several processes per path
+
+def _metric(url: str, name: str) -> float:
+    text = requests.get(url + "/metrics", timeout=10).text
+    m = re.search(r"^" + re.escape(name) + r" (\S+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+class _Consumer:
+    """One `viewpipe consume --path X` process."""
+
+    def __init__(self, viewpipe_bin, path: str, cfg: Path, data_dir: Path, log: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.cmd = [str(viewpipe_bin), "consume", "--path", path, "--config", str(cfg),
+                    "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{self.port}"]
+        self.proc = None
+
+    def start(self, wait_ready: bool = True):
+        out = open(self.log, "ab")
+        self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+        if wait_ready:
+            wait_for(lambda: _ready(self.port) or self.proc.poll() is not None, timeout=90,
+                     what="consume ready")
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+        return self
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _group_config(s, bucket: str, tmp_path: Path, name: str, extra: str = "") -> Path:
+    cfg = Path(s.args[s.args.index("--config") + 1]).read_text()
+    p = tmp_path / f"{name}.toml"
+    p.write_text(cfg.replace(f'group_prefix = "{bucket}."', f'group_prefix = "{bucket}-{name}."')
+                 + extra)
+    return p
+
+
+def test_two_ops_processes_stay_exact_when_one_is_killed(scale_server, viewpipe_bin, tmp_path,
+                                                         monkeypatch):
+    """Issue 9's end-to-end test: the simulator against the collector on Kafka,
+    two `consume --path ops` processes sharing the partitions of `viewing`
+    (state and member list in S3), kill -9 of one mid-run. Read from the
+    survivor, /v1/ops/concurrency (at=, every dimension) and the series equal
+    the simulator's ground truth for every second; the lake has every
+    accepted event once."""
+    from test_ops_truth import DIMS, finish, sim_command, truth_seconds
+    monkeypatch.setenv("VIEWPIPE_OPS_CHECKPOINT_INTERVAL_MS", "500")
+    s, bucket = scale_server
+    cfg = _group_config(s, bucket, tmp_path, "opsgroup",
+                        f'\n[ops]\nstate_uri = "s3://{bucket}/ops-state"\n')
+    a = _Consumer(viewpipe_bin, "ops", cfg, tmp_path / "a", tmp_path / "a.log").start()
+    b = _Consumer(viewpipe_bin, "ops", cfg, tmp_path / "b", tmp_path / "b.log").start()
+    try:
+        owned = "viewpipe_ops_partitions_owned"
+        wait_for(lambda: _metric(a.url, owned) == 2 and _metric(b.url, owned) == 2, timeout=60,
+                 what=lambda: f"2 + 2 partitions ({_metric(a.url, owned)}, {_metric(b.url, owned)})")
+        cmd, truth = sim_command(viewpipe_bin, s, tmp_path, seed=21)
+        sim = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # kill -9 of b in the middle of the run, once it has counted a good part.
+        wait_for(lambda: _metric(b.url, "viewpipe_ops_events_total") > 8000 or sim.poll() is not None,
+                 timeout=120, what="b to count events")
+        assert sim.poll() is None, "the sim ended before the kill"
+        handovers = 'viewpipe_ops_partition_handovers_total{outcome="checkpoint"}'
+        before = _metric(a.url, handovers)
+        b.kill()
+        killed_at = time.monotonic()
+        # Until its partitions are handed over, the survivor says so instead of undercounting.
+        r = requests.get(a.url + "/v1/ops/concurrency", timeout=30)
+        assert r.status_code == 503, r.text
+        assert "have no live owner" in r.json()["error"], r.text
+        wait_for(lambda: requests.get(a.url + "/v1/ops/concurrency", timeout=30).status_code == 200,
+                 timeout=90, what="the merged counts after the hand-over")
+        handover_s = time.monotonic() - killed_at
+        summary = finish(sim)
+        seconds = truth_seconds(truth)
+        wait_for(lambda: _metric(a.url, owned) == 4, timeout=60, what="a to own all partitions")
+        assert _metric(a.url, handovers) >= before + 2  # b's two, from its S3 checkpoints
+
+        def as_of():
+            r = requests.get(a.url + "/v1/ops/concurrency", timeout=30)
+            return r.status_code == 200 and r.json()["as_of"] >= seconds[-1]["at"]
+        wait_for(as_of, timeout=120, what="the merged counts to reach the end of the run")
+        mismatches = []
+        t_reads = time.monotonic()
+        for line in seconds:
+            for dim in DIMS:
+                r = requests.get(a.url + "/v1/ops/concurrency",
+                                 params={"at": line["at"], "by": dim, "top": 10**6}, timeout=30)
+                assert r.status_code == 200, r.text
+                got = r.json()
+                groups = {g["key"]: g["viewers"] for g in got["groups"]}
+                if got["as_of"] != line["at"] or got["total"] != line["total"] or groups != line[dim]:
+                    mismatches.append((line["at"], dim, line["total"], got["total"]))
+        assert not mismatches, f"{len(mismatches)} (second, dimension) pairs differ: {mismatches[:10]}"
+        print(f"\nops group: kill -9 to exact merged reads again {handover_s:.1f} s; "
+              f"{len(seconds) * len(DIMS)} merged at= reads, "
+              f"{(time.monotonic() - t_reads) * 1000 / (len(seconds) * len(DIMS)):.1f} ms each")
+        r = requests.get(a.url + "/v1/ops/concurrency/series",
+                         params={"from": seconds[0]["at"], "to": seconds[-1]["at"], "step": 1000},
+                         timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.json()["points"] == [[x["at"], x["total"]] for x in seconds]
+        # live=1: the running second, provisional; once complete, at= agrees.
+        live = requests.get(a.url + "/v1/ops/concurrency",
+                            params={"live": 1, "by": "country", "top": 10**6}, timeout=30).json()
+        assert "complete" in live, live
+
+        def complete_through(ms):
+            r = requests.get(a.url + "/v1/ops/concurrency", timeout=30)
+            return r.status_code == 200 and r.json()["as_of"] >= ms
+        wait_for(lambda: complete_through(live["as_of"]), timeout=60, what="the live second to complete")
+        later = requests.get(a.url + "/v1/ops/concurrency",
+                             params={"at": live["as_of"], "by": "country", "top": 10**6}, timeout=30).json()
+        assert (later["total"], later["groups"]) == (live["total"], live["groups"])
+        # The merged stream sends whole seconds that agree with at=.
+        with requests.get(a.url + "/v1/ops/stream", stream=True, timeout=30) as st:
+            data = next(line for line in st.iter_lines(decode_unicode=True)
+                        if line and line.startswith("data: "))
+        ev = __import__("json").loads(data[len("data: "):])
+        r = requests.get(a.url + "/v1/ops/concurrency", params={"at": ev["as_of"]}, timeout=30)
+        assert r.json()["total"] == ev["total"]
+
+        # The lake (serve's, on S3) has every accepted event once.
+        seen = []
+        wait_for(lambda: seen.append(query_count(s)) or seen[-1] == summary["accepted"],
+                 timeout=120, what=lambda: f"{summary['accepted']} events in the lake ({seen[-3:]})")
+    finally:
+        a.kill()
+        b.kill()
+    s.stop()
+    ids = read_s3_lake(_endpoint_of(s), bucket).column("event_id").to_pylist()
+    assert len(ids) == len(set(ids)) == summary["accepted"]
+
+
+def test_a_second_lake_process_is_refused(scale_server, viewpipe_bin, tmp_path):
+    """Paths that keep one state for all partitions (lake, hot, sre, features)
+    run as one process: a second `consume` of one of them exits with an error
+    naming the group, instead of splitting the partitions and writing twice."""
+    s, bucket = scale_server
+    cfg = _group_config(s, bucket, tmp_path, "single")
+    sre = _Consumer(viewpipe_bin, "sre", cfg, tmp_path / "sre1", tmp_path / "sre1.log").start()
+    try:
+        second = _Consumer(viewpipe_bin, "sre", cfg, tmp_path / "sre2", tmp_path / "sre2.log")
+        second.start(wait_ready=False)
+        assert second.proc.wait(timeout=60) == 2
+        text = second.log.read_text()
+        assert f"consumer group {bucket}-single.sre already has 1 member(s)" in text, text[-2000:]
+        assert sre.proc.poll() is None
+    finally:
+        sre.kill()
+    # serve runs the lake itself: a consume of the lake on the same groups is refused.
+    lake_cfg = Path(s.args[s.args.index("--config") + 1])
+    lake = _Consumer(viewpipe_bin, "lake", lake_cfg, tmp_path / "lake", tmp_path / "lake.log")
+    lake.start(wait_ready=False)
+    assert lake.proc.wait(timeout=60) == 2
+    assert f"consumer group {bucket}.lake already has" in lake.log.read_text()

@@ -1,0 +1,323 @@
+// The ops group's hand-over and merge logic on a real FileLog (4 partitions)
+// and a LocalObjectStore as the shared store: processes are simulated by
+// processors that each read only the partitions they own. The reference is
+// the one-process ops path (OpsProcessor) over the same log: the group must
+// count exactly what it counts, for every second and every dimension value.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <random>
+#include <thread>
+
+#include "common/scoped_temp_dir.h"
+#include "event/codec.h"
+#include "lake/local_object_store.h"
+#include "log/file_log.h"
+#include "ops/ops_processor.h"
+#include "ops/ops_test_util.h"
+#include "opsgroup/group_members.h"
+#include "opsgroup/merged_reader.h"
+#include "opsgroup/ops_group_processor.h"
+#include "opsgroup/ops_group_routes.h"
+
+namespace viewpipe::ops {
+namespace {
+
+using testing::TestEvent;
+
+constexpr int64_t kB = 1700000000;
+constexpr int64_t kMs = kB * 1000;
+constexpr int kPartitions = 4;
+using Dumped = std::map<std::string, std::vector<int64_t>>;
+
+// Every count of every key over [from, to], added into *out by key name.
+void AddDump(const SessionTracker& t, int64_t from, int64_t to, Dumped* out) {
+  auto dump = [&](const std::string& name, ViewerSeries::KeyId k) {
+    std::vector<int64_t>& v = (*out)[name];
+    v.resize(static_cast<size_t>(to - from + 1));
+    for (int64_t s = from; s <= to; ++s) v[static_cast<size_t>(s - from)] += t.series().At(k, s);
+  };
+  dump("total", ViewerSeries::kTotal);
+  for (Dimension d : kAllDimensions) {
+    for (uint32_t id = 0; id < t.keys().size(d); ++id) {
+      dump(std::string(DimensionName(d)) + "=" + t.keys().names(d).Name(id), t.keys().Key(d, id));
+    }
+  }
+}
+
+// One simulated process of the group.
+struct Member {
+  std::unique_ptr<PartitionShards> shards;
+  std::unique_ptr<ShardCheckpoints> checkpoints;
+  std::unique_ptr<OpsGroupProcessor> processor;
+  std::map<PartitionId, Offset> next;
+};
+
+class OpsGroupTest : public ::testing::Test {
+ protected:
+  OpsGroupTest() : clock_(kMs + 3600 * 1000), store_(Env::Default(), JoinPath(tmp_.path(), "shared")) {
+    FileLogOptions o;
+    o.dir = JoinPath(tmp_.path(), "log");
+    o.clock = &clock_;
+    o.topics = {{"viewing", kPartitions}};
+    o.min_free_bytes = 0;
+    auto log = FileLog::Open(o);
+    EXPECT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(log).value();
+    options_.background_checkpoint = false;
+    Produce();
+  }
+
+  // 300 sessions over ~5 minutes, a few events late (< 4 min), some twice.
+  void Produce() {
+    std::mt19937 rng(7);
+    std::vector<TestEvent> events;
+    for (int i = 0; i < 300; ++i) {
+      TestEvent e;
+      e.session = "s" + std::to_string(i);
+      e.title = "t" + std::to_string(i % 9);
+      e.country = i % 3 == 0 ? "DE" : (i % 3 == 1 ? "US" : "BR");
+      e.cdn = i % 4 == 0 ? "cdn-b" : "cdn-a";
+      e.live = i % 5 == 0 ? "final" : "";
+      int64_t ts = kMs + static_cast<int64_t>(rng() % 300000);
+      e.type = EventType::kAttempt;
+      e.ts = ts;
+      events.push_back(e);
+      for (int b = 0, n = static_cast<int>(rng() % 40); b < n; ++b) {
+        ts += 9000 + static_cast<int64_t>(rng() % 2000) + (rng() % 20 == 0 ? 40000 : 0);
+        e.type = b == 0 ? EventType::kPlayStart : EventType::kHeartbeat;
+        e.ts = ts;
+        events.push_back(e);
+      }
+      e.type = rng() % 4 == 0 ? EventType::kError : EventType::kStop;
+      e.fatal = true;
+      e.ts = ts + 3000;
+      events.push_back(e);
+    }
+    for (TestEvent& e : events) {
+      e.received_at = e.ts + (rng() % 100 < 3 ? static_cast<int64_t>(rng() % 240000) : 200);
+    }
+    std::stable_sort(events.begin(), events.end(), [](const TestEvent& a, const TestEvent& b) {
+      return a.received_at < b.received_at;
+    });
+    std::vector<std::string> values(events.size());
+    std::vector<ProduceRecord> records;
+    for (size_t i = 0; i < events.size(); ++i) {
+      EventView v = events[i].View();
+      EncodeEvent(v, &values[i]);
+      ProduceRecord r;
+      r.topic = "viewing";
+      r.key = events[i].session;
+      r.value = values[i];
+      r.timestamp_ms = events[i].received_at;
+      records.push_back(r);
+    }
+    for (size_t i = 0; i < records.size(); i += 500) {
+      const size_t n = std::min<size_t>(500, records.size() - i);
+      ASSERT_TRUE(log_->Append(std::span(records).subspan(i, n)).ok());
+    }
+  }
+
+  // What the one-process ops path counts over the whole log.
+  Dumped Reference() {
+    OpsState state(options_.tracker);
+    OpsProcessor p(log_.get(), "viewing", &state, Env::Default(), JoinPath(tmp_.path(), "ref"),
+                   &clock_, nullptr, options_);
+    auto offsets = p.Restore();
+    EXPECT_TRUE(offsets.ok());
+    auto consumer = log_->Subscribe("ref", "viewing");
+    EXPECT_TRUE(consumer.ok());
+    for (;;) {
+      auto records = (*consumer)->Poll(64, std::chrono::milliseconds(0));
+      EXPECT_TRUE(records.ok());
+      if (records->empty()) break;
+      EXPECT_TRUE(p.Process(*records).ok());
+    }
+    EXPECT_EQ(state.owner_view().stats().late_beyond_bound, 0u);
+    Dumped out;
+    AddDump(state.owner_view(), kB - 1, kB + 900, &out);
+    return out;
+  }
+
+  Member NewMember(const std::string& name) {
+    Member m;
+    m.shards = std::make_unique<PartitionShards>(options_.tracker);
+    m.checkpoints = std::make_unique<ShardCheckpoints>(
+        &store_, Env::Default(), JoinPath(tmp_.path(), name + "-scratch"), options_.tracker);
+    m.processor = std::make_unique<OpsGroupProcessor>(log_.get(), "viewing", m.shards.get(),
+                                                      m.checkpoints.get(), &clock_, nullptr,
+                                                      options_);
+    return m;
+  }
+  void Reassign(Member* m, std::vector<PartitionId> lost, std::vector<PartitionId> gained) {
+    auto offsets = m->processor->Reassign(lost, gained);
+    ASSERT_TRUE(offsets.ok()) << offsets.status().ToString();
+    for (PartitionId p : lost) {
+      m->next.erase(p);
+    }
+    for (const auto& [p, o] : *offsets) {
+      m->next[p] = o;
+    }
+  }
+  // Feeds m its partitions' records up to fraction of each partition, in
+  // batches that interleave the partitions (as a consumer does).
+  void Feed(Member* m, double fraction) {
+    for (bool more = true; more;) {
+      more = false;
+      std::vector<ConsumedRecord> batch;
+      std::vector<std::unique_ptr<RecordReader>> readers;
+      for (auto& [p, next] : m->next) {
+        const Offset end = static_cast<Offset>(fraction * log_->EndOffset("viewing", p));
+        if (next >= end) continue;
+        auto reader = log_->NewReader("viewing", p, next);
+        ASSERT_TRUE(reader.ok());
+        std::vector<ConsumedRecord> got;
+        ASSERT_TRUE((*reader)->Read(static_cast<size_t>(std::min<Offset>(end - next, 37)), &got).ok());
+        for (const ConsumedRecord& r : got) next = r.offset + 1;
+        batch.insert(batch.end(), got.begin(), got.end());
+        readers.push_back(std::move(reader).value());
+        more = true;
+      }
+      if (!batch.empty()) {
+        ASSERT_TRUE(m->processor->Process(batch).ok());
+      }
+    }
+  }
+  Dumped Merged(const std::vector<Member*>& members) {
+    Dumped out;
+    for (Member* m : members) {
+      for (const auto& [p, s] : m->shards->owner_view()) {
+        AddDump(*s.tracker, kB - 1, kB + 900, &out);
+      }
+    }
+    return out;
+  }
+
+  ScopedTempDir tmp_;
+  ManualClock clock_;
+  LocalObjectStore store_;
+  std::unique_ptr<FileLog> log_;
+  OpsOptions options_;
+};
+
+TEST_F(OpsGroupTest, HandOverAfterAKillCountsExactlyWhatOneProcessCounts) {
+  const Dumped expected = Reference();
+  ASSERT_GT(expected.at("total")[200], 10);
+  Member a = NewMember("a");
+  Reassign(&a, {}, {0, 1, 2, 3});  // alone in the group: everything, from the start
+  for (PartitionId p = 0; p < kPartitions; ++p) EXPECT_EQ(a.next[p], 0);
+  Feed(&a, 0.3);
+  ASSERT_TRUE(a.processor->Checkpoint(a.next).ok());
+  Feed(&a, 0.4);
+
+  // b joins: a hands 2 and 3 over with their state as they are now.
+  Member b = NewMember("b");
+  const auto a_at = a.next;
+  Reassign(&a, {2, 3}, {});
+  Reassign(&b, {}, {2, 3});
+  EXPECT_EQ(b.next[2], a_at.at(2));
+  EXPECT_EQ(b.next[3], a_at.at(3));
+  EXPECT_EQ(a.shards->Owned(), (std::vector<PartitionId>{0, 1}));
+  Feed(&a, 0.7);
+  Feed(&b, 0.6);
+  ASSERT_TRUE(b.processor->Checkpoint(b.next).ok());
+  const auto b_checkpointed = b.next;
+  Feed(&b, 0.8);  // never checkpointed: lost with b
+
+  // kill -9 of b: its partitions come back to a from b's last checkpoint.
+  const auto b_at = b.next;
+  b = Member();
+  Reassign(&a, {}, {2, 3});
+  EXPECT_EQ(a.next[2], b_checkpointed.at(2));
+  EXPECT_EQ(a.next[3], b_checkpointed.at(3));
+  EXPECT_LT(a.next[2], b_at.at(2));
+  // A record fetched before the seek (below the restored offset) is skipped.
+  auto reader = log_->NewReader("viewing", 2, a.next[2] - 1);
+  std::vector<ConsumedRecord> stale;
+  ASSERT_TRUE((*reader)->Read(1, &stale).ok());
+  ASSERT_TRUE(a.processor->Process(stale).ok());
+  EXPECT_EQ(a.processor->duplicates_skipped(), 1u);
+  Feed(&a, 1.0);
+  EXPECT_EQ(Merged({&a}), expected);
+}
+
+TEST_F(OpsGroupTest, DamagedCheckpointIsRebuiltFromTheLog) {
+  const Dumped expected = Reference();
+  Member a = NewMember("a");
+  Reassign(&a, {}, {0, 1, 2, 3});
+  Feed(&a, 0.5);
+  ASSERT_TRUE(a.processor->Checkpoint(a.next).ok());
+  ASSERT_TRUE(store_.Put(ShardCheckpoints::Key(1), "VPOPSCK1 damaged").ok());
+  a = Member();
+  Member b = NewMember("b");
+  Reassign(&b, {}, {0, 1, 2, 3});
+  EXPECT_GT(b.next[0], 0);
+  EXPECT_EQ(b.next[1], 0);  // rebuilt
+  Feed(&b, 1.0);
+  EXPECT_EQ(Merged({&b}), expected);
+}
+
+// Two members behind HTTP: any member answers for all partitions, exactly;
+// a member that stopped answering makes the answer 503, naming its partitions.
+TEST_F(OpsGroupTest, MergedReadsOverHttpAreExactAndNameMissingPartitions) {
+  const Dumped expected = Reference();
+  Member a = NewMember("a"), b = NewMember("b");
+  Reassign(&a, {}, {0, 2});
+  Reassign(&b, {}, {1, 3});
+  Feed(&a, 1.0);
+  Feed(&b, 1.0);
+  httplib::Server server_b;
+  GroupMembers members_b(&store_, &clock_, "b", "");
+  MergedReader reader_b(b.shards.get(), &members_b, kPartitions);
+  OpsGroupRoutes routes_b(b.shards.get(), &reader_b, "b", 1, nullptr);
+  routes_b.Register(&server_b);
+  const int port = server_b.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server_b.listen_after_bind(); });
+  GroupMembers members_a(&store_, &clock_, "a", "http://127.0.0.1:1");
+  GroupMembers announce_b(&store_, &clock_, "b", "http://127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(members_a.Publish({0, 2}).ok());
+  ASSERT_TRUE(announce_b.Publish({1, 3}).ok());
+  MergedReader reader(a.shards.get(), &members_a, kPartitions);
+
+  const std::vector<Dimension> dims = {Dimension::kCountry, Dimension::kCdn};
+  for (int64_t s : {kB + 60, kB + 200, kB + 333}) {
+    const MergedAnswer got = reader.Counts(MergedReader::Mode::kAt, s, dims, "");
+    ASSERT_EQ(got.status, 200) << got.error;
+    const size_t i = static_cast<size_t>(s - (kB - 1));
+    EXPECT_EQ(got.total, expected.at("total")[i]) << s;
+    for (Dimension d : dims) {
+      int64_t sum = 0;
+      for (const auto& [key, v] : got.groups[Index(d)]) {
+        EXPECT_EQ(v, expected.at(std::string(DimensionName(d)) + "=" + key)[i]) << key;
+        sum += v;
+      }
+      EXPECT_EQ(sum, got.total);  // every session has one value of each
+    }
+  }
+  const MergedAnswer newest = reader.Counts(MergedReader::Mode::kNewest, 0, {}, "");
+  ASSERT_EQ(newest.status, 200);
+  const MergedAnswer series = reader.Series(Dimension::kCountry, "DE", kB + 10, kB + 400, 10, "");
+  ASSERT_EQ(series.status, 200) << series.error;
+  ASSERT_EQ(series.points.size(), 40u);
+  for (const auto& [s, v] : series.points) {
+    EXPECT_EQ(v, expected.at("country=DE")[static_cast<size_t>(s - (kB - 1))]) << s;
+  }
+  const MergedAnswer live = reader.Counts(MergedReader::Mode::kLive, 0, dims, "");
+  ASSERT_EQ(live.status, 200) << live.error;
+  EXPECT_GE(live.second, newest.second);
+  EXPECT_EQ(live.complete, live.second <= newest.second);
+  const MergedAnswer outside = reader.Counts(MergedReader::Mode::kAt, kB + 100000, {}, "");
+  EXPECT_EQ(outside.status, 400);
+
+  server_b.stop();
+  serving.join();
+  clock_.Advance(1000);  // past the member cache
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  const MergedAnswer short_of_b = reader.Counts(MergedReader::Mode::kNewest, 0, {}, "");
+  EXPECT_EQ(short_of_b.status, 503);
+  EXPECT_NE(short_of_b.error.find("partitions 1, 3 of 4"), std::string::npos) << short_of_b.error;
+}
+
+}  // namespace
+}  // namespace viewpipe::ops
