@@ -24,6 +24,7 @@ namespace {
 // unsent (a client that pipelines without reading).
 constexpr size_t kMaxPendingOut = 256 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kMaxBufferedIn = 1024 * 1024;
 
 const char* Reason(int status) {
   switch (status) {
@@ -174,7 +175,9 @@ class LookupHttpServer::Loop {
       const ssize_t n = ::recv(c->fd, buf, sizeof(buf), 0);
       if (n > 0) {
         c->in.append(buf, static_cast<size_t>(n));
-        if (static_cast<size_t>(n) < sizeof(buf)) return true;
+        // Short read: nothing more now. Over kMaxBufferedIn: the rest waits
+        // (epoll reports it again) until Process has used what is here.
+        if (static_cast<size_t>(n) < sizeof(buf) || c->in.size() >= kMaxBufferedIn) return true;
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;

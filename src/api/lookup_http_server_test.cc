@@ -115,6 +115,24 @@ TEST_F(LookupHttpServerTest, PipelinedRequestsAnsweredInOrder) {
   }
 }
 
+TEST_F(LookupHttpServerTest, ABigPipelinedBurstFromAClientThatReadsLateIsAnsweredInFull) {
+  StartServer();
+  RawClient c(server_->port());
+  constexpr int kRequests = 30000;  // ~1 MB of requests, ~2 MB of answers: back-pressure
+  std::string all;
+  for (int i = 0; i < kRequests; ++i) {
+    all += "GET /v1/echo/" + std::to_string(i) + " HTTP/1.1\r\n\r\n";
+  }
+  std::thread sender([&] { c.Send(all); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // answers pile up unread
+  int in_order = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    in_order += Body(c.Next()) == "{\"id\":\"" + std::to_string(i) + "\",\"at\":\"\"}";
+  }
+  sender.join();
+  EXPECT_EQ(in_order, kRequests);
+}
+
 TEST_F(LookupHttpServerTest, RequestSplitAcrossWrites) {
   StartServer();
   RawClient c(server_->port());
