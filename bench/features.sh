@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Recommendation features benchmark (bench/README.md, "Features"). One
-# command, about 7 minutes:
+# command, about 9 minutes:
 #
 #   bench/features.sh
 #
