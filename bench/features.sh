@@ -1,37 +1,54 @@
 #!/usr/bin/env bash
 # Recommendation features benchmark (bench/README.md, "Features"). One
-# command, about 5 minutes:
+# command, about 9 minutes:
 #
 #   bench/features.sh
 #
-# `viewpipe serve` ingests the demo's traffic (`viewpipe sim --speed 1` with
-# scenarios/demo.toml, 3,000 steady viewers) while
+# `viewpipe serve --features-lookup-port P` ingests the demo's traffic
+# (`viewpipe sim --speed 1` with scenarios/demo.toml, 3,000 steady viewers,
+# the 10x live final from minute 1) while
 # 1. wrk (keep-alive, closed loop) looks up random known profiles,
-#    GET /v1/features/profiles/<id>, at CONNS connections (a list) for
-#    WRK_SECONDS each: requests/s and latency percentiles;
-#    then POST /v1/features/profiles:batch with 100 random ids (8 connections),
-#    and GET /healthz as the HTTP server's own baseline;
-# 2. bench/features_probe.py posts one event for a new profile RATE times a
+#    GET /v1/features/profiles/<id>, on the main API port (cpp-httplib) at
+#    API_CONNS connections and on the lookup port (the epoll server,
+#    src/api/lookup_http_server.h) at CONNS connections, WRK_SECONDS each;
+#    then POST /v1/features/profiles:batch with 100 random ids (main port,
+#    8 connections), and GET /healthz on both ports as the HTTP baselines;
+# 2. fixed rates (the p99 at a rate, not the rate a closed loop reaches):
+#    bombardier (a Go module, fasthttp; a rate limit over BOMB_CONNS
+#    keep-alive connections, one URL) at each of RATES on the lookup port
+#    and the last rate on the main port; vegeta (a Go module; open loop,
+#    random ids, but ~50 us of client CPU a request) at VEGETA_RATES on the
+#    lookup port; FIXED_SECONDS each; a tool not installed is skipped, said
+#    so (scripts/setup.sh --test installs both);
+# 3. bench/features_probe.py posts one event for a new profile RATE times a
 #    second and polls its features: freshness = the collector's 200 -> the
 #    profile readable, p50/p99.
-# wrk cannot hold a fixed rate (wrk2 is not in Debian): each run is closed
-# loop, so the table gives the rate achieved with its latency.
+# Every load step also reports the server's CPU per lookup, less its ingest
+# CPU (bench/features_step.py): a load-independent number.
 #
 # STORE=redis runs the same with `[features] store = "redis"` (serve --config)
 # on a redis-server the script starts (loopback, appendonly yes, everysec);
 # STORE=rocksdb (default) is the embedded store. Run both for a side by side.
 #
-# Knobs (environment): STORE (rocksdb), BUILD_DIR (build/release), VIEWERS (3000), CONNS
-# ("8 32 64"), WRK_THREADS (2), WRK_SECONDS (30), FRESH_SECONDS (60), RATE (5),
-# KEEP (0), NO_BUILD (0). Prints a table and writes
-# bench/results/features-<time>.json (git-ignored).
+# Knobs (environment): STORE (rocksdb), BUILD_DIR (build/release), VIEWERS (3000),
+# API_CONNS ("8 32"), CONNS ("8 32 64"), WRK_THREADS (2), WRK_SECONDS (20),
+# RATES ("10000 25000 50000"), VEGETA_RATES ("5000 10000"), FIXED_SECONDS (15),
+# BOMB_CONNS (16), LOOKUP_THREADS (2),
+# FRESH_SECONDS (60), RATE (5), KEEP (0), NO_BUILD (0). Prints a table and
+# writes bench/results/features-<store>-<time>.json (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build/release}
 VIEWERS=${VIEWERS:-3000}
 CONNS=${CONNS:-"8 32 64"}
+API_CONNS=${API_CONNS:-"8 32"}
 WRK_THREADS=${WRK_THREADS:-2}
-WRK_SECONDS=${WRK_SECONDS:-30}
+WRK_SECONDS=${WRK_SECONDS:-20}
+RATES=${RATES:-"10000 25000 50000"}
+VEGETA_RATES=${VEGETA_RATES:-"5000 10000"}
+FIXED_SECONDS=${FIXED_SECONDS:-15}
+BOMB_CONNS=${BOMB_CONNS:-16}
+LOOKUP_THREADS=${LOOKUP_THREADS:-2}
 FRESH_SECONDS=${FRESH_SECONDS:-60}
 RATE=${RATE:-5}
 KEEP=${KEEP:-0}
@@ -41,6 +58,13 @@ KEY=bench-write-key
 log() { printf '\033[1;32m[features-bench]\033[0m %s\n' "$*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 command -v wrk >/dev/null || { echo "wrk is not installed (Debian package wrk)" >&2; exit 1; }
+go_tool() {  # the path of a Go-module tool, on PATH or in GOPATH/bin; empty if none
+  command -v "$1" 2>/dev/null && return
+  command -v go >/dev/null && [[ -x "$(go env GOPATH)/bin/$1" ]] && echo "$(go env GOPATH)/bin/$1"
+  return 0
+}
+VEGETA=$(go_tool vegeta)
+BOMBARDIER=$(go_tool bombardier)
 
 if [[ ${NO_BUILD:-0} != 1 ]]; then
   log "building viewpipe (Release) in $BUILD_DIR"
@@ -81,11 +105,16 @@ log "feature store: $STORE"
 
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
+LPORT=$(free_port)
+LURL=http://127.0.0.1:$LPORT
 "$VP" serve --data-dir "$WORK/data" --port "$PORT" --write-key "$KEY" \
+  --features-lookup-port "$LPORT" --features-lookup-threads "$LOOKUP_THREADS" \
   --catalog "$WORK/catalog.csv" "${STORE_ARGS[@]}" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
-SIM_SECONDS=$((30 + WRK_SECONDS * ($(wc -w <<<"$CONNS") + 2) + FRESH_SECONDS + 30))
+STEPS=$(($(wc -w <<<"$CONNS") + $(wc -w <<<"$API_CONNS") + 3))
+FIXED_STEPS=$(($(wc -w <<<"$RATES") + 1 + $(wc -w <<<"$VEGETA_RATES")))
+SIM_SECONDS=$((30 + (WRK_SECONDS + 5) * STEPS + (FIXED_SECONDS + 5) * FIXED_STEPS + FRESH_SECONDS + 30))
 log "ingest: $VIEWERS steady viewers (scenarios/demo.toml) for ${SIM_SECONDS} s"
 "$VP" sim --url "$URL" --write-key "$KEY" --viewers "$VIEWERS" --duration "${SIM_SECONDS}s" \
   --speed 1 --seed 3 --scenario scenarios/demo.toml --catalog-out "$WORK/catalog.csv" --quiet \
@@ -97,20 +126,55 @@ curl -s -X POST "$URL/v1/query" -H 'Content-Type: application/json' \
   python3 -c 'import json,sys; [print(r[0]) for r in json.load(sys.stdin)["rows"]]' >"$WORK/ids.txt"
 log "lookups over $(wc -l <"$WORK/ids.txt") known profiles"
 
-: >"$WORK/wrk.jsonl"
-for c in $CONNS; do
-  log "wrk: $c connections, $WRK_THREADS threads, ${WRK_SECONDS} s"
-  IDS_FILE="$WORK/ids.txt" wrk -t "$WRK_THREADS" -c "$c" -d "${WRK_SECONDS}s" \
-    -s bench/features_lookup.lua "$URL" >"$WORK/wrk-$c.txt"
-  python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); r["connections"]=int(sys.argv[2]); print(json.dumps(r))' \
-    "$WORK/wrk-$c.txt" "$c" >>"$WORK/wrk.jsonl"
+: >"$WORK/steps.jsonl"
+step() {  # step NAME TOOL ARGS...: one load step with its CPU (bench/features_step.py)
+  local name=$1; shift
+  log "$name"
+  python3 bench/features_step.py --pid "$SERVER_PID" --name "$name" "$@" >>"$WORK/steps.jsonl"
+}
+lua=bench/features_lookup.lua
+for c in $API_CONNS; do
+  IDS_FILE="$WORK/ids.txt" step "api-$c" wrk -t "$WRK_THREADS" -c "$c" -d "${WRK_SECONDS}s" -s $lua "$URL"
 done
-log "wrk: batch lookups of 100 ids, 8 connections, ${WRK_SECONDS} s"
-BATCH=100 IDS_FILE="$WORK/ids.txt" wrk -t "$WRK_THREADS" -c 8 -d "${WRK_SECONDS}s" \
-  -s bench/features_lookup.lua "$URL" >"$WORK/wrk-batch.txt"
-# Baseline: the same server's /healthz (no store, no JSON): what HTTP alone costs here.
-log "wrk baseline: GET /healthz, 8 connections, ${WRK_SECONDS} s"
-wrk -t "$WRK_THREADS" -c 8 -d "${WRK_SECONDS}s" --latency "$URL/healthz" >"$WORK/wrk-healthz.txt"
+for c in $CONNS; do
+  IDS_FILE="$WORK/ids.txt" step "lookup-$c" wrk -t "$WRK_THREADS" -c "$c" -d "${WRK_SECONDS}s" -s $lua "$LURL"
+done
+BATCH=100 IDS_FILE="$WORK/ids.txt" step "batch100-8" wrk -t "$WRK_THREADS" -c 8 -d "${WRK_SECONDS}s" -s $lua "$URL"
+# Baselines: /healthz (no store, no JSON): what HTTP alone costs on each server.
+FIXED_PATH=/healthz step "healthz-api-8" wrk -t "$WRK_THREADS" -c 8 -d "${WRK_SECONDS}s" -s $lua "$URL"
+FIXED_PATH=/healthz step "healthz-lookup-8" wrk -t "$WRK_THREADS" -c 8 -d "${WRK_SECONDS}s" -s $lua "$LURL"
+# Fixed rates. bombardier: a rate limit over BOMB_CONNS keep-alive
+# connections, one URL (one known profile); vegeta: open loop, random ids,
+# but its Go client costs ~50 us of CPU a request, so it reaches ~10,000/s
+# at most on two shared cores.
+if [[ -n $BOMBARDIER ]]; then
+  one_id=$(head -1 "$WORK/ids.txt")
+  for r in $RATES; do
+    step "rate-lookup" bombardier --binary "$BOMBARDIER" --rate "$r" --seconds "$FIXED_SECONDS" \
+      --connections "$BOMB_CONNS" --url "$LURL/v1/features/profiles/$one_id"
+  done
+  r=$(awk '{print $NF}' <<<"$RATES")
+  step "rate-api" bombardier --binary "$BOMBARDIER" --rate "$r" --seconds "$FIXED_SECONDS" \
+    --connections "$BOMB_CONNS" --url "$URL/v1/features/profiles/$one_id"
+else
+  log "bombardier not found: no fixed-rate step (scripts/setup.sh --test installs it)"
+fi
+if [[ -n $VEGETA ]]; then
+  python3 - "$WORK/ids.txt" "$LURL" "$WORK/targets.txt" <<'PY'
+import random, sys
+ids = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+rng = random.Random(7)
+with open(sys.argv[3], "w") as f:
+    for _ in range(100000):
+        f.write(f"GET {sys.argv[2]}/v1/features/profiles/{rng.choice(ids)}\n")
+PY
+  for r in $VEGETA_RATES; do
+    step "vegeta-lookup" vegeta --binary "$VEGETA" --rate "$r" --seconds "$FIXED_SECONDS" \
+      --targets "$WORK/targets.txt"
+  done
+else
+  log "vegeta not found: no open-loop step (scripts/setup.sh --test installs it)"
+fi
 log "freshness: $RATE probes/s for ${FRESH_SECONDS} s"
 python3 bench/features_probe.py --url "$URL" --write-key "$KEY" --seconds "$FRESH_SECONDS" \
   --rate "$RATE" >"$WORK/fresh.json"
@@ -124,34 +188,28 @@ OUT=bench/results/features-$STORE-$STAMP.json
 python3 - "$WORK" "$OUT" "$STORE" <<'PY'
 import json, os, re, sys
 work, out, store = sys.argv[1], sys.argv[2], sys.argv[3]
-wrk = [json.loads(l) for l in open(os.path.join(work, "wrk.jsonl")) if l.strip()]
+steps = [json.loads(l) for l in open(os.path.join(work, "steps.jsonl")) if l.strip()]
 fresh = json.loads(open(os.path.join(work, "fresh.json")).read())
 metrics = open(os.path.join(work, "metrics.txt")).read()
 def metric(name):
     m = re.search(r"^%s(?:\{[^}]*\})? (\S+)$" % name, metrics, re.M)
     return float(m.group(1)) if m else None
 events = metric("viewpipe_features_events_total")
-hz = open(os.path.join(work, "wrk-healthz.txt")).read()
-rps = re.search(r"Requests/sec:\s+(\S+)", hz)
-p99 = re.search(r"^\s+99%\s+(\S+)$", hz, re.M)
-batch = json.loads(open(os.path.join(work, "wrk-batch.txt")).read().strip().splitlines()[-1])
-res = {"store": store, "lookups": wrk, "batch_100": batch, "freshness": fresh, "features_events": events,
-       "healthz_baseline": {"rps": float(rps.group(1)) if rps else None,
-                            "p99": p99.group(1) if p99 else None},
+res = {"store": store, "steps": steps, "freshness": fresh, "features_events": events,
        "catalog_misses": metric("viewpipe_features_catalog_misses_total"),
        "loadavg": open("/proc/loadavg").read().split()[:3], "cores": os.cpu_count()}
 json.dump(res, open(out, "w"), indent=1)
-print(f"\nFeatures, store {store} ({os.cpu_count()} cores, load {' '.join(res['loadavg'])}), "
+print(f"\nFeatures, store {store} ({os.cpu_count()} cores, load now {' '.join(res['loadavg'])}), "
       f"{events:.0f} events folded during the run")
-print(f"{'lookups (wrk, keep-alive)':28} {'req/s':>9} {'p50':>8} {'p90':>8} {'p99':>8} {'p99.9':>8} {'errors':>7}")
-for r in wrk:
-    print(f"  {r['connections']:>3} connections{'':11} {r['rps']:>9.0f} {r['p50_ms']:>6.2f}ms "
-          f"{r['p90_ms']:>6.2f}ms {r['p99_ms']:>6.2f}ms {r['p999_ms']:>6.2f}ms {r['errors']:>7}")
-print(f"  batch of 100 ids, 8 conns {batch['rps']:>9.0f} {batch['p50_ms']:>6.2f}ms "
-      f"{batch['p90_ms']:>6.2f}ms {batch['p99_ms']:>6.2f}ms {batch['p999_ms']:>6.2f}ms {batch['errors']:>7}"
-      f"   = {batch['rps'] * 100:.0f} ids/s")
-print(f"  baseline GET /healthz, 8 connections: {res['healthz_baseline']['rps']:.0f} req/s, "
-      f"p99 {res['healthz_baseline']['p99']}")
+print("api = main port (cpp-httplib), lookup = the lookup port (epoll); server/loop/client: "
+      "CPU us per request = CPU-ms per 1,000")
+print(f"{'step':22} {'req/s':>8} {'p50':>8} {'p90':>8} {'p99':>8} {'err':>5} "
+      f"{'server':>7} {'loop':>6} {'client':>7} {'load':>11}")
+for r in steps:
+    label = r["name"] + (f" @{r['target_rate']}/s" if "target_rate" in r else "")
+    print(f"{label[:22]:22} {r['rps']:>8.0f} {r['p50_ms']:>6.2f}ms {r['p90_ms']:>6.2f}ms "
+          f"{r['p99_ms']:>6.2f}ms {r['errors']:>5} {r['server_us']:>7.1f} {r['loop_us']:>6.1f} "
+          f"{r['client_us']:>7.1f} {r['load'][0]:>5.1f}-{r['load'][1]:<5.1f}")
 f = fresh
 print(f"freshness (200 -> readable): n={f['n']} missing={f['missing']} p50={f['p50_ms']:.0f} ms "
       f"p90={f['p90_ms']:.0f} ms p99={f['p99_ms']:.0f} ms max={f['max_ms']:.0f} ms")

@@ -1,11 +1,15 @@
 -- wrk script (bench/features.sh): GET /v1/features/profiles/<id> over
 -- keep-alive connections, ids drawn at random from IDS_FILE (one a line);
 -- with BATCH=n (> 0), POST /v1/features/profiles:batch with n random ids
--- instead. Prints the latency percentiles as one JSON line at the end.
+-- instead; with FIXED_PATH set, GET that path (the /healthz baseline).
+-- Prints the latency percentiles as one JSON line at the end.
 local ids = {}
+local fixed = os.getenv("FIXED_PATH")
 local path = os.getenv("IDS_FILE")
-for line in io.lines(path) do
-  if #line > 0 then ids[#ids + 1] = line end
+if not fixed then
+  for line in io.lines(path) do
+    if #line > 0 then ids[#ids + 1] = line end
+  end
 end
 math.randomseed(os.time())
 local batch = tonumber(os.getenv("BATCH") or "0")
@@ -19,6 +23,7 @@ if batch > 0 then
 end
 
 request = function()
+  if fixed then return wrk.format("GET", fixed) end
   if batch > 0 then
     return wrk.format("POST", "/v1/features/profiles:batch",
                       {["Content-Type"] = "application/json"}, bodies[math.random(#bodies)])

@@ -76,6 +76,17 @@ if (( WITH_TESTS )) && [[ -f tests/requirements.txt ]]; then
   fi
 fi
 
+# --- vegeta and bombardier (Go modules): the fixed-rate load tools of ------
+# bench/features.sh (wrk2 is not in Debian)
+if (( WITH_TESTS )) && command -v go >/dev/null; then
+  for mod in github.com/tsenart/vegeta/v12@v12.13.0 github.com/codesenberg/bombardier@v1.2.6; do
+    tool=$(basename "${mod%@*}"); [[ $tool == v12 ]] && tool=vegeta
+    command -v "$tool" >/dev/null || [[ -x "$(go env GOPATH)/bin/$tool" ]] && continue
+    log "installing $tool (Go module ${mod%@*})"
+    go install "$mod" || log "$tool not installed: bench/features.sh skips its step"
+  done
+fi
+
 # --- Kafka broker for tests and benchmarks (Maven Central) ------------------
 if (( WITH_TESTS )) && [[ -x scripts/kafka.sh ]]; then
   scripts/kafka.sh install

@@ -82,6 +82,14 @@ void AddFeaturesCommands(CLI::App& app, std::function<int()>* run) {
                   "fsync the feature store's WAL on every batch (survives power loss)");
     sub->add_option("--features-max-batch", serve->max_batch, "Ids per batch feature lookup")
         ->capture_default_str();
+    sub->add_option("--features-lookup-port", serve->lookup_port,
+                    "Also serve GET /v1/features/{profiles,titles}/<id> on this port from an "
+                    "event-loop server (0: any free port; -1: off)")
+        ->capture_default_str();
+    sub->add_option("--features-lookup-threads", serve->lookup_threads,
+                    "Event loops of the lookup port")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 64));
   }
   auto c = std::make_shared<FeaturesCli>();
   CLI::App* cmd = app.add_subcommand("features", "Offline recommendation features from the lake");

@@ -145,6 +145,8 @@ Status PipelineServer::Start() {
                     m.config.web_root,
                     m.config.catalog_path.empty() ? m.config.data_dir + "/catalog.csv"
                                                   : m.config.catalog_path};
+  ctx.host = m.config.host;
+  ctx.read_tokens = m.config.read_tokens;
   m.modules = MakeModules(m.config);
   Result<std::vector<ServerModule*>> selected = SelectModules(m.modules, m.config.paths);
   if (!selected.ok()) return selected.status();

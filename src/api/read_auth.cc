@@ -28,15 +28,22 @@ bool Known(std::string_view token, const std::vector<std::string>& tokens) {
 
 }  // namespace
 
-bool ReadAllowed(const httplib::Request& req, const std::vector<std::string>& tokens) {
-  if (tokens.empty() || !NeedsToken(req)) return true;
+bool TokenAllowed(std::string_view authorization, const std::string* access_token,
+                  const std::vector<std::string>& tokens) {
   constexpr std::string_view kBearer = "Bearer ";
-  const std::string header = req.get_header_value("Authorization");
-  if (std::string_view(header).substr(0, kBearer.size()) == kBearer &&
-      Known(std::string_view(header).substr(kBearer.size()), tokens)) {
+  if (authorization.substr(0, kBearer.size()) == kBearer &&
+      Known(authorization.substr(kBearer.size()), tokens)) {
     return true;
   }
-  return req.has_param("access_token") && Known(req.get_param_value("access_token"), tokens);
+  return access_token != nullptr && Known(*access_token, tokens);
+}
+
+bool ReadAllowed(const httplib::Request& req, const std::vector<std::string>& tokens) {
+  if (tokens.empty() || !NeedsToken(req)) return true;
+  const std::string header = req.get_header_value("Authorization");
+  if (!req.has_param("access_token")) return TokenAllowed(header, nullptr, tokens);
+  const std::string param = req.get_param_value("access_token");
+  return TokenAllowed(header, &param, tokens);
 }
 
 void InstallReadAuth(httplib::Server* server, std::vector<std::string> tokens) {

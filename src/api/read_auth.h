@@ -24,6 +24,12 @@ namespace viewpipe {
 // a configured token in the header or the access_token parameter.
 bool ReadAllowed(const httplib::Request& req, const std::vector<std::string>& tokens);
 
+// True when authorization is "Bearer <t>" or access_token (may be null)
+// is <t>, for a configured token t (compared in constant time). The check
+// of ReadAllowed once a path needs a token; the lookup server's too.
+bool TokenAllowed(std::string_view authorization, const std::string* access_token,
+                  const std::vector<std::string>& tokens);
+
 // Installs the check as the server's pre-routing handler (before any
 // route). No-op when tokens is empty.
 void InstallReadAuth(httplib::Server* server, std::vector<std::string> tokens);

@@ -4,6 +4,7 @@
 // after the log is open and recovered, and stops them in reverse order.
 
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -27,6 +28,10 @@ struct ModuleContext {
   // writes one): features and batch read genres and durations from it. It
   // may not exist (yet): readers fall back to genre "unknown".
   std::string catalog_path;
+  // The main server's host and read tokens (read_auth.h), for a module that
+  // listens on a port of its own (the features' lookup port).
+  std::string host = "127.0.0.1";
+  std::vector<std::string> read_tokens;
 };
 
 class ServerModule {

@@ -1,5 +1,6 @@
 #include "common/json_writer.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -27,6 +28,18 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   for (size_t i = 0; i < s.size();) {
+    // The common case first: a run of printable ASCII that needs no escape.
+    size_t run = i;
+    while (run < s.size()) {
+      const unsigned char r = static_cast<unsigned char>(s[run]);
+      if (r < 0x20 || r >= 0x80 || r == '"' || r == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out->append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       size_t n = Utf8SequenceLength(s, i);
@@ -61,8 +74,8 @@ void AppendJsonString(std::string* out, std::string_view s) {
 
 void AppendJsonInt(std::string* out, int64_t v) {
   char buf[24];
-  int n = std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(v));
-  out->append(buf, static_cast<size_t>(n));
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);  // snprintf's digits, ~10x cheaper
+  out->append(buf, r.ptr);
 }
 
 void AppendJsonDouble(std::string* out, double v) {

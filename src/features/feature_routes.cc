@@ -4,8 +4,10 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <optional>
 
 #include "api/json_error.h"
+#include "api/lookup_http_server.h"
 #include "common/json_writer.h"
 #include "event/utf8.h"
 #include "features/feature_vector.h"
@@ -33,15 +35,27 @@ int HttpStatus(const Status& st) {
   return 500;
 }
 
-// `at` parameter: the evaluation time, default now.
-bool AsOf(const httplib::Request& req, Clock* clock, int64_t* out, std::string* why) {
+// `at` parameter (nullopt when absent): the evaluation time, default now.
+bool AsOf(const std::optional<std::string>& at, Clock* clock, int64_t* out, std::string* why) {
   *out = clock->NowMs();
-  if (!req.has_param("at")) return true;
-  const std::string v = req.get_param_value("at");
+  if (!at) return true;
+  const std::string& v = *at;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
   if (!v.empty() && ec == std::errc() && p == v.data() + v.size() && *out >= 0) return true;
   *why = "at must be a non-negative integer (ms), got '" + v + "'";
   return false;
+}
+
+std::optional<std::string> AtParam(const httplib::Request& req) {
+  if (!req.has_param("at")) return std::nullopt;
+  return req.get_param_value("at");
+}
+
+std::string ErrorJson(std::string_view why) {
+  std::string body = "{\"error\":";
+  AppendJsonString(&body, why);
+  body += '}';
+  return body;
 }
 
 const char* KindName(FeatureKind kind) {
@@ -139,7 +153,7 @@ void FeatureRoutes::Register(httplib::Server* server) {
     return [this, kind](const httplib::Request& req, httplib::Response& res) {
       int64_t as_of = 0;
       std::string why;
-      if (!AsOf(req, clock_, &as_of, &why)) return SendJsonError(res, 400, why);
+      if (!AsOf(AtParam(req), clock_, &as_of, &why)) return SendJsonError(res, 400, why);
       auto r = Lookup(kind, req.matches[1].str(), as_of);
       if (!r.ok()) return SendJsonError(res, HttpStatus(r.status()), r.status().message());
       res.set_content(*r, "application/json");
@@ -149,7 +163,7 @@ void FeatureRoutes::Register(httplib::Server* server) {
     return [this, kind](const httplib::Request& req, httplib::Response& res) {
       int64_t as_of = 0;
       std::string why;
-      if (!AsOf(req, clock_, &as_of, &why)) return SendJsonError(res, 400, why);
+      if (!AsOf(AtParam(req), clock_, &as_of, &why)) return SendJsonError(res, 400, why);
       auto r = LookupBatch(kind, req.body, as_of);
       if (!r.ok()) return SendJsonError(res, HttpStatus(r.status()), r.status().message());
       res.set_content(*r, "application/json");
@@ -159,6 +173,29 @@ void FeatureRoutes::Register(httplib::Server* server) {
   server->Get(R"(/v1/features/titles/(.*))", one(FeatureKind::kTitle));
   server->Post("/v1/features/profiles:batch", batch(FeatureKind::kProfile));
   server->Post("/v1/features/titles:batch", batch(FeatureKind::kTitle));
+}
+
+void FeatureRoutes::RegisterLookups(LookupHttpServer* server) {
+  auto one = [this](FeatureKind kind) {
+    return [this, kind](std::string_view id, const HttpRequestHead& head, LookupReply* reply) {
+      int64_t as_of = 0;
+      std::string why;
+      if (!AsOf(head.Param("at"), clock_, &as_of, &why)) {
+        reply->status = 400;
+        reply->body = ErrorJson(why);
+        return;
+      }
+      auto r = Lookup(kind, id, as_of);
+      if (!r.ok()) {
+        reply->status = HttpStatus(r.status());
+        reply->body = ErrorJson(r.status().message());
+        return;
+      }
+      reply->body = std::move(r).value();
+    };
+  };
+  server->AddPrefix("/v1/features/profiles/", one(FeatureKind::kProfile));
+  server->AddPrefix("/v1/features/titles/", one(FeatureKind::kTitle));
 }
 
 }  // namespace viewpipe::features

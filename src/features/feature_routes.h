@@ -19,6 +19,9 @@
 namespace httplib {
 class Server;
 }
+namespace viewpipe {
+class LookupHttpServer;
+}
 
 namespace viewpipe::features {
 
@@ -33,6 +36,9 @@ class FeatureRoutes {
   FeatureRoutes(FeatureStore* store, Clock* clock, MetricsRegistry* metrics,
                 size_t max_batch = kDefaultMaxBatch);
   void Register(httplib::Server* server);
+  // The two GET lookups (not the batches) on the lookup port
+  // (lookup_http_server.h), same answers as on the main server.
+  void RegisterLookups(LookupHttpServer* server);
 
   // The JSON answer for one id, or a status (NotFound/InvalidArgument).
   Result<std::string> Lookup(FeatureKind kind, std::string_view id, int64_t as_of);

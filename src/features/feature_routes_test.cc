@@ -1,7 +1,9 @@
 #include "features/feature_routes.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
+#include "api/lookup_http_server.h"
 #include "common/scoped_temp_dir.h"
 #include "features/feature_fold.h"
 #include "features/features_test_util.h"
@@ -83,6 +85,31 @@ TEST_F(FeatureRoutesTest, BatchLookupKeepsOrderAndBoundsItsSize) {
   auto empty = routes.LookupBatch(FeatureKind::kTitle, R"({"ids":[]})", kT0);
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(*empty, "{\"as_of\":" + std::to_string(kT0) + ",\"found\":0,\"titles\":[]}");
+}
+
+TEST_F(FeatureRoutesTest, LookupPortAnswersWhatLookupAnswers) {
+  FeatureRoutes routes(store_.get(), &clock_, nullptr);
+  LookupHttpServer server(LookupServerOptions{});
+  routes.RegisterLookups(&server);
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client client("127.0.0.1", server.port());
+  const std::string at = std::to_string(kT0 + 5000);
+  auto p = client.Get("/v1/features/profiles/p1?at=" + at);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->status, 200);
+  auto want_p = routes.Lookup(FeatureKind::kProfile, "p1", kT0 + 5000);
+  ASSERT_TRUE(want_p.ok());
+  EXPECT_EQ(p->body, *want_p);
+  auto t = client.Get("/v1/features/titles/t1");  // default at: the clock's now
+  ASSERT_TRUE(t);
+  auto want_t = routes.Lookup(FeatureKind::kTitle, "t1", kT0 + 1000);
+  ASSERT_TRUE(want_t.ok());
+  EXPECT_EQ(t->body, *want_t);
+  EXPECT_EQ(client.Get("/v1/features/profiles/nobody")->status, 404);
+  EXPECT_EQ(client.Get("/v1/features/titles/p1")->status, 404);   // kinds are separate
+  EXPECT_EQ(client.Get("/v1/features/profiles/")->status, 400);   // empty id
+  EXPECT_EQ(client.Get("/v1/features/profiles/p1?at=x")->status, 400);
+  EXPECT_EQ(client.Get("/v1/features/profiles/broken")->status, 500);  // corrupt state
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/lookup_http_server.h"
 #include "common/env.h"
 #include "features/feature_processor.h"
 #include "features/feature_routes.h"
@@ -52,10 +53,26 @@ Status FeaturesModule::Start(const ModuleContext& ctx) {
   routes_ =
       std::make_unique<FeatureRoutes>(store_.get(), ctx.clock, ctx.metrics, options_.max_batch);
   routes_->Register(ctx.http);
+  VP_RETURN_IF_ERROR(StartLookups(ctx));
   ctx_ = ctx;
   VP_RETURN_IF_ERROR(StartRunner());
   supervisor_ = std::thread([this] { Supervise(); });
   spdlog::info("features: catalog {}", catalog);
+  return Status::OK();
+}
+
+Status FeaturesModule::StartLookups(const ModuleContext& ctx) {
+  if (options_.lookup_port < 0) return Status::OK();
+  LookupServerOptions o;
+  o.host = ctx.host;
+  o.port = options_.lookup_port;
+  o.threads = options_.lookup_threads;
+  o.read_tokens = ctx.read_tokens;
+  lookups_ = std::make_unique<LookupHttpServer>(o);
+  routes_->RegisterLookups(lookups_.get());
+  VP_RETURN_IF_ERROR(lookups_->Start());
+  spdlog::info("features: lookups on http://{}:{} ({} threads)", o.host, lookups_->port(),
+               o.threads);
   return Status::OK();
 }
 
@@ -91,6 +108,7 @@ void FeaturesModule::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  if (lookups_) lookups_->Stop();  // before the store goes
   if (supervisor_.joinable()) supervisor_.join();
   if (runner_) runner_->Stop();
   runner_.reset();

@@ -3,7 +3,8 @@
 // consumer group "features" on `viewing` (ConsumerRunner + FeatureProcessor)
 // writing the RocksDB store under <data_dir>/features/store/ (or the Redis
 // store at options.redis_url: redis_feature_store.h), and the
-// /v1/features/* routes (feature_routes.h). A path that fails (a store
+// /v1/features/* routes (feature_routes.h), and with a lookup port the
+// GET lookups there too (lookup_http_server.h). A path that fails (a store
 // write error, disk full) is restarted after 5 s and resumes from the
 // store's offsets.
 
@@ -17,6 +18,7 @@
 
 namespace viewpipe {
 class ConsumerRunner;
+class LookupHttpServer;
 }
 
 namespace viewpipe::features {
@@ -31,6 +33,9 @@ struct FeaturesOptions {
   std::string redis_key_prefix = "viewpipe:features:";
   bool sync_writes = false;  // fsync the store's WAL on every batch
   size_t max_batch = 100;    // ids per batch lookup
+  // The lookup port (lookup_http_server.h): -1 off, 0 any free port.
+  int lookup_port = -1;
+  int lookup_threads = 2;
 };
 
 // <data_dir>/features, and the default catalog of a data dir.
@@ -48,6 +53,7 @@ class FeaturesModule final : public ServerModule {
  private:
   Status OpenStore(const std::string& data_dir);
   Status StartRunner();
+  Status StartLookups(const ModuleContext& ctx);
   void Supervise();
 
   FeaturesOptions options_;
@@ -55,6 +61,7 @@ class FeaturesModule final : public ServerModule {
   std::unique_ptr<FeatureStore> store_;
   std::unique_ptr<FeatureProcessor> processor_;
   std::unique_ptr<FeatureRoutes> routes_;
+  std::unique_ptr<LookupHttpServer> lookups_;  // when options_.lookup_port >= 0
   std::unique_ptr<ConsumerRunner> runner_;
   std::thread supervisor_;
   std::mutex mu_;

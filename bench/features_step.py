@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""One load step of bench/features.sh with the CPU it cost: runs a load tool
+against the server and prints one JSON line with the tool's numbers plus
+
+  server_us   the server process's CPU per request (µs = CPU-ms per 1,000
+              requests), less the CPU the server spent ingesting: measured
+              over --base-seconds just before the step, with no load, and
+              subtracted pro rata;
+  loop_us     CPU per request of the lookup port's threads alone (named
+              vp-lookup; no ingest in them), for steps on that port;
+  client_us   the load tool's own CPU per request;
+  load        the load average before and after.
+
+These are load-independent (CPU, not wall time): they say whether 50,000
+lookups/s fit in the machine's cores even when the latency says "shared".
+
+  features_step.py --pid PID --name NAME [--base-seconds 5] wrk ARGS...
+  features_step.py --pid PID --name NAME vegeta --rate R --seconds S --targets FILE
+      [--connections 64]
+  features_step.py --pid PID --name NAME bombardier --rate R --seconds S --url URL
+      [--connections 16]
+
+wrk must print one JSON line last (bench/features_lookup.lua); vegeta
+(a Go module: fixed rate, open loop, random ids from a targets file) is run
+as attack + report; bombardier (a Go module on fasthttp: a rate limit over
+keep-alive connections, one URL) with JSON output.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def threads_cpu(pid, name):
+    total = 0.0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() != name:
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICK
+        except OSError:
+            continue
+    return total
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def run_wrk(args):
+    out = subprocess.run(["wrk", *args], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_vegeta(binary, rate, seconds, targets, connections):
+    with tempfile.NamedTemporaryFile(suffix=".bin") as results:
+        subprocess.run([binary, "attack", "-targets", targets, "-rate", str(rate),
+                        "-duration", f"{seconds}s", "-max-connections", str(connections),
+                        "-workers", str(connections), "-max-workers", str(connections),
+                        "-timeout", "10s", "-output", results.name], check=True)
+        rep = json.loads(subprocess.run([binary, "report", "-type=json", results.name],
+                                        capture_output=True, text=True, check=True).stdout)
+    lat = rep["latencies"]
+    codes = rep.get("status_codes") or {}
+    return {"requests": rep["requests"], "seconds": rep["duration"] / 1e9,
+            "target_rate": rate, "rps": rep["throughput"],
+            "errors": rep["requests"] - int(codes.get("200", 0)),
+            "p50_ms": lat["50th"] / 1e6, "p90_ms": lat["90th"] / 1e6,
+            "p99_ms": lat["99th"] / 1e6, "max_ms": lat["max"] / 1e6}
+
+
+def run_bombardier(binary, rate, seconds, url, connections):
+    out = subprocess.run([binary, "-c", str(connections), "-r", str(rate), "-d", f"{seconds}s",
+                          "-l", "-p", "r", "-o", "j", "-t", "10s", url],
+                         capture_output=True, text=True, check=True).stdout
+    res = json.loads(out)["result"]
+    lat, n = res["latency"], sum(res.get(k, 0) for k in
+                                 ("req1xx", "req2xx", "req3xx", "req4xx", "req5xx", "others"))
+    pct = lat["percentiles"]
+    return {"requests": n, "seconds": res["timeTakenSeconds"], "target_rate": rate,
+            "rps": n / res["timeTakenSeconds"], "errors": n - res.get("req2xx", 0),
+            "p50_ms": pct["50"] / 1e3, "p90_ms": pct["90"] / 1e3, "p99_ms": pct["99"] / 1e3,
+            "max_ms": lat["max"] / 1e3}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pid", type=int, required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--base-seconds", type=float, default=5.0)
+    ap.add_argument("tool", choices=["wrk", "vegeta", "bombardier"])
+    ap.add_argument("--rate", type=int)
+    ap.add_argument("--seconds", type=int)
+    ap.add_argument("--targets")
+    ap.add_argument("--connections", type=int)
+    ap.add_argument("--url")
+    ap.add_argument("--binary", help="vegeta or bombardier, when not on PATH")
+    args, rest = ap.parse_known_args()
+
+    b0, t0 = proc_cpu(args.pid), time.monotonic()
+    time.sleep(args.base_seconds)
+    ingest_per_s = (proc_cpu(args.pid) - b0) / (time.monotonic() - t0)
+
+    load0, p0, l0, c0 = loadavg(), proc_cpu(args.pid), threads_cpu(args.pid, "vp-lookup"), \
+        children_cpu()
+    t0 = time.monotonic()
+    if args.tool == "wrk":
+        r = run_wrk(rest)
+    elif args.tool == "vegeta":
+        r = run_vegeta(args.binary or "vegeta", args.rate, args.seconds, args.targets,
+                       args.connections or 64)
+    else:
+        r = run_bombardier(args.binary or "bombardier", args.rate, args.seconds, args.url,
+                           args.connections or 16)
+    wall = time.monotonic() - t0
+    p1, l1, c1 = proc_cpu(args.pid), threads_cpu(args.pid, "vp-lookup"), children_cpu()
+    n = max(1, r["requests"])
+    r.update({"name": args.name, "load": [load0, loadavg()],
+              "ingest_cpu_per_s": round(ingest_per_s, 3),
+              "server_us": round(max(0.0, (p1 - p0) - ingest_per_s * wall) / n * 1e6, 2),
+              "loop_us": round((l1 - l0) / n * 1e6, 2),
+              "client_us": round((c1 - c0) / n * 1e6, 2)})
+    print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

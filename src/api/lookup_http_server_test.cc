@@ -1,0 +1,234 @@
+#include "api/lookup_http_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace viewpipe {
+namespace {
+
+// A raw client: one TCP connection, responses split by Content-Length.
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~RawClient() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void Send(const std::string& s) { ASSERT_EQ(::send(fd_, s.data(), s.size(), 0), ssize_t(s.size())); }
+  // The next whole response (head and body), or "" when the peer closed.
+  std::string Next() {
+    while (true) {
+      const size_t end = buf_.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        const size_t cl = buf_.find("Content-Length: ");
+        const size_t len = std::stoul(buf_.substr(cl + 16));
+        if (buf_.size() >= end + 4 + len) {
+          std::string r = buf_.substr(0, end + 4 + len);
+          buf_.erase(0, end + 4 + len);
+          return r;
+        }
+      }
+      if (!Fill()) return "";
+    }
+  }
+  bool PeerClosed() { return buf_.empty() && !Fill(); }
+
+ private:
+  bool Fill() {
+    char b[4096];
+    const ssize_t n = ::recv(fd_, b, sizeof(b), 0);
+    if (n <= 0) return false;
+    buf_.append(b, static_cast<size_t>(n));
+    return true;
+  }
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buf_;
+};
+
+std::string Body(const std::string& response) {
+  return response.substr(response.find("\r\n\r\n") + 4);
+}
+
+class LookupHttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(std::vector<std::string> tokens = {}) {
+    LookupServerOptions o;
+    o.read_tokens = std::move(tokens);
+    server_ = std::make_unique<LookupHttpServer>(o);
+    server_->AddPrefix("/v1/echo/", [](std::string_view rest, const HttpRequestHead& head,
+                                       LookupReply* reply) {
+      if (rest == "missing") {
+        reply->status = 404;
+        reply->body = "{\"error\":\"unknown\"}";
+        return;
+      }
+      reply->body = "{\"id\":\"" + std::string(rest) + "\",\"at\":\"" +
+                    head.Param("at").value_or("") + "\"}";
+    });
+    server_->AddPrefix("/v1/echo/long/", [](std::string_view rest, const HttpRequestHead&,
+                                            LookupReply* reply) {
+      reply->body = "{\"long\":\"" + std::string(rest) + "\"}";
+    });
+    ASSERT_TRUE(server_->Start().ok());
+    ASSERT_GT(server_->port(), 0);
+  }
+  std::unique_ptr<LookupHttpServer> server_;
+};
+
+TEST_F(LookupHttpServerTest, KeepAliveRequestsOnOneConnection) {
+  StartServer();
+  RawClient c(server_->port());
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 3; ++i) {
+    c.Send("GET /v1/echo/p-" + std::to_string(i) + "?at=7 HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string r = c.Next();
+    EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r;
+    EXPECT_NE(r.find("Content-Type: application/json\r\n"), std::string::npos);
+    EXPECT_EQ(Body(r), "{\"id\":\"p-" + std::to_string(i) + "\",\"at\":\"7\"}");
+  }
+  c.Send("GET /v1/echo/long/x%20y HTTP/1.1\r\n\r\n");  // longest prefix, percent-decoded
+  EXPECT_EQ(Body(c.Next()), "{\"long\":\"x y\"}");
+}
+
+TEST_F(LookupHttpServerTest, PipelinedRequestsAnsweredInOrder) {
+  StartServer();
+  RawClient c(server_->port());
+  std::string all;
+  for (int i = 0; i < 200; ++i) all += "GET /v1/echo/" + std::to_string(i) + " HTTP/1.1\r\n\r\n";
+  c.Send(all);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(Body(c.Next()), "{\"id\":\"" + std::to_string(i) + "\",\"at\":\"\"}");
+  }
+}
+
+TEST_F(LookupHttpServerTest, ABigPipelinedBurstFromAClientThatReadsLateIsAnsweredInFull) {
+  StartServer();
+  RawClient c(server_->port());
+  constexpr int kRequests = 30000;  // ~1 MB of requests, ~2 MB of answers: back-pressure
+  std::string all;
+  for (int i = 0; i < kRequests; ++i) {
+    all += "GET /v1/echo/" + std::to_string(i) + " HTTP/1.1\r\n\r\n";
+  }
+  std::thread sender([&] { c.Send(all); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // answers pile up unread
+  int in_order = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    in_order += Body(c.Next()) == "{\"id\":\"" + std::to_string(i) + "\",\"at\":\"\"}";
+  }
+  sender.join();
+  EXPECT_EQ(in_order, kRequests);
+}
+
+TEST_F(LookupHttpServerTest, RequestSplitAcrossWrites) {
+  StartServer();
+  RawClient c(server_->port());
+  c.Send("GET /v1/ec");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  c.Send("ho/a HTTP/1.1\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  c.Send("\r\n");
+  EXPECT_EQ(Body(c.Next()), "{\"id\":\"a\",\"at\":\"\"}");
+}
+
+TEST_F(LookupHttpServerTest, ErrorsAndTheirConnections) {
+  StartServer();
+  RawClient c(server_->port());
+  c.Send("GET /v1/echo/missing HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(c.Next().rfind("HTTP/1.1 404 ", 0), 0u);
+  c.Send("GET /v1/other HTTP/1.1\r\n\r\n");
+  std::string r = c.Next();
+  EXPECT_EQ(r.rfind("HTTP/1.1 404 ", 0), 0u);
+  EXPECT_NE(Body(r).find("\"error\""), std::string::npos);
+  c.Send("GET /v1/echo/bad%zz HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(c.Next().rfind("HTTP/1.1 400 ", 0), 0u);
+  c.Send("DELETE /v1/echo/a HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(c.Next().rfind("HTTP/1.1 405 ", 0), 0u);
+  c.Send("GET /healthz HTTP/1.1\r\n\r\n");  // still open after all of those
+  EXPECT_EQ(Body(c.Next()), "{\"status\":\"ok\"}");
+  // A body cannot be skipped safely: 400, then the connection closes.
+  c.Send("POST /v1/echo/a HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}");
+  r = c.Next();
+  EXPECT_EQ(r.rfind("HTTP/1.1 400 ", 0), 0u);
+  EXPECT_NE(r.find("Connection: close"), std::string::npos);
+  EXPECT_TRUE(c.PeerClosed());
+
+  RawClient garbage(server_->port());
+  garbage.Send("hello\r\n\r\n");
+  EXPECT_EQ(garbage.Next().rfind("HTTP/1.1 400 ", 0), 0u);
+  EXPECT_TRUE(garbage.PeerClosed());
+
+  RawClient huge(server_->port());
+  huge.Send("GET /v1/echo/a HTTP/1.1\r\nX: " + std::string(10000, 'a'));
+  EXPECT_EQ(huge.Next().rfind("HTTP/1.1 431 ", 0), 0u);
+  EXPECT_TRUE(huge.PeerClosed());
+
+  RawClient closing(server_->port());
+  closing.Send("GET /v1/echo/a HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(Body(closing.Next()), "{\"id\":\"a\",\"at\":\"\"}");
+  EXPECT_TRUE(closing.PeerClosed());
+}
+
+TEST_F(LookupHttpServerTest, ReadTokensGuardV1PathsOnly) {
+  StartServer({"tok"});
+  RawClient c(server_->port());
+  c.Send("GET /v1/echo/a HTTP/1.1\r\n\r\n");
+  std::string r = c.Next();
+  EXPECT_EQ(r.rfind("HTTP/1.1 401 ", 0), 0u);
+  EXPECT_NE(r.find("WWW-Authenticate: Bearer"), std::string::npos);
+  c.Send("GET /v1/echo/a HTTP/1.1\r\nAuthorization: Bearer nope\r\n\r\n");
+  EXPECT_EQ(c.Next().rfind("HTTP/1.1 401 ", 0), 0u);
+  c.Send("GET /v1/echo/a HTTP/1.1\r\nAuthorization: Bearer tok\r\n\r\n");
+  EXPECT_EQ(c.Next().rfind("HTTP/1.1 200 ", 0), 0u);
+  c.Send("GET /v1/echo/a?access_token=tok HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(c.Next().rfind("HTTP/1.1 200 ", 0), 0u);
+  c.Send("GET /healthz HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(c.Next().rfind("HTTP/1.1 200 ", 0), 0u);
+}
+
+TEST_F(LookupHttpServerTest, ConcurrentKeepAliveClients) {
+  StartServer();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      httplib::Client client("127.0.0.1", server_->port());
+      client.set_keep_alive(true);
+      for (int i = 0; i < 200; ++i) {
+        const std::string id = std::to_string(t) + "-" + std::to_string(i);
+        auto res = client.Get("/v1/echo/" + id);
+        if (res && res->status == 200 && res->body == "{\"id\":\"" + id + "\",\"at\":\"\"}") ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 8 * 200);
+}
+
+TEST_F(LookupHttpServerTest, StopClosesConnectionsAndIsIdempotent) {
+  StartServer();
+  RawClient c(server_->port());
+  c.Send("GET /healthz HTTP/1.1\r\n\r\n");
+  EXPECT_FALSE(c.Next().empty());
+  server_->Stop();
+  EXPECT_TRUE(c.PeerClosed());
+  server_->Stop();
+  RawClient after(server_->port());
+  EXPECT_FALSE(after.connected());
+}
+
+}  // namespace
+}  // namespace viewpipe
