@@ -74,12 +74,18 @@ if [[ ! -f build/fuzz/build.ninja ]]; then
   cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DVP_FUZZ=ON >/dev/null
 fi
-cmake --build build/fuzz --target event_fuzz -j2 >build/fuzz/build.log 2>&1 || { tail -40 build/fuzz/build.log; exit 1; }
+cmake --build build/fuzz --target event_fuzz http_head_fuzz -j2 >build/fuzz/build.log 2>&1 || { tail -40 build/fuzz/build.log; exit 1; }
 mkdir -p build/fuzz/corpus
 build/fuzz/src/event/event_fuzz -max_total_time="$FUZZ_SECONDS" -max_len=16384 \
   -print_final_stats=1 build/fuzz/corpus src/event/testdata 2>tests/artifacts/fuzz.log \
   || { tail -60 tests/artifacts/fuzz.log; exit 1; }
 grep -E "stat::number_of_executed_units" tests/artifacts/fuzz.log || true
+log "fuzzing the lookup port's request parser for ${HEAD_FUZZ_SECONDS:-20}s (libFuzzer)"
+mkdir -p build/fuzz/corpus-http-head
+build/fuzz/src/api/http_head_fuzz -max_total_time="${HEAD_FUZZ_SECONDS:-20}" -max_len=4096 \
+  -print_final_stats=1 build/fuzz/corpus-http-head 2>tests/artifacts/fuzz-http-head.log \
+  || { tail -60 tests/artifacts/fuzz-http-head.log; exit 1; }
+grep -E "stat::number_of_executed_units" tests/artifacts/fuzz-http-head.log || true
 
 log "end-to-end tests (real binary)"
 python3 -m pytest -q tests/e2e "$@"
