@@ -93,24 +93,24 @@ IngestResponse Collector::Ingest(std::string_view body, BodyFormat format) {
   }
   ParsedBatch& batch = *parsed;
 
-  std::vector<std::string_view> ids;
-  ids.reserve(batch.accepted.size());
-  for (const AcceptedEvent& e : batch.accepted) ids.push_back(e.event_id);
-  std::vector<DedupIndex::Claim> claims;
-  dedup_.ClaimAll(ids, now, &claims);
+  // Per-thread buffers, reused: the steady state allocates none of these.
+  thread_local std::vector<DedupIndex::Key> keys, claimed;
+  thread_local std::vector<DedupIndex::Claim> claims;
+  thread_local std::vector<ProduceRecord> records;
+  keys.clear();
+  for (const AcceptedEvent& e : batch.accepted) keys.push_back(DedupIndex::KeyOf(e.event_id));
+  dedup_.ClaimAll(keys, now, &claims);
 
   std::vector<std::string> dead_letters;
   dead_letters.reserve(batch.rejected.size());
   for (const RejectedEvent& r : batch.rejected) dead_letters.push_back(DeadLetterJson(r, now));
 
-  std::vector<ProduceRecord> records;
-  records.reserve(batch.accepted.size() * 2 + dead_letters.size());
-  std::vector<std::string_view> claimed;
-  claimed.reserve(ids.size());
+  records.clear();
+  claimed.clear();
   for (size_t i = 0; i < batch.accepted.size(); ++i) {
     if (claims[i] != DedupIndex::Claim::kNew) continue;
     const AcceptedEvent& e = batch.accepted[i];
-    claimed.push_back(e.event_id);
+    claimed.push_back(keys[i]);
     records.push_back(ProduceRecord{kTopicViewing, e.session_id, e.encoded, now});
     if (IsQoe(e.type)) records.push_back(ProduceRecord{kTopicQoe, e.session_id, e.encoded, now});
   }
@@ -128,16 +128,19 @@ IngestResponse Collector::Ingest(std::string_view body, BodyFormat format) {
   }
   dedup_.Commit(claimed, now);
 
-  const size_t duplicates = ids.size() - claimed.size();
+  const size_t duplicates = keys.size() - claimed.size();
   accepted_->Inc(claimed.size());
   duplicates_->Inc(duplicates);
   rejected_->Inc(batch.rejected.size());
   for (const RejectedEvent& r : batch.rejected) CountRejection(r.error);
+  return Accepted(batch, claimed.size(), duplicates);
+}
 
+IngestResponse Collector::Accepted(const ParsedBatch& batch, size_t accepted, size_t duplicates) {
   IngestResponse resp;
   resp.body.reserve(64 + batch.rejected.size() * 96);
   resp.body += "{\"accepted\":";
-  AppendJsonInt(&resp.body, static_cast<int64_t>(claimed.size()));
+  AppendJsonInt(&resp.body, static_cast<int64_t>(accepted));
   resp.body += ",\"duplicates\":";
   AppendJsonInt(&resp.body, static_cast<int64_t>(duplicates));
   resp.body += ",\"rejected\":";

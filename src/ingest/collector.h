@@ -61,6 +61,8 @@ class Collector {
  private:
   struct Counters;
   IngestResponse Unavailable(const Status& status);
+  // The 200 response: counts and each rejected event's reason.
+  static IngestResponse Accepted(const ParsedBatch& batch, size_t accepted, size_t duplicates);
   Status RepairTornCommit(int64_t from_ts);
   void CountRejection(std::string_view reason);
 

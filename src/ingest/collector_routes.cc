@@ -37,10 +37,14 @@ void HandlePost(Collector* collector, const httplib::Request& req, httplib::Resp
     return SendAndClose(res, collector->Refuse(415, "unsupported Content-Encoding: " + encoding));
   }
   const size_t limit = collector->options().max_body_bytes;
-  std::string body;
-  // Room for the typical body (gzip shrinks JSON about 4x) plus simdjson's padding.
+  // One body buffer per HTTP thread, reused: no allocation (nor fresh pages
+  // to fault in) per request. Room for the typical body (gzip shrinks JSON
+  // about 4x) plus simdjson's padding.
+  thread_local std::string body;
+  body.clear();
+  if (body.capacity() > 2 * (limit + 64)) std::string().swap(body);
   size_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
-  body.reserve(std::min<size_t>(length * 4 + 64, limit + 64));
+  body.reserve(std::min<size_t>(encoding == "gzip" ? length * 4 + 64 : length + 64, limit + 64));
   bool too_big = false;
   bool read_ok = content_reader([&](const char* data, size_t n) {
     if (body.size() + n > limit) {

@@ -1,8 +1,18 @@
+// Why claiming cannot deadlock: a caller waits on a pending id only in
+// ClaimWaiting, which holds claim_mu_, so at most one caller waits at a time.
+// The id it waits on belongs either to a caller that finished claiming (it
+// appends without waiting on the index, then commits or releases) or to a
+// caller still in TryClaimAll, which never waits: it finishes, or meets a
+// pending id, gives all its claims back and queues for claim_mu_. Shard
+// locks are held only for a probe or a group of probes, never while waiting
+// on anything but a condition variable (which releases them).
+
 #include "ingest/dedup_index.h"
 
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 
 #include "common/status.h"
 
@@ -10,8 +20,8 @@ namespace viewpipe {
 namespace {
 
 constexpr size_t kShards = 64;
-constexpr uint32_t kPending = 0;      // expiry value of a claimed, not yet durable id
-constexpr uint32_t kReleased = 1;     // expiry in the past: reusable slot
+constexpr uint32_t kPending = 0;   // expiry value of a claimed, not yet durable id
+constexpr uint32_t kReleased = 1;  // expiry in the past: reusable slot
 constexpr size_t kMinCapacity = 64;
 
 struct Slot {
@@ -28,62 +38,101 @@ uint32_t ExpirySec(int64_t ms) {
 }
 uint32_t NowSec(int64_t ms) { return static_cast<uint32_t>(std::max<int64_t>(ms / 1000, 2)); }
 
+bool Dead(const Slot& s, uint32_t now_sec) {
+  return s.expires_sec != kPending && s.expires_sec <= now_sec;
+}
+
+std::vector<DedupIndex::Key> KeysOf(std::span<const std::string_view> ids) {
+  std::vector<DedupIndex::Key> keys;
+  keys.reserve(ids.size());
+  for (std::string_view id : ids) keys.push_back(DedupIndex::KeyOf(id));
+  return keys;
+}
+
 }  // namespace
 
+// Positions of a call's keys grouped by shard, each group in key order.
+struct DedupIndex::ShardGroups {
+  std::array<uint32_t, kShards + 1> begin{};
+  std::vector<uint32_t> order;
+
+  explicit ShardGroups(std::span<const Key> keys) : order(keys.size()) {
+    std::array<uint32_t, kShards> next{};
+    for (const Key& k : keys) ++next[k.shard];
+    for (size_t s = 0; s < kShards; ++s) begin[s + 1] = begin[s] + next[s];
+    std::copy(begin.begin(), begin.end() - 1, next.begin());
+    for (uint32_t i = 0; i < keys.size(); ++i) order[next[keys[i].shard]++] = i;
+  }
+  std::span<const uint32_t> Group(size_t shard) const {
+    return {order.data() + begin[shard], order.data() + begin[shard + 1]};
+  }
+};
+
 struct DedupIndex::Shard {
+  enum class Outcome { kClaimed, kDuplicate, kPending };
+
   std::mutex mu;
   std::condition_variable resolved;  // a pending id of this shard was committed or released
   std::vector<Slot> slots = std::vector<Slot>(kMinCapacity);
   size_t used = 0;
 
-  // The slot holding (lo, hi), or where to put it (first dead slot on the
-  // probe path, else the empty slot that ends it).
-  Slot* Find(uint64_t lo, uint32_t hi, uint32_t now_sec, bool* found) {
-    size_t mask = slots.size() - 1;
+  size_t Home(const Key& k) const { return (k.lo >> 7) & (slots.size() - 1); }
+  void Prefetch(const Key& k) const { __builtin_prefetch(&slots[Home(k)], 1); }
+
+  // The slot holding k, or where to put it (first dead slot on the probe
+  // path, else the empty slot that ends it).
+  Slot* Find(const Key& k, uint32_t now_sec, bool* found) {
+    const size_t mask = slots.size() - 1;
     Slot* reusable = nullptr;
-    for (size_t i = (lo >> 7) & mask;; i = (i + 1) & mask) {
+    for (size_t i = Home(k);; i = (i + 1) & mask) {
       Slot& s = slots[i];
       if (s.lo == 0) {
         *found = false;
         return reusable != nullptr ? reusable : &s;
       }
-      if (s.lo == lo && s.hi == hi) {
+      if (s.lo == k.lo && s.hi == k.hi) {
         *found = true;
         return &s;
       }
-      bool dead = s.expires_sec != kPending && s.expires_sec <= now_sec;
-      if (dead && reusable == nullptr) reusable = &s;
+      if (reusable == nullptr && Dead(s, now_sec)) reusable = &s;
     }
   }
 
-  // Grows or cleans the table when it is 3/4 full, keeping live ids only.
-  void MaybeRehash(uint32_t now_sec) {
-    if ((used + 1) * 4 < slots.size() * 3) return;
+  // Makes room for n more slots: grows or cleans the table (keeping live
+  // ids only) when they would take it past 3/4 full.
+  void Reserve(size_t n, uint32_t now_sec) {
+    if ((used + n) * 4 < slots.size() * 3) return;
     std::vector<Slot> old;
     old.swap(slots);
     size_t live = 0;
-    for (const Slot& s : old) {
-      if (s.lo != 0 && (s.expires_sec == kPending || s.expires_sec > now_sec)) ++live;
-    }
+    for (const Slot& s : old) live += s.lo != 0 && !Dead(s, now_sec);
     size_t cap = kMinCapacity;
-    while (cap < live * 2 + 2) cap *= 2;
+    while (cap < (live + n) * 2 + 2) cap *= 2;
     slots.assign(cap, Slot{});
     used = 0;
     for (const Slot& s : old) {
-      if (s.lo == 0 || (s.expires_sec != kPending && s.expires_sec <= now_sec)) continue;
+      if (s.lo == 0 || Dead(s, now_sec)) continue;
       bool found;
-      *Find(s.lo, s.hi, now_sec, &found) = s;
+      *Find(Key{s.lo, s.hi, 0}, now_sec, &found) = s;
       ++used;
     }
   }
 
-  // Inserts or overwrites (lo, hi) with the given expiry.
-  void Put(uint64_t lo, uint32_t hi, uint32_t expires_sec, uint32_t now_sec) {
-    MaybeRehash(now_sec);
-    bool found;
-    Slot* s = Find(lo, hi, now_sec, &found);
+  // Stores k with the given expiry in *s, a slot Find returned for k.
+  void Store(Slot* s, const Key& k, uint32_t expires_sec, bool found) {
     if (!found && s->lo == 0) ++used;
-    *s = Slot{lo, hi, expires_sec};
+    *s = Slot{k.lo, k.hi, expires_sec};
+  }
+
+  // One probe: claims k unless it is live (duplicate) or pending.
+  Outcome Claim(const Key& k, uint32_t now_sec) {
+    Reserve(1, now_sec);
+    bool found;
+    Slot* s = Find(k, now_sec, &found);
+    if (found && s->expires_sec == kPending) return Outcome::kPending;
+    if (found && !Dead(*s, now_sec)) return Outcome::kDuplicate;
+    Store(s, k, kPending, found);
+    return Outcome::kClaimed;
   }
 };
 
@@ -92,38 +141,66 @@ DedupIndex::DedupIndex(int64_t window_ms)
 
 DedupIndex::~DedupIndex() = default;
 
-DedupIndex::Fingerprint DedupIndex::Fingerprinted(std::string_view id) {
+DedupIndex::Key DedupIndex::KeyOf(std::string_view id) {
   XXH128_hash_t h = XXH3_128bits(id.data(), id.size());
-  return Fingerprint{h.low64 | 1, static_cast<uint32_t>(h.high64),
-                     static_cast<size_t>(h.high64 >> 58) % kShards};
+  return Key{h.low64 | 1, static_cast<uint32_t>(h.high64),
+             static_cast<uint32_t>((h.high64 >> 58) % kShards)};
 }
 
-void DedupIndex::ClaimAll(std::span<const std::string_view> ids, int64_t now_ms,
-                          std::vector<Claim>* out) {
-  std::lock_guard<std::mutex> claim_lock(claim_mu_);
+void DedupIndex::ClaimAll(std::span<const Key> keys, int64_t now_ms, std::vector<Claim>* out) {
   const uint32_t now_sec = NowSec(now_ms);
-  out->assign(ids.size(), Claim::kNew);
-  for (size_t i = 0; i < ids.size(); ++i) {
-    Fingerprint fp = Fingerprinted(ids[i]);
-    Shard& shard = shards_[fp.shard];
+  if (TryClaimAll(keys, now_sec, out)) return;
+  std::lock_guard<std::mutex> claim_lock(claim_mu_);
+  ClaimWaiting(keys, now_sec, out);
+}
+
+bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec,
+                             std::vector<Claim>* out) {
+  out->assign(keys.size(), Claim::kDuplicate);
+  const ShardGroups groups(keys);
+  for (size_t shard_index = 0; shard_index < kShards; ++shard_index) {
+    const std::span<const uint32_t> group = groups.Group(shard_index);
+    if (group.empty()) continue;
+    Shard& shard = shards_[shard_index];
+    std::unique_lock<std::mutex> lock(shard.mu);
+    for (uint32_t i : group) shard.Prefetch(keys[i]);
+    for (size_t g = 0; g < group.size(); ++g) {
+      const Key& key = keys[group[g]];
+      const Shard::Outcome outcome = shard.Claim(key, now_sec);
+      if (outcome == Shard::Outcome::kClaimed) (*out)[group[g]] = Claim::kNew;
+      if (outcome != Shard::Outcome::kPending) continue;
+      // Ours from earlier in this call (same key, same shard group)?
+      const bool ours = std::any_of(group.begin(), group.begin() + g, [&](uint32_t j) {
+        return (*out)[j] == Claim::kNew && keys[j] == key;
+      });
+      if (ours) continue;
+      lock.unlock();
+      // Give back what this call claimed: the groups visited so far.
+      std::vector<Key> mine;
+      for (uint32_t j : std::span(groups.order.data(), groups.begin[shard_index] + g)) {
+        if ((*out)[j] == Claim::kNew) mine.push_back(keys[j]);
+      }
+      Release(mine);
+      return false;
+    }
+  }
+  return true;
+}
+
+void DedupIndex::ClaimWaiting(std::span<const Key> keys, uint32_t now_sec,
+                              std::vector<Claim>* out) {
+  out->assign(keys.size(), Claim::kNew);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    Shard& shard = shards_[keys[i].shard];
     std::unique_lock<std::mutex> lock(shard.mu);
     for (;;) {
-      bool found;
-      Slot* s = shard.Find(fp.lo, fp.hi, now_sec, &found);
-      if (!found || (s->expires_sec != kPending && s->expires_sec <= now_sec)) {
-        shard.Put(fp.lo, fp.hi, kPending, now_sec);
-        break;
-      }
-      if (s->expires_sec != kPending) {
-        (*out)[i] = Claim::kDuplicate;
-        break;
-      }
-      // Pending: ours from earlier in this call, or another request's.
+      const Shard::Outcome outcome = shard.Claim(keys[i], now_sec);
+      if (outcome == Shard::Outcome::kClaimed) break;
       bool ours = false;
       for (size_t j = 0; j < i && !ours; ++j) {
-        ours = (*out)[j] == Claim::kNew && ids[j] == ids[i];
+        ours = (*out)[j] == Claim::kNew && keys[j] == keys[i];
       }
-      if (ours) {
+      if (outcome == Shard::Outcome::kDuplicate || ours) {
         (*out)[i] = Claim::kDuplicate;
         break;
       }
@@ -132,39 +209,59 @@ void DedupIndex::ClaimAll(std::span<const std::string_view> ids, int64_t now_ms,
   }
 }
 
-void DedupIndex::Commit(std::span<const std::string_view> ids, int64_t accepted_at_ms) {
-  const uint32_t expires = ExpirySec(accepted_at_ms + window_ms_);
-  const uint32_t now_sec = NowSec(accepted_at_ms);
-  for (std::string_view id : ids) {
-    Fingerprint fp = Fingerprinted(id);
-    Shard& shard = shards_[fp.shard];
+void DedupIndex::Resolve(std::span<const Key> keys, uint32_t expires_sec, uint32_t now_sec) {
+  const ShardGroups groups(keys);
+  for (size_t shard_index = 0; shard_index < kShards; ++shard_index) {
+    const std::span<const uint32_t> group = groups.Group(shard_index);
+    if (group.empty()) continue;
+    Shard& shard = shards_[shard_index];
     {
       std::lock_guard<std::mutex> lock(shard.mu);
-      shard.Put(fp.lo, fp.hi, expires, now_sec);
+      for (uint32_t i : group) shard.Prefetch(keys[i]);
+      for (uint32_t i : group) {
+        bool found;
+        Slot* s = shard.Find(keys[i], now_sec, &found);
+        if (expires_sec != kReleased) {
+          if (!found) {  // not claimed first (tests); claimed ids are always found
+            shard.Reserve(1, now_sec);
+            s = shard.Find(keys[i], now_sec, &found);
+          }
+          shard.Store(s, keys[i], expires_sec, found);
+        } else if (found && s->expires_sec == kPending) {
+          s->expires_sec = kReleased;
+        }
+      }
     }
     shard.resolved.notify_all();
   }
 }
 
-void DedupIndex::Release(std::span<const std::string_view> ids) {
-  for (std::string_view id : ids) {
-    Fingerprint fp = Fingerprinted(id);
-    Shard& shard = shards_[fp.shard];
-    {
-      std::lock_guard<std::mutex> lock(shard.mu);
-      bool found;
-      Slot* s = shard.Find(fp.lo, fp.hi, kReleased + 1, &found);
-      if (found && s->expires_sec == kPending) s->expires_sec = kReleased;
-    }
-    shard.resolved.notify_all();
-  }
+void DedupIndex::Commit(std::span<const Key> keys, int64_t accepted_at_ms) {
+  Resolve(keys, ExpirySec(accepted_at_ms + window_ms_), NowSec(accepted_at_ms));
 }
+
+void DedupIndex::Release(std::span<const Key> keys) { Resolve(keys, kReleased, kReleased + 1); }
+
+void DedupIndex::ClaimAll(std::span<const std::string_view> ids, int64_t now_ms,
+                          std::vector<Claim>* out) {
+  ClaimAll(KeysOf(ids), now_ms, out);
+}
+
+void DedupIndex::Commit(std::span<const std::string_view> ids, int64_t accepted_at_ms) {
+  Commit(KeysOf(ids), accepted_at_ms);
+}
+
+void DedupIndex::Release(std::span<const std::string_view> ids) { Release(KeysOf(ids)); }
 
 void DedupIndex::Remember(std::string_view id, int64_t accepted_at_ms) {
-  Fingerprint fp = Fingerprinted(id);
-  Shard& shard = shards_[fp.shard];
+  const Key key = KeyOf(id);
+  Shard& shard = shards_[key.shard];
   std::lock_guard<std::mutex> lock(shard.mu);
-  shard.Put(fp.lo, fp.hi, ExpirySec(accepted_at_ms + window_ms_), NowSec(accepted_at_ms));
+  const uint32_t now_sec = NowSec(accepted_at_ms);
+  shard.Reserve(1, now_sec);
+  bool found;
+  Slot* s = shard.Find(key, now_sec, &found);
+  shard.Store(s, key, ExpirySec(accepted_at_ms + window_ms_), found);
 }
 
 size_t DedupIndex::Size() const {

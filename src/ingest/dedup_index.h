@@ -14,7 +14,13 @@
 // committed (durable in the log) or back to absent (append failed). A
 // second request that meets a pending id waits for the first one's outcome,
 // so an id is never reported as a duplicate of an event that was not stored.
-// Thread safe.
+//
+// The hot path hashes each id once (KeyOf) and hands the Keys to ClaimAll,
+// Commit and Release, which visit the 64 shards in order, take each shard's
+// lock once per call and probe each id once. A call that meets an id pending
+// in another request gives back its own claims and claims again one id at a
+// time under a global lock, waiting there (see dedup_index.cc: why this
+// cannot deadlock). Thread safe.
 
 #include <condition_variable>
 #include <cstdint>
@@ -29,17 +35,30 @@ namespace viewpipe {
 class DedupIndex {
  public:
   enum class Claim : uint8_t { kNew, kDuplicate };
+  // An id's fingerprint and shard, computed once per id.
+  struct Key {
+    uint64_t lo = 0;  // bit 0 always set
+    uint32_t hi = 0;
+    uint32_t shard = 0;
+    bool operator==(const Key& o) const { return lo == o.lo && hi == o.hi; }
+  };
+  static Key KeyOf(std::string_view id);
 
   explicit DedupIndex(int64_t window_ms);
   ~DedupIndex();
 
-  // For each id: kNew (now pending, owned by the caller, who must Commit or
+  // For each key: kNew (now pending, owned by the caller, who must Commit or
   // Release it) or kDuplicate (committed and unexpired at now_ms, or an
-  // earlier id of the same call). Blocks while another caller holds an id.
-  void ClaimAll(std::span<const std::string_view> ids, int64_t now_ms, std::vector<Claim>* out);
+  // earlier key of the same call). Blocks while another caller holds a key.
+  void ClaimAll(std::span<const Key> keys, int64_t now_ms, std::vector<Claim>* out);
   // Pending -> committed, remembered until accepted_at_ms + window.
-  void Commit(std::span<const std::string_view> ids, int64_t accepted_at_ms);
+  void Commit(std::span<const Key> keys, int64_t accepted_at_ms);
   // Pending -> absent.
+  void Release(std::span<const Key> keys);
+
+  // The same by id (hashes each id; for tests and tools).
+  void ClaimAll(std::span<const std::string_view> ids, int64_t now_ms, std::vector<Claim>* out);
+  void Commit(std::span<const std::string_view> ids, int64_t accepted_at_ms);
   void Release(std::span<const std::string_view> ids);
   // Marks an id committed (recovery from the log).
   void Remember(std::string_view id, int64_t accepted_at_ms);
@@ -51,15 +70,18 @@ class DedupIndex {
 
  private:
   struct Shard;
-  struct Fingerprint {
-    uint64_t lo;
-    uint32_t hi;
-    size_t shard;
-  };
-  static Fingerprint Fingerprinted(std::string_view id);
+  struct ShardGroups;
+
+  // Claims without waiting; false (its own claims given back) when a key is
+  // pending in another call.
+  bool TryClaimAll(std::span<const Key> keys, uint32_t now_sec, std::vector<Claim>* out);
+  // One key at a time, waiting on keys pending elsewhere. REQUIRES: claim_mu_.
+  void ClaimWaiting(std::span<const Key> keys, uint32_t now_sec, std::vector<Claim>* out);
+  // Sets each key's expiry: pending (kPending) -> expires_sec, committed or released.
+  void Resolve(std::span<const Key> keys, uint32_t expires_sec, uint32_t now_sec);
 
   const int64_t window_ms_;
-  std::mutex claim_mu_;  // one claimer at a time: waiting on a pending id can't deadlock
+  std::mutex claim_mu_;  // held by the one caller that may wait on pending ids
   std::unique_ptr<Shard[]> shards_;
 };
 

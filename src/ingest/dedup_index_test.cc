@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -154,6 +157,74 @@ TEST(DedupIndexTest, ConcurrentClaimsGiveEachIdOnce) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(news.load(), 20000);
+}
+
+// Calls that claim overlapping ids in different orders, with appends that
+// fail now and then (Release): no deadlock, and no id is ever committed twice.
+TEST(DedupIndexTest, CrossingClaimsWithReleasesCommitEachIdAtMostOnce) {
+  DedupIndex index(kWindow);
+  std::vector<std::string> owned;
+  for (int i = 0; i < 64; ++i) owned.push_back("x" + std::to_string(i));
+  std::mutex mu;
+  std::map<std::string_view, int> commits;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      for (int round = 0; round < 300; ++round) {
+        std::vector<std::string_view> ids;
+        for (int k = 0; k < 24; ++k) ids.push_back(owned[rng() % owned.size()]);
+        std::vector<Claim> out;
+        index.ClaimAll(ids, kNow, &out);
+        std::vector<std::string_view> mine;
+        for (size_t i = 0; i < ids.size(); ++i) {
+          if (out[i] == Claim::kNew) mine.push_back(ids[i]);
+        }
+        if (rng() % 3 == 0) {
+          index.Release(mine);
+          continue;
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          for (std::string_view id : mine) ++commits[id];
+        }
+        index.Commit(mine, kNow);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& [id, n] : commits) EXPECT_EQ(n, 1) << id;
+  std::vector<std::string_view> all(owned.begin(), owned.end());
+  auto last = ClaimAll(index, all);
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(last[i], commits.count(all[i]) ? Claim::kDuplicate : Claim::kNew) << all[i];
+  }
+}
+
+// A call that meets another call's pending id waits for it (after giving
+// back its own claims) and still claims its other ids.
+TEST(DedupIndexTest, CallMeetingAPendingIdWaitsAndClaimsItsOtherIds) {
+  DedupIndex index(kWindow);
+  std::vector<std::string_view> first = {"p"};
+  ClaimAll(index, first);
+  std::atomic<bool> done{false};
+  std::vector<Claim> seen;
+  std::thread blocked([&] {
+    seen = ClaimAll(index, {"q", "p", "q"});
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(done.load());
+  index.Commit(first, kNow);
+  blocked.join();
+  EXPECT_EQ(seen, (std::vector<Claim>{Claim::kNew, Claim::kDuplicate, Claim::kDuplicate}));
+  EXPECT_EQ(ClaimAll(index, {"p"}), std::vector<Claim>{Claim::kDuplicate});
+}
+
+TEST(DedupIndexTest, KeysAreStableAndDistinct) {
+  EXPECT_EQ(DedupIndex::KeyOf("abc"), DedupIndex::KeyOf(std::string("abc")));
+  EXPECT_FALSE(DedupIndex::KeyOf("abc") == DedupIndex::KeyOf("abd"));
+  EXPECT_EQ(DedupIndex::KeyOf("abc").lo & 1, 1u);
 }
 
 }  // namespace

@@ -203,12 +203,21 @@ Status FileLog::Route(std::span<const ProduceRecord> records) {
   AppendScratch& s = Scratch();
   s.Reset(partitions_.size(), records.size());
   const Topic* t = nullptr;
+  // The collector appends a QoE event to two topics under one key: hash it once.
+  std::string_view hashed_key;
+  uint32_t hash = KeyHash({});
   for (size_t i = 0; i < records.size(); ++i) {
     const ProduceRecord& r = records[i];
     if (t == nullptr || t->name != r.topic) t = FindTopic(r.topic);
     if (t == nullptr)
       return Status::InvalidArgument("unknown topic '" + std::string(r.topic) + "'");
-    PartitionId p = r.partition >= 0 ? r.partition : HashPartition(r.key, t->count);
+    if (r.key.data() != hashed_key.data() || r.key.size() != hashed_key.size()) {
+      hashed_key = r.key;
+      hash = KeyHash(r.key);
+    }
+    PartitionId p = r.partition >= 0 ? r.partition
+                    : t->count <= 1  ? 0
+                                     : static_cast<PartitionId>(hash % static_cast<uint32_t>(t->count));
     if (p >= t->count) {
       return Status::InvalidArgument("topic " + t->name + " has no partition " + std::to_string(p));
     }

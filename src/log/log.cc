@@ -6,14 +6,18 @@ PartitionId Log::PartitionForKey(std::string_view topic, std::string_view key) c
   return HashPartition(key, Partitions(topic));
 }
 
-PartitionId HashPartition(std::string_view key, int partitions) {
-  if (partitions <= 1) return 0;
+uint32_t KeyHash(std::string_view key) {
   uint32_t h = 2166136261u;  // FNV-1a 32 offset basis
   for (char c : key) {
     h ^= static_cast<uint8_t>(c);
     h *= 16777619u;  // FNV prime
   }
-  return static_cast<PartitionId>(h % static_cast<uint32_t>(partitions));
+  return h;
+}
+
+PartitionId HashPartition(std::string_view key, int partitions) {
+  if (partitions <= 1) return 0;
+  return static_cast<PartitionId>(KeyHash(key) % static_cast<uint32_t>(partitions));
 }
 
 }  // namespace viewpipe

@@ -120,5 +120,7 @@ class Log {
 
 // FNV-1a 32 of key mod partitions (non-negative).
 PartitionId HashPartition(std::string_view key, int partitions);
+// FNV-1a 32 of key: HashPartition(key, n) == KeyHash(key) % n for n > 1.
+uint32_t KeyHash(std::string_view key);
 
 }  // namespace viewpipe
