@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "warehouse/session_summary.h"
+
 namespace viewpipe::experiments {
 
 const std::vector<MetricDef>& Metrics() {
@@ -20,41 +22,13 @@ namespace {
 
 std::string Ms(int64_t v) { return std::to_string(v); }
 
-// Events of the window and the pre-period, one pass of hash aggregation
-// per session (no sort, no window function), then the exposures from the
-// sessions: the common part of both statements.
-//
-// Playing time of a session without ordering its events: from its first
-// play_start to its last event, minus paused time (sum of resume ts - sum
-// of pause ts, plus last event - last pause if it ended paused) and minus
-// stalled time (rebuffer_ms, plus the open stall if it ended stalled).
-std::string SessionCtes(const std::string& relation, const ExperimentWindow& w) {
-  const std::string exp = SqlQuote(w.exp_id);
-  const std::string lo = Ms(w.from_ms - kPrePeriodMs), from = Ms(w.from_ms), to = Ms(w.to_ms);
-  const std::string in = "variant IS NOT NULL AND ts >= " + from;
-  // Only integer and boolean aggregates per session (string aggregates
-  // are several times slower); `inw` marks events in [from, to] that carry
-  // the assignment.
-  return "WITH ev AS (SELECT profile_id, session_id, type, ts, coalesce(rebuffer_ms, 0) AS "
-         "rebuffer_ms, coalesce(fatal, false) AS fatal, experiments[" + exp + "] AS variant "
-         "FROM (" + relation + ") src WHERE ts >= " + lo + " AND ts <= " + to + "),\n"
-         "agg AS (SELECT session_id, first(profile_id) AS profile_id, min(ts) AS t0, "
-         "max(ts) AS t1, min(CASE WHEN " + in + " THEN ts END) AS exp_ts, "
-         "any_value(CASE WHEN " + in + " THEN variant END) AS vmin, "
-         "min(CASE WHEN " + in + " THEN hash(variant) END) <> "
-         "max(CASE WHEN " + in + " THEN hash(variant) END) AS vmixed, "
-         "bool_or(type = 'attempt') AS attempted, "
-         "min(CASE WHEN type = 'play_start' THEN ts END) AS play_t, "
-         "bool_or(type = 'error' AND fatal) AS fatal_error, arg_max(type = 'stop', ts) AS "
-         "last_stop, sum(CASE WHEN type = 'pause' THEN 1 WHEN type = 'resume' THEN -1 ELSE 0 "
-         "END) AS open_pauses, sum(CASE WHEN type = 'resume' THEN ts WHEN type = 'pause' THEN "
-         "-ts ELSE 0 END) AS paused_sum, sum(CASE WHEN type = 'rebuffer_start' THEN 1 WHEN type "
-         "= 'rebuffer_end' THEN -1 ELSE 0 END) AS open_stalls, max(CASE WHEN type = "
-         "'rebuffer_start' THEN ts END) AS last_stall, sum(rebuffer_ms) AS stall_ms "
-         "FROM ev GROUP BY session_id),\n"
+// The common part of both statements, from the sessions (one row each, the
+// columns of SessionsFromEvents): per-session metrics, then the exposures.
+std::string SessCtes(const std::string& sessions) {
+  return "WITH agg AS (" + sessions + "),\n"
          "sess AS (SELECT profile_id, session_id, t0, t1, exp_ts, vmin, vmixed, attempted, "
          "play_t IS NOT NULL AS started, fatal_error AND play_t IS NULL AS failed, "
-         "play_t IS NOT NULL AND last_stop AS completed, stall_ms, "
+         "play_t IS NOT NULL AND stop_t = t1 AS completed, stall_ms, "
          "CASE WHEN play_t IS NULL THEN 0 ELSE greatest(0, t1 - play_t - (paused_sum + CASE WHEN "
          "open_pauses > 0 THEN t1 ELSE 0 END) - stall_ms - CASE WHEN open_stalls > 0 "
          "THEN t1 - last_stall ELSE 0 END) END AS play_ms FROM agg),\n"
@@ -138,25 +112,82 @@ VariantSample ReadVariant(const DuckChunk& c, size_t row) {
 
 }  // namespace
 
+// Events of the window and the pre-period, one pass of hash aggregation
+// per session (no sort, no window function). Only integer and boolean
+// aggregates per session (string aggregates are several times slower);
+// `in` marks events in [from, to] that carry the assignment.
+std::string SessionsFromEvents(const std::string& relation, const ExperimentWindow& w) {
+  const std::string exp = SqlQuote(w.exp_id);
+  const std::string lo = Ms(w.from_ms - kPrePeriodMs), from = Ms(w.from_ms), to = Ms(w.to_ms);
+  const std::string in = "variant IS NOT NULL AND ts >= " + from;
+  return "SELECT session_id, first(profile_id) AS profile_id, " + SessionAggColumns() +
+         ", min(CASE WHEN " + in + " THEN ts END) AS exp_ts, any_value(CASE WHEN " + in +
+         " THEN variant END) AS vmin, min(CASE WHEN " + in + " THEN hash(variant) END) <> "
+         "max(CASE WHEN " + in + " THEN hash(variant) END) AS vmixed FROM (SELECT profile_id, "
+         "session_id, type, ts, coalesce(rebuffer_ms, 0) AS rebuffer_ms, coalesce(fatal, false) "
+         "AS fatal, experiments[" + exp + "] AS variant FROM (" + relation + ") src WHERE ts >= " +
+         lo + " AND ts <= " + to + ") ev GROUP BY session_id";
+}
+
+// A session wholly inside [from - 7 days, to] that does not cross `from`
+// has all its events in the window's range, so its summary row is what
+// SessionsFromEvents computes from them; the exposure columns come from
+// vp.session_exps (the first event carrying the assignment is >= from
+// exactly when the session starts at or after from).
+std::string SessionsFromSummary(const ExperimentWindow& w, const std::string& crossing_events) {
+  const std::string lo = Ms(w.from_ms - kPrePeriodMs), from = Ms(w.from_ms), to = Ms(w.to_ms);
+  const std::string exposed = "CASE WHEN t0 >= " + from + " THEN ";
+  std::string sql = "SELECT s.session_id, profile_id, " + SessionAggNames() + ", " + exposed +
+                    "x.first_ts END AS exp_ts, " + exposed + "x.variant END AS vmin, " + exposed +
+                    "x.vh_min <> x.vh_max END AS vmixed FROM vp.sessions s LEFT JOIN "
+                    "vp.session_exps x ON x.session_id = s.session_id AND x.exp_id = " +
+                    SqlQuote(w.exp_id) + " WHERE t0 >= " + lo + " AND t1 <= " + to +
+                    " AND (t0 >= " + from + " OR t1 < " + from + ")";
+  if (crossing_events.empty()) return sql;
+  return "(" + sql + ") UNION ALL BY NAME (" + SessionsFromEvents(crossing_events, w) + ")";
+}
+
+std::vector<std::pair<std::string, std::string>> CrossingSessionConditions(
+    const ExperimentWindow& w) {
+  const std::string lo = Ms(w.from_ms - kPrePeriodMs), from = Ms(w.from_ms), to = Ms(w.to_ms);
+  return {{"pre-period start", "t0 < " + lo + " AND t1 >= " + lo},
+          {"from", "t0 >= " + lo + " AND t0 < " + from + " AND t1 >= " + from},
+          {"to", "t0 >= " + from + " AND t0 <= " + to + " AND t1 > " + to}};
+}
+
+std::string PerUserSqlFromSessions(const std::string& sessions, const ExperimentWindow&) {
+  return SessCtes(sessions) + UsersCte() + "SELECT * FROM users ORDER BY profile_id";
+}
+
 std::string PerUserSql(const std::string& relation, const ExperimentWindow& w) {
-  return SessionCtes(relation, w) + UsersCte() + "SELECT * FROM users ORDER BY profile_id";
+  return PerUserSqlFromSessions(SessionsFromEvents(relation, w), w);
 }
 
 std::string ReportSql(const std::string& relation, const ExperimentWindow& w) {
+  return ReportSqlFromSessions(SessionsFromEvents(relation, w), w);
+}
+
+Result<ExperimentSample> QuerySample(DuckConnection* conn, const std::string& relation,
+                                     const ExperimentWindow& w) {
+  return QuerySampleFromSessions(conn, SessionsFromEvents(relation, w), w);
+}
+
+std::string ReportSqlFromSessions(const std::string& sessions, const ExperimentWindow&) {
   std::string stats, nulls;
   for (const std::string& c : StatColumns()) {
     stats += ", " + c;
     nulls += ", NULL";
   }
   // One row per variant, and one (variant NULL) with the mixed profiles.
-  return SessionCtes(relation, w) + UsersCte() + "SELECT variant, count(*) AS users" + stats +
+  return SessCtes(sessions) + UsersCte() + "SELECT variant, count(*) AS users" + stats +
          " FROM users GROUP BY variant\nUNION ALL SELECT NULL, count(*)" + nulls +
          " FROM assign WHERE mixed ORDER BY 1 NULLS LAST";
 }
 
-Result<ExperimentSample> QuerySample(DuckConnection* conn, const std::string& relation,
-                                     const ExperimentWindow& w) {
-  auto res = conn->Query(ReportSql(relation, w));
+Result<ExperimentSample> QuerySampleFromSessions(DuckConnection* conn,
+                                                 const std::string& sessions,
+                                                 const ExperimentWindow& w) {
+  auto res = conn->Query(ReportSqlFromSessions(sessions, w));
   if (!res.ok()) return res.status();
   ExperimentSample out;
   VP_RETURN_IF_ERROR(res->ForEachChunk([&](const DuckChunk& c) {

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -67,6 +68,29 @@ std::string PerUserSql(const std::string& relation, const ExperimentWindow& w);
 std::string ReportSql(const std::string& relation, const ExperimentWindow& w);
 Result<ExperimentSample> QuerySample(DuckConnection* conn, const std::string& relation,
                                      const ExperimentWindow& w);
+
+// The sessions a report aggregates: a SELECT with one row per session
+// (session_id, profile_id, the columns of SessionAggColumns(), and exp_ts,
+// vmin, vmixed: the first event in [from, to] carrying the assignment, its
+// variant, whether it had two). From raw events (their part in
+// [from - 7 days, to]):
+std::string SessionsFromEvents(const std::string& relation, const ExperimentWindow& w);
+// From the hot tier's session summary (vp.sessions, session_summary.h): the
+// sessions wholly inside [from - 7 days, to] that do not cross `from`, plus,
+// when crossing_events is not empty, SessionsFromEvents of those events
+// (the events of the other sessions overlapping the range:
+// CrossingSessionConditions). Same numbers as SessionsFromEvents of all
+// events while the summary covers the range.
+std::string SessionsFromSummary(const ExperimentWindow& w, const std::string& crossing_events);
+// The three disjoint kinds of summary sessions that overlap the range but
+// are not wholly inside it or cross `from`: (boundary, condition on t0/t1).
+std::vector<std::pair<std::string, std::string>> CrossingSessionConditions(
+    const ExperimentWindow& w);
+std::string PerUserSqlFromSessions(const std::string& sessions, const ExperimentWindow& w);
+std::string ReportSqlFromSessions(const std::string& sessions, const ExperimentWindow& w);
+Result<ExperimentSample> QuerySampleFromSessions(DuckConnection* conn,
+                                                 const std::string& sessions,
+                                                 const ExperimentWindow& w);
 
 struct ExperimentInfo {
   std::string id;

@@ -77,6 +77,7 @@ void HeadJson(std::string* out, const ExperimentReport& r) {
   Int(out, "to", r.to_ms);
   Str(out, "tier", r.tier);
   Str(out, "pre_period", r.pre_period);
+  if (!r.source.empty()) Str(out, "source", r.source);
   Str(out, "control", r.control);
   Num(out, "srm_p_value", r.srm_p_value);
   Key(out, "srm");
