@@ -134,6 +134,7 @@ def test_report_agrees_with_scipy_on_the_same_users(ab_server):
     rep = r.json()
     df = users(ab_server, "exp-autoplay")
     assert rep["control"] == "control" and rep["tier"] == "hot"
+    assert rep["source"] == "sessions"  # from the hot tier's session summary
     by = {v["variant"]: v for v in rep["variants"]}
     c, t = df[df.variant == "control"], df[df.variant == "treatment"]
     assert by["control"]["users"] == len(c) > 100 and by["treatment"]["users"] == len(t) > 100
@@ -174,6 +175,28 @@ def test_report_agrees_with_scipy_on_the_same_users(ab_server):
     for name, p_holm in zip(list(MEAN_METRICS) + list(RATIO_METRICS), holm(pvals)):
         assert close(got[name]["p_holm"], p_holm), name
     assert rep["multiple_comparisons"]["family_size"] == int(np.sum(~np.isnan(pvals)))
+
+
+def test_session_summary_report_equals_the_raw_event_report(ab_server):
+    """The report from the hot tier's per-session summary (the default) and
+    the one aggregating raw events (source=events): the same users, per
+    user exactly, and the same statistics."""
+    for exp in ("exp-autoplay", "exp-biased", "exp-three"):
+        fast, raw = report(ab_server, exp).json(), report(ab_server, exp, source="events").json()
+        assert fast["source"] == "sessions" and raw["source"] == "events"
+        assert fast["mixed_users"] == raw["mixed_users"]
+        assert [(v["variant"], v["users"]) for v in fast["variants"]] == \
+               [(v["variant"], v["users"]) for v in raw["variants"]]
+        for a, b in zip(fast["variants"], raw["variants"]):
+            for name, m in a["metrics"].items():
+                for key in ("mean", "se", "diff", "ci_low", "ci_high", "p_value"):
+                    assert close(m.get(key), b["metrics"][name].get(key)), (exp, name, key)
+        params = {"to": ab_server.to_ms}
+        u_fast = ab_server.get(f"/v1/experiments/{exp}/users", params=params)
+        u_raw = ab_server.get(f"/v1/experiments/{exp}/users", params={**params, "source": "events"})
+        assert u_fast.status_code == u_raw.status_code == 200
+        assert u_fast.text == u_raw.text and u_fast.text.count("\n") > 100
+    assert report(ab_server, "exp-autoplay", source="nope").status_code == 400
 
 
 def test_three_variants_and_the_biased_assignment_trips_srm(ab_server):
