@@ -22,29 +22,53 @@ namespace {
 
 std::string Ms(int64_t v) { return std::to_string(v); }
 
-// The common part of both statements, from the sessions (one row each, the
-// columns of SessionsFromEvents): per-session metrics, then the exposures.
-std::string SessCtes(const std::string& sessions) {
-  return "WITH agg AS (" + sessions + "),\n"
-         "sess AS (SELECT profile_id, session_id, t0, t1, exp_ts, vmin, vmixed, attempted, "
+// The common part of both statements, after the CTEs `sessions` and
+// `exposures` (SessionsFromEvents / SessionsFromSummary): per-session
+// metrics, then the exposure of each profile.
+std::string SessCtes(const std::string& ctes) {
+  return "WITH " + ctes +
+         "sess AS (SELECT profile_id, t0, t1, attempted, "
          "play_t IS NOT NULL AS started, fatal_error AND play_t IS NULL AS failed, "
          "play_t IS NOT NULL AND stop_t = t1 AS completed, stall_ms, "
          "CASE WHEN play_t IS NULL THEN 0 ELSE greatest(0, t1 - play_t - (paused_sum + CASE WHEN "
          "open_pauses > 0 THEN t1 ELSE 0 END) - stall_ms - CASE WHEN open_stalls > 0 "
-         "THEN t1 - last_stall ELSE 0 END) END AS play_ms FROM agg),\n"
-         "assign AS (SELECT profile_id, min(exp_ts) AS exposed_at, min(vmin) AS variant, "
-         "min(vmin) <> max(vmin) OR bool_or(vmixed) AS mixed FROM sess WHERE exp_ts IS NOT NULL "
+         "THEN t1 - last_stall ELSE 0 END) END AS play_ms FROM sessions),\n"
+         "assign AS (SELECT profile_id, min(exp_ts) AS exposed_at, any_value(vmin) AS variant, "
+         "min(hash(vmin)) <> max(hash(vmin)) OR bool_or(vmixed) AS mixed FROM exposures "
          "GROUP BY profile_id),\n";
 }
+
+// One row per session of the relation's events in [from - 7 days, to]:
+// one pass of hash aggregation per session (no sort, no window function).
+// Only integer and boolean aggregates per session (string aggregates are
+// several times slower); `in` marks events in [from, to] that carry the
+// assignment.
+std::string RawSessionsSelect(const std::string& relation, const ExperimentWindow& w) {
+  const std::string exp = SqlQuote(w.exp_id);
+  const std::string lo = Ms(w.from_ms - kPrePeriodMs), from = Ms(w.from_ms), to = Ms(w.to_ms);
+  const std::string in = "variant IS NOT NULL AND ts >= " + from;
+  return "SELECT session_id, first(profile_id) AS profile_id, " + SessionAggColumns() +
+         ", min(CASE WHEN " + in + " THEN ts END) AS exp_ts, any_value(CASE WHEN " + in +
+         " THEN variant END) AS vmin, min(CASE WHEN " + in + " THEN hash(variant) END) <> "
+         "max(CASE WHEN " + in + " THEN hash(variant) END) AS vmixed FROM (SELECT profile_id, "
+         "session_id, type, ts, coalesce(rebuffer_ms, 0) AS rebuffer_ms, coalesce(fatal, false) "
+         "AS fatal, experiments[" + exp + "] AS variant FROM (" + relation + ") src WHERE ts >= " +
+         lo + " AND ts <= " + to + ") ev GROUP BY session_id";
+}
+
+std::string RawSessionsCols() { return "session_id, profile_id, " + SessionAggNames(); }
+std::string RawExposureCols() { return "profile_id, exp_ts, vmin, vmixed"; }
 
 std::string UsersCte() {
   const std::string post = "s.t1 >= a.exposed_at";
   const std::string pre = "s.t1 < a.exposed_at AND s.t0 >= a.exposed_at - " + Ms(kPrePeriodMs);
+  // (Integer-valued doubles: their sums are exact below 2^53, in any order,
+  // and cheaper than DuckDB's 128-bit integer sums.)
   auto count = [](const std::string& cond) {
-    return "CAST(count(s.session_id) FILTER (WHERE " + cond + ") AS DOUBLE)";
+    return "CAST(count(*) FILTER (WHERE " + cond + ") AS DOUBLE)";
   };
   auto sum = [](const std::string& expr, const std::string& cond) {
-    return "CAST(coalesce(sum(" + expr + ") FILTER (WHERE " + cond + "), 0) AS DOUBLE)";
+    return "coalesce(sum(CAST(" + expr + " AS DOUBLE)) FILTER (WHERE " + cond + "), 0)";
   };
   return "users AS (SELECT a.profile_id, a.variant, a.exposed_at, " +
          sum("s.play_ms", post) + " / 1000.0 AS watch_s, " +
@@ -112,39 +136,40 @@ VariantSample ReadVariant(const DuckChunk& c, size_t row) {
 
 }  // namespace
 
-// Events of the window and the pre-period, one pass of hash aggregation
-// per session (no sort, no window function). Only integer and boolean
-// aggregates per session (string aggregates are several times slower);
-// `in` marks events in [from, to] that carry the assignment.
 std::string SessionsFromEvents(const std::string& relation, const ExperimentWindow& w) {
-  const std::string exp = SqlQuote(w.exp_id);
-  const std::string lo = Ms(w.from_ms - kPrePeriodMs), from = Ms(w.from_ms), to = Ms(w.to_ms);
-  const std::string in = "variant IS NOT NULL AND ts >= " + from;
-  return "SELECT session_id, first(profile_id) AS profile_id, " + SessionAggColumns() +
-         ", min(CASE WHEN " + in + " THEN ts END) AS exp_ts, any_value(CASE WHEN " + in +
-         " THEN variant END) AS vmin, min(CASE WHEN " + in + " THEN hash(variant) END) <> "
-         "max(CASE WHEN " + in + " THEN hash(variant) END) AS vmixed FROM (SELECT profile_id, "
-         "session_id, type, ts, coalesce(rebuffer_ms, 0) AS rebuffer_ms, coalesce(fatal, false) "
-         "AS fatal, experiments[" + exp + "] AS variant FROM (" + relation + ") src WHERE ts >= " +
-         lo + " AND ts <= " + to + ") ev GROUP BY session_id";
+  return "raw AS (" + RawSessionsSelect(relation, w) + "),\nsessions AS (SELECT " +
+         RawSessionsCols() + " FROM raw),\nexposures AS (SELECT " + RawExposureCols() +
+         " FROM raw WHERE exp_ts IS NOT NULL),\n";
 }
 
 // A session wholly inside [from - 7 days, to] that does not cross `from`
-// has all its events in the window's range, so its summary row is what
-// SessionsFromEvents computes from them; the exposure columns come from
-// vp.session_exps (the first event carrying the assignment is >= from
-// exactly when the session starts at or after from).
+// has all its events in the range, so its summary row is what
+// RawSessionsSelect computes from them. Its exposure: the session_exps row
+// whose first event is in [from, to], unless the session crosses a
+// boundary (then it is in the crossing events; one that does not, and has
+// its first assignment in [from, to], starts at or after from and ends by
+// to).
 std::string SessionsFromSummary(const ExperimentWindow& w, const std::string& crossing_events) {
   const std::string lo = Ms(w.from_ms - kPrePeriodMs), from = Ms(w.from_ms), to = Ms(w.to_ms);
-  const std::string exposed = "CASE WHEN t0 >= " + from + " THEN ";
-  std::string sql = "SELECT s.session_id, profile_id, " + SessionAggNames() + ", " + exposed +
-                    "x.first_ts END AS exp_ts, " + exposed + "x.variant END AS vmin, " + exposed +
-                    "x.vh_min <> x.vh_max END AS vmixed FROM vp.sessions s LEFT JOIN "
-                    "vp.session_exps x ON x.session_id = s.session_id AND x.exp_id = " +
-                    SqlQuote(w.exp_id) + " WHERE t0 >= " + lo + " AND t1 <= " + to +
-                    " AND (t0 >= " + from + " OR t1 < " + from + ")";
-  if (crossing_events.empty()) return sql;
-  return "(" + sql + ") UNION ALL BY NAME (" + SessionsFromEvents(crossing_events, w) + ")";
+  std::string crossing;
+  for (const auto& [name, cond] : CrossingSessionConditions(w)) {
+    crossing += (crossing.empty() ? "(" : " OR (") + cond + ")";
+  }
+  std::string sessions = "SELECT session_id, profile_id, " + SessionAggNames() +
+                         " FROM vp.sessions WHERE t0 >= " + lo + " AND t1 <= " + to +
+                         " AND (t0 >= " + from + " OR t1 < " + from + ")";
+  std::string exposures =
+      "SELECT profile_id, first_ts AS exp_ts, variant AS vmin, vh_min <> vh_max AS vmixed FROM "
+      "vp.session_exps WHERE exp_id = " + SqlQuote(w.exp_id) + " AND first_ts >= " + from +
+      " AND first_ts <= " + to + " AND session_id NOT IN (SELECT session_id FROM vp.sessions "
+      "WHERE " + crossing + ")";
+  std::string ctes;
+  if (!crossing_events.empty()) {
+    ctes = "raw AS (" + RawSessionsSelect(crossing_events, w) + "),\n";
+    sessions += " UNION ALL SELECT " + RawSessionsCols() + " FROM raw";
+    exposures += " UNION ALL SELECT " + RawExposureCols() + " FROM raw WHERE exp_ts IS NOT NULL";
+  }
+  return ctes + "sessions AS (" + sessions + "),\nexposures AS (" + exposures + "),\n";
 }
 
 std::vector<std::pair<std::string, std::string>> CrossingSessionConditions(

@@ -128,9 +128,10 @@ std::string ExperimentReport::ToJson() const {
 std::string ExperimentReport::ToText() const {
   std::string out;
   char buf[512];
-  std::snprintf(buf, sizeof(buf), "experiment %s  [%lld, %lld] ms  tier %s  control %s\n",
+  std::snprintf(buf, sizeof(buf), "experiment %s  [%lld, %lld] ms  tier %s (%s)  control %s\n",
                 experiment.c_str(), static_cast<long long>(from_ms),
-                static_cast<long long>(to_ms), tier.c_str(), control.c_str());
+                static_cast<long long>(to_ms), tier.c_str(),
+                source.empty() ? "events" : source.c_str(), control.c_str());
   out += buf;
   std::snprintf(buf, sizeof(buf), "SRM check: p = %.3g (%s split)%s\n", srm_p_value,
                 split_source.c_str(),

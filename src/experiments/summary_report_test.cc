@@ -182,8 +182,8 @@ class SummaryReportTest : public ::testing::Test {
     const std::string sessions = "SELECT session_id, min(profile_id), " + SessionAggColumns() +
                                  " FROM vp.events GROUP BY session_id";
     const std::string exps =
-        "SELECT session_id, e.key, min(ts), min(e.value), min(hash(e.value)), max(hash(e.value)) "
-        "FROM (SELECT session_id, ts, unnest(map_entries(experiments)) AS e FROM vp.events) "
+        "SELECT session_id, e.key, min(profile_id), min(ts), min(e.value), min(hash(e.value)), "
+        "max(hash(e.value)) FROM (SELECT session_id, profile_id, ts, unnest(map_entries(experiments)) AS e FROM vp.events) "
         "GROUP BY 1, 2";
     auto diff = [&](const std::string& a, const std::string& b) {
       return Scalar("SELECT count(*) FROM ((" + a + ") EXCEPT (" + b + "))");

@@ -70,7 +70,7 @@ std::string SessionSummaryDdl() {
          Join([](const AggColumn& c) { return std::string(c.name) + " " + c.type; }) +
          ");\n"
          "CREATE TABLE IF NOT EXISTS vp.session_exps (session_id VARCHAR, exp_id VARCHAR, "
-         "first_ts BIGINT, variant VARCHAR, vh_min UBIGINT, vh_max UBIGINT, "
+         "profile_id VARCHAR, first_ts BIGINT, variant VARCHAR, vh_min UBIGINT, vh_max UBIGINT, "
          "PRIMARY KEY (session_id, exp_id));\n"
          "CREATE TABLE IF NOT EXISTS vp.summary_meta (covers_from_ms BIGINT);\n";
 }
@@ -81,8 +81,9 @@ std::string SessionSummaryMergeSql(const std::string& relation) {
          " FROM (" + relation + ") r GROUP BY session_id ON CONFLICT (session_id) DO UPDATE SET " +
          Join([](const AggColumn& c) { return std::string(c.name) + " = " + c.merge; }) +
          ";\n"
-         "INSERT INTO vp.session_exps SELECT session_id, e.key, min(ts), min(e.value), "
-         "min(hash(e.value)), max(hash(e.value)) FROM (SELECT session_id, ts, "
+         "INSERT INTO vp.session_exps SELECT session_id, e.key, min(profile_id), min(ts), "
+         "min(e.value), min(hash(e.value)), max(hash(e.value)) FROM (SELECT session_id, "
+         "profile_id, ts, "
          "unnest(map_entries(experiments)) AS e FROM (" + relation +
          ") r WHERE cardinality(experiments) > 0) x WHERE e.value IS NOT NULL GROUP BY 1, 2 "
          "ON CONFLICT (session_id, exp_id) DO UPDATE SET first_ts = least(first_ts, "
