@@ -6,6 +6,7 @@
 #include "common/json_writer.h"
 #include "lake/lake_schema.h"
 #include "lake/parquet_writer.h"
+#include "warehouse/session_summary.h"
 
 namespace viewpipe::experiments {
 namespace {
@@ -23,6 +24,26 @@ std::string ColdRelation(const std::vector<LakeFileRef>& files) {
 }
 
 std::string Day(int64_t ms) { return EventDate::OfMs(ms).ToString(); }
+
+// One read transaction for all statements of a report: the crossing
+// sessions found first and the report's statement see the same snapshot
+// of the summary while the consumer keeps appending (a session growing
+// past `to` in between would otherwise be in neither part).
+class Snapshot {
+ public:
+  explicit Snapshot(DuckConnection* conn) : conn_(conn) {
+    open_ = conn_->Execute("BEGIN TRANSACTION").ok();
+  }
+  ~Snapshot() {
+    if (open_) (void)conn_->Execute("COMMIT");
+  }
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+ private:
+  DuckConnection* conn_;
+  bool open_ = false;
+};
 
 }  // namespace
 
@@ -94,8 +115,10 @@ Result<std::string> ExperimentService::Sessions(DuckConnection* conn, const Repo
   if (request.tier != ReportTier::kHot || request.from_events) {
     return SessionsFromEvents(src.relation, w);
   }
-  auto covers = hot_->SummaryCoversFromMs();
-  if (!covers.ok()) return SessionsFromEvents(src.relation, w);  // an older read-only database
+  auto meta = conn->Query(SessionSummaryCoverageSql());
+  if (!meta.ok()) return SessionsFromEvents(src.relation, w);  // an older read-only database
+  auto covers = meta->ScalarInt();
+  if (!covers.ok()) return covers.status();
   const int64_t lo = w.from_ms - kPrePeriodMs;
   if (lo < *covers && lake_ != nullptr) {  // lake days the summary never saw
     auto files = lake_->Files(LakeRange{lo, *covers - 1, EventDate{INT32_MAX}});
@@ -138,6 +161,7 @@ Result<ExperimentReport> ExperimentService::Report(const ReportRequest& request)
   if (!src.ok()) return src.status();
   auto conn = hot_->Connect();
   if (!conn.ok()) return conn.status();
+  Snapshot snapshot(conn->get());
   VP_RETURN_IF_ERROR(CheckKnown(conn->get(), *src, w->exp_id));
   std::string source;
   auto sessions = Sessions(conn->get(), request, *w, *src, &source);
@@ -162,6 +186,7 @@ Result<std::string> ExperimentService::UsersCsv(const ReportRequest& request) {
   if (!src.ok()) return src.status();
   auto conn = hot_->Connect();
   if (!conn.ok()) return conn.status();
+  Snapshot snapshot(conn->get());
   VP_RETURN_IF_ERROR(CheckKnown(conn->get(), *src, w->exp_id));
   std::string source;
   auto sessions = Sessions(conn->get(), request, *w, *src, &source);

@@ -18,7 +18,8 @@
 // the configuration is locked (no SET, ATTACH, INSTALL/LOAD ...).
 //
 // Thread safety: Append/Evict/Offsets from one thread (the consumer);
-// Connect, WindowStart, RowsPerDay, SizeBytes from any thread.
+// Connect, WindowStart, RowsPerDay, SizeBytes, SummaryCoversFromMs from
+// any thread.
 
 #include <cstdint>
 #include <map>
