@@ -24,6 +24,8 @@
 
 #include "experiments/experiment_query.h"
 #include "experiments/experiment_report.h"
+#include "experiments/experiment_service.h"
+#include "common/clock.h"
 #include "lake/duck.h"
 #include "lake/lake_schema.h"
 
@@ -82,29 +84,77 @@ double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Runs the full report `runs` times; returns the times (s) and the users.
-std::vector<double> Time(DuckConnection* conn, const std::string& relation, int runs,
-                         int64_t* exposed, std::vector<double>* cpu) {
-  std::vector<double> times;
-  const ExperimentWindow w{"exp-bench", kD0, kD0 + 7 * kDay - 1};
+const ExperimentWindow kWindow{"exp-bench", kD0, kD0 + 7 * kDay - 1};
+
+struct Timing {
+  std::vector<double> wall, cpu;
+  int64_t exposed = 0;
+  std::string source;
+};
+
+// Runs fn (one full report: SQL + statistics) `runs` times.
+template <typename F>
+Timing Time(int runs, F fn) {
+  Timing t;
   for (int i = 0; i < runs; ++i) {
     auto t0 = std::chrono::steady_clock::now();
     const double c0 = CpuSeconds();
-    auto sample = QuerySample(conn, relation, w);
-    CHECK_OK(sample.status());
-    auto report = Analyze(*sample, w, {});
+    auto report = fn();
     CHECK_OK(report.status());
-    times.push_back(Seconds(t0));
-    cpu->push_back(CpuSeconds() - c0);
-    *exposed = 0;
-    for (const VariantSample& v : sample->variants) *exposed += v.users;
+    t.wall.push_back(Seconds(t0));
+    t.cpu.push_back(CpuSeconds() - c0);
+    t.exposed = 0;
+    for (const VariantResult& v : report->variants) t.exposed += v.users;
+    t.source = report->source;
   }
-  return times;
+  return t;
 }
 
 double Median(std::vector<double> v) {
+  if (v.empty()) return -1;  // not run
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+// Generates the events into dir/hot.duckdb (vp.events) and dir/lake unless
+// an earlier run left them there.
+void Generate(const std::string& dir, int64_t users, const std::string& memory, bool rebuild,
+              double* gen_s, double* lake_s) {
+  auto db = DuckDatabase::Open(dir + "/hot.duckdb", {{"threads", "2"}, {"memory_limit", memory}});
+  CHECK_OK(db.status());
+  auto conn = (*db)->Connect();
+  CHECK_OK(conn.status());
+  DuckConnection* c = conn->get();
+  auto have = c->Query("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'vp'");
+  CHECK_OK(have.status());
+  auto tables = have->ScalarInt();
+  CHECK_OK(tables.status());
+  if (*tables > 0) {
+    if (rebuild) {  // the next HotTier::Open builds the summary again (timed)
+      CHECK_OK(c->Execute("DROP TABLE IF EXISTS vp.sessions; DROP TABLE IF EXISTS "
+                          "vp.session_exps; DROP TABLE IF EXISTS vp.summary_meta; CHECKPOINT;"));
+    }
+    return;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK_OK(c->Execute("CREATE SCHEMA vp; CREATE TABLE vp.events (" + LakeColumnsDdl() +
+                      ", event_date DATE);"));
+  CHECK_OK(c->Execute(GenerateSql(users)));
+  CHECK_OK(c->Execute("CHECKPOINT"));
+  *gen_s = Seconds(t0);
+  t0 = std::chrono::steady_clock::now();
+  CHECK_OK(c->Execute("COPY vp.events TO '" + dir + "/lake' (FORMAT parquet, PARTITION_BY "
+                      "(event_date), COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"));
+  *lake_s = Seconds(t0);
+}
+
+void Explain(DuckConnection* c, const std::string& sql) {
+  auto plan = c->Query("EXPLAIN ANALYZE " + sql);
+  CHECK_OK(plan.status());
+  CHECK_OK(plan->ForEachChunk([](const DuckChunk& ch) {
+    for (size_t r = 0; r < ch.rows(); ++r) std::fprintf(stderr, "%s\n", std::string(ch.String(1, r)).c_str());
+    return Status::OK();
+  }));
 }
 
 }  // namespace
@@ -112,69 +162,86 @@ double Median(std::vector<double> v) {
 int main(int argc, char** argv) {
   int64_t users = 1000000;
   std::string dir = "/tmp/viewpipe-xp-bench";
-  int runs = 3;
+  int runs = 3, raw_runs = 1;
   std::string memory = "1GB";
+  bool rebuild = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--rebuild-summary") rebuild = true;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--users") users = std::stoll(argv[i + 1]);
     if (a == "--dir") dir = argv[i + 1];
     if (a == "--runs") runs = std::stoi(argv[i + 1]);
+    if (a == "--raw-runs") raw_runs = std::stoi(argv[i + 1]);
     if (a == "--memory-limit") memory = argv[i + 1];
   }
-  auto db = DuckDatabase::Open(dir + "/hot.duckdb", {{"threads", "2"}, {"memory_limit", memory}});
-  CHECK_OK(db.status());
-  auto conn = (*db)->Connect();
+  double gen_s = 0, lake_s = 0;
+  Generate(dir, users, memory, rebuild, &gen_s, &lake_s);
+
+  // The real hot tier on that file: opening it builds the session summary
+  // from vp.events (the rebuild path of a database without one), timed.
+  ManualClock clock(kD0 + 7 * kDay - kDay / 2);  // the window's last day: it starts at kD0
+  HotTierOptions ho;
+  ho.db_path = dir + "/hot.duckdb";
+  ho.lake_root = dir + "/lake";
+  ho.clock = &clock;
+  ho.hot_days = 7;
+  ho.threads = 2;
+  ho.memory_limit = memory;
+  auto t0 = std::chrono::steady_clock::now();
+  const double c0 = CpuSeconds();
+  auto hot = HotTier::Open(ho);
+  CHECK_OK(hot.status());
+  const double open_s = Seconds(t0), open_cpu = CpuSeconds() - c0;
+  auto conn = (*hot)->Connect();
   CHECK_OK(conn.status());
   DuckConnection* c = conn->get();
-  auto t0 = std::chrono::steady_clock::now();
-  double gen_s = 0, lake_s = 0;
-  auto have = c->Query("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'vp'");
-  CHECK_OK(have.status());
-  auto tables = have->ScalarInt();
-  CHECK_OK(tables.status());
-  if (*tables == 0) {  // a fresh dir (else: --dir of an earlier run, data reused)
-    CHECK_OK(c->Execute("CREATE SCHEMA vp; CREATE TABLE vp.events (" + LakeColumnsDdl() +
-                        ", event_date DATE);"));
-    CHECK_OK(c->Execute(GenerateSql(users)));
-    CHECK_OK(c->Execute("CHECKPOINT"));
-    gen_s = Seconds(t0);
-    t0 = std::chrono::steady_clock::now();
-    CHECK_OK(c->Execute("COPY vp.events TO '" + dir + "/lake' (FORMAT parquet, PARTITION_BY "
-                        "(event_date), COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"));
-    lake_s = Seconds(t0);
-  }
-  auto rows = c->Query("SELECT count(*) FROM vp.events");
-  CHECK_OK(rows.status());
-  auto count = rows->ScalarInt();
-  CHECK_OK(count.status());
-  const int64_t events = *count;
+  auto count = [&](const std::string& sql) {
+    auto rows = c->Query(sql);
+    CHECK_OK(rows.status());
+    auto n = rows->ScalarInt();
+    CHECK_OK(n.status());
+    return *n;
+  };
+  const int64_t events = count("SELECT count(*) FROM vp.events");
+  const int64_t sessions = count("SELECT count(*) FROM vp.sessions");
 
-  if (std::getenv("PROFILE") != nullptr) {  // EXPLAIN ANALYZE of the hot report, to stderr
-    const ExperimentWindow w{"exp-bench", kD0, kD0 + 7 * kDay - 1};
-    auto plan = c->Query("EXPLAIN ANALYZE " +
-                         ReportSql("SELECT * FROM vp.events WHERE event_date >= '2024-09-27'", w));
-    CHECK_OK(plan.status());
-    CHECK_OK(plan->ForEachChunk([](const DuckChunk& ch) {
-      for (size_t r = 0; r < ch.rows(); ++r) std::fprintf(stderr, "%s\n", std::string(ch.String(1, r)).c_str());
-      return Status::OK();
-    }));
+  ExperimentService service(hot->get(), nullptr, &clock);
+  ReportRequest req;
+  req.exp_id = kWindow.exp_id;
+  req.from_ms = kWindow.from_ms;
+  req.to_ms = kWindow.to_ms;
+  if (std::getenv("PROFILE") != nullptr) {  // EXPLAIN ANALYZE of both hot reports, to stderr
+    Explain(c, ReportSqlFromSessions(SessionsFromSummary(kWindow, ""), kWindow));
+    Explain(c, ReportSql("SELECT * FROM vp.events WHERE event_date >= '2024-09-27'", kWindow));
   }
-  int64_t hot_users = 0, cold_users = 0;
-  const std::string hot_rel = "SELECT * FROM vp.events WHERE event_date >= '2024-09-27'::DATE";
+  Timing hot_t = Time(runs, [&] { return service.Report(req); });
+  ReportRequest raw_req = req;
+  raw_req.from_events = true;
+  Timing raw_t = Time(raw_runs, [&] { return service.Report(raw_req); });
   const std::string cold_rel = "SELECT * FROM read_parquet('" + dir +
                                "/lake/*/*.parquet', hive_partitioning = true)";
-  std::vector<double> hot_cpu, cold_cpu;
-  std::vector<double> hot = Time(c, hot_rel, runs, &hot_users, &hot_cpu);
-  std::vector<double> cold = Time(c, cold_rel, runs, &cold_users, &cold_cpu);
+  Timing cold_t = Time(raw_runs, [&]() -> Result<ExperimentReport> {
+    auto sample = QuerySample(c, cold_rel, kWindow);
+    if (!sample.ok()) return sample.status();
+    return Analyze(*sample, kWindow, {});
+  });
   double load[3] = {0, 0, 0};
   if (getloadavg(load, 3) < 1) load[0] = -1;
-  std::printf("{\"users_exposed\":%lld,\"users_exposed_cold\":%lld,\"events\":%lld,"
-              "\"generate_s\":%.1f,\"write_lake_s\":%.1f,\"hot_first_s\":%.3f,"
-              "\"hot_median_s\":%.3f,\"cold_first_s\":%.3f,\"cold_median_s\":%.3f,\"runs\":%d,"
-              "\"hot_cpu_median_s\":%.3f,\"cold_cpu_median_s\":%.3f,\"loadavg_1m\":%.1f,"
-              "\"threads\":2,\"memory_limit\":\"%s\"}\n",
-              static_cast<long long>(hot_users), static_cast<long long>(cold_users),
-              static_cast<long long>(events), gen_s, lake_s, hot[0], Median(hot), cold[0],
-              Median(cold), runs, Median(hot_cpu), Median(cold_cpu), load[0], memory.c_str());
-  return hot_users == cold_users ? 0 : 3;
+  std::printf("{\"users_exposed\":%lld,\"users_exposed_raw\":%lld,\"users_exposed_cold\":%lld,"
+              "\"events\":%lld,\"sessions\":%lld,\"hot_source\":\"%s\","
+              "\"generate_s\":%.1f,\"write_lake_s\":%.1f,\"summary_build_s\":%.1f,"
+              "\"summary_build_cpu_s\":%.1f,\"hot_first_s\":%.3f,\"hot_median_s\":%.3f,"
+              "\"hot_cpu_median_s\":%.3f,\"runs\":%d,\"hot_raw_median_s\":%.3f,"
+              "\"hot_raw_cpu_median_s\":%.3f,\"cold_median_s\":%.3f,\"cold_cpu_median_s\":%.3f,"
+              "\"raw_runs\":%d,\"loadavg_1m\":%.1f,\"threads\":2,\"memory_limit\":\"%s\"}\n",
+              static_cast<long long>(hot_t.exposed), static_cast<long long>(raw_t.exposed),
+              static_cast<long long>(cold_t.exposed), static_cast<long long>(events),
+              static_cast<long long>(sessions), hot_t.source.c_str(), gen_s, lake_s, open_s,
+              open_cpu, hot_t.wall[0], Median(hot_t.wall), Median(hot_t.cpu), runs,
+              Median(raw_t.wall), Median(raw_t.cpu), Median(cold_t.wall), Median(cold_t.cpu),
+              raw_runs, load[0], memory.c_str());
+  if (raw_runs == 0) return 0;
+  return hot_t.exposed == cold_t.exposed && hot_t.exposed == raw_t.exposed ? 0 : 3;
 }

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "warehouse/session_summary.h"
+
 namespace viewpipe::experiments {
 
 const std::vector<MetricDef>& Metrics() {
@@ -20,57 +22,53 @@ namespace {
 
 std::string Ms(int64_t v) { return std::to_string(v); }
 
-// Events of the window and the pre-period, one pass of hash aggregation
-// per session (no sort, no window function), then the exposures from the
-// sessions: the common part of both statements.
-//
-// Playing time of a session without ordering its events: from its first
-// play_start to its last event, minus paused time (sum of resume ts - sum
-// of pause ts, plus last event - last pause if it ended paused) and minus
-// stalled time (rebuffer_ms, plus the open stall if it ended stalled).
-std::string SessionCtes(const std::string& relation, const ExperimentWindow& w) {
+// The common part of both statements, after the CTEs `sessions` and
+// `exposures` (SessionsFromEvents / SessionsFromSummary): per-session
+// metrics, then the exposure of each profile.
+std::string SessCtes(const std::string& ctes) {
+  return "WITH " + ctes +
+         "sess AS (SELECT profile_id, t0, t1, attempted, "
+         "play_t IS NOT NULL AS started, fatal_error AND play_t IS NULL AS failed, "
+         "play_t IS NOT NULL AND stop_t = t1 AS completed, stall_ms, "
+         "CASE WHEN play_t IS NULL THEN 0 ELSE greatest(0, t1 - play_t - (paused_sum + CASE WHEN "
+         "open_pauses > 0 THEN t1 ELSE 0 END) - stall_ms - CASE WHEN open_stalls > 0 "
+         "THEN t1 - last_stall ELSE 0 END) END AS play_ms FROM sessions),\n"
+         "assign AS (SELECT profile_id, min(exp_ts) AS exposed_at, any_value(vmin) AS variant, "
+         "min(hash(vmin)) <> max(hash(vmin)) OR bool_or(vmixed) AS mixed FROM exposures "
+         "GROUP BY profile_id),\n";
+}
+
+// One row per session of the relation's events in [from - 7 days, to]:
+// one pass of hash aggregation per session (no sort, no window function).
+// Only integer and boolean aggregates per session (string aggregates are
+// several times slower); `in` marks events in [from, to] that carry the
+// assignment.
+std::string RawSessionsSelect(const std::string& relation, const ExperimentWindow& w) {
   const std::string exp = SqlQuote(w.exp_id);
   const std::string lo = Ms(w.from_ms - kPrePeriodMs), from = Ms(w.from_ms), to = Ms(w.to_ms);
   const std::string in = "variant IS NOT NULL AND ts >= " + from;
-  // Only integer and boolean aggregates per session (string aggregates
-  // are several times slower); `inw` marks events in [from, to] that carry
-  // the assignment.
-  return "WITH ev AS (SELECT profile_id, session_id, type, ts, coalesce(rebuffer_ms, 0) AS "
-         "rebuffer_ms, coalesce(fatal, false) AS fatal, experiments[" + exp + "] AS variant "
-         "FROM (" + relation + ") src WHERE ts >= " + lo + " AND ts <= " + to + "),\n"
-         "agg AS (SELECT session_id, first(profile_id) AS profile_id, min(ts) AS t0, "
-         "max(ts) AS t1, min(CASE WHEN " + in + " THEN ts END) AS exp_ts, "
-         "any_value(CASE WHEN " + in + " THEN variant END) AS vmin, "
-         "min(CASE WHEN " + in + " THEN hash(variant) END) <> "
-         "max(CASE WHEN " + in + " THEN hash(variant) END) AS vmixed, "
-         "bool_or(type = 'attempt') AS attempted, "
-         "min(CASE WHEN type = 'play_start' THEN ts END) AS play_t, "
-         "bool_or(type = 'error' AND fatal) AS fatal_error, arg_max(type = 'stop', ts) AS "
-         "last_stop, sum(CASE WHEN type = 'pause' THEN 1 WHEN type = 'resume' THEN -1 ELSE 0 "
-         "END) AS open_pauses, sum(CASE WHEN type = 'resume' THEN ts WHEN type = 'pause' THEN "
-         "-ts ELSE 0 END) AS paused_sum, sum(CASE WHEN type = 'rebuffer_start' THEN 1 WHEN type "
-         "= 'rebuffer_end' THEN -1 ELSE 0 END) AS open_stalls, max(CASE WHEN type = "
-         "'rebuffer_start' THEN ts END) AS last_stall, sum(rebuffer_ms) AS stall_ms "
-         "FROM ev GROUP BY session_id),\n"
-         "sess AS (SELECT profile_id, session_id, t0, t1, exp_ts, vmin, vmixed, attempted, "
-         "play_t IS NOT NULL AS started, fatal_error AND play_t IS NULL AS failed, "
-         "play_t IS NOT NULL AND last_stop AS completed, stall_ms, "
-         "CASE WHEN play_t IS NULL THEN 0 ELSE greatest(0, t1 - play_t - (paused_sum + CASE WHEN "
-         "open_pauses > 0 THEN t1 ELSE 0 END) - stall_ms - CASE WHEN open_stalls > 0 "
-         "THEN t1 - last_stall ELSE 0 END) END AS play_ms FROM agg),\n"
-         "assign AS (SELECT profile_id, min(exp_ts) AS exposed_at, min(vmin) AS variant, "
-         "min(vmin) <> max(vmin) OR bool_or(vmixed) AS mixed FROM sess WHERE exp_ts IS NOT NULL "
-         "GROUP BY profile_id),\n";
+  return "SELECT session_id, first(profile_id) AS profile_id, " + SessionAggColumns() +
+         ", min(CASE WHEN " + in + " THEN ts END) AS exp_ts, any_value(CASE WHEN " + in +
+         " THEN variant END) AS vmin, min(CASE WHEN " + in + " THEN hash(variant) END) <> "
+         "max(CASE WHEN " + in + " THEN hash(variant) END) AS vmixed FROM (SELECT profile_id, "
+         "session_id, type, ts, coalesce(rebuffer_ms, 0) AS rebuffer_ms, coalesce(fatal, false) "
+         "AS fatal, experiments[" + exp + "] AS variant FROM (" + relation + ") src WHERE ts >= " +
+         lo + " AND ts <= " + to + ") ev GROUP BY session_id";
 }
+
+std::string RawSessionsCols() { return "session_id, profile_id, " + SessionAggNames(); }
+std::string RawExposureCols() { return "profile_id, exp_ts, vmin, vmixed"; }
 
 std::string UsersCte() {
   const std::string post = "s.t1 >= a.exposed_at";
   const std::string pre = "s.t1 < a.exposed_at AND s.t0 >= a.exposed_at - " + Ms(kPrePeriodMs);
+  // (Integer-valued doubles: their sums are exact below 2^53, in any order,
+  // and cheaper than DuckDB's 128-bit integer sums.)
   auto count = [](const std::string& cond) {
-    return "CAST(count(s.session_id) FILTER (WHERE " + cond + ") AS DOUBLE)";
+    return "CAST(count(*) FILTER (WHERE " + cond + ") AS DOUBLE)";
   };
   auto sum = [](const std::string& expr, const std::string& cond) {
-    return "CAST(coalesce(sum(" + expr + ") FILTER (WHERE " + cond + "), 0) AS DOUBLE)";
+    return "coalesce(sum(CAST(" + expr + " AS DOUBLE)) FILTER (WHERE " + cond + "), 0)";
   };
   return "users AS (SELECT a.profile_id, a.variant, a.exposed_at, " +
          sum("s.play_ms", post) + " / 1000.0 AS watch_s, " +
@@ -138,25 +136,83 @@ VariantSample ReadVariant(const DuckChunk& c, size_t row) {
 
 }  // namespace
 
+std::string SessionsFromEvents(const std::string& relation, const ExperimentWindow& w) {
+  return "raw AS (" + RawSessionsSelect(relation, w) + "),\nsessions AS (SELECT " +
+         RawSessionsCols() + " FROM raw),\nexposures AS (SELECT " + RawExposureCols() +
+         " FROM raw WHERE exp_ts IS NOT NULL),\n";
+}
+
+// A session wholly inside [from - 7 days, to] that does not cross `from`
+// has all its events in the range, so its summary row is what
+// RawSessionsSelect computes from them. Its exposure: the session_exps row
+// whose first event is in [from, to], unless the session crosses a
+// boundary (then it is in the crossing events; one that does not, and has
+// its first assignment in [from, to], starts at or after from and ends by
+// to).
+std::string SessionsFromSummary(const ExperimentWindow& w, const std::string& crossing_events) {
+  const std::string lo = Ms(w.from_ms - kPrePeriodMs), from = Ms(w.from_ms), to = Ms(w.to_ms);
+  std::string crossing;
+  for (const auto& [name, cond] : CrossingSessionConditions(w)) {
+    crossing += (crossing.empty() ? "(" : " OR (") + cond + ")";
+  }
+  std::string sessions = "SELECT session_id, profile_id, " + SessionAggNames() +
+                         " FROM vp.sessions WHERE t0 >= " + lo + " AND t1 <= " + to +
+                         " AND (t0 >= " + from + " OR t1 < " + from + ")";
+  std::string exposures =
+      "SELECT profile_id, first_ts AS exp_ts, variant AS vmin, vh_min <> vh_max AS vmixed FROM "
+      "vp.session_exps WHERE exp_id = " + SqlQuote(w.exp_id) + " AND first_ts >= " + from +
+      " AND first_ts <= " + to + " AND session_id NOT IN (SELECT session_id FROM vp.sessions "
+      "WHERE " + crossing + ")";
+  std::string ctes;
+  if (!crossing_events.empty()) {
+    ctes = "raw AS (" + RawSessionsSelect(crossing_events, w) + "),\n";
+    sessions += " UNION ALL SELECT " + RawSessionsCols() + " FROM raw";
+    exposures += " UNION ALL SELECT " + RawExposureCols() + " FROM raw WHERE exp_ts IS NOT NULL";
+  }
+  return ctes + "sessions AS (" + sessions + "),\nexposures AS (" + exposures + "),\n";
+}
+
+std::vector<std::pair<std::string, std::string>> CrossingSessionConditions(
+    const ExperimentWindow& w) {
+  const std::string lo = Ms(w.from_ms - kPrePeriodMs), from = Ms(w.from_ms), to = Ms(w.to_ms);
+  return {{"pre-period start", "t0 < " + lo + " AND t1 >= " + lo},
+          {"from", "t0 >= " + lo + " AND t0 < " + from + " AND t1 >= " + from},
+          {"to", "t0 >= " + from + " AND t0 <= " + to + " AND t1 > " + to}};
+}
+
+std::string PerUserSqlFromSessions(const std::string& sessions, const ExperimentWindow&) {
+  return SessCtes(sessions) + UsersCte() + "SELECT * FROM users ORDER BY profile_id";
+}
+
 std::string PerUserSql(const std::string& relation, const ExperimentWindow& w) {
-  return SessionCtes(relation, w) + UsersCte() + "SELECT * FROM users ORDER BY profile_id";
+  return PerUserSqlFromSessions(SessionsFromEvents(relation, w), w);
 }
 
 std::string ReportSql(const std::string& relation, const ExperimentWindow& w) {
+  return ReportSqlFromSessions(SessionsFromEvents(relation, w), w);
+}
+
+Result<ExperimentSample> QuerySample(DuckConnection* conn, const std::string& relation,
+                                     const ExperimentWindow& w) {
+  return QuerySampleFromSessions(conn, SessionsFromEvents(relation, w), w);
+}
+
+std::string ReportSqlFromSessions(const std::string& sessions, const ExperimentWindow&) {
   std::string stats, nulls;
   for (const std::string& c : StatColumns()) {
     stats += ", " + c;
     nulls += ", NULL";
   }
   // One row per variant, and one (variant NULL) with the mixed profiles.
-  return SessionCtes(relation, w) + UsersCte() + "SELECT variant, count(*) AS users" + stats +
+  return SessCtes(sessions) + UsersCte() + "SELECT variant, count(*) AS users" + stats +
          " FROM users GROUP BY variant\nUNION ALL SELECT NULL, count(*)" + nulls +
          " FROM assign WHERE mixed ORDER BY 1 NULLS LAST";
 }
 
-Result<ExperimentSample> QuerySample(DuckConnection* conn, const std::string& relation,
-                                     const ExperimentWindow& w) {
-  auto res = conn->Query(ReportSql(relation, w));
+Result<ExperimentSample> QuerySampleFromSessions(DuckConnection* conn,
+                                                 const std::string& sessions,
+                                                 const ExperimentWindow& w) {
+  auto res = conn->Query(ReportSqlFromSessions(sessions, w));
   if (!res.ok()) return res.status();
   ExperimentSample out;
   VP_RETURN_IF_ERROR(res->ForEachChunk([&](const DuckChunk& c) {

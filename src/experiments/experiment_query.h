@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -67,6 +68,31 @@ std::string PerUserSql(const std::string& relation, const ExperimentWindow& w);
 std::string ReportSql(const std::string& relation, const ExperimentWindow& w);
 Result<ExperimentSample> QuerySample(DuckConnection* conn, const std::string& relation,
                                      const ExperimentWindow& w);
+
+// The sessions a report aggregates, as CTE definitions ("name AS (...),\n"
+// ...) of `sessions` (one row per session: session_id, profile_id, the
+// columns of SessionAggColumns()) and `exposures` (one row per session with
+// an event in [from, to] carrying the assignment: profile_id, exp_ts (the
+// first such event), vmin (its variant), vmixed (two variants)). From raw
+// events (their part in [from - 7 days, to]):
+std::string SessionsFromEvents(const std::string& relation, const ExperimentWindow& w);
+// From the hot tier's session summary (vp.sessions, vp.session_exps:
+// session_summary.h): the sessions wholly inside [from - 7 days, to] that do
+// not cross `from`, plus, when crossing_events is not empty,
+// SessionsFromEvents of those events (the events of the other sessions
+// overlapping the range: CrossingSessionConditions). Same numbers as
+// SessionsFromEvents of all events while the summary covers the range.
+std::string SessionsFromSummary(const ExperimentWindow& w, const std::string& crossing_events);
+// The three disjoint kinds of summary sessions that overlap the range but
+// are not wholly inside it or cross `from`: (boundary, condition on t0/t1).
+std::vector<std::pair<std::string, std::string>> CrossingSessionConditions(
+    const ExperimentWindow& w);
+// sessions: the CTEs of SessionsFromEvents or SessionsFromSummary.
+std::string PerUserSqlFromSessions(const std::string& sessions, const ExperimentWindow& w);
+std::string ReportSqlFromSessions(const std::string& sessions, const ExperimentWindow& w);
+Result<ExperimentSample> QuerySampleFromSessions(DuckConnection* conn,
+                                                 const std::string& sessions,
+                                                 const ExperimentWindow& w);
 
 struct ExperimentInfo {
   std::string id;

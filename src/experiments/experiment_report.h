@@ -54,6 +54,7 @@ struct ExperimentReport {
   // Filled by the caller.
   std::string tier;
   std::string pre_period;
+  std::string source;  // "sessions" (the hot tier's summary) | "events"
   int64_t elapsed_ms = 0;
 
   std::string ToJson() const;

@@ -32,6 +32,12 @@ Result<ReportRequest> ParseRequest(const httplib::Request& req) {
   } else if (!tier.empty() && tier != "hot") {
     return Status::InvalidArgument("tier: 'hot' or 'cold'");
   }
+  const std::string source = req.get_param_value("source");
+  if (source == "events") {
+    r.from_events = true;
+  } else if (!source.empty() && source != "sessions") {
+    return Status::InvalidArgument("source: 'sessions' or 'events'");
+  }
   r.options.control = req.get_param_value("control");
   if (req.has_param("split")) {
     auto split = ParseSplit(req.get_param_value("split"));

@@ -1,10 +1,12 @@
 #include "experiments/experiment_service.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/json_writer.h"
 #include "lake/lake_schema.h"
 #include "lake/parquet_writer.h"
+#include "warehouse/session_summary.h"
 
 namespace viewpipe::experiments {
 namespace {
@@ -22,6 +24,26 @@ std::string ColdRelation(const std::vector<LakeFileRef>& files) {
 }
 
 std::string Day(int64_t ms) { return EventDate::OfMs(ms).ToString(); }
+
+// One read transaction for all statements of a report: the crossing
+// sessions found first and the report's statement see the same snapshot
+// of the summary while the consumer keeps appending (a session growing
+// past `to` in between would otherwise be in neither part).
+class Snapshot {
+ public:
+  explicit Snapshot(DuckConnection* conn) : conn_(conn) {
+    open_ = conn_->Execute("BEGIN TRANSACTION").ok();
+  }
+  ~Snapshot() {
+    if (open_) (void)conn_->Execute("COMMIT");
+  }
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+ private:
+  DuckConnection* conn_;
+  bool open_ = false;
+};
 
 }  // namespace
 
@@ -86,6 +108,51 @@ Status ExperimentService::CheckKnown(DuckConnection* conn, const Source& src,
   return Status::OK();
 }
 
+Result<std::string> ExperimentService::Sessions(DuckConnection* conn, const ReportRequest& request,
+                                                const ExperimentWindow& w, const Source& src,
+                                                std::string* source) {
+  *source = "events";
+  if (request.tier != ReportTier::kHot || request.from_events) {
+    return SessionsFromEvents(src.relation, w);
+  }
+  auto meta = conn->Query(SessionSummaryCoverageSql());
+  if (!meta.ok()) return SessionsFromEvents(src.relation, w);  // an older read-only database
+  auto covers = meta->ScalarInt();
+  if (!covers.ok()) return covers.status();
+  const int64_t lo = w.from_ms - kPrePeriodMs;
+  if (lo < *covers && lake_ != nullptr) {  // lake days the summary never saw
+    auto files = lake_->Files(LakeRange{lo, *covers - 1, EventDate{INT32_MAX}});
+    if (!files.ok()) return files.status();
+    if (!files->empty()) return SessionsFromEvents(src.relation, w);
+  }
+  // The sessions crossing a boundary of the range are computed from their
+  // events, read from the time range they span (pruned by ts).
+  const auto kinds = CrossingSessionConditions(w);
+  std::string spans;
+  for (const auto& [name, cond] : kinds) {
+    spans += (spans.empty() ? "" : ", ") + ("count(*) FILTER (WHERE " + cond + "), min(t0) FILTER (WHERE " +
+             cond + "), max(t1) FILTER (WHERE " + cond + ")");
+  }
+  auto res = conn->Query("SELECT " + spans + " FROM vp.sessions");
+  if (!res.ok()) return res.status();
+  std::string events;
+  VP_RETURN_IF_ERROR(res->ForEachChunk([&](const DuckChunk& c) {
+    for (size_t k = 0; k < kinds.size() && c.rows() > 0; ++k) {
+      if (c.Int(3 * k, 0) == 0) continue;
+      const int64_t a = std::max(lo, c.Int(3 * k + 1, 0)), b = std::min(w.to_ms, c.Int(3 * k + 2, 0));
+      auto part = Plan(ReportTier::kHot, a, b);
+      if (!part.ok()) return part.status();
+      events += (events.empty() ? "" : " UNION ALL ") + ("SELECT * FROM (" + part->relation +
+                ") c WHERE ts >= " + std::to_string(a) + " AND ts <= " + std::to_string(b) +
+                " AND session_id IN (SELECT session_id FROM vp.sessions WHERE " + kinds[k].second +
+                ")");
+    }
+    return Status::OK();
+  }));
+  *source = "sessions";
+  return SessionsFromSummary(w, events);
+}
+
 Result<ExperimentReport> ExperimentService::Report(const ReportRequest& request) {
   const auto t0 = std::chrono::steady_clock::now();
   auto w = Window(request);
@@ -94,13 +161,18 @@ Result<ExperimentReport> ExperimentService::Report(const ReportRequest& request)
   if (!src.ok()) return src.status();
   auto conn = hot_->Connect();
   if (!conn.ok()) return conn.status();
+  Snapshot snapshot(conn->get());
   VP_RETURN_IF_ERROR(CheckKnown(conn->get(), *src, w->exp_id));
-  auto sample = QuerySample(conn->get(), src->relation, *w);
+  std::string source;
+  auto sessions = Sessions(conn->get(), request, *w, *src, &source);
+  if (!sessions.ok()) return sessions.status();
+  auto sample = QuerySampleFromSessions(conn->get(), *sessions, *w);
   if (!sample.ok()) return sample.status();
   auto report = Analyze(*sample, *w, request.options);
   if (!report.ok()) return report.status();
   report->tier = src->tier;
   report->pre_period = src->pre_period;
+  report->source = source;
   report->elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - t0)
                            .count();
@@ -114,9 +186,13 @@ Result<std::string> ExperimentService::UsersCsv(const ReportRequest& request) {
   if (!src.ok()) return src.status();
   auto conn = hot_->Connect();
   if (!conn.ok()) return conn.status();
+  Snapshot snapshot(conn->get());
   VP_RETURN_IF_ERROR(CheckKnown(conn->get(), *src, w->exp_id));
-  auto res = (*conn)->Query("SELECT COLUMNS(*)::VARCHAR FROM (" + PerUserSql(src->relation, *w) +
-                            ") u");
+  std::string source;
+  auto sessions = Sessions(conn->get(), request, *w, *src, &source);
+  if (!sessions.ok()) return sessions.status();
+  auto res = (*conn)->Query("SELECT COLUMNS(*)::VARCHAR FROM (" +
+                            PerUserSqlFromSessions(*sessions, *w) + ") u");
   if (!res.ok()) return res.status();
   std::string out;
   const size_t cols = res->columns();

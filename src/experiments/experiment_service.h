@@ -31,6 +31,9 @@ struct ReportRequest {
   std::optional<int64_t> from_ms;  // default: the hot window's start
   std::optional<int64_t> to_ms;    // default: now
   ReportTier tier = ReportTier::kHot;
+  // Aggregate raw events even when the session summary covers the range
+  // (`source=events`: to compare the two).
+  bool from_events = false;
   ReportOptions options;
 };
 
@@ -56,6 +59,11 @@ class ExperimentService {
   Result<ExperimentWindow> Window(const ReportRequest& request) const;
   // The events of [min_ms, max_ms] for the request's tier.
   Result<Source> Plan(ReportTier tier, int64_t min_ms, int64_t max_ms);
+  // The sessions of the report (SessionsFromSummary when the hot tier's
+  // summary covers the range, else SessionsFromEvents); *source says which:
+  // "sessions" | "events".
+  Result<std::string> Sessions(DuckConnection* conn, const ReportRequest& request,
+                               const ExperimentWindow& w, const Source& src, std::string* source);
   Status CheckKnown(DuckConnection* conn, const Source& src, const std::string& exp_id);
 
   HotTier* hot_;

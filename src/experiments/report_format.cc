@@ -77,6 +77,7 @@ void HeadJson(std::string* out, const ExperimentReport& r) {
   Int(out, "to", r.to_ms);
   Str(out, "tier", r.tier);
   Str(out, "pre_period", r.pre_period);
+  if (!r.source.empty()) Str(out, "source", r.source);
   Str(out, "control", r.control);
   Num(out, "srm_p_value", r.srm_p_value);
   Key(out, "srm");
@@ -127,9 +128,10 @@ std::string ExperimentReport::ToJson() const {
 std::string ExperimentReport::ToText() const {
   std::string out;
   char buf[512];
-  std::snprintf(buf, sizeof(buf), "experiment %s  [%lld, %lld] ms  tier %s  control %s\n",
+  std::snprintf(buf, sizeof(buf), "experiment %s  [%lld, %lld] ms  tier %s (%s)  control %s\n",
                 experiment.c_str(), static_cast<long long>(from_ms),
-                static_cast<long long>(to_ms), tier.c_str(), control.c_str());
+                static_cast<long long>(to_ms), tier.c_str(),
+                source.empty() ? "events" : source.c_str(), control.c_str());
   out += buf;
   std::snprintf(buf, sizeof(buf), "SRM check: p = %.3g (%s split)%s\n", srm_p_value,
                 split_source.c_str(),

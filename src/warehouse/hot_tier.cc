@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "lake/lake_schema.h"
+#include "warehouse/session_summary.h"
 
 namespace viewpipe {
 namespace fs = std::filesystem;
@@ -41,10 +42,38 @@ Status HotTier::CreateSchema() {
       "CREATE TABLE IF NOT EXISTS vp.events (" + LakeColumnsDdl() + ", event_date DATE);"
       "CREATE TABLE IF NOT EXISTS vp.offsets (part INTEGER PRIMARY KEY, next_offset BIGINT);"
       "CREATE TEMP TABLE staging (" + LakeStagingColumnsDdl() + ", event_date DATE);"));
+  VP_RETURN_IF_ERROR(CreateSummary());
   auto a = DuckAppender::Create(writer_.get(), "", "staging");
   if (!a.ok()) return a.status();
   staging_ = std::move(a).value();
   return Status::OK();
+}
+
+// The session summary (session_summary.h) is created with the events'
+// tables, or rebuilt from the events a database of an older version holds,
+// in one transaction: covered from the window's start (earlier days are
+// never loaded).
+Status HotTier::CreateSummary() {
+  auto have = writer_->Query(SessionSummaryCoverageSql());
+  if (have.ok()) return Status::OK();
+  return InTransaction(SessionSummaryDdl() + SessionSummaryMergeSql("SELECT * FROM vp.events") +
+                       SessionSummarySetCoverageSql(WindowStart().StartMs()));
+}
+
+Status HotTier::InTransaction(const std::string& sql) {
+  VP_RETURN_IF_ERROR(writer_->Execute("BEGIN TRANSACTION"));
+  Status st = writer_->Execute(sql);
+  if (st.ok()) st = writer_->Execute("COMMIT");
+  if (!st.ok()) (void)writer_->Execute("ROLLBACK");
+  return st;
+}
+
+Result<int64_t> HotTier::SummaryCoversFromMs() {
+  auto conn = Connect();
+  if (!conn.ok()) return conn.status();
+  auto res = (*conn)->Query(SessionSummaryCoverageSql());
+  if (!res.ok()) return res.status();
+  return res->ScalarInt();
 }
 
 Status HotTier::LockDown() {
@@ -118,8 +147,10 @@ Status HotTier::AppendLocked(std::span<const EventView> events,
   }
   VP_RETURN_IF_ERROR(staging_->Flush());
   if (delta.loaded > 0) {
-    VP_RETURN_IF_ERROR(writer_->Execute("INSERT INTO vp.events SELECT " + LakeSelectFromStaging() +
-                                        ", event_date FROM staging; DELETE FROM staging;"));
+    VP_RETURN_IF_ERROR(writer_->Execute(
+        "INSERT INTO vp.events SELECT " + LakeSelectFromStaging() + ", event_date FROM staging;" +
+        SessionSummaryMergeSql("SELECT " + LakeSelectFromStaging() + " FROM staging") +
+        "DELETE FROM staging;"));
   }
   if (!offsets.empty()) {
     std::string sql = "INSERT OR REPLACE INTO vp.offsets VALUES ";
@@ -155,6 +186,7 @@ Status HotTier::Evict() {
                             SqlQuote(window.ToString()) + "::DATE");
   if (!res.ok()) return res.status();
   auto n = res->ScalarInt();
+  VP_RETURN_IF_ERROR(InTransaction(SessionSummaryEvictSql(window.StartMs() - kSummaryExtraMs)));
   std::erase_if(ids_, [&](const auto& kv) { return kv.first < window; });
   if (n.ok() && *n > 0) {
     spdlog::info("hot tier: evicted {} events of days before {}", *n, window.ToString());

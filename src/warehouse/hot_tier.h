@@ -3,9 +3,12 @@
 // database file, fed continuously by the `hot` consumer group and queried
 // by the QueryRouter for recent ranges.
 //
-// Tables (schema vp): vp.events (the lake's columns + event_date DATE) and
-// vp.offsets (partition -> next offset). Append writes a batch of events
-// and the offsets it covers in one DuckDB transaction, so the hot tier
+// Tables (schema vp): vp.events (the lake's columns + event_date DATE),
+// vp.offsets (partition -> next offset) and the session summary
+// (vp.sessions, vp.session_exps, vp.summary_meta: session_summary.h; kept
+// 7 days longer than the events). Append writes a batch of events, merges
+// its sessions into the summary and records the offsets it covers in one
+// DuckDB transaction, so the hot tier
 // holds each record of the log exactly once across crashes; event_ids
 // already in their day are dropped (EventIdSet), as in the lake. Events of
 // days before the window are not loaded; Evict deletes days that left it.
@@ -15,7 +18,8 @@
 // the configuration is locked (no SET, ATTACH, INSTALL/LOAD ...).
 //
 // Thread safety: Append/Evict/Offsets from one thread (the consumer);
-// Connect, WindowStart, RowsPerDay, SizeBytes from any thread.
+// Connect, WindowStart, RowsPerDay, SizeBytes, SummaryCoversFromMs from
+// any thread.
 
 #include <cstdint>
 #include <map>
@@ -59,8 +63,12 @@ class HotTier {
   // batch is stored.
   Status Append(std::span<const EventView> events, const std::map<PartitionId, Offset>& offsets);
   Result<std::map<PartitionId, Offset>> Offsets();
-  // Deletes the days before WindowStart().
+  // Deletes the days before WindowStart(), and the summaries of sessions
+  // that ended more than 7 days before it.
   Status Evict();
+  // From when the session summary has every loaded event of each session
+  // (session_summary.h).
+  Result<int64_t> SummaryCoversFromMs();
 
   // Rows per day held.
   Result<std::map<EventDate, int64_t>> RowsPerDay();
@@ -81,6 +89,8 @@ class HotTier {
   explicit HotTier(const HotTierOptions& options) : options_(options) {}
   Status CreateSchema();
   Status LockDown();
+  Status CreateSummary();
+  Status InTransaction(const std::string& sql);
   Result<EventIdSet*> IdsOf(EventDate date);
   Status AppendLocked(std::span<const EventView> events,
                       const std::map<PartitionId, Offset>& offsets);

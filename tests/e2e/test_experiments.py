@@ -134,6 +134,7 @@ def test_report_agrees_with_scipy_on_the_same_users(ab_server):
     rep = r.json()
     df = users(ab_server, "exp-autoplay")
     assert rep["control"] == "control" and rep["tier"] == "hot"
+    assert rep["source"] == "sessions"  # from the hot tier's session summary
     by = {v["variant"]: v for v in rep["variants"]}
     c, t = df[df.variant == "control"], df[df.variant == "treatment"]
     assert by["control"]["users"] == len(c) > 100 and by["treatment"]["users"] == len(t) > 100
@@ -174,6 +175,28 @@ def test_report_agrees_with_scipy_on_the_same_users(ab_server):
     for name, p_holm in zip(list(MEAN_METRICS) + list(RATIO_METRICS), holm(pvals)):
         assert close(got[name]["p_holm"], p_holm), name
     assert rep["multiple_comparisons"]["family_size"] == int(np.sum(~np.isnan(pvals)))
+
+
+def test_session_summary_report_equals_the_raw_event_report(ab_server):
+    """The report from the hot tier's per-session summary (the default) and
+    the one aggregating raw events (source=events): the same users, per
+    user exactly, and the same statistics."""
+    for exp in ("exp-autoplay", "exp-biased", "exp-three"):
+        fast, raw = report(ab_server, exp).json(), report(ab_server, exp, source="events").json()
+        assert fast["source"] == "sessions" and raw["source"] == "events"
+        assert fast["mixed_users"] == raw["mixed_users"]
+        assert [(v["variant"], v["users"]) for v in fast["variants"]] == \
+               [(v["variant"], v["users"]) for v in raw["variants"]]
+        for a, b in zip(fast["variants"], raw["variants"]):
+            for name, m in a["metrics"].items():
+                for key in ("mean", "se", "diff", "ci_low", "ci_high", "p_value"):
+                    assert close(m.get(key), b["metrics"][name].get(key)), (exp, name, key)
+        params = {"to": ab_server.to_ms}
+        u_fast = ab_server.get(f"/v1/experiments/{exp}/users", params=params)
+        u_raw = ab_server.get(f"/v1/experiments/{exp}/users", params={**params, "source": "events"})
+        assert u_fast.status_code == u_raw.status_code == 200
+        assert u_fast.text == u_raw.text and u_fast.text.count("\n") > 100
+    assert report(ab_server, "exp-autoplay", source="nope").status_code == 400
 
 
 def test_three_variants_and_the_biased_assignment_trips_srm(ab_server):
@@ -240,3 +263,76 @@ def test_cli_text_report_from_the_data_dir(ab_server, viewpipe_bin):
     r = subprocess.run([str(viewpipe_bin), "experiments", "list", "--data-dir",
                         str(ab_server.data_dir)], capture_output=True, timeout=120)
     assert r.returncode == 0 and "exp-autoplay" in r.stdout.decode()
+
+
+def test_summary_stays_exact_across_kill9_under_load(server):
+    """kill -9 three times while sessions with an experiment stream in: the
+    hot tier replays from its offsets, and the session summary (merged in
+    the same transaction as the events and offsets) still gives the report
+    and the per-user table of the raw events, exactly."""
+    import random
+    import threading
+    import requests
+    from events import encode, make_session_events
+    s = server("--lake-roll-ms", 200)
+    rng = random.Random(9)
+    batches, evs = [], []
+    while len(batches) < 150:
+        session = make_session_events(rng, n=rng.randrange(5, 40))
+        variant = "treatment" if int(session[0]["profile_id"][2:]) % 2 else "control"
+        for e in session:
+            if rng.random() < 0.9:  # not every event carries the map
+                e["experiments"] = {"exp-kill": variant}
+        evs += session
+        while len(evs) >= 200:  # sessions split across posts
+            batches.append(evs[:200])
+            evs = evs[200:]
+    pending = list(range(len(batches)))
+
+    def client():
+        while pending:
+            try:
+                body, headers = encode(batches[pending[0]])
+                headers["Authorization"] = "Bearer " + WRITE_KEY
+                if requests.post(s.url + "/v1/events", data=body, headers=headers,
+                                 timeout=10).status_code == 200:
+                    pending.pop(0)
+                    continue
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+
+    t = threading.Thread(target=client)
+    t.start()
+    kills = 0
+    for _ in range(3):
+        left = len(pending)
+        deadline = time.monotonic() + 60
+        while len(pending) >= left - 10 and pending and time.monotonic() < deadline:
+            time.sleep(0.02)
+        kills += bool(pending)
+        s.kill9()
+        s.start()
+    t.join(120)
+    assert not pending and kills >= 2
+    n = len({e["event_id"] for b in batches for e in b})
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        q = s.http.post(s.url + "/v1/query", json={"sql": "SELECT count(*) FROM events",
+                                                   "tier": "hot"}, timeout=30).json()
+        if q.get("rows") and q["rows"][0][0] >= n:
+            break
+        time.sleep(0.5)
+    to = int(time.time() * 1000) + 3600_000
+    fast = s.get("/v1/experiments/exp-kill/report", params={"to": to}).json()
+    raw = s.get("/v1/experiments/exp-kill/report", params={"to": to, "source": "events"}).json()
+    assert fast["source"] == "sessions" and raw["source"] == "events"
+    assert [(v["variant"], v["users"]) for v in fast["variants"]] == \
+           [(v["variant"], v["users"]) for v in raw["variants"]]
+    assert sum(v["users"] for v in fast["variants"]) > 100
+    for a, b in zip(fast["variants"], raw["variants"]):
+        for name, m in a["metrics"].items():
+            assert close(m["mean"], b["metrics"][name]["mean"]), name
+    u_fast = s.get("/v1/experiments/exp-kill/users", params={"to": to})
+    u_raw = s.get("/v1/experiments/exp-kill/users", params={"to": to, "source": "events"})
+    assert u_fast.status_code == 200 and u_fast.text == u_raw.text
