@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "common/metrics.h"
 #include "log/file_log.h"
@@ -65,6 +67,10 @@ TEST_F(ConsumerTest, PollWakesWithinMillisecondsOfAnAppend) {
   auto log = Open();
   auto consumer = log->Subscribe("ops", "t");
   ASSERT_TRUE(consumer.ok());
+  // The median of the rounds, not each one: on a loaded machine a single
+  // thread wake-up can take longer than 50 ms, a consumer that sleeps to its
+  // timeout (or polls on an interval) is slow in every round.
+  std::vector<int64_t> delays;
   for (int round = 0; round < 5; ++round) {
     auto poll = std::async(std::launch::async, [&] {
       auto recs = (*consumer)->Poll(10, std::chrono::seconds(10));
@@ -76,8 +82,11 @@ TEST_F(ConsumerTest, PollWakesWithinMillisecondsOfAnAppend) {
     auto [n, woke] = poll.get();
     EXPECT_EQ(n, 1u);
     auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(woke - appended);
-    EXPECT_LT(delay.count(), 50) << "the consumer must not wait for its timeout";
+    EXPECT_LT(delay.count(), 5000) << "the consumer must not wait for its timeout";
+    delays.push_back(delay.count());
   }
+  std::sort(delays.begin(), delays.end());
+  EXPECT_LT(delays[delays.size() / 2], 50) << "median wake-up after an append, ms";
 }
 
 TEST_F(ConsumerTest, PollTimesOutEmpty) {
