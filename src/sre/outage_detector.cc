@@ -198,18 +198,14 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
                               int64_t now) {
   const double floor = kFloor[static_cast<size_t>(m)];
   const Baseline b = BaselineOf(m, s, r);
-  const bool elevated = r.newest > b.base + floor;
-  const bool anomalous = b.ready && r.volume && r.value > b.threshold && b.significant && elevated;
-  if (anomalous) {
-    ++s.streak;
+  Run run;
+  if (b.ready && r.volume) run = RunOf(g, m, b.base + floor);
+  if (b.ready && r.volume && Anomalous(m, run, b, now)) {
     s.normal = 0;
-    if (s.open_id.empty() && s.streak * options_.tick_ms >= options_.persist_ms) {
-      Raise(g, m, s, r, b.base, now);
-    }
+    if (s.open_id.empty()) Raise(g, m, s, r, b.base, run.start, now);
     if (!s.open_id.empty()) book_->Update(s.open_id, r.value);
     return;
   }
-  s.streak = 0;
   if (s.open_id.empty()) {
     Learn(s, r, b);
     return;
@@ -231,40 +227,101 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
   }
 }
 
-// The anomaly began with the oldest of the slices that are each above
-// elevated_above on their own, walking back from the newest elevated slice
-// over runs of them with gaps of at most one slice that is not (a small
-// group's slice can miss an outage by chance); slices without data neither
-// break nor extend the run.
-int64_t OutageDetector::AnomalyStart(const GroupKey& g, QoeMetric m, double elevated_above,
-                                     int64_t now) const {
-  int64_t start = kNever;
-  int gap = 0;
+// The newest run: walking back from the newest slice, the slices each
+// above elevated_above on their own, with gaps of at most one slice that is
+// not (a small group's 1 s slice can miss an outage by chance); slices
+// without data (no denominator) neither break nor extend it. The run's
+// counts are those of every slice of the group from its start on.
+OutageDetector::Run OutageDetector::RunOf(const GroupKey& g, QoeMetric m,
+                                          double elevated_above) const {
+  Run run;
+  int gap = 0, stretch = 0;
   for (auto it = slices_->rbegin(); it != slices_->rend() && gap <= 1; ++it) {
     auto c = it->second->find(g);
     if (c == it->second->end()) continue;
     Evidence e;
     e.Add(c->second);
-    const Reading r = Read(m, span_evidence_, e);
     if (Denominator(m, e) <= 0) continue;
-    if (r.newest > elevated_above) {
-      start = it->first;
+    if (Read(m, span_evidence_, e).newest > elevated_above) {
+      run.start = it->first;
+      if (run.last == kNever) run.last = it->first;
+      ++run.elevated;
+      run.consecutive = std::max(run.consecutive, ++stretch);
       gap = 0;
-    } else if (start != kNever) {
+    } else {
       ++gap;
+      stretch = 0;
     }
   }
-  return start != kNever ? start : now - options_.recent_ms;
+  if (run.start == kNever) return run;
+  for (auto it = slices_->lower_bound(run.start); it != slices_->end(); ++it) {
+    auto c = it->second->find(g);
+    if (c != it->second->end()) run.counts.Add(c->second);
+  }
+  return run;
+}
+
+namespace {
+
+// P(X >= k) for X ~ Poisson(lambda): the chance of k events or more where
+// lambda were expected.
+double PoissonTail(double k, double lambda) {
+  if (k <= 0) return 1.0;
+  if (lambda <= 0) return 0.0;
+  if (k <= lambda) return 1.0;  // not an excess (and the sum below would start low)
+  const double first = std::ceil(k);
+  double term = std::exp(-lambda + first * std::log(lambda) - std::lgamma(first + 1));
+  double sum = 0;
+  for (int i = 0; i < 100000 && term > sum * 1e-12; ++i) {
+    sum += term;
+    term *= lambda / (first + i + 1);
+  }
+  return sum;
+}
+
+}  // namespace
+
+// Persistence is measured in the data, not in ticks: the run must hold
+// persist_ms of elevated slices in a row, or one more than that with gaps
+// (a thin second of an outage; a blip next to one noisy slice is neither),
+// and still be going on (elevated in one of the two newest slices); its
+// counts must clear the baseline + floor and, for rates, be significant
+// (Poisson tail against the baseline rate).
+bool OutageDetector::Anomalous(QoeMetric m, const Run& run, const Baseline& b,
+                               int64_t now) const {
+  const int need = static_cast<int>(options_.persist_ms / options_.tick_ms);
+  if (run.start == kNever || run.last < now - 2 * options_.tick_ms ||
+      (run.consecutive < need && run.elevated < need + 1)) {
+    return false;
+  }
+  const Evidence& e = run.counts;
+  const double den = Denominator(m, e);
+  if (den <= 0) return false;
+  switch (m) {
+    case QoeMetric::kVsfRate:
+    case QoeMetric::kEbvsRate:
+    case QoeMetric::kPlaybackFailureRate: {
+      const double num = m == QoeMetric::kVsfRate   ? e.vsf
+                         : m == QoeMetric::kEbvsRate ? e.ebvs
+                                                     : e.failures;
+      const double p = std::clamp(b.base, 1e-3, 1.0);
+      return num / den > b.threshold && PoissonTail(num, den * p) <= options_.max_p_value;
+    }
+    case QoeMetric::kRebufferRatio:
+      return e.stalled / den > b.threshold &&
+             e.rebuffers >= static_cast<double>(options_.min_rebuffers);
+  }
+  return false;
 }
 
 void OutageDetector::Raise(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r,
-                           double baseline, int64_t now) {
+                           double baseline, int64_t started_at, int64_t now) {
   Alert a;
   a.kind = "qoe";
   a.dimension = std::string(QoeDimName(g.dim));
   a.key = g.dim == QoeDim::kTotal ? "total" : g.key;
   a.metric = std::string(QoeMetricName(m));
-  a.started_at = AnomalyStart(g, m, baseline + kFloor[static_cast<size_t>(m)], now);
+  a.started_at = started_at;
   a.id = Alert::MakeId(a.kind, a.dimension, a.key, a.metric, a.started_at);
   a.value = r.value;
   a.baseline = baseline;

@@ -77,7 +77,6 @@ class OutageDetector {
     // (value, 1) of the rebuffering ratio.
     std::deque<std::pair<double, double>> history;
     double sum_num = 0, sum_den = 0;  // of history (integer counts: exact)
-    int streak = 0;
     int normal = 0;
     int64_t normal_start = 0;
     std::string open_id;
@@ -100,6 +99,15 @@ class OutageDetector {
     double base = 0, threshold = 0;
     bool ready = false, significant = false;
   };
+  // The newest run of slices each elevated on its own (gaps of at most one
+  // slice that is not): its first and newest elevated slice, and the
+  // group's counts over every slice from its first on.
+  struct Run {
+    int64_t start = kNever, last = kNever;
+    int elevated = 0;     // elevated slices in it
+    int consecutive = 0;  // the longest stretch of them without a gap
+    Evidence counts;
+  };
 
   using GroupSlice = std::pair<int64_t, const QoeCounts*>;
   static bool IsSpecific(QoeDim d);
@@ -111,8 +119,9 @@ class OutageDetector {
   void Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, int64_t now);
   void Learn(MetricState& s, const Reading& r, const Baseline& b) const;
   void Raise(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, double baseline,
-             int64_t now);
-  int64_t AnomalyStart(const GroupKey& g, QoeMetric m, double elevated_above, int64_t now) const;
+             int64_t started_at, int64_t now);
+  Run RunOf(const GroupKey& g, QoeMetric m, double elevated_above) const;
+  bool Anomalous(QoeMetric m, const Run& run, const Baseline& b, int64_t now) const;
   void CheckSilence(const GroupKey& g, GroupState& gs, const Evidence& span,
                     int64_t first_data_slice, int64_t now);
 

@@ -61,6 +61,9 @@ struct DetectorOptions {
   double mad_k = 5.0;
   // For proportions: the excess must also be significant (binomial z).
   double min_z = 4.0;
+  // For proportions, an anomaly's own counts (the run of elevated slices)
+  // must be this unlikely under the baseline rate (Poisson upper tail).
+  double max_p_value = 1e-8;
   // Silence: a group with median attempts per span >= min_attempts that
   // sees no data at all for silent_ms.
   int64_t silent_ms = 30000;
