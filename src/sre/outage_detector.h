@@ -35,6 +35,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -63,6 +64,11 @@ class OutageDetector {
   void OnTick(int64_t now, const SliceView& slices);
   // Alerts of broader groups not raised because a CDN alert covered them.
   uint64_t covered() const { return covered_; }
+  // The checkpoint (outage_detector_checkpoint.cc): every group's history,
+  // open alert ids and silence state. Load replaces them; false when the
+  // input is malformed.
+  void Save(std::string* out) const;
+  bool Load(std::string_view* in);
 
  private:
   // The counts the rules read, summed over some slices.

@@ -50,6 +50,12 @@ void StartupHistogram::Add(int32_t ms) {
   ++count_;
 }
 
+void StartupHistogram::AddBucket(uint16_t b, uint32_t n) {
+  if (n == 0) return;
+  buckets_[b] += n;
+  count_ += n;
+}
+
 void StartupHistogram::Merge(const StartupHistogram& other) {
   for (const auto& [b, n] : other.buckets_) buckets_[b] += n;
   count_ += other.count_;

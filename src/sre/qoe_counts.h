@@ -21,6 +21,8 @@ class StartupHistogram {
   static constexpr int32_t kMaxMs = 60000;
   void Add(int32_t ms);
   void Merge(const StartupHistogram& other);
+  // Adds n samples to bucket b (a restored checkpoint).
+  void AddBucket(uint16_t b, uint32_t n);
   uint64_t count() const { return count_; }
   // Nearest-rank quantile (q in (0,1]) as the middle of its bucket; -1 when empty.
   int64_t Quantile(double q) const;

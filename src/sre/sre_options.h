@@ -82,6 +82,9 @@ struct SreOptions {
   // without traffic).
   int64_t live_window_ms = 60000;
   int64_t idle_lag_ms = 1000;
+  // How often the state is checkpointed with its offsets (then committed):
+  // what a restart replays at most, and the `sre` group's committed lag.
+  int64_t checkpoint_interval_ms = 10000;
 };
 
 }  // namespace viewpipe::sre
