@@ -154,7 +154,8 @@ def outage_run(args, work):
         if not (during and a["dimension"] in ("total", "country", "device_type", "isp", "cdn_country")):
             false_alerts.append(a)
     res = {"outages": len(outages), "detected": len(delays), "missed": missed, "delays": delays,
-           "false_alerts": false_alerts, "alerts": len(alerts), "events": summary["events"],
+           "false_alerts": false_alerts, "alerts": len(alerts), "alert_list": alerts,
+           "events": summary["events"],
            "sim_wall_s": sim_wall, "sim_duration_s": duration}
     if args.realtime:
         srv.kill()

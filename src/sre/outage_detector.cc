@@ -284,13 +284,15 @@ double PoissonTail(double k, double lambda) {
 // Persistence is measured in the data, not in ticks: the run must hold
 // persist_ms of elevated slices in a row, or one more than that with gaps
 // (a thin second of an outage; a blip next to one noisy slice is neither),
-// and still be going on (elevated in one of the two newest slices); its
+// and still be going on: at most one slice with data and not elevated
+// after it (RunOf), and its newest elevated slice within recent_max_ms
+// (the newest slices can be empty while their data are on the way); its
 // counts must clear the baseline + floor and, for rates, be significant
 // (Poisson tail against the baseline rate).
 bool OutageDetector::Anomalous(QoeMetric m, const Run& run, const Baseline& b,
                                int64_t now) const {
   const int need = static_cast<int>(options_.persist_ms / options_.tick_ms);
-  if (run.start == kNever || run.last < now - 2 * options_.tick_ms ||
+  if (run.start == kNever || run.last < now - options_.recent_max_ms ||
       (run.consecutive < need && run.elevated < need + 1)) {
     return false;
   }
