@@ -35,6 +35,7 @@ void OutageDetector::Evidence::Add(const QoeCounts& c) {
   stalled += d(c.stalled_ms);
   playing += d(c.playing_ms);
   rebuffers += d(c.rebuffers);
+  stall_starts += d(c.stall_starts);
   data = data || !c.Empty();
 }
 
@@ -309,9 +310,23 @@ bool OutageDetector::Anomalous(QoeMetric m, const Run& run, const Baseline& b,
       const double p = std::clamp(b.base, 1e-3, 1.0);
       return num / den > b.threshold && PoissonTail(num, den * p) <= options_.max_p_value;
     }
-    case QoeMetric::kRebufferRatio:
-      return e.stalled / den > b.threshold &&
-             e.rebuffers >= static_cast<double>(options_.min_rebuffers);
+    case QoeMetric::kRebufferRatio: {
+      if (e.stalled / den <= b.threshold ||
+          e.rebuffers < static_cast<double>(options_.min_rebuffers)) {
+        return false;
+      }
+      // Many separate stalls, not a few long ones of a small group: the
+      // stall starts of the run against the rest of the span's rate (at
+      // least one expected). Or, for a slow creep, the whole span is over.
+      const Evidence& span = span_evidence_;
+      const double rest_watch = span.stalled + span.playing - den;
+      const double rest_starts = span.stall_starts - e.stall_starts;
+      const double expected =
+          rest_watch > 0 ? std::max(1.0, rest_starts / rest_watch * den) : 1.0;
+      const double span_watch = span.stalled + span.playing;
+      return PoissonTail(e.stall_starts, expected) <= options_.max_p_value ||
+             (span_watch > 0 && span.stalled / span_watch > b.threshold);
+    }
   }
   return false;
 }

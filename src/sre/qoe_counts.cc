@@ -81,6 +81,7 @@ void QoeCounts::Merge(const QoeCounts& o) {
   playback_failures += o.playback_failures;
   ended_plays += o.ended_plays;
   rebuffers += o.rebuffers;
+  stall_starts += o.stall_starts;
   stalled_ms += o.stalled_ms;
   playing_ms += o.playing_ms;
   bitrate_samples += o.bitrate_samples;

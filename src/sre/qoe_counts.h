@@ -46,6 +46,7 @@ struct QoeCounts {
   uint64_t playback_failures = 0;  // fatal error after play_start
   uint64_t ended_plays = 0;        // started sessions that ended (stop, fatal, timeout)
   uint64_t rebuffers = 0;          // `rebuffer_end` events
+  uint64_t stall_starts = 0;       // `rebuffer_start` events (while playing)
   int64_t stalled_ms = 0;          // rebuffer_ms, spread over the stall's span
   int64_t playing_ms = 0;          // time in the playing state
   uint64_t bitrate_samples = 0;    // heartbeats with bitrate_kbps

@@ -120,7 +120,12 @@ void QoeSessionTracker::Apply(const EventView& e) {
       if (s.phase == Phase::kUnknown) StartPlaying(s, e.ts_ms);
       break;
     case EventType::kRebufferStart:
-      if (s.phase == Phase::kPlaying || s.phase == Phase::kUnknown) s.phase = Phase::kStalled;
+      if (s.phase == Phase::kPlaying || s.phase == Phase::kUnknown) {
+        s.phase = Phase::kStalled;
+        // A stall shows in stalled_ms only when it ends; its start is the
+        // detector's leading evidence.
+        At(e.ts_ms, s, [](QoeCounts& c) { ++c.stall_starts; });
+      }
       break;
     case EventType::kRebufferEnd:
       OnRebufferEnd(s, e);

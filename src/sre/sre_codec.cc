@@ -28,7 +28,7 @@ void PutCounts(std::string* out, const QoeCounts& c) {
   using ops::bytes::PutSigned;
   using ops::bytes::PutVarint;
   for (uint64_t v : {c.attempts, c.plays, c.vsf, c.ebvs, c.playback_failures, c.ended_plays,
-                     c.rebuffers, c.bitrate_samples}) {
+                     c.rebuffers, c.stall_starts, c.bitrate_samples}) {
     PutVarint(out, v);
   }
   PutSigned(out, c.stalled_ms);
@@ -44,7 +44,8 @@ void PutCounts(std::string* out, const QoeCounts& c) {
 bool GetCounts(std::string_view* in, QoeCounts* c) {
   *c = QoeCounts{};
   for (uint64_t* v : {&c->attempts, &c->plays, &c->vsf, &c->ebvs, &c->playback_failures,
-                      &c->ended_plays, &c->rebuffers, &c->bitrate_samples}) {
+                      &c->ended_plays, &c->rebuffers, &c->stall_starts,
+                      &c->bitrate_samples}) {
     if (!GetU64(in, v)) return false;
   }
   using ops::bytes::GetSigned;

@@ -43,12 +43,14 @@ struct DetectorOptions {
   uint64_t min_ended_plays = 8;
   int64_t min_watch_ms = 400000;
   uint64_t min_rebuffers = 3;
-  // The newest data must be elevated on their own: the newest recent_ms,
+  // The newest data (for resolution and severity): the newest recent_ms,
   // extended back (at most recent_max_ms) until they hold recent_volume of
   // the span's minimum volume (the newest slices are partial while data
-  // arrive out of order). An anomaly must hold at every tick for persist_ms
-  // to raise an alert (so a blip of a second or two does not), and be gone
-  // for resolve_ms to resolve it.
+  // arrive out of order). An anomaly's run of elevated slices must hold
+  // persist_ms of them in a row (or one more with gaps) to raise an alert
+  // (so a blip of a second or two does not), its newest elevated slice
+  // within recent_max_ms; the anomaly must be gone for resolve_ms to
+  // resolve it.
   int64_t recent_ms = 1000;
   int64_t recent_max_ms = 5000;
   double recent_volume = 0.25;
