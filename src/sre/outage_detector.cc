@@ -229,15 +229,15 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
 }
 
 // The newest run: walking back from the newest slice, the slices each
-// above elevated_above on their own, with gaps of at most one slice that is
-// not (a small group's 1 s slice can miss an outage by chance); slices
+// above elevated_above on their own, with gaps of at most max_gap slices
+// that are not (a thin group's 1 s slice often misses an outage); slices
 // without data (no denominator) neither break nor extend it. The run's
 // counts are those of every slice of the group from its start on.
 OutageDetector::Run OutageDetector::RunOf(const GroupKey& g, QoeMetric m,
                                           double elevated_above) const {
   Run run;
   int gap = 0, stretch = 0;
-  for (auto it = slices_->rbegin(); it != slices_->rend() && gap <= 1; ++it) {
+  for (auto it = slices_->rbegin(); it != slices_->rend() && gap <= options_.max_gap; ++it) {
     auto c = it->second->find(g);
     if (c == it->second->end()) continue;
     Evidence e;

@@ -55,6 +55,9 @@ struct DetectorOptions {
   int64_t recent_max_ms = 5000;
   double recent_volume = 0.25;
   int64_t persist_ms = 3000;
+  // A run of elevated slices bridges gaps of at most this many slices with
+  // data that are not elevated.
+  int max_gap = 2;
   int64_t resolve_ms = 30000;
   // Baseline: the last history readings seen while normal (one per tick:
   // 15 min); no alert before min_history of them (2 min).
