@@ -140,6 +140,9 @@ Result<std::map<PartitionId, Offset>> SreProcessor::Restore() {
                  offsets.size());
   }
   synced_ = state_->stats();
+  restored_at_us_ = clock_->MonotonicMicros();
+  events_at_restore_ = synced_.events;
+  caught_up_logged_ = false;
   if (restored_ != nullptr) restored_->Set(static_cast<double>(restored_records_));
   return offsets;
 }
@@ -226,6 +229,14 @@ void SreProcessor::Idle() {
   const int64_t w = PartitionWatermark(&caught_up);
   const int64_t now = clock_->NowMs();
   const SreOptions& o = state_->options();
+  if (caught_up && !caught_up_logged_) {
+    // How fast the buffer drained: what was replayed after the checkpoint
+    // (or the whole topic), the gap of a consumer outage included.
+    caught_up_logged_ = true;
+    spdlog::info("sre: caught up: {} records applied in {} ms since the restore",
+                 state_->stats().events - events_at_restore_,
+                 (clock_->MonotonicMicros() - restored_at_us_) / 1000);
+  }
   if (caught_up && w != kNoTime && w >= now - o.live_window_ms) {
     state_->AdvanceWatermark(std::max(w, now - o.idle_lag_ms));
   }

@@ -71,6 +71,10 @@ class SreProcessor final : public Processor {
   Env* env_;
   std::string dir_;
   uint64_t restored_records_ = 0;
+  // Since Restore, until the first time the path is caught up (logged).
+  int64_t restored_at_us_ = 0;
+  uint64_t events_at_restore_ = 0;
+  bool caught_up_logged_ = false;
   std::map<PartitionId, PartitionState> partitions_;
   PipelineHealth health_;
   EventView event_;
