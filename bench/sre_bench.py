@@ -177,7 +177,14 @@ def sre_caught_up(log_path) -> tuple[int, float]:
     """(records, seconds) of the last `sre: caught up: N records applied in
     M ms since the restore` line: the SRE consumer's own catch-up, from its
     restore to its first empty poll (other modules may still be starting)."""
-    line = [l for l in open(log_path, errors="replace") if "sre: caught up:" in l][-1]
+    t0 = time.monotonic()
+    while True:  # the line comes at the first empty poll, after the windows closed
+        text = open(log_path, errors="replace").read().rsplit("sre: restored the QoE state", 1)[-1]
+        lines = [l for l in text.splitlines() if "sre: caught up:" in l]
+        if lines or time.monotonic() - t0 > 120:
+            break
+        time.sleep(0.2)
+    line = lines[0]
     m = re.search(r"caught up: (\d+) records applied in (\d+) ms", line)
     return int(m.group(1)), int(m.group(2)) / 1000
 

@@ -237,7 +237,10 @@ OutageDetector::Run OutageDetector::RunOf(const GroupKey& g, QoeMetric m,
                                           double elevated_above) const {
   Run run;
   int gap = 0, stretch = 0;
-  for (auto it = slices_->rbegin(); it != slices_->rend() && gap <= options_.max_gap; ++it) {
+  // The ratio bridges one slice only: its runs are not held to a count's
+  // significance unless they have many stall starts (Anomalous).
+  const int max_gap = m == QoeMetric::kRebufferRatio ? 1 : options_.max_gap;
+  for (auto it = slices_->rbegin(); it != slices_->rend() && gap <= max_gap; ++it) {
     auto c = it->second->find(g);
     if (c == it->second->end()) continue;
     Evidence e;

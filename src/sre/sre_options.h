@@ -56,7 +56,8 @@ struct DetectorOptions {
   double recent_volume = 0.25;
   int64_t persist_ms = 3000;
   // A run of elevated slices bridges gaps of at most this many slices with
-  // data that are not elevated.
+  // data that are not elevated (1 for the rebuffering ratio: with 2, a small
+  // cdn x country cell's few long stalls raised one in the steady hour).
   int max_gap = 2;
   int64_t resolve_ms = 30000;
   // Baseline: the last history readings seen while normal (one per tick:
