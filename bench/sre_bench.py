@@ -61,9 +61,9 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
-    def start(self):
+    def start(self, *extra):
         self.proc = subprocess.Popen([self.binary, "serve", "--data-dir", self.data, "--listen",
-                                      f"127.0.0.1:{self.port}", "--write-key", KEY],
+                                      f"127.0.0.1:{self.port}", "--write-key", KEY, *extra],
                                      stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         t0 = time.monotonic()
         while time.monotonic() - t0 < 300:
@@ -154,7 +154,8 @@ def outage_run(args, work):
         if not (during and a["dimension"] in ("total", "country", "device_type", "isp", "cdn_country")):
             false_alerts.append(a)
     res = {"outages": len(outages), "detected": len(delays), "missed": missed, "delays": delays,
-           "false_alerts": false_alerts, "alerts": len(alerts), "events": summary["events"],
+           "false_alerts": false_alerts, "alerts": len(alerts), "alert_list": alerts,
+           "events": summary["events"],
            "sim_wall_s": sim_wall, "sim_duration_s": duration}
     if args.realtime:
         srv.kill()
@@ -170,6 +171,65 @@ def outage_run(args, work):
     return {**res, "replay": {"qoe_events": events, "ready_s": ready, "catch_up_s": replay,
                        "x_real_time": duration / max(replay, 1e-9),
                        "events_per_s": events / max(replay, 1e-9)}}
+
+
+def sre_caught_up(log_path) -> tuple[int, float]:
+    """(records, seconds) of the last `sre: caught up: N records applied in
+    M ms since the restore` line: the SRE consumer's own catch-up, from its
+    restore to its first empty poll (other modules may still be starting)."""
+    t0 = time.monotonic()
+    while True:  # the line comes at the first empty poll, after the windows closed
+        text = open(log_path, errors="replace").read().rsplit("sre: restored the QoE state", 1)[-1]
+        lines = [l for l in text.splitlines() if "sre: caught up:" in l]
+        if lines or time.monotonic() - t0 > 120:
+            break
+        time.sleep(0.2)
+    line = lines[0]
+    m = re.search(r"caught up: (\d+) records applied in (\d+) ms", line)
+    return int(m.group(1)), int(m.group(2)) / 1000
+
+
+def catch_up_run(args, work):
+    """The SRE consumer is down for `--down-s` (default 5 min) of traffic at
+    `--catchup-viewers` (the demo's 3,000 viewers) while the collector and the
+    ops path keep running (`serve --paths ops`); then the full server starts
+    again and the SRE path resumes from its checkpoint. Catch-up: from the
+    restart (process spawn, and from /readyz) until every window of the gap
+    is closed; x real time = the gap's event time / that time."""
+    scen = os.path.join(work, "catchup.toml")
+    open(scen, "w").write("[traffic]\ntitles = 300\n")
+    srv = Server(args.bin, os.path.join(work, "data-catchup"), os.path.join(work, "serve-catchup.log"))
+    viewers, args.viewers = args.viewers, args.catchup_viewers
+    try:
+        srv.start()
+        before_s = 600
+        start = (int(time.time()) - before_s - args.down_s - 3600) // 10 * 10 * 1000
+        first, _ = run_sim(args, srv, scen, before_s, start, None)
+        wait_closed(srv, first["end"])
+        time.sleep(12)  # one more checkpoint (every 10 s) covers all of it
+        srv.kill()
+        srv.start("--paths", "ops")  # the SRE consumer is down
+        second, _ = run_sim(args, srv, scen, args.down_s, first["end"], None)
+        srv.kill()
+        t0 = time.monotonic()
+        ready = srv.start()
+        took = ready + wait_closed(srv, second["end"])
+        caught = sre_caught_up(srv.log)
+        replayed = metric(srv.base, "viewpipe_sre_events_total")
+        restored = metric(srv.base, "viewpipe_sre_restored_records")
+        srv.kill()
+    finally:
+        args.viewers = viewers
+    took_after_ready = took - ready
+    records, since_resume = caught
+    return {"catch_up_since_sre_resumed_s": since_resume, "records_since_sre_resumed": records,
+            "x_real_time_since_sre_resumed": args.down_s / max(since_resume, 1e-9),
+            "events_per_s_since_sre_resumed": records / max(since_resume, 1e-9),"viewers": args.catchup_viewers, "down_s": args.down_s,
+            "events_in_gap": second["events"], "qoe_events_replayed": replayed,
+            "restored_records": restored, "restart_to_ready_s": ready, "catch_up_s": took,
+            "x_real_time": args.down_s / max(took, 1e-9),
+            "x_real_time_after_ready": args.down_s / max(took_after_ready, 1e-9),
+            "events_per_s": replayed / max(took, 1e-9), "wall_s": time.monotonic() - t0}
 
 
 def steady_run(args, work):
@@ -207,8 +267,14 @@ def summarize(args, res) -> dict:
             out[f"wall_latency_s_{kind}"] = quantiles(
                 [x["wall_latency_s"] for x in o["delays"] if x["kind"] == kind])
     if "replay" in o:
-        out["catch_up_x_real_time"] = o["replay"]["x_real_time"]
-        out["catch_up_events_per_s"] = o["replay"]["events_per_s"]
+        out["restart_x_real_time"] = o["replay"]["x_real_time"]
+        out["restart_events_per_s"] = o["replay"]["events_per_s"]
+    if "catch_up" in res:
+        c = res["catch_up"]
+        out["catch_up_5min_x_real_time"] = c["x_real_time"]
+        out["catch_up_5min_x_real_time_after_ready"] = c["x_real_time_after_ready"]
+        out["catch_up_5min_events_per_s"] = c["events_per_s"]
+        out["catch_up_5min_x_real_time_since_sre_resumed"] = c["x_real_time_since_sre_resumed"]
     return out
 
 
@@ -225,9 +291,19 @@ def main():
     p.add_argument("--kinds", default="start_failures,rebuffering")
     p.add_argument("--realtime", action="store_true",
                    help="outage run at speed 1: wall-clock latency (detected_at - outage start)")
+    p.add_argument("--catchup", action="store_true",
+                   help="only the catch-up after an SRE consumer outage of --down-s")
+    p.add_argument("--down-s", type=int, default=300)
+    p.add_argument("--catchup-viewers", type=int, default=3000)
     p.add_argument("--out", default="bench/results/sre-latest.json")
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix="viewpipe-bench-sre-", dir="build")
+    if args.catchup:
+        res = {"catch_up": catch_up_run(args, work)}
+        os.makedirs(os.path.dirname(args.out), exist_ok=True)
+        json.dump(res, open(args.out, "w"), indent=1)
+        print(json.dumps(res, indent=1))
+        return
     res = {"outage_run": outage_run(args, work)}
     if args.steady_s > 0:
         res["steady_run"] = steady_run(args, work)

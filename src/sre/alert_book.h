@@ -3,8 +3,9 @@
 // them across restarts (data_dir/sre/alerts, ops/checkpoint_file.h framing,
 // one section per alert).
 //
-// The SRE state itself is rebuilt by replaying the `qoe` topic (docs/sre.md),
-// which re-detects the same alerts with the same ids; Raise() then keeps the
+// The SRE state is restored from its checkpoint and the `qoe` records after
+// it replayed (docs/sre.md), which re-detects the alerts raised after the
+// checkpoint with the same ids; Raise() then keeps the
 // detected_at (and delivery state) of the alert already in the book, so a
 // restart neither forgets an alert nor re-announces it. Every change is
 // written through (write to a temporary, fsync, rename) before Raise/Resolve

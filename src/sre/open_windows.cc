@@ -1,5 +1,8 @@
 #include "sre/open_windows.h"
 
+#include "ops/bytes.h"
+#include "sre/sre_codec.h"
+
 namespace viewpipe::sre {
 namespace {
 
@@ -32,6 +35,17 @@ std::vector<std::pair<int64_t, GroupCounts>> OpenWindows::CloseThrough(int64_t l
     closed_through_ += window_ms_;
   }
   return out;
+}
+
+void OpenWindows::Save(std::string* out) const {
+  ops::bytes::PutSigned(out, closed_through_);
+  codec::PutTimedCounts(out, open_);
+  codec::PutTimedCounts(out, late_);
+}
+
+bool OpenWindows::Load(std::string_view* in) {
+  return ops::bytes::GetSigned(in, &closed_through_) && codec::GetTimedCounts(in, &open_) &&
+         codec::GetTimedCounts(in, &late_);
 }
 
 }  // namespace viewpipe::sre

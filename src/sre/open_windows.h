@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -69,6 +71,10 @@ class OpenWindows {
   int64_t window_ms() const { return window_ms_; }
   size_t open_windows() const { return open_.size(); }
   // Start of the oldest open window with data, if any.
+  // The checkpoint (sre_codec.h); Load replaces the windows (not the
+  // attached slices), false when the input is malformed.
+  void Save(std::string* out) const;
+  bool Load(std::string_view* in);
   std::optional<int64_t> first_open() const {
     if (open_.empty()) return std::nullopt;
     return open_.begin()->first;

@@ -35,6 +35,7 @@ void OutageDetector::Evidence::Add(const QoeCounts& c) {
   stalled += d(c.stalled_ms);
   playing += d(c.playing_ms);
   rebuffers += d(c.rebuffers);
+  stall_starts += d(c.stall_starts);
   data = data || !c.Empty();
 }
 
@@ -198,18 +199,14 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
                               int64_t now) {
   const double floor = kFloor[static_cast<size_t>(m)];
   const Baseline b = BaselineOf(m, s, r);
-  const bool elevated = r.newest > b.base + floor;
-  const bool anomalous = b.ready && r.volume && r.value > b.threshold && b.significant && elevated;
-  if (anomalous) {
-    ++s.streak;
+  Run run;
+  if (b.ready && r.volume) run = RunOf(g, m, b.base + floor);
+  if (b.ready && r.volume && Anomalous(m, run, b, now)) {
     s.normal = 0;
-    if (s.open_id.empty() && s.streak * options_.tick_ms >= options_.persist_ms) {
-      Raise(g, m, s, r, b.base, now);
-    }
+    if (s.open_id.empty()) Raise(g, m, s, r, b.base, run.start, now);
     if (!s.open_id.empty()) book_->Update(s.open_id, r.value);
     return;
   }
-  s.streak = 0;
   if (s.open_id.empty()) {
     Learn(s, r, b);
     return;
@@ -231,40 +228,14 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
   }
 }
 
-// The anomaly began with the oldest of the slices that are each above
-// elevated_above on their own, walking back from the newest elevated slice
-// over runs of them with gaps of at most one slice that is not (a small
-// group's slice can miss an outage by chance); slices without data neither
-// break nor extend the run.
-int64_t OutageDetector::AnomalyStart(const GroupKey& g, QoeMetric m, double elevated_above,
-                                     int64_t now) const {
-  int64_t start = kNever;
-  int gap = 0;
-  for (auto it = slices_->rbegin(); it != slices_->rend() && gap <= 1; ++it) {
-    auto c = it->second->find(g);
-    if (c == it->second->end()) continue;
-    Evidence e;
-    e.Add(c->second);
-    const Reading r = Read(m, span_evidence_, e);
-    if (Denominator(m, e) <= 0) continue;
-    if (r.newest > elevated_above) {
-      start = it->first;
-      gap = 0;
-    } else if (start != kNever) {
-      ++gap;
-    }
-  }
-  return start != kNever ? start : now - options_.recent_ms;
-}
-
 void OutageDetector::Raise(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r,
-                           double baseline, int64_t now) {
+                           double baseline, int64_t started_at, int64_t now) {
   Alert a;
   a.kind = "qoe";
   a.dimension = std::string(QoeDimName(g.dim));
   a.key = g.dim == QoeDim::kTotal ? "total" : g.key;
   a.metric = std::string(QoeMetricName(m));
-  a.started_at = AnomalyStart(g, m, baseline + kFloor[static_cast<size_t>(m)], now);
+  a.started_at = started_at;
   a.id = Alert::MakeId(a.kind, a.dimension, a.key, a.metric, a.started_at);
   a.value = r.value;
   a.baseline = baseline;

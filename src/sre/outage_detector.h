@@ -2,8 +2,8 @@
 // OutageDetector: raises and resolves QoE alerts in event time from short
 // slices of recent data (docs/sre.md has the rules and their reasons).
 //
-// It is evaluated at every tick (2 s of event time, watermark-driven) over
-// the trailing span (30 s) of slices, including the newest, still partial
+// It is evaluated at every tick (1 s of event time, watermark-driven) over
+// the trailing span (20 s) of slices, including the newest, still partial
 // ones. Per group (every dimension but title_id, and the total) and metric
 // (vsf_rate, ebvs_rate, playback_failure_rate, rebuffer_ratio):
 // - an evaluation needs volume in the span (DetectorOptions);
@@ -11,15 +11,18 @@
 //   anomaly, so an outage never becomes its own baseline): for the rates,
 //   the pooled rate (sum of numerators / sum of denominators, so small
 //   groups learn too); for the rebuffering ratio, the median and MAD;
-// - anomalous when the span's value exceeds baseline + floor (floors per
-//   metric; for the ratio max(mad_k * 1.4826 * MAD, floor)), for rates also
-//   with a binomial z >= min_z against the baseline, and the newest data
-//   on their own (the newest slice, or the newest few up to recent_max_ms
-//   while they lack volume) are above baseline + floor;
-// - raised once it has been anomalous at every tick for persist_ms:
-//   started_at = the start of the contiguous run of elevated slices (each
-//   on its own above baseline + floor) that led to it, detected_at = the
-//   wall clock; one open alert per (group, metric) (de-duplication); while
+// - the run: walking back from the newest slice, the slices each above
+//   baseline + floor on their own, bridging at most one that is not;
+// - anomalous (and raised at once: persistence is in the data, not in
+//   ticks) when the span has volume and the run holds persist_ms of
+//   elevated slices in a row (or one more with gaps), is still going on,
+//   its own value exceeds the threshold (baseline + floor; for the ratio
+//   max(mad_k * 1.4826 * MAD, floor)) and it is significant: for rates a
+//   Poisson tail <= max_p_value of its count against the baseline rate;
+//   for the ratio, its stall starts against the rest of the span's rate,
+//   or the whole span over the threshold (a slow creep);
+// - started_at = the run's first slice, detected_at = the wall clock; one
+//   open alert per (group, metric) (de-duplication); while
 //   a cdn or cdn_country alert is open for a metric, the broader groups
 //   (total, country, isp, device_type) do not raise their own for it;
 // - resolved once the newest data have been under baseline + floor / 2
@@ -35,6 +38,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -63,12 +67,17 @@ class OutageDetector {
   void OnTick(int64_t now, const SliceView& slices);
   // Alerts of broader groups not raised because a CDN alert covered them.
   uint64_t covered() const { return covered_; }
+  // The checkpoint (outage_detector_checkpoint.cc): every group's history,
+  // open alert ids and silence state. Load replaces them; false when the
+  // input is malformed.
+  void Save(std::string* out) const;
+  bool Load(std::string_view* in);
 
  private:
   // The counts the rules read, summed over some slices.
   struct Evidence {
     double attempts = 0, vsf = 0, ebvs = 0, ended = 0, failures = 0;
-    double stalled = 0, playing = 0, rebuffers = 0;
+    double stalled = 0, playing = 0, rebuffers = 0, stall_starts = 0;
     bool data = false;
     void Add(const QoeCounts& c);
   };
@@ -77,7 +86,6 @@ class OutageDetector {
     // (value, 1) of the rebuffering ratio.
     std::deque<std::pair<double, double>> history;
     double sum_num = 0, sum_den = 0;  // of history (integer counts: exact)
-    int streak = 0;
     int normal = 0;
     int64_t normal_start = 0;
     std::string open_id;
@@ -100,6 +108,15 @@ class OutageDetector {
     double base = 0, threshold = 0;
     bool ready = false, significant = false;
   };
+  // The newest run of slices each elevated on its own (gaps of at most one
+  // slice that is not): its first and newest elevated slice, and the
+  // group's counts over every slice from its first on.
+  struct Run {
+    int64_t start = kNever, last = kNever;
+    int elevated = 0;     // elevated slices in it
+    int consecutive = 0;  // the longest stretch of them without a gap
+    Evidence counts;
+  };
 
   using GroupSlice = std::pair<int64_t, const QoeCounts*>;
   static bool IsSpecific(QoeDim d);
@@ -111,8 +128,9 @@ class OutageDetector {
   void Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, int64_t now);
   void Learn(MetricState& s, const Reading& r, const Baseline& b) const;
   void Raise(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, double baseline,
-             int64_t now);
-  int64_t AnomalyStart(const GroupKey& g, QoeMetric m, double elevated_above, int64_t now) const;
+             int64_t started_at, int64_t now);
+  Run RunOf(const GroupKey& g, QoeMetric m, double elevated_above) const;
+  bool Anomalous(QoeMetric m, const Run& run, const Baseline& b, int64_t now) const;
   void CheckSilence(const GroupKey& g, GroupState& gs, const Evidence& span,
                     int64_t first_data_slice, int64_t now);
 

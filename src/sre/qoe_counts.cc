@@ -50,6 +50,12 @@ void StartupHistogram::Add(int32_t ms) {
   ++count_;
 }
 
+void StartupHistogram::AddBucket(uint16_t b, uint32_t n) {
+  if (n == 0) return;
+  buckets_[b] += n;
+  count_ += n;
+}
+
 void StartupHistogram::Merge(const StartupHistogram& other) {
   for (const auto& [b, n] : other.buckets_) buckets_[b] += n;
   count_ += other.count_;
@@ -75,6 +81,7 @@ void QoeCounts::Merge(const QoeCounts& o) {
   playback_failures += o.playback_failures;
   ended_plays += o.ended_plays;
   rebuffers += o.rebuffers;
+  stall_starts += o.stall_starts;
   stalled_ms += o.stalled_ms;
   playing_ms += o.playing_ms;
   bitrate_samples += o.bitrate_samples;

@@ -21,6 +21,8 @@ class StartupHistogram {
   static constexpr int32_t kMaxMs = 60000;
   void Add(int32_t ms);
   void Merge(const StartupHistogram& other);
+  // Adds n samples to bucket b (a restored checkpoint).
+  void AddBucket(uint16_t b, uint32_t n);
   uint64_t count() const { return count_; }
   // Nearest-rank quantile (q in (0,1]) as the middle of its bucket; -1 when empty.
   int64_t Quantile(double q) const;
@@ -44,6 +46,7 @@ struct QoeCounts {
   uint64_t playback_failures = 0;  // fatal error after play_start
   uint64_t ended_plays = 0;        // started sessions that ended (stop, fatal, timeout)
   uint64_t rebuffers = 0;          // `rebuffer_end` events
+  uint64_t stall_starts = 0;       // `rebuffer_start` events (while playing)
   int64_t stalled_ms = 0;          // rebuffer_ms, spread over the stall's span
   int64_t playing_ms = 0;          // time in the playing state
   uint64_t bitrate_samples = 0;    // heartbeats with bitrate_kbps

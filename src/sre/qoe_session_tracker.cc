@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "ops/bytes.h"
+#include "sre/sre_codec.h"
+
 namespace viewpipe::sre {
 
 QoeSessionTracker::QoeSessionTracker(const QoeOptions& options, OpenWindows* windows)
@@ -117,7 +120,12 @@ void QoeSessionTracker::Apply(const EventView& e) {
       if (s.phase == Phase::kUnknown) StartPlaying(s, e.ts_ms);
       break;
     case EventType::kRebufferStart:
-      if (s.phase == Phase::kPlaying || s.phase == Phase::kUnknown) s.phase = Phase::kStalled;
+      if (s.phase == Phase::kPlaying || s.phase == Phase::kUnknown) {
+        s.phase = Phase::kStalled;
+        // A stall shows in stalled_ms only when it ends; its start is the
+        // detector's leading evidence.
+        At(e.ts_ms, s, [](QoeCounts& c) { ++c.stall_starts; });
+      }
       break;
     case EventType::kRebufferEnd:
       OnRebufferEnd(s, e);
@@ -151,6 +159,64 @@ void QoeSessionTracker::ExpireBefore(int64_t t) {
     }
     it = sessions_.erase(it);
   }
+}
+
+void QoeSessionTracker::Save(std::string* out) const {
+  using ops::bytes::PutSigned;
+  using ops::bytes::PutVarint;
+  for (uint64_t v : {stats_.events, stats_.late_contributions, stats_.absurd_startup,
+                     stats_.absurd_rebuffer, stats_.absurd_bitrate, stats_.timeouts}) {
+    PutVarint(out, v);
+  }
+  // In id order, so the same state always gives the same bytes.
+  std::vector<const std::pair<const std::string, Session>*> sorted;
+  sorted.reserve(sessions_.size());
+  for (const auto& entry : sessions_) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  PutVarint(out, sorted.size());
+  for (const auto* entry : sorted) {
+    const auto& [id, s] = *entry;
+    ops::bytes::PutString(out, id);
+    for (const GroupKey& g : s.groups) ops::bytes::PutString(out, g.key);
+    ops::bytes::PutU8(out, static_cast<uint8_t>(s.phase));
+    ops::bytes::PutU8(out, static_cast<uint8_t>((s.attempted ? 1 : 0) | (s.started ? 2 : 0)));
+    PutSigned(out, s.last_ts);
+    PutSigned(out, s.mark_ts);
+  }
+}
+
+bool QoeSessionTracker::Load(std::string_view* in) {
+  Stats stats;
+  for (uint64_t* v : {&stats.events, &stats.late_contributions, &stats.absurd_startup,
+                      &stats.absurd_rebuffer, &stats.absurd_bitrate, &stats.timeouts}) {
+    if (!ops::bytes::GetVarint(in, v)) return false;
+  }
+  uint64_t n;
+  if (!ops::bytes::GetCount(in, 1ull << 32, &n)) return false;
+  std::unordered_map<std::string, Session> sessions;
+  sessions.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view id, key;
+    if (!ops::bytes::GetString(in, &id)) return false;
+    Session s;
+    for (size_t d = 0; d < kQoeDims; ++d) {
+      if (!ops::bytes::GetString(in, &key)) return false;
+      s.groups[d] = GroupKey{static_cast<QoeDim>(d), std::string(key)};
+    }
+    uint8_t phase, flags;
+    if (!ops::bytes::GetU8(in, &phase) || phase > static_cast<uint8_t>(Phase::kEnded) ||
+        !ops::bytes::GetU8(in, &flags) || !ops::bytes::GetSigned(in, &s.last_ts) ||
+        !ops::bytes::GetSigned(in, &s.mark_ts)) {
+      return false;
+    }
+    s.phase = static_cast<Phase>(phase);
+    s.attempted = (flags & 1) != 0;
+    s.started = (flags & 2) != 0;
+    sessions.emplace(std::string(id), std::move(s));
+  }
+  sessions_ = std::move(sessions);
+  stats_ = stats;
+  return true;
 }
 
 }  // namespace viewpipe::sre

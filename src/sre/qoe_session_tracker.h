@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "event/event.h"
@@ -53,6 +54,10 @@ class QoeSessionTracker {
   // before t (an EBVS if it never started), and forgets ended ones.
   void ExpireBefore(int64_t t);
   size_t sessions() const { return sessions_.size(); }
+  // The checkpoint (sre_codec.h): sessions and stats. Load replaces them;
+  // false when the input is malformed.
+  void Save(std::string* out) const;
+  bool Load(std::string_view* in);
   const Stats& stats() const { return stats_; }
 
  private:

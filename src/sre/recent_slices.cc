@@ -1,5 +1,8 @@
 #include "sre/recent_slices.h"
 
+#include "ops/bytes.h"
+#include "sre/sre_codec.h"
+
 namespace viewpipe::sre {
 
 int64_t RecentSlices::SliceOf(int64_t ts) const {
@@ -26,6 +29,15 @@ std::map<int64_t, const GroupCounts*> RecentSlices::Range(int64_t from, int64_t 
     out.emplace(it->first, &it->second);
   }
   return out;
+}
+
+void RecentSlices::Save(std::string* out) const {
+  ops::bytes::PutSigned(out, pruned_before_);
+  codec::PutTimedCounts(out, slices_);
+}
+
+bool RecentSlices::Load(std::string_view* in) {
+  return ops::bytes::GetSigned(in, &pruned_before_) && codec::GetTimedCounts(in, &slices_);
 }
 
 }  // namespace viewpipe::sre

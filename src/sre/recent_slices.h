@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "sre/qoe_group.h"
 
@@ -35,6 +37,10 @@ class RecentSlices {
     return slices_.begin()->first;
   }
   int64_t slice_ms() const { return slice_ms_; }
+  // The checkpoint (sre_codec.h); Load replaces the slices, false when the
+  // input is malformed.
+  void Save(std::string* out) const;
+  bool Load(std::string_view* in);
 
  private:
   int64_t slice_ms_;

@@ -21,6 +21,7 @@ Result<SreOptions> SreOptionsFromEnv() {
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MIN_ATTEMPTS", 1, &o.detector.min_attempts));
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MIN_HISTORY", 1, &o.detector.min_history));
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MAX_LAG_RECORDS", 1, &o.health.max_lag_records));
+  VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_CHECKPOINT_MS", 100, &o.checkpoint_interval_ms));
   return o;
 }
 
@@ -44,12 +45,14 @@ Status SreModule::Start(const ModuleContext& ctx) {
   }
   state_ = std::make_unique<SreState>(o, book_.get(), ctx.clock);
   processor_ = std::make_unique<SreProcessor>(ctx.log, std::string(kTopicQoe), state_.get(),
-                                              book_.get(), ctx.clock, ctx.metrics);
+                                              book_.get(), ctx.clock, ctx.metrics,
+                                              Env::Default(), dir);
   routes_ = std::make_unique<SreRoutes>(state_.get(), book_.get());
   routes_->Register(ctx.http);
   ConsumerRunnerOptions ro;
   ro.group = "sre";
   ro.topic = std::string(kTopicQoe);
+  ro.checkpoint_interval = std::chrono::milliseconds(o.checkpoint_interval_ms);
   runner_ = std::make_unique<ConsumerRunner>(ctx.log, processor_.get(), ctx.metrics, ro);
   VP_RETURN_IF_ERROR(runner_->Start());
   spdlog::info("sre: {} ms windows, lateness {} ms, min {} attempts per evaluation",

@@ -8,6 +8,8 @@
 //   VIEWPIPE_SRE_MIN_ATTEMPTS       minimum attempts per 30 s evaluation (12)
 //   VIEWPIPE_SRE_MIN_HISTORY        normal evaluations before alerting (12)
 //   VIEWPIPE_SRE_MAX_LAG_RECORDS    consumer-lag alert threshold (100000)
+//   VIEWPIPE_SRE_CHECKPOINT_MS      state checkpoint interval (10000;
+//                                   data_dir/sre/checkpoint, sre_processor.h)
 //   VIEWPIPE_SRE_WEBHOOK_URL        POST alert notifications there (none;
 //                                   webhook_notifier.h)
 

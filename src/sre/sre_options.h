@@ -43,16 +43,22 @@ struct DetectorOptions {
   uint64_t min_ended_plays = 8;
   int64_t min_watch_ms = 400000;
   uint64_t min_rebuffers = 3;
-  // The newest data must be elevated on their own: the newest recent_ms,
+  // The newest data (for resolution and severity): the newest recent_ms,
   // extended back (at most recent_max_ms) until they hold recent_volume of
   // the span's minimum volume (the newest slices are partial while data
-  // arrive out of order). An anomaly must hold at every tick for persist_ms
-  // to raise an alert (so a blip of a second or two does not), and be gone
-  // for resolve_ms to resolve it.
+  // arrive out of order). An anomaly's run of elevated slices must hold
+  // persist_ms of them in a row (or one more with gaps) to raise an alert
+  // (so a blip of a second or two does not), its newest elevated slice
+  // within recent_max_ms; the anomaly must be gone for resolve_ms to
+  // resolve it.
   int64_t recent_ms = 1000;
   int64_t recent_max_ms = 5000;
   double recent_volume = 0.25;
   int64_t persist_ms = 3000;
+  // A run of elevated slices bridges gaps of at most this many slices with
+  // data that are not elevated (1 for the rebuffering ratio: with 2, a small
+  // cdn x country cell's few long stalls raised one in the steady hour).
+  int max_gap = 2;
   int64_t resolve_ms = 30000;
   // Baseline: the last history readings seen while normal (one per tick:
   // 15 min); no alert before min_history of them (2 min).
@@ -61,6 +67,9 @@ struct DetectorOptions {
   double mad_k = 5.0;
   // For proportions: the excess must also be significant (binomial z).
   double min_z = 4.0;
+  // For proportions, an anomaly's own counts (the run of elevated slices)
+  // must be this unlikely under the baseline rate (Poisson upper tail).
+  double max_p_value = 1e-8;
   // Silence: a group with median attempts per span >= min_attempts that
   // sees no data at all for silent_ms.
   int64_t silent_ms = 30000;
@@ -79,6 +88,9 @@ struct SreOptions {
   // without traffic).
   int64_t live_window_ms = 60000;
   int64_t idle_lag_ms = 1000;
+  // How often the state is checkpointed with its offsets (then committed):
+  // what a restart replays at most, and the `sre` group's committed lag.
+  int64_t checkpoint_interval_ms = 10000;
 };
 
 }  // namespace viewpipe::sre

@@ -8,10 +8,15 @@
 // While caught up and within live_window_ms of the wall clock it follows
 // the wall clock minus idle_lag_ms, so windows close without traffic.
 //
-// Restart: the state is a function of the `qoe` topic, so Restore returns
-// the start of every partition and the state is rebuilt by replaying it
-// (docs/sre.md: the cost and the limit of this choice); the AlertBook keeps
-// what was already raised, so replayed alerts keep their detected_at.
+// Restart: Checkpoint writes the whole state with the offsets it covers to
+// data_dir/sre/checkpoint (ops/checkpoint_file.h framing: a section of
+// partitions, then SreState's sections), before the runner commits them;
+// Restore loads it and returns its offsets, so a restart (or kill -9)
+// replays only the `qoe` records after the checkpoint. Without a usable
+// checkpoint (none, damaged: kept as checkpoint.bad) the state is rebuilt
+// from the start of every partition. The state is a function of the topic
+// in log order, so both give the same windows; the AlertBook keeps what was
+// already raised, so re-detected alerts keep their id and detected_at.
 //
 // Pipeline health: it also runs PipelineHealth (consumer lag, collector
 // rejections) about once a second, busy or idle.
@@ -20,6 +25,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/env.h"
 #include "common/metrics.h"
 #include "log/log.h"
 #include "sre/alert_book.h"
@@ -32,12 +38,18 @@ namespace viewpipe::sre {
 class SreProcessor final : public Processor {
  public:
   // All pointers must outlive the processor; metrics may be null.
+  // dir: where the checkpoint is kept (empty: none, a restart replays all).
   SreProcessor(Log* log, std::string topic, SreState* state, AlertBook* book, Clock* clock,
-               MetricsRegistry* metrics);
+               MetricsRegistry* metrics, Env* env = nullptr, std::string dir = "");
 
   Result<std::map<PartitionId, Offset>> Restore() override;
   Status Process(std::span<const ConsumedRecord> records) override;
+  Status Checkpoint(const std::map<PartitionId, Offset>& next_offsets) override;
   void Idle() override;
+
+  std::string checkpoint_path() const;
+  // Records of the topic the restored checkpoint covered (not replayed).
+  uint64_t restored_records() const { return restored_records_; }
 
  private:
   static constexpr int64_t kNoTime = INT64_MIN;
@@ -47,12 +59,22 @@ class SreProcessor final : public Processor {
   };
   int64_t PartitionWatermark(bool* caught_up) const;
   void SyncMetrics();
+  Status LoadCheckpoint(std::map<PartitionId, Offset>* offsets);
+  Status WriteCheckpoint();
+  void RemoveStaleTemporaries();
 
   Log* log_;
   std::string topic_;
   SreState* state_;
   AlertBook* book_;
   Clock* clock_;
+  Env* env_;
+  std::string dir_;
+  uint64_t restored_records_ = 0;
+  // Since Restore, until the first time the path is caught up (logged).
+  int64_t restored_at_us_ = 0;
+  uint64_t events_at_restore_ = 0;
+  bool caught_up_logged_ = false;
   std::map<PartitionId, PartitionState> partitions_;
   PipelineHealth health_;
   EventView event_;
@@ -68,6 +90,9 @@ class SreProcessor final : public Processor {
   Gauge* closed_through_ = nullptr;
   Gauge* sessions_ = nullptr;
   Gauge* open_alerts_ = nullptr;
+  Gauge* restored_ = nullptr;
+  Gauge* checkpoint_bytes_ = nullptr;
+  Histogram* checkpoint_seconds_ = nullptr;
 };
 
 }  // namespace viewpipe::sre

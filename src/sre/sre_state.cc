@@ -1,9 +1,31 @@
 #include "sre/sre_state.h"
 
+#include "ops/bytes.h"
+
 namespace viewpipe::sre {
+namespace {
+
+// The options the saved state's shape depends on (window and slice sizes,
+// what the series and the detector keep): a checkpoint of other ones is
+// not restored (the state is rebuilt from the topic).
+std::array<int64_t, 9> ShapeOf(const SreOptions& o) {
+  return {o.qoe.window_ms,
+          o.qoe.session_timeout_ms,
+          o.detector.tick_ms,
+          o.detector.span_ms,
+          static_cast<int64_t>(o.detector.history),
+          o.keep_10s_ms,
+          o.keep_1m_ms,
+          o.keep_5m_ms,
+          o.qoe.lateness_ms};
+}
+
+}  // namespace
 
 SreState::SreState(const SreOptions& options, AlertBook* book, Clock* clock)
     : options_(options),
+      book_(book),
+      clock_(clock),
       slices_(options.detector.tick_ms),
       windows_(options.qoe.window_ms),
       tracker_(options.qoe, &windows_),
@@ -114,6 +136,86 @@ QoeSessionTracker::Stats SreState::stats() const {
 size_t SreState::sessions() const {
   std::lock_guard lock(mu_);
   return tracker_.sessions();
+}
+
+Status SreState::Save(ops::CheckpointWriter* w, uint8_t first_kind) const {
+  std::lock_guard lock(mu_);
+  std::string out;
+  auto section = [&](uint8_t i, auto&& fill) {
+    out.clear();
+    fill();
+    return w->Section(static_cast<uint8_t>(first_kind + i), out);
+  };
+  VP_RETURN_IF_ERROR(section(0, [&] {
+    for (int64_t v : ShapeOf(options_)) ops::bytes::PutSigned(&out, v);
+    ops::bytes::PutU8(&out, watermark_.has_value() ? 1 : 0);
+    ops::bytes::PutSigned(&out, watermark_.value_or(0));
+    ops::bytes::PutSigned(&out, next_tick_);
+  }));
+  VP_RETURN_IF_ERROR(section(1, [&] { tracker_.Save(&out); }));
+  VP_RETURN_IF_ERROR(section(2, [&] { windows_.Save(&out); }));
+  VP_RETURN_IF_ERROR(section(3, [&] { slices_.Save(&out); }));
+  VP_RETURN_IF_ERROR(section(4, [&] { s10_.Save(&out); }));
+  VP_RETURN_IF_ERROR(section(5, [&] { s60_.Save(&out); }));
+  VP_RETURN_IF_ERROR(section(6, [&] { s300_.Save(&out); }));
+  return section(7, [&] { detector_.Save(&out); });
+}
+
+Status SreState::Load(ops::CheckpointReader* r, uint8_t first_kind) {
+  std::lock_guard lock(mu_);
+  Status st = r != nullptr ? LoadLocked(r, first_kind) : Status::Corruption("cleared");
+  if (!st.ok()) ClearLocked();
+  return st;
+}
+
+Status SreState::LoadLocked(ops::CheckpointReader* r, uint8_t first_kind) {
+  std::string payload;
+  for (uint8_t i = 0; i < kSections; ++i) {
+    uint8_t kind;
+    VP_RETURN_IF_ERROR(r->Next(&kind, &payload));
+    if (kind != first_kind + i) return Status::Corruption("sre checkpoint: unexpected section");
+    std::string_view in = payload;
+    bool ok = false;
+    switch (i) {
+      case 0: {
+        for (int64_t want : ShapeOf(options_)) {
+          int64_t v;
+          if (!ops::bytes::GetSigned(&in, &v)) return Status::Corruption("sre checkpoint: short");
+          if (v != want) return Status::Corruption("sre checkpoint of other options");
+        }
+        uint8_t has;
+        int64_t w;
+        ok = ops::bytes::GetU8(&in, &has) && ops::bytes::GetSigned(&in, &w) &&
+             ops::bytes::GetSigned(&in, &next_tick_);
+        watermark_ = has != 0 ? std::optional<int64_t>(w) : std::nullopt;
+        break;
+      }
+      case 1: ok = tracker_.Load(&in); break;
+      case 2: ok = windows_.Load(&in); break;
+      case 3: ok = slices_.Load(&in); break;
+      case 4: ok = s10_.Load(&in); break;
+      case 5: ok = s60_.Load(&in); break;
+      case 6: ok = s300_.Load(&in); break;
+      case 7: ok = detector_.Load(&in); break;
+    }
+    if (!ok || !in.empty()) {
+      return Status::Corruption("sre checkpoint: bad section " + std::to_string(first_kind + i));
+    }
+  }
+  return Status::OK();
+}
+
+void SreState::ClearLocked() {
+  slices_ = RecentSlices(options_.detector.tick_ms);
+  windows_ = OpenWindows(options_.qoe.window_ms);
+  windows_.AttachSlices(&slices_);
+  tracker_ = QoeSessionTracker(options_.qoe, &windows_);
+  s10_ = WindowSeries(options_.qoe.window_ms, options_.keep_10s_ms);
+  s60_ = WindowSeries(60000, options_.keep_1m_ms);
+  s300_ = WindowSeries(300000, options_.keep_5m_ms);
+  detector_ = OutageDetector(options_.detector, book_, clock_);
+  watermark_.reset();
+  next_tick_ = OutageDetector::kNever;
 }
 
 }  // namespace viewpipe::sre

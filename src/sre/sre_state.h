@@ -21,7 +21,9 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/status.h"
 #include "event/event.h"
+#include "ops/checkpoint_file.h"
 #include "sre/alert_book.h"
 #include "sre/open_windows.h"
 #include "sre/outage_detector.h"
@@ -61,12 +63,25 @@ class SreState {
   size_t sessions() const;
   const SreOptions& options() const { return options_; }
 
+  // The checkpoint: the whole state in sections of kinds first_kind,
+  // first_kind + 1, ... (sre_processor.h writes them after its own). Load
+  // reads them back in the same order and replaces the state; on any error
+  // the state is empty again (as constructed) and the error is returned
+  // (r null: just empties it).
+  static constexpr uint8_t kSections = 8;
+  Status Save(ops::CheckpointWriter* w, uint8_t first_kind) const;
+  Status Load(ops::CheckpointReader* r, uint8_t first_kind);
+
  private:
   const WindowSeries& SeriesFor(int64_t range_ms) const;
   void CloseWindows(int64_t limit);
   void RunTicks(int64_t watermark);
+  Status LoadLocked(ops::CheckpointReader* r, uint8_t first_kind);
+  void ClearLocked();
 
   SreOptions options_;
+  AlertBook* book_;
+  Clock* clock_;
   mutable std::mutex mu_;
   RecentSlices slices_;
   OpenWindows windows_;

@@ -1,5 +1,7 @@
 #include "sre/window_series.h"
 
+#include "sre/sre_codec.h"
+
 namespace viewpipe::sre {
 
 void WindowSeries::Add(int64_t start, const GroupCounts& counts) {
@@ -33,5 +35,9 @@ std::optional<int64_t> WindowSeries::oldest() const {
   if (buckets_.empty()) return std::nullopt;
   return buckets_.begin()->first;
 }
+
+void WindowSeries::Save(std::string* out) const { codec::PutTimedCounts(out, buckets_); }
+
+bool WindowSeries::Load(std::string_view* in) { return codec::GetTimedCounts(in, &buckets_); }
 
 }  // namespace viewpipe::sre

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "sre/qoe_group.h"
 
@@ -30,6 +31,10 @@ class WindowSeries {
   int64_t keep_ms() const { return keep_ms_; }
   // Start of the oldest bucket kept, if any.
   std::optional<int64_t> oldest() const;
+  // The checkpoint (sre_codec.h); Load replaces the buckets, false when the
+  // input is malformed.
+  void Save(std::string* out) const;
+  bool Load(std::string_view* in);
 
  private:
   int64_t step_ms_;

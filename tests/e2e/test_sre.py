@@ -221,9 +221,22 @@ def test_cdn_outage_alert_survives_kill9_and_resolves(server, viewpipe_bin, dump
     as_of = settled_closed_through(srv, a["end"] - 5 * WINDOW)
     before = check_against_recomputation(srv, dump, int(as_of))
 
+    # A checkpoint of the state (every 10 s) covers most of the topic by now.
+    qoe_records = len(dump(srv, "qoe"))
+    wait_for("a checkpoint", lambda: metric(srv, "viewpipe_sre_checkpoint_bytes") > 0)
     srv.kill9()
     srv.start(timeout=180)  # the collector's recovery scans the last minutes of both topics
     wait_for("the replay", lambda: metric(srv, "viewpipe_sre_closed_through_ms") >= as_of)
+    # The restart resumed from the checkpoint: it restored the state as of
+    # its offsets and replayed only what came after them, not the topic.
+    restored = metric(srv, "viewpipe_sre_restored_records")
+    replayed = metric(srv, "viewpipe_sre_events_total")
+    qoe_now = len(dump(srv, "qoe"))  # the collector's recovery may have repaired a few
+    assert restored > qoe_records / 2, (restored, qoe_records)
+    assert restored + replayed <= qoe_now, (restored, replayed, qoe_now)
+    assert replayed < qoe_records / 2, (replayed, qoe_records)
+    this_start = srv.log_path.read_text(errors="replace").rsplit("===== start", 1)[-1]
+    assert "sre: restored the QoE state from" in this_start, "no restore in the log"
     after_alert = [x for x in cdn_alert(srv, metric="vsf_rate") if x["key"] == "cdn-b"]
     same = ["id", "state", "started_at", "detected_at", "resolved_at"]
     assert [{k: x[k] for k in same} for x in after_alert] == [{k: alert[k] for k in same}], \

@@ -1,0 +1,117 @@
+// OutageDetector's runs: the newest stretch of elevated slices of a group
+// and the rule that turns it into an anomaly (docs/sre.md: persistence in
+// the data, significance of the run's own counts).
+#include <algorithm>
+#include <cmath>
+
+#include "sre/outage_detector.h"
+
+namespace viewpipe::sre {
+
+// The newest run: walking back from the newest slice, the slices each
+// above elevated_above on their own, with gaps of at most max_gap slices
+// that are not (a thin group's 1 s slice often misses an outage); slices
+// without data (no denominator) neither break nor extend it. The run's
+// counts are those of every slice of the group from its start on.
+OutageDetector::Run OutageDetector::RunOf(const GroupKey& g, QoeMetric m,
+                                          double elevated_above) const {
+  Run run;
+  int gap = 0, stretch = 0;
+  // The ratio bridges one slice only: its runs are not held to a count's
+  // significance unless they have many stall starts (Anomalous).
+  const int max_gap = m == QoeMetric::kRebufferRatio ? 1 : options_.max_gap;
+  for (auto it = slices_->rbegin(); it != slices_->rend() && gap <= max_gap; ++it) {
+    auto c = it->second->find(g);
+    if (c == it->second->end()) continue;
+    Evidence e;
+    e.Add(c->second);
+    if (Denominator(m, e) <= 0) continue;
+    if (Read(m, span_evidence_, e).newest > elevated_above) {
+      run.start = it->first;
+      if (run.last == kNever) run.last = it->first;
+      ++run.elevated;
+      run.consecutive = std::max(run.consecutive, ++stretch);
+      gap = 0;
+    } else {
+      ++gap;
+      stretch = 0;
+    }
+  }
+  if (run.start == kNever) return run;
+  for (auto it = slices_->lower_bound(run.start); it != slices_->end(); ++it) {
+    auto c = it->second->find(g);
+    if (c != it->second->end()) run.counts.Add(c->second);
+  }
+  return run;
+}
+
+namespace {
+
+// P(X >= k) for X ~ Poisson(lambda): the chance of k events or more where
+// lambda were expected.
+double PoissonTail(double k, double lambda) {
+  if (k <= 0) return 1.0;
+  if (lambda <= 0) return 0.0;
+  if (k <= lambda) return 1.0;  // not an excess (and the sum below would start low)
+  const double first = std::ceil(k);
+  double term = std::exp(-lambda + first * std::log(lambda) - std::lgamma(first + 1));
+  double sum = 0;
+  for (int i = 0; i < 100000 && term > sum * 1e-12; ++i) {
+    sum += term;
+    term *= lambda / (first + i + 1);
+  }
+  return sum;
+}
+
+}  // namespace
+
+// Persistence is measured in the data, not in ticks: the run must hold
+// persist_ms of elevated slices in a row, or one more than that with gaps
+// (a thin second of an outage; a blip next to one noisy slice is neither),
+// and still be going on: at most one slice with data and not elevated
+// after it (RunOf), and its newest elevated slice within recent_max_ms
+// (the newest slices can be empty while their data are on the way); its
+// counts must clear the baseline + floor and, for rates, be significant
+// (Poisson tail against the baseline rate).
+bool OutageDetector::Anomalous(QoeMetric m, const Run& run, const Baseline& b,
+                               int64_t now) const {
+  const int need = static_cast<int>(options_.persist_ms / options_.tick_ms);
+  if (run.start == kNever || run.last < now - options_.recent_max_ms ||
+      (run.consecutive < need && run.elevated < need + 1)) {
+    return false;
+  }
+  const Evidence& e = run.counts;
+  const double den = Denominator(m, e);
+  if (den <= 0) return false;
+  switch (m) {
+    case QoeMetric::kVsfRate:
+    case QoeMetric::kEbvsRate:
+    case QoeMetric::kPlaybackFailureRate: {
+      const double num = m == QoeMetric::kVsfRate   ? e.vsf
+                         : m == QoeMetric::kEbvsRate ? e.ebvs
+                                                     : e.failures;
+      const double p = std::clamp(b.base, 1e-3, 1.0);
+      return num / den > b.threshold && PoissonTail(num, den * p) <= options_.max_p_value;
+    }
+    case QoeMetric::kRebufferRatio: {
+      if (e.stalled / den <= b.threshold ||
+          e.rebuffers < static_cast<double>(options_.min_rebuffers)) {
+        return false;
+      }
+      // Many separate stalls, not a few long ones of a small group: the
+      // stall starts of the run against the rest of the span's rate (at
+      // least one expected). Or, for a slow creep, the whole span is over.
+      const Evidence& span = span_evidence_;
+      const double rest_watch = span.stalled + span.playing - den;
+      const double rest_starts = span.stall_starts - e.stall_starts;
+      const double expected =
+          rest_watch > 0 ? std::max(1.0, rest_starts / rest_watch * den) : 1.0;
+      const double span_watch = span.stalled + span.playing;
+      return PoissonTail(e.stall_starts, expected) <= options_.max_p_value ||
+             (span_watch > 0 && span.stalled / span_watch > b.threshold);
+    }
+  }
+  return false;
+}
+
+}  // namespace viewpipe::sre
