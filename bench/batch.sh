@@ -18,7 +18,8 @@
 # Knobs (environment): BUILD_DIR (build/release), DAY_EVENTS (30240000: the
 # demo's ~350 events/s for a day), VIEWERS (2000), IDLE_SECONDS (60),
 # RATE (probes/s, 20), KEEP (0), NO_BUILD (0), DATA_FROM (a data dir of an
-# earlier run, KEEP=1: its lake is copied instead of backfilled again).
+# earlier run, KEEP=1: its lake is copied instead of backfilled again),
+# TENX (1; 0 leaves out the 10x day: its backfill, job and freshness phase).
 # Prints a table and writes bench/results/batch-<time>.json (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ DAY_EVENTS=${DAY_EVENTS:-30240000}
 VIEWERS=${VIEWERS:-2000}
 IDLE_SECONDS=${IDLE_SECONDS:-60}
 RATE=${RATE:-20}
+TENX=${TENX:-1}  # 0: no 10x day (backfill, job, freshness phase)
 KEEP=${KEEP:-0}
 KEY=bench-write-key
 
@@ -65,15 +67,16 @@ if [[ -n ${DATA_FROM:-} ]]; then
   mkdir -p "$DATA/history"
   cp -r "$DATA_FROM/history/lake" "$DATA/history/"
   rm -rf "$DATA/history/lake/datasets" "$DATA/history/lake/aggregates" "$DATA/history/lake/_batch"
-  cp "$DATA_FROM/backfill1.json" "$DATA_FROM/backfill10.json" "$WORK/"
+  cp "$DATA_FROM/backfill1.json" "$WORK/"
+  if [[ $TENX == 1 ]]; then cp "$DATA_FROM/backfill10.json" "$WORK/"; fi
 else
 log "backfill: 8 days x $DAY_EVENTS events (week $WEEK), and $DAY10X with 10x"
 /usr/bin/time -f '%e' -o "$WORK/backfill1.time" "$VP" backfill --data-dir "$DATA" --days 8 \
   --events-per-day "$DAY_EVENTS" --end-date "$MONDAY" --no-hot --seed 11 >"$WORK/backfill1.json" 2>/dev/null
-/usr/bin/time -f '%e' -o "$WORK/backfill10.time" "$VP" backfill --data-dir "$DATA" --days 1 \
+if [[ $TENX == 1 ]]; then /usr/bin/time -f '%e' -o "$WORK/backfill10.time" "$VP" backfill --data-dir "$DATA" --days 1 \
   --events-per-day "$((DAY_EVENTS * 10))" --end-date "$(python3 -c "import datetime as d; print(d.date.fromisoformat('$DAY10X') + d.timedelta(days=1))")" \
-  --no-hot --seed 12 >"$WORK/backfill10.json" 2>/dev/null
-cp "$WORK/backfill1.json" "$WORK/backfill10.json" "$DATA/"
+  --no-hot --seed 12 >"$WORK/backfill10.json" 2>/dev/null; fi
+cp "$WORK"/backfill*.json "$DATA/"
 fi
 
 # --- 2. server under live load ------------------------------------------------------
@@ -95,7 +98,7 @@ job() {  # name, args...: one timed run at normal priority; prints seconds
   cut -d' ' -f1 "$WORK/$name.time"
 }
 log "daily job, $DAY ($DAY_EVENTS events/day)"; T_DAILY=$(job daily daily --date "$DAY")
-log "daily job, $DAY10X (10x)"; T_DAILY10=$(job daily10 daily --date "$DAY10X")
+if [[ $TENX == 1 ]]; then log "daily job, $DAY10X (10x)"; T_DAILY10=$(job daily10 daily --date "$DAY10X"); fi
 log "weekly job, $WEEK"; T_WEEKLY=$(job weekly weekly --week "$WEEK")
 
 # --- 4. ops freshness: idle vs during each job (run back to back) --------------------
@@ -115,7 +118,7 @@ fresh() {  # name seconds [job args...]
 secs() { python3 -c "import math; print(max($IDLE_SECONDS, math.ceil(float('$1')) + 5))"; }
 log "freshness idle (${IDLE_SECONDS} s)"; fresh idle "$IDLE_SECONDS"
 log "freshness during daily"; fresh daily "$(secs "$T_DAILY")" daily --date "$DAY"
-log "freshness during daily 10x"; fresh daily10x "$(secs "$T_DAILY10")" daily --date "$DAY10X"
+if [[ $TENX == 1 ]]; then log "freshness during daily 10x"; fresh daily10x "$(secs "$T_DAILY10")" daily --date "$DAY10X"; fi
 log "freshness during weekly"; fresh weekly "$(secs "$T_WEEKLY")" weekly --week "$WEEK"
 kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; SIM_PID=""
 
@@ -126,17 +129,20 @@ import json, os, sys
 work, out, day_events = sys.argv[1], sys.argv[2], int(sys.argv[3])
 last = lambda n: json.loads(open(os.path.join(work, n)).read().strip().splitlines()[-1])
 tm = lambda n: open(os.path.join(work, n + ".time")).read().split()
-b1, b10 = last("backfill1.json"), last("backfill10.json")
+has = lambda n: os.path.exists(os.path.join(work, n))
+b1 = last("backfill1.json")
+b10 = last("backfill10.json") if has("backfill10.json") else None
 jobs = {}
-for name, events in (("daily", b1["events"] / 8), ("daily10", b10["events"]), ("weekly", b1["events"] * 7 / 8)):
+for name, events in (("daily", b1["events"] / 8), ("daily10", b10 and b10["events"]), ("weekly", b1["events"] * 7 / 8)):
+    if not has(name + ".time"): continue
     secs, rss_kb = tm(name)
     jobs[name] = {"seconds": float(secs), "peak_rss_mb": int(rss_kb) / 1024, "input_events": round(events),
                   "events_per_s": round(events / max(float(secs), 1e-9)), **last(name + ".json")}
-fresh = {n: last(f"fresh-{n}.json")["phases"][n] for n in ("idle", "daily", "daily10x", "weekly")}
+fresh = {n: last(f"fresh-{n}.json")["phases"][n] for n in ("idle", "daily", "daily10x", "weekly") if has(f"fresh-{n}.json")}
 for n in fresh:
     p = os.path.join(work, f"runs-{n}.txt")
     fresh[n]["job_runs_completed"] = len(open(p).read().split()) if os.path.exists(p) else 0
-res = {"day_events": day_events, "backfill": [b1, b10], "jobs": jobs, "freshness": fresh,
+res = {"day_events": day_events, "backfill": [b for b in (b1, b10) if b], "jobs": jobs, "freshness": fresh,
        "loadavg": open("/proc/loadavg").read().split()[:3], "cores": os.cpu_count()}
 json.dump(res, open(out, "w"), indent=1)
 json.dump(res, open(os.path.join(os.path.dirname(out), "batch-latest.json"), "w"), indent=1)
