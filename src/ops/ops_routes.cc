@@ -10,6 +10,7 @@
 #include "api/json_error.h"
 #include "common/json_writer.h"
 #include "ops/ops_query.h"
+#include "ops/ops_params.h"
 #include "ops/time_math.h"
 
 namespace viewpipe::ops {
@@ -26,25 +27,6 @@ void Error(httplib::Response& res, int status, const std::string& why) {
 void NoDataYet(httplib::Response& res) {
   res.set_header("Retry-After", "1");
   Error(res, 503, "no events yet: the ops path has not seen a viewing event");
-}
-
-// An optional integer parameter; false (with *why set) when present but bad.
-bool IntParam(const httplib::Request& req, const char* name, int64_t min,
-              std::optional<int64_t>* out, std::string* why) {
-  if (!req.has_param(name)) return true;
-  const std::string v = req.get_param_value(name);
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
-    *why = std::string(name) + " must be an integer, got '" + v + "'";
-    return false;
-  }
-  if (n < min) {
-    *why = std::string(name) + " must be at least " + std::to_string(min);
-    return false;
-  }
-  *out = n;
-  return true;
 }
 
 // The `by` parameter: nullopt without it; false when it names no dimension.
