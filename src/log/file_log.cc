@@ -215,9 +215,7 @@ Status FileLog::Route(std::span<const ProduceRecord> records) {
       hashed_key = r.key;
       hash = KeyHash(r.key);
     }
-    PartitionId p = r.partition >= 0 ? r.partition
-                    : t->count <= 1  ? 0
-                                     : static_cast<PartitionId>(hash % static_cast<uint32_t>(t->count));
+    PartitionId p = r.partition >= 0 ? r.partition : PartitionOfHash(hash, t->count);
     if (p >= t->count) {
       return Status::InvalidArgument("topic " + t->name + " has no partition " + std::to_string(p));
     }

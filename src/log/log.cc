@@ -15,9 +15,13 @@ uint32_t KeyHash(std::string_view key) {
   return h;
 }
 
-PartitionId HashPartition(std::string_view key, int partitions) {
+PartitionId PartitionOfHash(uint32_t hash, int partitions) {
   if (partitions <= 1) return 0;
-  return static_cast<PartitionId>(KeyHash(key) % static_cast<uint32_t>(partitions));
+  return static_cast<PartitionId>(hash % static_cast<uint32_t>(partitions));
+}
+
+PartitionId HashPartition(std::string_view key, int partitions) {
+  return PartitionOfHash(KeyHash(key), partitions);
 }
 
 }  // namespace viewpipe

@@ -120,7 +120,9 @@ class Log {
 
 // FNV-1a 32 of key mod partitions (non-negative).
 PartitionId HashPartition(std::string_view key, int partitions);
-// FNV-1a 32 of key: HashPartition(key, n) == KeyHash(key) % n for n > 1.
+// FNV-1a 32 of key, and the partition a hash maps to:
+// HashPartition(key, n) == PartitionOfHash(KeyHash(key), n).
 uint32_t KeyHash(std::string_view key);
+PartitionId PartitionOfHash(uint32_t hash, int partitions);
 
 }  // namespace viewpipe
