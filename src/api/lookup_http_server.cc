@@ -14,6 +14,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "api/json_error.h"
 #include "api/read_auth.h"
 #include "common/json_writer.h"
 
@@ -37,13 +38,6 @@ const char* Reason(int status) {
     case 503: return "Service Unavailable";
     default: return status < 500 ? "Client Error" : "Server Error";
   }
-}
-
-std::string ErrorBody(std::string_view why) {
-  std::string body = "{\"error\":";
-  AppendJsonString(&body, why);
-  body += '}';
-  return body;
 }
 
 void AppendResponse(int status, std::string_view body, bool head_only, bool close,
@@ -215,7 +209,7 @@ class LookupHttpServer::Loop {
       if (parsed != HttpRequestHead::Parse::kOk) {
         const bool large = parsed == HttpRequestHead::Parse::kTooLarge;
         AppendResponse(large ? 431 : 400,
-                       ErrorBody(large ? "request head too large" : "malformed request"),
+                       JsonErrorBody(large ? "request head too large" : "malformed request"),
                        false, true, false, &c->out);
         c->closing = true;
         break;
@@ -323,7 +317,7 @@ void LookupHttpServer::Dispatch(const HttpRequestHead& head, LookupReply* reply,
     if (!TokenAllowed(head.authorization, param ? &*param : nullptr, tokens)) {
       *unauthorized = true;
       reply->status = 401;
-      reply->body = ErrorBody(
+      reply->body = JsonErrorBody(
           "a read token is required: 'Authorization: Bearer <read-token>' (or ?access_token=)");
       return;
     }
@@ -333,24 +327,24 @@ void LookupHttpServer::Dispatch(const HttpRequestHead& head, LookupReply* reply,
     const std::optional<std::string> rest = PercentDecode(head.path.substr(r.prefix.size()), false);
     if (!rest) {
       reply->status = 400;
-      reply->body = ErrorBody("bad percent-encoding in the path");
+      reply->body = JsonErrorBody("bad percent-encoding in the path");
       return;
     }
     return r.handler(*rest, head, reply);
   }
   reply->status = 404;
-  reply->body = ErrorBody("no such lookup route (this port serves GET lookups only)");
+  reply->body = JsonErrorBody("no such lookup route (this port serves GET lookups only)");
 }
 
 bool LookupHttpServer::Answer(const HttpRequestHead& head, std::string* out) const {
   const bool head_only = head.method == "HEAD";
   if (head.has_body) {
-    AppendResponse(400, ErrorBody("request bodies are not accepted here"), false, true, false,
+    AppendResponse(400, JsonErrorBody("request bodies are not accepted here"), false, true, false,
                    out);
     return false;
   }
   if (head.method != "GET" && !head_only) {
-    AppendResponse(405, ErrorBody("only GET lookups are served here"), false, !head.keep_alive,
+    AppendResponse(405, JsonErrorBody("only GET lookups are served here"), false, !head.keep_alive,
                    false, out);
     return head.keep_alive;
   }

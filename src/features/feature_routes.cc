@@ -51,13 +51,6 @@ std::optional<std::string> AtParam(const httplib::Request& req) {
   return req.get_param_value("at");
 }
 
-std::string ErrorJson(std::string_view why) {
-  std::string body = "{\"error\":";
-  AppendJsonString(&body, why);
-  body += '}';
-  return body;
-}
-
 const char* KindName(FeatureKind kind) {
   return kind == FeatureKind::kProfile ? "profile" : "title";
 }
@@ -182,13 +175,13 @@ void FeatureRoutes::RegisterLookups(LookupHttpServer* server) {
       std::string why;
       if (!AsOf(head.Param("at"), clock_, &as_of, &why)) {
         reply->status = 400;
-        reply->body = ErrorJson(why);
+        reply->body = JsonErrorBody(why);
         return;
       }
       auto r = Lookup(kind, id, as_of);
       if (!r.ok()) {
         reply->status = HttpStatus(r.status());
-        reply->body = ErrorJson(r.status().message());
+        reply->body = JsonErrorBody(r.status().message());
         return;
       }
       reply->body = std::move(r).value();
