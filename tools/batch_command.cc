@@ -2,8 +2,9 @@
 //   viewpipe batch daily --date YYYY-MM-DD [--force]   sessions + interactions of a sealed day
 //   viewpipe batch weekly --week YYYY-Www [--force]    weekly title/genre/country stats
 //   viewpipe batch runs                                the run ledger
-// They read the lake of --data-dir (also while a server runs on it: the
-// job's lock keeps the server's scheduler from running the same job).
+// They read the lake of --data-dir, or the one --config names (lake.uri =
+// s3://...), also while a server runs on it: the job's lock keeps the
+// server's scheduler from running the same job.
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -12,8 +13,8 @@
 
 #include "batch/batch_module.h"
 #include "batch/batch_runner.h"
-#include "lake/local_object_store.h"
 #include "tools/commands.h"
+#include "tools/scale_config.h"
 #include "warehouse/history_module.h"
 
 namespace viewpipe::tools {
@@ -53,9 +54,10 @@ batch::JobProgress ProgressBar(std::string what) {
 }
 
 int RunJob(const BatchCli& c, bool weekly) {
-  LocalObjectStore store(Env::Default(), LakeDir(c.data_dir));
+  auto store = OpenLakeStore(HistoryServeOptions(), c.data_dir);
+  if (!store.ok()) return Fail(store.status());
   batch::BatchRunner runner(
-      batch::MakeRunnerOptions(c.data_dir, &store, Clock::System(), c.catalog));
+      batch::MakeRunnerOptions(c.data_dir, store->get(), Clock::System(), c.catalog));
   Result<batch::JobResult> r = Status::InvalidArgument("no job");
   if (weekly) {
     auto week = batch::IsoWeek::Parse(c.week);
@@ -74,9 +76,10 @@ int RunJob(const BatchCli& c, bool weekly) {
 }
 
 int RunRuns(const BatchCli& c) {
-  LocalObjectStore store(Env::Default(), LakeDir(c.data_dir));
+  auto store = OpenLakeStore(HistoryServeOptions(), c.data_dir);
+  if (!store.ok()) return Fail(store.status());
   batch::BatchRunner runner(
-      batch::MakeRunnerOptions(c.data_dir, &store, Clock::System(), c.catalog));
+      batch::MakeRunnerOptions(c.data_dir, store->get(), Clock::System(), c.catalog));
   auto json = runner.RunsJson(c.limit);
   if (!json.ok()) return Fail(json.status());
   std::printf("%s\n", json->c_str());
@@ -91,6 +94,7 @@ void AddBatchCommands(CLI::App& app, std::function<int()>* run) {
   batch->require_subcommand(1);
   auto common = [c](CLI::App* cmd) {
     cmd->add_option("--data-dir", c->data_dir, "Data directory")->capture_default_str();
+    AddLakeConfigFlag(cmd, &c->data_dir);
     cmd->add_option("--catalog", c->catalog,
                     "Catalog CSV title_id,genre,kind,duration_s (default <data-dir>/catalog.csv)");
     cmd->add_flag("--force", c->force,
@@ -106,6 +110,7 @@ void AddBatchCommands(CLI::App& app, std::function<int()>* run) {
   weekly->callback([c, run] { *run = [c] { return RunJob(*c, true); }; });
   CLI::App* runs = batch->add_subcommand("runs", "The run ledger (newest first)");
   runs->add_option("--data-dir", c->data_dir, "Data directory")->capture_default_str();
+  AddLakeConfigFlag(runs, &c->data_dir);
   runs->add_option("--limit", c->limit, "Runs to list")->capture_default_str();
   runs->callback([c, run] { *run = [c] { return RunRuns(*c); }; });
 }

@@ -10,8 +10,8 @@
 
 #include "experiments/experiment_routes.h"
 #include "experiments/experiment_service.h"
-#include "lake/local_object_store.h"
 #include "tools/commands.h"
+#include "tools/scale_config.h"
 #include "warehouse/history_module.h"
 
 namespace viewpipe::tools {
@@ -78,6 +78,8 @@ int Run(const ExperimentsCli& c, const std::string& what) {
   if (!c.url.empty()) return AskServer(c, what);
   HistoryOptions o;
   o.hot_days = c.hot_days;
+  o.lake_store = HistoryServeOptions().lake_store;  // --config's lake, if any
+  o.lake_read_dir = HistoryServeOptions().lake_read_dir;
   if (!Env::Default()->FileExists(HotDbPath(c.data_dir))) {
     return Fail(Status::NotFound("no hot tier at " + HotDbPath(c.data_dir)));
   }
@@ -86,8 +88,9 @@ int Run(const ExperimentsCli& c, const std::string& what) {
     return Fail(Status::Unavailable(hot.status().ToString() +
                                     " (a running server holds it: use --url http://HOST:PORT)"));
   }
-  LocalObjectStore store(Env::Default(), LakeDir(c.data_dir));
-  LakeReader lake(&store);
+  auto store = OpenLakeStore(o, c.data_dir);
+  if (!store.ok()) return Fail(store.status());
+  LakeReader lake(store->get());
   ExperimentService service(hot->get(), &lake, Clock::System());
   Result<std::string> out = std::string();
   if (what == "list") {
@@ -117,6 +120,7 @@ void AddExperimentsCommands(CLI::App& app, std::function<int()>* run) {
   cmd->require_subcommand(1);
   auto common = [c](CLI::App* sub) {
     sub->add_option("--data-dir", c->data_dir, "Data directory")->capture_default_str();
+    AddLakeConfigFlag(sub, &c->data_dir);
     sub->add_option("--url", c->url, "Ask this running server instead (http://HOST:PORT)");
     sub->add_option("--hot-days", c->hot_days, "Days the hot tier holds")->capture_default_str();
   };

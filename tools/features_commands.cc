@@ -13,6 +13,8 @@
 #include "features/features_module.h"
 #include "features/offline_jobs.h"
 #include "tools/commands.h"
+#include "tools/scale_config.h"
+#include "warehouse/history_module.h"
 
 namespace viewpipe::tools {
 namespace {
@@ -25,10 +27,6 @@ struct FeaturesCli {
   std::string labels;
   std::string out;
 };
-
-std::string LakeDirOf(const std::string& data_dir) {
-  return JoinPath(JoinPath(data_dir, "history"), "lake");  // warehouse/history_module.h
-}
 
 std::string CatalogOf(const FeaturesCli& c) {
   return c.catalog.empty() ? features::DefaultCatalogPath(c.data_dir) : c.catalog;
@@ -53,8 +51,10 @@ int RunDaily(const FeaturesCli& c) {
     std::fprintf(stderr, "error: --date wants YYYY-MM-DD, got '%s'\n", c.date.c_str());
     return 2;
   }
+  auto lake = OpenLakeStore(HistoryServeOptions(), c.data_dir);
+  if (!lake.ok()) return Report(lake.status());
   features::DailyOptions o;
-  o.lake_dir = LakeDirOf(c.data_dir);
+  o.lake = lake->get();
   o.catalog_path = CatalogOf(c);
   o.out_dir = features::FeaturesDir(c.data_dir);
   o.date = *date;
@@ -64,8 +64,10 @@ int RunDaily(const FeaturesCli& c) {
 
 int RunTraining(const FeaturesCli& c) {
   LogToStderr();
+  auto lake = OpenLakeStore(HistoryServeOptions(), c.data_dir);
+  if (!lake.ok()) return Report(lake.status());
   features::TrainingOptions o;
-  o.lake_dir = LakeDirOf(c.data_dir);
+  o.lake = lake->get();
   o.catalog_path = CatalogOf(c);
   o.labels_path = c.labels;
   o.out_path = c.out;
@@ -96,6 +98,7 @@ void AddFeaturesCommands(CLI::App& app, std::function<int()>* run) {
   cmd->require_subcommand(1);
   auto common = [c](CLI::App* sub) {
     sub->add_option("--data-dir", c->data_dir, "Data directory")->capture_default_str();
+    AddLakeConfigFlag(sub, &c->data_dir);
     sub->add_option("--catalog", c->catalog, "Catalog CSV (default: <data-dir>/catalog.csv)");
   };
   CLI::App* daily =

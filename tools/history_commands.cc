@@ -18,6 +18,7 @@
 #include "common/json_writer.h"
 #include "lake/backfill.h"
 #include "tools/commands.h"
+#include "tools/scale_config.h"
 #include "warehouse/history_module.h"
 #include "warehouse/history_routes.h"
 
@@ -148,23 +149,33 @@ void PrintTable(const std::string& json) {
                truncated ? " (truncated)" : "");
 }
 
+// The command's history options with the lake --config selected (if any).
+HistoryOptions WithConfiguredLake(HistoryOptions o) {
+  o.lake_store = HistoryServeOptions().lake_store;
+  o.lake_read_dir = HistoryServeOptions().lake_read_dir;
+  return o;
+}
+
 // The pieces `query` and `cost` need from a data dir, opened read-only.
 struct LocalHistory {
-  std::unique_ptr<LocalObjectStore> store;
+  std::shared_ptr<ObjectStore> store;
   std::unique_ptr<LakeReader> reader;
   std::unique_ptr<HotTier> hot;
   std::unique_ptr<QueryLedger> ledger;
   Status hot_status;
 
   explicit LocalHistory(const HistoryCli& c) {
-    store = std::make_unique<LocalObjectStore>(Env::Default(), LakeDir(c.data_dir));
+    const HistoryOptions o = WithConfiguredLake(c.options);
+    auto s = OpenLakeStore(o, c.data_dir);
+    if (s.ok()) store = std::move(s).value();
+    else store = std::make_shared<LocalObjectStore>(Env::Default(), LakeDir(c.data_dir));
     reader = std::make_unique<LakeReader>(store.get());
     ledger = std::make_unique<QueryLedger>(Env::Default(), LedgerPath(c.data_dir));
     if (!Env::Default()->FileExists(HotDbPath(c.data_dir))) {
       hot_status = Status::NotFound("no hot tier at " + HotDbPath(c.data_dir));
       return;
     }
-    auto h = HotTier::Open(MakeHotTierOptions(c.options, c.data_dir, Clock::System(), true));
+    auto h = HotTier::Open(MakeHotTierOptions(o, c.data_dir, Clock::System(), true));
     if (h.ok()) hot = std::move(h).value();
     else hot_status = h.status();
   }
@@ -227,8 +238,9 @@ int RunLake(const HistoryCli& c) {
   if (!c.url.empty()) {
     json = Http(c.url, "/v1/lake?days=" + std::to_string(c.recent_days), nullptr);
   } else {
-    LocalObjectStore store(Env::Default(), LakeDir(c.data_dir));
-    LakeReader reader(&store);
+    auto store = OpenLakeStore(HistoryServeOptions(), c.data_dir);
+    if (!store.ok()) return Fail(store.status());
+    LakeReader reader(store->get());
     json = LakeStatusJson(&reader, c.recent_days);
   }
   if (!json.ok()) return Fail(json.status());
@@ -256,12 +268,11 @@ int RunBackfillCommand(const HistoryCli& c) {
     if (!d) return Fail(Status::InvalidArgument("--end-date: expected YYYY-MM-DD"));
     end = *d;
   }
-  Status st = Env::Default()->CreateDirs(LakeDir(c.data_dir));
-  if (!st.ok()) return Fail(st);
-  LocalObjectStore store(Env::Default(), LakeDir(c.data_dir));
-  const HistoryOptions& o = c.options;
+  const HistoryOptions o = WithConfiguredLake(c.options);
+  auto store = OpenLakeStore(o, c.data_dir);
+  if (!store.ok()) return Fail(store.status());
   auto writer = LakeWriter::Open(
-      MakeLakeWriterOptions(o, c.data_dir, &store, Clock::System(), nullptr));
+      MakeLakeWriterOptions(o, c.data_dir, store->get(), Clock::System(), nullptr));
   if (!writer.ok()) return Fail(writer.status());
   BackfillOptions b;
   b.days = c.days;
@@ -281,7 +292,7 @@ int RunBackfillCommand(const HistoryCli& c) {
   b.progress = DrawProgress;
   std::fprintf(stderr, "backfill: %d days before %s, ~%lld events/day, seed %llu, into %s\n",
                c.days, end.ToString().c_str(), static_cast<long long>(c.events_per_day),
-               static_cast<unsigned long long>(c.seed), LakeDir(c.data_dir).c_str());
+               static_cast<unsigned long long>(c.seed), (*store)->RootUri().c_str());
   auto done = RunBackfill(writer->get(), b);
   std::fprintf(stderr, "\n");
   if (!done.ok()) return Fail(done.status());
@@ -307,6 +318,7 @@ void AddHistoryCommands(CLI::App& app, std::function<int()>* run) {
   auto c = std::make_shared<HistoryCli>();
   auto common = [c](CLI::App* cmd) {
     cmd->add_option("--data-dir", c->data_dir, "Data directory")->capture_default_str();
+    AddLakeConfigFlag(cmd, &c->data_dir);
     cmd->add_option("--url", c->url, "Ask this running server instead (http://HOST:PORT)");
     cmd->add_flag("--json", c->json, "Print JSON");
     AddPricingFlags(cmd, &c->options);
@@ -323,12 +335,14 @@ void AddHistoryCommands(CLI::App& app, std::function<int()>* run) {
 
   CLI::App* lake = app.add_subcommand("lake", "The lake's state: days, seals, late data");
   lake->add_option("--data-dir", c->data_dir, "Data directory")->capture_default_str();
+  AddLakeConfigFlag(lake, &c->data_dir);
   lake->add_option("--url", c->url, "Ask this running server instead");
   lake->add_option("--days", c->recent_days, "Newest days to list")->capture_default_str();
   lake->callback([c, run] { *run = [c] { return RunLake(*c); }; });
 
   CLI::App* backfill = app.add_subcommand("backfill", "Write generated history into the lake");
   backfill->add_option("--data-dir", c->data_dir, "Data directory")->capture_default_str();
+  AddLakeConfigFlag(backfill, &c->data_dir);
   backfill->add_option("--days", c->days, "Days of history")->capture_default_str();
   backfill->add_option("--events-per-day", c->events_per_day, "Average events per day")
       ->capture_default_str();

@@ -164,4 +164,18 @@ void AddConfigFlag(CLI::App* cmd, ServerConfig* config) {
       "[features] rocksdb|redis (docs/scale.md)");
 }
 
+void AddLakeConfigFlag(CLI::App* cmd, std::string* data_dir) {
+  cmd->add_option_function<std::string>(
+      "--config",
+      [data_dir](const std::string& path) {
+        ServerConfig config;
+        config.data_dir = *data_dir;
+        Status st = ApplyConfigFile(path, &config);
+        if (!st.ok()) throw CLI::ValidationError("--config", st.ToString());
+        *data_dir = config.data_dir;
+      },
+      "TOML file of `serve --config`: its [lake] uri = s3://... is the lake read and "
+      "written here (docs/scale.md)");
+}
+
 }  // namespace viewpipe::tools

@@ -36,5 +36,11 @@ struct ServerConfig;
 Status ApplyConfigFile(const std::string& path, ServerConfig* config);
 // Adds --config FILE to cmd; the file is applied after the other flags.
 void AddConfigFlag(CLI::App* cmd, ServerConfig* config);
+// Adds --config FILE to a command that works on a data dir's lake (batch,
+// backfill, query, cost, lake, experiments): the file's [lake] selects the
+// store OpenLakeStore(HistoryServeOptions(), ...) opens, and its [server]
+// data_dir, if set, replaces *data_dir. Add it after --data-dir (CLI11 runs
+// the options in the order they were added).
+void AddLakeConfigFlag(CLI::App* cmd, std::string* data_dir);
 
 }  // namespace viewpipe::tools

@@ -7,7 +7,6 @@
 
 #include "common/env_knob.h"
 #include "batch/batch_routes.h"
-#include "lake/local_object_store.h"
 #include "warehouse/history_module.h"
 
 namespace viewpipe::batch {
@@ -45,8 +44,9 @@ Status BatchModule::Start(const ModuleContext& ctx) {
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_BATCH_LOOKBACK_DAYS", 0, &lookback));
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_BATCH_POLL_MS", 10, &s.poll_ms));
   s.lookback_days = static_cast<int>(lookback);
-  VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(LakeDir(ctx.data_dir)));
-  store_ = std::make_unique<LocalObjectStore>(Env::Default(), LakeDir(ctx.data_dir));
+  auto store = OpenLakeStore(HistoryServeOptions(), ctx.data_dir);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store).value();
   RunnerOptions ro = MakeRunnerOptions(ctx.data_dir, store_.get(), ctx.clock, ctx.catalog_path);
   ro.memory_limit = EnvString("VIEWPIPE_BATCH_MEMORY_LIMIT", ro.memory_limit);
   runner_ = std::make_unique<BatchRunner>(ro);
@@ -57,8 +57,8 @@ Status BatchModule::Start(const ModuleContext& ctx) {
   }
   scheduler_ = std::make_unique<BatchScheduler>(runner_.get(), store_.get(), ctx.clock, s);
   scheduler_->Start();
-  spdlog::info("batch: scheduler on (lookback {} days, every {} ms, catalog {})",
-               s.lookback_days, s.poll_ms, ro.catalog_path);
+  spdlog::info("batch: scheduler on (lake {}, lookback {} days, every {} ms, catalog {})",
+               store_->RootUri(), s.lookback_days, s.poll_ms, ro.catalog_path);
   return Status::OK();
 }
 

@@ -36,7 +36,7 @@ class BatchModule final : public ServerModule {
   void Stop() override;
 
  private:
-  std::unique_ptr<ObjectStore> store_;
+  std::shared_ptr<ObjectStore> store_;  // the lake (OpenLakeStore)
   std::unique_ptr<BatchRunner> runner_;
   std::unique_ptr<BatchScheduler> scheduler_;
 };

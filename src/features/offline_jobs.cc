@@ -13,7 +13,6 @@
 #include "features/feature_fold.h"
 #include "features/feature_table.h"
 #include "features/lake_event_source.h"
-#include "lake/local_object_store.h"
 
 namespace viewpipe::features {
 namespace {
@@ -95,8 +94,7 @@ std::string OfflineReport::ToJson() const {
 }
 
 Result<OfflineReport> RunDailyJob(const DailyOptions& o) {
-  LocalObjectStore store(Env::Default(), o.lake_dir);
-  LakeReader reader(&store);
+  LakeReader reader(o.lake);
   VP_RETURN_IF_ERROR(CheckSealed(&reader, o.date, o.allow_unsealed));
   const CatalogTable catalog = LoadCatalog(o.catalog_path);
   const int64_t as_of = o.date.EndMs() - 1;
@@ -179,8 +177,7 @@ Result<OfflineReport> RunTrainingJob(const TrainingOptions& o) {
   OfflineReport r;
   if (!labels->empty()) {
     const CatalogTable catalog = LoadCatalog(o.catalog_path);
-    LocalObjectStore store(Env::Default(), o.lake_dir);
-    LakeReader reader(&store);
+    LakeReader reader(o.lake);
     const int64_t from =
         EventDate{DayOf(labels->front().label_ts) - (kProfileHorizonDays - 1)}.StartMs();
     LakeEventSource source(&reader, from, labels->back().label_ts);

@@ -22,11 +22,12 @@
 #include "common/status.h"
 #include "features/offline_fold.h"
 #include "lake/lake_time.h"
+#include "lake/object_store.h"
 
 namespace viewpipe::features {
 
 struct DailyOptions {
-  std::string lake_dir;      // the lake's root (history/lake)
+  ObjectStore* lake = nullptr;  // the lake (OpenLakeStore); outlives the job
   std::string catalog_path;  // missing file: every genre "unknown" (warned)
   std::string out_dir;       // <data_dir>/features
   EventDate date;
@@ -46,7 +47,7 @@ struct OfflineReport {
 Result<OfflineReport> RunDailyJob(const DailyOptions& options);
 
 struct TrainingOptions {
-  std::string lake_dir;
+  ObjectStore* lake = nullptr;
   std::string catalog_path;
   std::string labels_path;  // CSV: profile_id,title_id,label_ts[,label]
   std::string out_path;     // Parquet

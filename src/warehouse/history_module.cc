@@ -47,14 +47,24 @@ HotTierOptions MakeHotTierOptions(const HistoryOptions& o, const std::string& da
   return h;
 }
 
+Result<std::shared_ptr<ObjectStore>> OpenLakeStore(const HistoryOptions& o,
+                                                   const std::string& data_dir) {
+  // history/ holds the writer lock and the scratch files for any store.
+  VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(HistoryDir(data_dir)));
+  if (o.lake_store) return o.lake_store;
+  VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(LakeDir(data_dir)));
+  return std::shared_ptr<ObjectStore>(
+      std::make_shared<LocalObjectStore>(Env::Default(), LakeDir(data_dir)));
+}
+
 HistoryModule::~HistoryModule() { Stop(); }
 
 Status HistoryModule::Start(const ModuleContext& ctx) {
   ctx_ = ctx;
   const std::string& dir = ctx.data_dir;
-  VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(LakeDir(dir)));
-  store_ = options_.lake_store;
-  if (!store_) store_ = std::make_shared<LocalObjectStore>(Env::Default(), LakeDir(dir));
+  auto store = OpenLakeStore(options_, dir);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store).value();
   lake_ = std::make_unique<LakeProcessor>(
       ctx.log, std::string(kTopicViewing),
       MakeLakeWriterOptions(options_, dir, store_.get(), ctx.clock, ctx.metrics));

@@ -56,6 +56,14 @@ std::string HistoryDir(const std::string& data_dir);
 std::string LakeDir(const std::string& data_dir);
 std::string HotDbPath(const std::string& data_dir);
 std::string LedgerPath(const std::string& data_dir);
+// The lake of data_dir: o.lake_store (lake.uri = s3://..., set by --config)
+// or the local directory LakeDir(data_dir); either way HistoryDir(data_dir)
+// (the writer lock, scratch files) and a local lake are created if missing. Every
+// reader and writer of a lake (serve's paths, batch, backfill, query, lake,
+// experiments) opens it here, so a command given --config sees the same
+// lake as `serve --config`.
+Result<std::shared_ptr<ObjectStore>> OpenLakeStore(const HistoryOptions& o,
+                                                   const std::string& data_dir);
 LakeWriterOptions MakeLakeWriterOptions(const HistoryOptions& o, const std::string& data_dir,
                                         ObjectStore* store, Clock* clock,
                                         MetricsRegistry* metrics);
