@@ -80,21 +80,31 @@ Result<BackfillProgress> RunBackfill(LakeWriter* writer, const BackfillOptions& 
     } else {
       const bool load = options.also_load && d >= options.also_load_from;
       Status st;
+      bool chunked = false;
       int64_t n = generator.GenerateDay(d, [&](const EventView& e) {
         if (!st.ok()) return;
         auto added = writer->Add(e);
         if (!added.ok()) st = added.status();
         if (load) copies.Add(e);
+        if (st.ok() && options.flush_rows > 0 && writer->buffered_rows() >= options.flush_rows) {
+          st = writer->Flush(nullptr);
+          chunked = true;
+        }
       });
       VP_RETURN_IF_ERROR(st);
       if (load) {
         VP_RETURN_IF_ERROR(options.also_load(d, copies.views()));
         copies.Clear();
       }
-      uint64_t before = writer->stats().bytes_written;
-      VP_RETURN_IF_ERROR(writer->FlushAndSeal(d, options.seed));
+      if (chunked) {
+        VP_RETURN_IF_ERROR(writer->Flush(nullptr));
+        VP_RETURN_IF_ERROR(writer->SealDay(d, options.seed));
+        VP_RETURN_IF_ERROR(writer->CompactDay(d));
+      } else {
+        VP_RETURN_IF_ERROR(writer->FlushAndSeal(d, options.seed));
+      }
       progress.events += n;
-      progress.bytes += writer->stats().bytes_written - before;
+      progress.bytes += writer->root().days.at(d).bytes;  // after compaction
     }
     ++progress.done_days;
     progress.elapsed_s =
