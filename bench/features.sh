@@ -17,10 +17,11 @@
 #    oha (a Rust crate, tokio/hyper; open loop: requests scheduled at the
 #    rate over OHA_CONNS keep-alive connections, latency counted from the
 #    scheduled time, random known ids) at each of RATES on the lookup port
-#    and the last rate on the main port, each after an unmeasured
+#    (not the main port: cpp-httplib with oha managed 383/s), each after an unmeasured
 #    WARMUP_SECONDS run at the same rate; bombardier (a Go module, fasthttp;
 #    a rate limit over BOMB_CONNS connections, one URL: closed loop within a
-#    connection) at the same rates on the lookup port; vegeta (a Go module;
+#    connection) at the same rates on the lookup port and the last rate on
+#    the main port; vegeta (a Go module;
 #    open loop, random ids, but ~50 us of client CPU a request) at
 #    VEGETA_RATES on the lookup port; FIXED_SECONDS each; a tool not
 #    installed is skipped, said so (scripts/setup.sh --test installs them);
@@ -124,7 +125,7 @@ LURL=http://127.0.0.1:$LPORT
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
 STEPS=$(($(wc -w <<<"$CONNS") + $(wc -w <<<"$API_CONNS") + 3))
-FIXED_STEPS=$((2 * $(wc -w <<<"$RATES") + 2 + $(wc -w <<<"$VEGETA_RATES")))
+FIXED_STEPS=$((2 * $(wc -w <<<"$RATES") + 1 + $(wc -w <<<"$VEGETA_RATES")))
 SIM_SECONDS=$((30 + (WRK_SECONDS + 5) * STEPS + (FIXED_SECONDS + WARMUP_SECONDS + 5) * FIXED_STEPS +
   FRESH_SECONDS + 30))
 log "ingest: $VIEWERS steady viewers (scenarios/demo.toml) for ${SIM_SECONDS} s"
@@ -168,10 +169,6 @@ if [[ -n $OHA ]]; then
       --warmup-seconds "$WARMUP_SECONDS" --connections "$OHA_CONNS" \
       --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
   done
-  r=$(awk '{print $NF}' <<<"$RATES")
-  step "oha-api" oha --binary "$OHA" --rate "$r" --seconds "$FIXED_SECONDS" \
-    --warmup-seconds "$WARMUP_SECONDS" --connections "$OHA_CONNS" \
-    --url "http://127.0.0.1:$PORT/v1/features/profiles/($ids_re)"
 else
   log "oha not found: no open-loop step at 50,000/s (scripts/setup.sh --test installs it)"
 fi
