@@ -36,7 +36,7 @@ struct FeaturesOptions {
   size_t max_batch = 100;    // ids per batch lookup
   // The lookup port (lookup_http_server.h): -1 off, 0 any free port.
   int lookup_port = -1;
-  int lookup_threads = 2;
+  int lookup_threads = 1;  // one loop: cheapest per lookup (bench/README.md, "Features")
   // The profile lookup cache (lookup_cache.h), RocksDB store only: 0 off.
   size_t lookup_cache_mb = 64;
 };
