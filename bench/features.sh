@@ -14,12 +14,17 @@
 #    then POST /v1/features/profiles:batch with 100 random ids (main port,
 #    8 connections), and GET /healthz on both ports as the HTTP baselines;
 # 2. fixed rates (the p99 at a rate, not the rate a closed loop reaches):
-#    bombardier (a Go module, fasthttp; a rate limit over BOMB_CONNS
-#    keep-alive connections, one URL) at each of RATES on the lookup port
-#    and the last rate on the main port; vegeta (a Go module; open loop,
-#    random ids, but ~50 us of client CPU a request) at VEGETA_RATES on the
-#    lookup port; FIXED_SECONDS each; a tool not installed is skipped, said
-#    so (scripts/setup.sh --test installs both);
+#    oha (a Rust crate, tokio/hyper; open loop: requests scheduled at the
+#    rate over OHA_CONNS keep-alive connections, latency counted from the
+#    scheduled time, random known ids) at each of RATES on the lookup port
+#    (not the main port: cpp-httplib with oha managed 383/s), each after an unmeasured
+#    WARMUP_SECONDS run at the same rate; bombardier (a Go module, fasthttp;
+#    a rate limit over BOMB_CONNS connections, one URL: closed loop within a
+#    connection) at the same rates on the lookup port and the last rate on
+#    the main port; vegeta (a Go module;
+#    open loop, random ids, but ~50 us of client CPU a request) at
+#    VEGETA_RATES on the lookup port; FIXED_SECONDS each; a tool not
+#    installed is skipped, said so (scripts/setup.sh --test installs them);
 # 3. bench/features_probe.py posts one event for a new profile RATE times a
 #    second and polls its features: freshness = the collector's 200 -> the
 #    profile readable, p50/p99.
@@ -32,8 +37,9 @@
 #
 # Knobs (environment): STORE (rocksdb), BUILD_DIR (build/release), VIEWERS (3000),
 # API_CONNS ("8 32"), CONNS ("8 32 64"), WRK_THREADS (2), WRK_SECONDS (20),
-# RATES ("10000 25000 50000"), VEGETA_RATES ("5000 10000"), FIXED_SECONDS (15),
-# BOMB_CONNS (16), LOOKUP_THREADS (2),
+# RATES ("10000 25000 50000"), VEGETA_RATES ("5000 10000"), FIXED_SECONDS (20),
+# WARMUP_SECONDS (3), OHA_CONNS (8), BOMB_CONNS (16), LOOKUP_THREADS (1),
+# LOOKUP_CACHE_MB (64; 0: no lookup cache),
 # FRESH_SECONDS (60), RATE (5), KEEP (0), NO_BUILD (0). Prints a table and
 # writes bench/results/features-<store>-<time>.json (git-ignored).
 set -euo pipefail
@@ -46,9 +52,12 @@ WRK_THREADS=${WRK_THREADS:-2}
 WRK_SECONDS=${WRK_SECONDS:-20}
 RATES=${RATES:-"10000 25000 50000"}
 VEGETA_RATES=${VEGETA_RATES:-"5000 10000"}
-FIXED_SECONDS=${FIXED_SECONDS:-15}
+FIXED_SECONDS=${FIXED_SECONDS:-20}
+WARMUP_SECONDS=${WARMUP_SECONDS:-3}
+OHA_CONNS=${OHA_CONNS:-8}
 BOMB_CONNS=${BOMB_CONNS:-16}
-LOOKUP_THREADS=${LOOKUP_THREADS:-2}
+LOOKUP_THREADS=${LOOKUP_THREADS:-1}
+LOOKUP_CACHE_MB=${LOOKUP_CACHE_MB:-64}
 FRESH_SECONDS=${FRESH_SECONDS:-60}
 RATE=${RATE:-5}
 KEEP=${KEEP:-0}
@@ -65,6 +74,8 @@ go_tool() {  # the path of a Go-module tool, on PATH or in GOPATH/bin; empty if 
 }
 VEGETA=$(go_tool vegeta)
 BOMBARDIER=$(go_tool bombardier)
+OHA=$(command -v oha 2>/dev/null || true)
+[[ -z $OHA && -x ${CARGO_HOME:-$HOME/.cargo}/bin/oha ]] && OHA=${CARGO_HOME:-$HOME/.cargo}/bin/oha
 
 if [[ ${NO_BUILD:-0} != 1 ]]; then
   log "building viewpipe (Release) in $BUILD_DIR"
@@ -109,12 +120,14 @@ LPORT=$(free_port)
 LURL=http://127.0.0.1:$LPORT
 "$VP" serve --data-dir "$WORK/data" --port "$PORT" --write-key "$KEY" \
   --features-lookup-port "$LPORT" --features-lookup-threads "$LOOKUP_THREADS" \
+  --features-lookup-cache-mb "$LOOKUP_CACHE_MB" \
   --catalog "$WORK/catalog.csv" "${STORE_ARGS[@]}" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
 STEPS=$(($(wc -w <<<"$CONNS") + $(wc -w <<<"$API_CONNS") + 3))
-FIXED_STEPS=$(($(wc -w <<<"$RATES") + 1 + $(wc -w <<<"$VEGETA_RATES")))
-SIM_SECONDS=$((30 + (WRK_SECONDS + 5) * STEPS + (FIXED_SECONDS + 5) * FIXED_STEPS + FRESH_SECONDS + 30))
+FIXED_STEPS=$((2 * $(wc -w <<<"$RATES") + 1 + $(wc -w <<<"$VEGETA_RATES")))
+SIM_SECONDS=$((30 + (WRK_SECONDS + 5) * STEPS + (FIXED_SECONDS + WARMUP_SECONDS + 5) * FIXED_STEPS +
+  FRESH_SECONDS + 30))
 log "ingest: $VIEWERS steady viewers (scenarios/demo.toml) for ${SIM_SECONDS} s"
 "$VP" sim --url "$URL" --write-key "$KEY" --viewers "$VIEWERS" --duration "${SIM_SECONDS}s" \
   --speed 1 --seed 3 --scenario scenarios/demo.toml --catalog-out "$WORK/catalog.csv" --quiet \
@@ -143,18 +156,30 @@ BATCH=100 IDS_FILE="$WORK/ids.txt" step "batch100-8" wrk -t "$WRK_THREADS" -c 8 
 # Baselines: /healthz (no store, no JSON): what HTTP alone costs on each server.
 FIXED_PATH=/healthz step "healthz-api-8" wrk -t "$WRK_THREADS" -c 8 -d "${WRK_SECONDS}s" -s $lua "$URL"
 FIXED_PATH=/healthz step "healthz-lookup-8" wrk -t "$WRK_THREADS" -c 8 -d "${WRK_SECONDS}s" -s $lua "$LURL"
-# Fixed rates. bombardier: a rate limit over BOMB_CONNS keep-alive
+# Fixed rates. oha: open loop with latency correction, random known ids
+# (a regex alternation of 500 of them; oha takes the dots literally);
+# the headline p99. bombardier: a rate limit over BOMB_CONNS keep-alive
 # connections, one URL (one known profile); vegeta: open loop, random ids,
 # but its Go client costs ~50 us of CPU a request, so it reaches ~10,000/s
 # at most on two shared cores.
+if [[ -n $OHA ]]; then
+  ids_re=$(head -500 "$WORK/ids.txt" | sed 's/[.[\]*+?(){}|^$]/\\&/g' | paste -sd'|')
+  for r in $RATES; do
+    step "oha-lookup" oha --binary "$OHA" --rate "$r" --seconds "$FIXED_SECONDS" \
+      --warmup-seconds "$WARMUP_SECONDS" --connections "$OHA_CONNS" \
+      --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
+  done
+else
+  log "oha not found: no open-loop step at 50,000/s (scripts/setup.sh --test installs it)"
+fi
 if [[ -n $BOMBARDIER ]]; then
   one_id=$(head -1 "$WORK/ids.txt")
   for r in $RATES; do
-    step "rate-lookup" bombardier --binary "$BOMBARDIER" --rate "$r" --seconds "$FIXED_SECONDS" \
+    step "bomb-lookup" bombardier --binary "$BOMBARDIER" --rate "$r" --seconds "$FIXED_SECONDS" \
       --connections "$BOMB_CONNS" --url "$LURL/v1/features/profiles/$one_id"
   done
   r=$(awk '{print $NF}' <<<"$RATES")
-  step "rate-api" bombardier --binary "$BOMBARDIER" --rate "$r" --seconds "$FIXED_SECONDS" \
+  step "bomb-api" bombardier --binary "$BOMBARDIER" --rate "$r" --seconds "$FIXED_SECONDS" \
     --connections "$BOMB_CONNS" --url "$URL/v1/features/profiles/$one_id"
 else
   log "bombardier not found: no fixed-rate step (scripts/setup.sh --test installs it)"
@@ -195,8 +220,11 @@ def metric(name):
     m = re.search(r"^%s(?:\{[^}]*\})? (\S+)$" % name, metrics, re.M)
     return float(m.group(1)) if m else None
 events = metric("viewpipe_features_events_total")
+hits = metric("viewpipe_features_lookup_cache_hits_total") or 0
+misses = metric("viewpipe_features_lookup_cache_misses_total") or 0
 res = {"store": store, "steps": steps, "freshness": fresh, "features_events": events,
        "catalog_misses": metric("viewpipe_features_catalog_misses_total"),
+       "lookup_cache_hits": hits, "lookup_cache_misses": misses,
        "loadavg": open("/proc/loadavg").read().split()[:3], "cores": os.cpu_count()}
 json.dump(res, open(out, "w"), indent=1)
 print(f"\nFeatures, store {store} ({os.cpu_count()} cores, load now {' '.join(res['loadavg'])}), "
@@ -211,6 +239,8 @@ for r in steps:
           f"{r['p99_ms']:>6.2f}ms {r['errors']:>5} {r['server_us']:>7.1f} {r['loop_us']:>6.1f} "
           f"{r['client_us']:>7.1f} {r['load'][0]:>5.1f}-{r['load'][1]:<5.1f}")
 f = fresh
+if hits + misses:
+    print(f"lookup cache: {hits:.0f} hits, {misses:.0f} misses ({100 * hits / (hits + misses):.1f} % hits)")
 print(f"freshness (200 -> readable): n={f['n']} missing={f['missing']} p50={f['p50_ms']:.0f} ms "
       f"p90={f['p90_ms']:.0f} ms p99={f['p99_ms']:.0f} ms max={f['max_ms']:.0f} ms")
 print(f"results: {out}")

@@ -19,11 +19,17 @@ lookups/s fit in the machine's cores even when the latency says "shared".
       [--connections 64]
   features_step.py --pid PID --name NAME bombardier --rate R --seconds S --url URL
       [--connections 16]
+  features_step.py --pid PID --name NAME oha --rate R --seconds S --url URL
+      [--connections 16] [--warmup-seconds 3]
 
 wrk must print one JSON line last (bench/features_lookup.lua); vegeta
 (a Go module: fixed rate, open loop, random ids from a targets file) is run
 as attack + report; bombardier (a Go module on fasthttp: a rate limit over
-keep-alive connections, one URL) with JSON output.
+keep-alive connections, one URL) with JSON output; oha (a Rust crate on
+tokio/hyper: requests scheduled at the fixed rate and their latency counted
+from the scheduled time, --latency-correction, so a stalled connection does
+not hide the requests that queue behind it; ids drawn at random from the
+URL's regex) with JSON output, after an unmeasured warm-up run.
 """
 
 import argparse
@@ -105,20 +111,41 @@ def run_bombardier(binary, rate, seconds, url, connections):
             "max_ms": lat["max"] / 1e3}
 
 
+def run_oha(binary, rate, seconds, url, connections):
+    out = subprocess.run([binary, "-z", f"{seconds}s", "-q", str(rate), "-c", str(connections),
+                          "--latency-correction", "--no-tui", "--output-format", "json",
+                          "--rand-regex-url", "-t", "10s", url],
+                         capture_output=True, text=True, check=True).stdout
+    rep = json.loads(out)
+    codes = rep.get("statusCodeDistribution") or {}
+    errors = sum((rep.get("errorDistribution") or {}).values())
+    n = sum(codes.values()) + errors
+    pct, summ = rep["latencyPercentiles"], rep["summary"]
+    return {"requests": n, "seconds": summ["total"], "target_rate": rate,
+            "rps": n / summ["total"], "errors": n - int(codes.get("200", 0)),
+            "p50_ms": pct["p50"] * 1e3, "p90_ms": pct["p90"] * 1e3, "p99_ms": pct["p99"] * 1e3,
+            "p999_ms": pct["p99.9"] * 1e3, "max_ms": summ["slowest"] * 1e3}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pid", type=int, required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--base-seconds", type=float, default=5.0)
-    ap.add_argument("tool", choices=["wrk", "vegeta", "bombardier"])
+    ap.add_argument("tool", choices=["wrk", "vegeta", "bombardier", "oha"])
     ap.add_argument("--rate", type=int)
     ap.add_argument("--seconds", type=int)
     ap.add_argument("--targets")
     ap.add_argument("--connections", type=int)
     ap.add_argument("--url")
-    ap.add_argument("--binary", help="vegeta or bombardier, when not on PATH")
+    ap.add_argument("--binary", help="vegeta, bombardier or oha, when not on PATH")
+    ap.add_argument("--warmup-seconds", type=int, default=3,
+                    help="oha: an unmeasured run at the same rate first")
     args, rest = ap.parse_known_args()
 
+    if args.tool == "oha" and args.warmup_seconds > 0:
+        run_oha(args.binary or "oha", args.rate, args.warmup_seconds, args.url,
+                args.connections or 16)
     b0, t0 = proc_cpu(args.pid), time.monotonic()
     time.sleep(args.base_seconds)
     ingest_per_s = (proc_cpu(args.pid) - b0) / (time.monotonic() - t0)
@@ -131,6 +158,9 @@ def main():
     elif args.tool == "vegeta":
         r = run_vegeta(args.binary or "vegeta", args.rate, args.seconds, args.targets,
                        args.connections or 64)
+    elif args.tool == "oha":
+        r = run_oha(args.binary or "oha", args.rate, args.seconds, args.url,
+                    args.connections or 16)
     else:
         r = run_bombardier(args.binary or "bombardier", args.rate, args.seconds, args.url,
                            args.connections or 16)

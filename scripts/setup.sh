@@ -87,6 +87,17 @@ if (( WITH_TESTS )) && command -v go >/dev/null; then
   done
 fi
 
+# --- oha (a Rust crate): the open-loop fixed-rate load tool of --------------
+# bench/features.sh (latency corrected for coordinated omission). A cargo
+# build of a few minutes, once.
+if (( WITH_TESTS )) && command -v cargo >/dev/null; then
+  if ! command -v oha >/dev/null && [[ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/oha" ]]; then
+    log "installing oha (crate oha 1.16.0)"
+    cargo install --locked oha --version 1.16.0 ||
+      log "oha not installed: bench/features.sh skips its step"
+  fi
+fi
+
 # --- Kafka broker for tests and benchmarks (Maven Central) ------------------
 if (( WITH_TESTS )) && [[ -x scripts/kafka.sh ]]; then
   scripts/kafka.sh install

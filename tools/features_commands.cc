@@ -92,6 +92,10 @@ void AddFeaturesCommands(CLI::App& app, std::function<int()>* run) {
                     "Event loops of the lookup port")
         ->capture_default_str()
         ->check(CLI::Range(1, 64));
+    sub->add_option("--features-lookup-cache-mb", serve->lookup_cache_mb,
+                    "Memory for the answers of profile lookups, kept until the profile "
+                    "changes (RocksDB store; 0: off)")
+        ->capture_default_str();
   }
   auto c = std::make_shared<FeaturesCli>();
   CLI::App* cmd = app.add_subcommand("features", "Offline recommendation features from the lake");

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <unordered_map>
 
 #include "api/json_error.h"
@@ -61,12 +62,16 @@ Status Errno(const std::string& what) {
 }  // namespace
 
 // One epoll loop: accepts from the shared listener (EPOLLEXCLUSIVE, so a
-// new connection wakes one loop) and serves the connections it accepted.
+// new connection wakes one loop) and deals the connections it accepts round
+// robin over all loops (the first loop to wake used to accept a whole burst
+// of connections and serve them alone); a connection then stays on its loop.
 class LookupHttpServer::Loop {
  public:
   explicit Loop(LookupHttpServer* server) : server_(server) {}
   ~Loop() {
     for (auto& [fd, c] : conns_) ::close(fd);
+    for (int fd : adopted_) ::close(fd);
+    server_->connections_.fetch_sub(adopted_.size());
     if (wake_fd_ >= 0) ::close(wake_fd_);
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
   }
@@ -95,9 +100,17 @@ class LookupHttpServer::Loop {
 
   void Stop() {
     stopping_.store(true);
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+    Wake();
     if (thread_.joinable()) thread_.join();
+  }
+
+  // Hands this loop a connection another loop accepted (any thread).
+  void Adopt(int fd) {
+    {
+      std::lock_guard lock(adopt_mu_);
+      adopted_.push_back(fd);
+    }
+    Wake();
   }
 
  private:
@@ -116,7 +129,10 @@ class LookupHttpServer::Loop {
       const int n = ::epoll_wait(epoll_fd_, events, 128, -1);
       for (int i = 0; i < n; ++i) {
         void* tag = events[i].data.ptr;
-        if (tag == &wake_tag_) continue;
+        if (tag == &wake_tag_) {
+          TakeAdopted();
+          continue;
+        }
         if (tag == &listen_tag_) {
           Accept();
         } else {
@@ -137,12 +153,37 @@ class LookupHttpServer::Loop {
       }
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      auto c = std::make_unique<Connection>();
-      c->fd = fd;
-      Connection* raw = c.get();
-      conns_[fd] = std::move(c);
-      Watch(raw, EPOLLIN, EPOLL_CTL_ADD);
+      Loop* to = server_->NextLoop();
+      if (to == this) {
+        AddConnection(fd);
+      } else {
+        to->Adopt(fd);
+      }
     }
+  }
+
+  void AddConnection(int fd) {
+    auto c = std::make_unique<Connection>();
+    c->fd = fd;
+    Connection* raw = c.get();
+    conns_[fd] = std::move(c);
+    Watch(raw, EPOLLIN, EPOLL_CTL_ADD);
+  }
+
+  void Wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+  }
+
+  void TakeAdopted() {
+    uint64_t count = 0;
+    [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof(count));
+    std::vector<int> fds;
+    {
+      std::lock_guard lock(adopt_mu_);
+      fds.swap(adopted_);
+    }
+    for (int fd : fds) AddConnection(fd);
   }
 
   void Watch(Connection* c, uint32_t interest, int op) {
@@ -246,6 +287,8 @@ class LookupHttpServer::Loop {
   char wake_tag_ = 0;
   std::atomic<bool> stopping_{false};
   std::unordered_map<int, std::unique_ptr<Connection>> conns_;
+  std::mutex adopt_mu_;
+  std::vector<int> adopted_;  // guarded by adopt_mu_
   std::thread thread_;
 };
 
@@ -287,15 +330,22 @@ Status LookupHttpServer::Start() {
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
                                            : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  // All loops exist before any runs: a running loop deals connections to them.
   for (int i = 0; i < std::max(1, options_.threads); ++i) {
     loops_.push_back(std::make_unique<Loop>(this));
-    Status st = loops_.back()->Start();
+  }
+  for (auto& loop : loops_) {
+    Status st = loop->Start();
     if (!st.ok()) {
       Stop();
       return st;
     }
   }
   return Status::OK();
+}
+
+LookupHttpServer::Loop* LookupHttpServer::NextLoop() {
+  return loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size()].get();
 }
 
 void LookupHttpServer::Stop() {

@@ -8,7 +8,8 @@
 // getsockname and two send()s with a poll each (11 system calls), and that,
 // not the store, was most of a lookup's CPU (bench/README.md, "Features").
 // Here one epoll loop per thread serves many connections: a request is a
-// recv() and (with pipelining, for several) one send().
+// recv() and (with pipelining, for several) one send(). Accepted connections
+// are dealt round robin over the loops and stay on theirs.
 //
 // Routes: GET (or HEAD) on a path prefix, registered before Start; the
 // handler gets the rest of the path, percent-decoded, and fills a status
@@ -76,12 +77,15 @@ class LookupHttpServer {
     LookupHandler handler;
   };
   void Dispatch(const HttpRequestHead& head, LookupReply* reply, bool* unauthorized) const;
+  // The loop the next accepted connection goes to (round robin).
+  Loop* NextLoop();
 
   LookupServerOptions options_;
   std::vector<Route> routes_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<size_t> connections_{0};
+  std::atomic<size_t> next_loop_{0};
   std::vector<std::unique_ptr<Loop>> loops_;
 };
 

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
+#include <mutex>
 #include <thread>
 
 namespace viewpipe {
@@ -216,6 +218,31 @@ TEST_F(LookupHttpServerTest, ConcurrentKeepAliveClients) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(ok.load(), 8 * 200);
+}
+
+// Connections are dealt round robin over the loops, whichever loop accepted
+// them: four connections opened at once are served by both of two threads.
+TEST(LookupHttpServerLoopsTest, ConnectionsSpreadOverTheLoops) {
+  LookupServerOptions o;
+  o.threads = 2;
+  LookupHttpServer server(o);
+  std::mutex mu;
+  std::map<std::thread::id, int> served;  // loop thread -> requests
+  server.AddPrefix("/v1/who/", [&](std::string_view, const HttpRequestHead&, LookupReply* r) {
+    std::lock_guard lock(mu);
+    ++served[std::this_thread::get_id()];
+    r->body = "{}";
+  });
+  ASSERT_TRUE(server.Start().ok());
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<RawClient>(server.port()));
+  for (int round = 0; round < 3; ++round) {
+    for (auto& c : clients) c->Send("GET /v1/who/x HTTP/1.1\r\n\r\n");
+    for (auto& c : clients) ASSERT_FALSE(c->Next().empty());
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(served.size(), 2u);
+  for (const auto& [thread, n] : served) EXPECT_EQ(n, 6);  // two connections each, 3 rounds
 }
 
 TEST_F(LookupHttpServerTest, StopClosesConnectionsAndIsIdempotent) {

@@ -70,8 +70,8 @@ bool ValidFeatureId(std::string_view id) {
 }
 
 FeatureRoutes::FeatureRoutes(FeatureStore* store, Clock* clock, MetricsRegistry* metrics,
-                             size_t max_batch)
-    : store_(store), clock_(clock), max_batch_(max_batch) {
+                             size_t max_batch, LookupCache* cache)
+    : store_(store), cache_(cache), clock_(clock), max_batch_(max_batch) {
   if (metrics) {
     lookups_ = metrics->GetCounter("viewpipe_features_lookups_total",
                                    "Feature vectors looked up over HTTP");
@@ -83,6 +83,7 @@ Result<std::string> FeatureRoutes::Lookup(FeatureKind kind, std::string_view id,
     return Status::InvalidArgument(std::string("malformed ") + KindName(kind) +
                                    " id: want 1-64 bytes of UTF-8 without control characters");
   }
+  if (kind == FeatureKind::kProfile && cache_) return LookupProfile(id, as_of);
   auto v = store_->Get({kind, std::string(id)});
   if (!v.ok()) return v.status();
   if (!*v) return Status::NotFound(std::string("unknown ") + KindName(kind) + " id");
@@ -91,6 +92,26 @@ Result<std::string> FeatureRoutes::Lookup(FeatureKind kind, std::string_view id,
   Status st;
   AppendVector(kind, id, **v, as_of, &out, &st);
   if (!st.ok()) return st;
+  return out;
+}
+
+// A profile lookup through the cache: the answer from it, or rendered from
+// the store and kept (under a ticket taken before the store read).
+Result<std::string> FeatureRoutes::LookupProfile(std::string_view id, int64_t as_of) {
+  std::string out;
+  if (cache_->Find(id, as_of, &out)) {
+    if (lookups_) lookups_->Inc();
+    return out;
+  }
+  const uint64_t ticket = cache_->Ticket(id);
+  auto v = store_->Get({FeatureKind::kProfile, std::string(id)});
+  if (!v.ok()) return v.status();
+  if (!*v) return Status::NotFound("unknown profile id");
+  ProfileState s;
+  VP_RETURN_IF_ERROR(DecodeProfileState(**v, &s));
+  if (lookups_) lookups_->Inc();
+  AppendProfileJson(id, EvaluateProfile(s, as_of), &out);
+  cache_->Insert(id, ticket, as_of, ProfileValidUntil(s, as_of), out);
   return out;
 }
 

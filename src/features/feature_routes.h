@@ -8,6 +8,8 @@
 // clock) with `updated_at` (wall time of the last update). 404 for an unknown
 // id; 400 for a malformed id (empty, over 64 bytes, control characters or
 // invalid UTF-8), a bad `at`, a bad batch body or more than max_batch ids.
+// With a LookupCache (lookup_cache.h), single profile lookups are answered
+// from it when it covers them (the batches always read the store).
 // Thread safe (handlers run on the HTTP threads).
 
 #include <string>
@@ -15,6 +17,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "features/feature_store.h"
+#include "features/lookup_cache.h"
 
 namespace httplib {
 class Server;
@@ -32,9 +35,11 @@ bool ValidFeatureId(std::string_view id);
 
 class FeatureRoutes {
  public:
-  // store, clock, metrics (may be null) outlive the routes.
+  // store, clock, metrics (may be null), cache (may be null) outlive the
+  // routes. With a cache, every write to store must go through an
+  // InvalidatingFeatureStore of that cache.
   FeatureRoutes(FeatureStore* store, Clock* clock, MetricsRegistry* metrics,
-                size_t max_batch = kDefaultMaxBatch);
+                size_t max_batch = kDefaultMaxBatch, LookupCache* cache = nullptr);
   void Register(httplib::Server* server);
   // The two GET lookups (not the batches) on the lookup port
   // (lookup_http_server.h), same answers as on the main server.
@@ -46,7 +51,10 @@ class FeatureRoutes {
   Result<std::string> LookupBatch(FeatureKind kind, std::string_view body, int64_t as_of);
 
  private:
+  Result<std::string> LookupProfile(std::string_view id, int64_t as_of);
+
   FeatureStore* store_;
+  LookupCache* cache_;
   Clock* clock_;
   size_t max_batch_;
   Counter* lookups_ = nullptr;

@@ -72,6 +72,17 @@ ProfileFeatures EvaluateProfile(const ProfileState& s, int64_t as_of) {
   return f;
 }
 
+int64_t ProfileValidUntil(const ProfileState& s, int64_t as_of) {
+  int64_t until = (static_cast<int64_t>(DayOf(as_of)) + 1) * kMsPerDayF;
+  auto event_at = [&](int64_t ts) {
+    if (ts > as_of && ts < until) until = ts;
+  };
+  event_at(s.last_ts);
+  for (const RecentTitle& t : s.recent) event_at(t.ts);
+  for (const auto& [title, ts] : s.completed) event_at(ts);
+  return until;
+}
+
 TitleFeatures EvaluateTitle(const TitleState& s, int64_t as_of) {
   TitleFeatures f;
   f.as_of = as_of;

@@ -45,6 +45,13 @@ struct TitleFeatures {
 };
 
 ProfileFeatures EvaluateProfile(const ProfileState& s, int64_t as_of);
+// The end of the time range over which EvaluateProfile(s, T) stays what it
+// is at as_of (but for its as_of field): for every T in [as_of, the result)
+// the profile's features are the same. The next UTC midnight (the windows
+// move) or the first event time after as_of (an event that counts from
+// then on), whichever comes first. The lookup cache (lookup_cache.h) relies
+// on it: change it together with EvaluateProfile.
+int64_t ProfileValidUntil(const ProfileState& s, int64_t as_of);
 TitleFeatures EvaluateTitle(const TitleState& s, int64_t as_of);
 
 // {"profile_id":..,"as_of":..,...,"updated_at":..}

@@ -6,6 +6,8 @@
 #include "common/env.h"
 #include "features/feature_processor.h"
 #include "features/feature_routes.h"
+#include "features/invalidating_feature_store.h"
+#include "features/lookup_cache.h"
 #include "features/redis_feature_store.h"
 #include "features/rocksdb_feature_store.h"
 #include "stream/consumer_runner.h"
@@ -20,7 +22,7 @@ std::string DefaultCatalogPath(const std::string& data_dir) {
 FeaturesModule::FeaturesModule(FeaturesOptions options) : options_(std::move(options)) {}
 FeaturesModule::~FeaturesModule() { Stop(); }
 
-Status FeaturesModule::OpenStore(const std::string& data_dir) {
+Status FeaturesModule::OpenStore(const std::string& data_dir, MetricsRegistry* metrics) {
   if (options_.store == "redis") {
     RedisStoreOptions o;
     o.url = options_.redis_url;
@@ -28,6 +30,7 @@ Status FeaturesModule::OpenStore(const std::string& data_dir) {
     auto store = RedisFeatureStore::Open(o);
     if (!store.ok()) return store.status();
     store_ = std::move(store).value();
+    shared_store_ = store_.get();  // no lookup cache: other processes may write Redis
     spdlog::info("features: redis store {} (keys {}*)", o.url, o.key_prefix);
     return Status::OK();
   }
@@ -42,16 +45,22 @@ Status FeaturesModule::OpenStore(const std::string& data_dir) {
   auto store = RocksDbFeatureStore::Open(dir, ro);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
-  spdlog::info("features: rocksdb store {}", dir);
+  shared_store_ = store_.get();
+  if (options_.lookup_cache_mb > 0) {
+    cache_ = std::make_unique<LookupCache>(options_.lookup_cache_mb << 20, metrics);
+    cached_store_ = std::make_unique<InvalidatingFeatureStore>(store_.get(), cache_.get());
+    shared_store_ = cached_store_.get();
+  }
+  spdlog::info("features: rocksdb store {} (lookup cache {} MB)", dir, options_.lookup_cache_mb);
   return Status::OK();
 }
 
 Status FeaturesModule::Start(const ModuleContext& ctx) {
-  VP_RETURN_IF_ERROR(OpenStore(ctx.data_dir));
+  VP_RETURN_IF_ERROR(OpenStore(ctx.data_dir, ctx.metrics));
   const std::string& catalog = ctx.catalog_path;
-  processor_ = std::make_unique<FeatureProcessor>(store_.get(), catalog, ctx.clock, ctx.metrics);
-  routes_ =
-      std::make_unique<FeatureRoutes>(store_.get(), ctx.clock, ctx.metrics, options_.max_batch);
+  processor_ = std::make_unique<FeatureProcessor>(shared_store_, catalog, ctx.clock, ctx.metrics);
+  routes_ = std::make_unique<FeatureRoutes>(shared_store_, ctx.clock, ctx.metrics,
+                                            options_.max_batch, cache_.get());
   routes_->Register(ctx.http);
   VP_RETURN_IF_ERROR(StartLookups(ctx));
   ctx_ = ctx;

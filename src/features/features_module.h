@@ -26,6 +26,7 @@ namespace viewpipe::features {
 class FeatureStore;
 class FeatureProcessor;
 class FeatureRoutes;
+class LookupCache;
 
 struct FeaturesOptions {
   std::string store = "rocksdb";  // or "redis" ([features] of --config)
@@ -35,7 +36,9 @@ struct FeaturesOptions {
   size_t max_batch = 100;    // ids per batch lookup
   // The lookup port (lookup_http_server.h): -1 off, 0 any free port.
   int lookup_port = -1;
-  int lookup_threads = 2;
+  int lookup_threads = 1;  // one loop: cheapest per lookup (bench/README.md, "Features")
+  // The profile lookup cache (lookup_cache.h), RocksDB store only: 0 off.
+  size_t lookup_cache_mb = 64;
 };
 
 // <data_dir>/features, and the default catalog of a data dir.
@@ -51,7 +54,7 @@ class FeaturesModule final : public ServerModule {
   void Stop() override;
 
  private:
-  Status OpenStore(const std::string& data_dir);
+  Status OpenStore(const std::string& data_dir, MetricsRegistry* metrics);
   Status StartRunner();
   Status StartLookups(const ModuleContext& ctx);
   void Supervise();
@@ -59,6 +62,11 @@ class FeaturesModule final : public ServerModule {
   FeaturesOptions options_;
   ModuleContext ctx_;
   std::unique_ptr<FeatureStore> store_;
+  // With the lookup cache: the cache and the store everything else uses
+  // (writes through to store_, invalidating the cache); else store_ itself.
+  std::unique_ptr<LookupCache> cache_;
+  std::unique_ptr<FeatureStore> cached_store_;
+  FeatureStore* shared_store_ = nullptr;
   std::unique_ptr<FeatureProcessor> processor_;
   std::unique_ptr<FeatureRoutes> routes_;
   std::unique_ptr<LookupHttpServer> lookups_;  // when options_.lookup_port >= 0

@@ -7,6 +7,7 @@ tokens, keep-alive and pipelining, a kill -9 and restart on the same port.
 from __future__ import annotations
 
 import socket
+import time
 
 import requests
 
@@ -113,3 +114,85 @@ def test_lookup_port_needs_a_read_token_and_survives_kill9(server):
              timeout=30, what="lookup port after restart")
     body = requests.get(lurl + "/v1/features/profiles/p-k", headers=auth, timeout=10).json()
     assert body["sessions_7d"] == 1
+
+
+def metric(s, name: str) -> float:
+    for line in s.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def sessions(lurl: str, http, profile: str, at: int | None = None) -> int | None:
+    q = f"?at={at}" if at is not None else ""
+    r = http.get(f"{lurl}/v1/features/profiles/{profile}{q}", timeout=10)
+    return r.json()["sessions_7d"] if r.status_code == 200 else None
+
+
+def batch(s, profiles: list, at: int) -> list:
+    """The profiles' vectors read from the store (the batch route has no cache)."""
+    r = s.http.post(f"{s.url}/v1/features/profiles:batch?at={at}", json={"ids": profiles},
+                    timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["profiles"]
+
+
+def attempt(profile: str, ts: int, n: int) -> dict:
+    return make_event("attempt", ts=ts, event_id=f"{profile}-a{n}", profile_id=profile,
+                      title_id="t-c", session_id=f"{profile}-s{n}")
+
+
+def test_cached_lookups_follow_updates_within_the_freshness_bound(server):
+    """The lookup cache (src/features/lookup_cache.h) answers repeated
+    lookups; an update is readable within the freshness target (2 s) and the
+    cached answer equals the store's at the same `at`."""
+    lport = free_port()
+    s = start(server, lport)
+    lurl, http = f"http://127.0.0.1:{lport}", requests.Session()
+    t = now_ms() - 60_000
+    post_all(s, [attempt("p-c", t, 0)])
+    wait_for(lambda: sessions(lurl, http, "p-c") == 1, what="profile online")
+    hits = metric(s, "viewpipe_features_lookup_cache_hits_total")
+    for _ in range(50):
+        assert sessions(lurl, http, "p-c") == 1
+    assert metric(s, "viewpipe_features_lookup_cache_hits_total") >= hits + 45  # cached
+    for n in range(1, 6):  # each update: from the 200 to readable on the lookup port
+        post_all(s, [attempt("p-c", t + n * 1000, n)])
+        sent = time.monotonic()
+        while sessions(lurl, http, "p-c") != n + 1:
+            assert time.monotonic() - sent < 2.0, f"update {n} not readable within 2 s"
+            time.sleep(0.002)
+        at = now_ms()
+        cached = http.get(f"{lurl}/v1/features/profiles/p-c?at={at}", timeout=10).json()
+        assert cached == batch(s, ["p-c"], at)[0]
+        assert http.get(f"{lurl}/v1/features/profiles/p-c?at={at}", timeout=10).json() == cached
+
+
+def test_kill9_and_restart_never_serve_a_stale_cached_answer(server):
+    """Cached answers, then updates and kill -9 mid-way, restart: every
+    lookup equals the store's answer and counts every accepted event."""
+    lport = free_port()
+    s = start(server, lport)
+    lurl, http = f"http://127.0.0.1:{lport}", requests.Session()
+    profiles = [f"p-r{i}" for i in range(20)]
+    t = now_ms() - 600_000
+    expect = {p: 0 for p in profiles}
+    for rnd in range(4):
+        post_all(s, [attempt(p, t + rnd * 1000, rnd) for p in profiles])
+        for p in profiles:
+            expect[p] += 1
+        if rnd == 0:
+            wait_for(lambda: all(sessions(lurl, http, p) == 1 for p in profiles),
+                     what="first round online")
+            for p in profiles * 5:  # cache the round-1 answers
+                assert sessions(lurl, http, p) == 1
+        if rnd == 2:
+            s.kill9()  # right after the post: the features path may be mid-batch
+            s.start()
+    wait_for(lambda: [sessions(lurl, http, p) for p in profiles] == [4] * 20,
+             timeout=30, what="every accepted attempt counted after the restart")
+    at = now_ms()
+    stored = batch(s, profiles, at)
+    for p, vec in zip(profiles, stored):
+        assert http.get(f"{lurl}/v1/features/profiles/{p}?at={at}", timeout=10).json() == vec
+        assert vec["sessions_7d"] == expect[p] == 4
