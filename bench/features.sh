@@ -24,7 +24,7 @@
 #    the main port; vegeta (a Go module;
 #    open loop, random ids, but ~50 us of client CPU a request) at
 #    VEGETA_RATES on the lookup port; FIXED_SECONDS each; a tool not
-#    installed is skipped, said so (scripts/setup.sh --test installs them);
+#    installed is skipped, said so (scripts/setup.sh --bench installs them);
 # 3. bench/features_probe.py posts one event for a new profile RATE times a
 #    second and polls its features: freshness = the collector's 200 -> the
 #    profile readable, p50/p99.
@@ -72,6 +72,9 @@ go_tool() {  # the path of a Go-module tool, on PATH or in GOPATH/bin; empty if 
   command -v go >/dev/null && [[ -x "$(go env GOPATH)/bin/$1" ]] && echo "$(go env GOPATH)/bin/$1"
   return 0
 }
+# The load tools (Go modules, a crate): installed once, skipped if present.
+mkdir -p build && [[ ${NO_BUILD:-0} == 1 ]] || scripts/setup.sh --bench >"build/features-bench-setup.log" 2>&1 ||
+  log "scripts/setup.sh --bench failed (build/features-bench-setup.log); missing tools are skipped"
 VEGETA=$(go_tool vegeta)
 BOMBARDIER=$(go_tool bombardier)
 OHA=$(command -v oha 2>/dev/null || true)
@@ -170,7 +173,7 @@ if [[ -n $OHA ]]; then
       --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
   done
 else
-  log "oha not found: no open-loop step at 50,000/s (scripts/setup.sh --test installs it)"
+  log "oha not found: no open-loop step at 50,000/s (scripts/setup.sh --bench installs it)"
 fi
 if [[ -n $BOMBARDIER ]]; then
   one_id=$(head -1 "$WORK/ids.txt")
@@ -182,7 +185,7 @@ if [[ -n $BOMBARDIER ]]; then
   step "bomb-api" bombardier --binary "$BOMBARDIER" --rate "$r" --seconds "$FIXED_SECONDS" \
     --connections "$BOMB_CONNS" --url "$URL/v1/features/profiles/$one_id"
 else
-  log "bombardier not found: no fixed-rate step (scripts/setup.sh --test installs it)"
+  log "bombardier not found: no fixed-rate step (scripts/setup.sh --bench installs it)"
 fi
 if [[ -n $VEGETA ]]; then
   python3 - "$WORK/ids.txt" "$LURL" "$WORK/targets.txt" <<'PY'
@@ -198,7 +201,7 @@ PY
       --targets "$WORK/targets.txt"
   done
 else
-  log "vegeta not found: no open-loop step (scripts/setup.sh --test installs it)"
+  log "vegeta not found: no open-loop step (scripts/setup.sh --bench installs it)"
 fi
 log "freshness: $RATE probes/s for ${FRESH_SECONDS} s"
 python3 bench/features_probe.py --url "$URL" --write-key "$KEY" --seconds "$FRESH_SECONDS" \

@@ -5,11 +5,16 @@
 #
 #   scripts/setup.sh            deps + release build (build/release)
 #   scripts/setup.sh --test     also the test-only deps and the sanitizer build
+#   scripts/setup.sh --bench    also the load tools of the benchmarks (Go
+#                               modules vegeta, bombardier; the crate oha);
+#                               bench/features.sh runs it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WITH_TESTS=0
+WITH_BENCH=0
 [[ "${1:-}" == "--test" ]] && WITH_TESTS=1
+[[ "${1:-}" == "--bench" ]] && WITH_BENCH=1
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
@@ -78,7 +83,7 @@ fi
 
 # --- vegeta and bombardier (Go modules): the fixed-rate load tools of ------
 # bench/features.sh (wrk2 is not in Debian)
-if (( WITH_TESTS )) && command -v go >/dev/null; then
+if (( WITH_BENCH )) && command -v go >/dev/null; then
   for mod in github.com/tsenart/vegeta/v12@v12.13.0 github.com/codesenberg/bombardier@v1.2.6; do
     tool=$(basename "${mod%@*}"); [[ $tool == v12 ]] && tool=vegeta
     command -v "$tool" >/dev/null || [[ -x "$(go env GOPATH)/bin/$tool" ]] && continue
@@ -89,8 +94,8 @@ fi
 
 # --- oha (a Rust crate): the open-loop fixed-rate load tool of --------------
 # bench/features.sh (latency corrected for coordinated omission). A cargo
-# build of a few minutes, once.
-if (( WITH_TESTS )) && command -v cargo >/dev/null; then
+# build of a few minutes, once (not in the test command: no test needs it).
+if (( WITH_BENCH )) && command -v cargo >/dev/null; then
   if ! command -v oha >/dev/null && [[ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/oha" ]]; then
     log "installing oha (crate oha 1.16.0)"
     cargo install --locked oha --version 1.16.0 ||
