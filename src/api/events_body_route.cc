@@ -53,7 +53,11 @@ void EventsBodyRoute::Handle(const BodyRequest& request, std::string_view body,
                              LookupReply* reply) const {
   const BodyFormat format =
       IsNdjson(request.content_type) ? BodyFormat::kNdjson : BodyFormat::kJson;
-  if (!IsGzip(request.content_encoding)) return Fill(collector_->Ingest(body, format), reply);
+  if (!IsGzip(request.content_encoding)) {
+    // The body buffer has kBodyPadding readable bytes past the body: parsed in place.
+    static_assert(kBodyPadding == kBodyPaddingBytes);
+    return Fill(collector_->Ingest(body, format, BodyPadding::kReadable), reply);
+  }
   thread_local std::string inflated;  // per worker, reused
   const size_t limit = collector_->options().max_body_bytes;
   if (inflated.capacity() > 2 * limit) std::string().swap(inflated);
