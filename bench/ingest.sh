@@ -101,7 +101,7 @@ python3 -c "import sys; sys.exit(0 if $(load_avg) < 1.5 else 1)" \
 VP_PORT=$(free_port)
 DATA=$WORK/vp-data
 # The contract is --listen HOST:PORT; builds that still take --host/--port work too.
-if "$VP" serve --help 2>&1 | grep -q -- '--listen'; then
+if [[ $("$VP" serve --help 2>&1 || true) == *--listen* ]]; then
   LISTEN=(--listen "127.0.0.1:$VP_PORT")
 else
   LISTEN=(--host 127.0.0.1 --port "$VP_PORT")
@@ -109,7 +109,10 @@ fi
 PATH_ARGS=()
 [[ -n $PATHS ]] && PATH_ARGS=(--paths "$PATHS")
 FAST_ARGS=()
-if [[ $FAST == 1 ]] && "$VP" serve --help 2>&1 | grep -q -- '--fast-port'; then
+# (The help is captured first: grep -q exiting early under pipefail would
+# fail the pipeline with SIGPIPE.)
+SERVE_HELP=$("$VP" serve --help 2>&1 || true)
+if [[ $FAST == 1 && $SERVE_HELP == *--fast-port* ]]; then
   FAST_PORT=$(free_port)
   while [[ $FAST_PORT == "$VP_PORT" ]]; do FAST_PORT=$(free_port); done
   FAST_ARGS=(--fast-port "$FAST_PORT")
