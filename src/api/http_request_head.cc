@@ -69,6 +69,8 @@ bool ParseHeader(std::string_view line, HttpRequestHead* out, std::string_view* 
     out->authorization = value;
   } else if (IEquals(name, "content-type")) {
     out->content_type = value;
+  } else if (IEquals(name, "expect")) {
+    out->expect_continue = IEquals(value, "100-continue");
   } else if (IEquals(name, "content-encoding")) {
     out->content_encoding = value;
   } else if (IEquals(name, "transfer-encoding")) {

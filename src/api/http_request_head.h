@@ -25,6 +25,7 @@ struct HttpRequestHead {
   bool has_body = false;    // a non-zero Content-Length or any Transfer-Encoding
   bool transfer_encoding = false;  // any Transfer-Encoding (chunked): not Content-Length framed
   uint64_t content_length = 0;     // 0 when absent; two different values are kBad
+  bool expect_continue = false;    // "Expect: 100-continue" (curl sends it for bodies > 1 KB)
   size_t head_bytes = 0;    // bytes of the head, the blank line included
 
   // Parses the head at the start of buf. kIncomplete: no blank line yet

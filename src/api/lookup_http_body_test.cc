@@ -250,6 +250,18 @@ TEST_F(LookupHttpBodyTest, ClientGoneWhileItsBodyIsHandledAndStopWithAJobRunning
   releaser2.join();
 }
 
+TEST_F(LookupHttpBodyTest, ExpectContinueGetsA100ThenTheAnswer) {
+  RawClient c(server_->port());
+  const std::string body = Payload(5000, 10);
+  const std::string req = Post(body, "Expect: 100-continue\r\n");
+  c.Send(req.substr(0, req.size() - body.size()));  // the head only: wait for 100
+  char buf[64] = {};
+  ASSERT_EQ(::recv(c.fd(), buf, 25, MSG_WAITALL), 25);
+  EXPECT_EQ(std::string(buf, 25), "HTTP/1.1 100 Continue\r\n\r\n");
+  c.Send(body);
+  EXPECT_EQ(BodyOf(c.Next()), Expected(body));
+}
+
 TEST_F(LookupHttpBodyTest, ConnectionCloseAndHttp10AreHonouredAfterAPost) {
   RawClient c(server_->port());
   c.Send(Post("abc", "Connection: close\r\n"));

@@ -277,6 +277,10 @@ void LookupHttpServer::Loop::StartBody(Connection* c, const HttpRequestHead& hea
       c->body_capacity = c->body_size;
     }
     std::memset(c->body.get() + c->body_size, ' ', kBodyPadding);
+    // The client waits for this before it sends the body (unless it sent it already).
+    if (head.expect_continue && c->in.size() == *used) {
+      c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
+    }
     c->body_have = std::min(c->body_size, c->in.size() - *used);
     std::memcpy(c->body.get(), c->in.data() + *used, c->body_have);
     *used += c->body_have;
