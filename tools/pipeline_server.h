@@ -23,7 +23,7 @@ struct ServerConfig {
   // POST /v1/events and the GET lookups; -1 off, 0 any free port.
   int fast_port = -1;
   int fast_threads = 2;        // its epoll loops
-  int fast_body_threads = 16;  // its POST workers (each blocks until its fsync)
+  int fast_body_threads = 32;  // its POST workers (each blocks until its fsync), as --http-threads
   // The dashboard's static files (node_modules beside it); empty: found next
   // to the executable or in ./web (api/dashboard_module.h).
   std::string web_root;
