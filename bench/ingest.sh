@@ -17,6 +17,10 @@
 # BACKEND (file; "kafka" runs viewpipe's collector on the Kafka log backend,
 # `serve --config`, against a broker of its own, and skips the Kafka peer
 # runs unless KAFKA=1 is given: `BACKEND=kafka bench/ingest.sh`).
+# FAST (1; 0 skips it): the same server also listens on its event-loop port
+# (`serve --fast-port`, docs/fast_port.md) and the three viewpipe runs are
+# repeated against that port (fast-plain, fast-gzip, fast-rate), side by
+# side with the main (cpp-httplib) port's in one run and one report.
 # Prints a table and writes bench/results/ingest-<time>.json (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +37,7 @@ KAFKA_SECONDS=${KAFKA_SECONDS:-15}
 KAFKA_FSYNC=${KAFKA_FSYNC:-1}
 PERF=${PERF:-0}
 PATHS=${PATHS:-}
+FAST=${FAST:-1}
 KEEP=${KEEP:-0}
 KEY=bench-write-key
 BATCH=500
@@ -96,13 +101,24 @@ python3 -c "import sys; sys.exit(0 if $(load_avg) < 1.5 else 1)" \
 VP_PORT=$(free_port)
 DATA=$WORK/vp-data
 # The contract is --listen HOST:PORT; builds that still take --host/--port work too.
-if "$VP" serve --help 2>&1 | grep -q -- '--listen'; then
+if [[ $("$VP" serve --help 2>&1 || true) == *--listen* ]]; then
   LISTEN=(--listen "127.0.0.1:$VP_PORT")
 else
   LISTEN=(--host 127.0.0.1 --port "$VP_PORT")
 fi
 PATH_ARGS=()
 [[ -n $PATHS ]] && PATH_ARGS=(--paths "$PATHS")
+FAST_ARGS=()
+# (The help is captured first: grep -q exiting early under pipefail would
+# fail the pipeline with SIGPIPE.)
+SERVE_HELP=$("$VP" serve --help 2>&1 || true)
+if [[ $FAST == 1 && $SERVE_HELP == *--fast-port* ]]; then
+  FAST_PORT=$(free_port)
+  while [[ $FAST_PORT == "$VP_PORT" ]]; do FAST_PORT=$(free_port); done
+  FAST_ARGS=(--fast-port "$FAST_PORT")
+else
+  FAST=0
+fi
 BACKEND_ARGS=()
 if [[ $BACKEND == kafka ]]; then
   # The same collector, its log on a Kafka broker (acks=all, idempotent
@@ -114,7 +130,7 @@ if [[ $BACKEND == kafka ]]; then
   log "log backend: Kafka $(cat third_party/kafka/VERSION) on 127.0.0.1:$KB_PORT"
 fi
 "$VP" serve --data-dir "$DATA" "${LISTEN[@]}" --write-key "$KEY" "${BACKEND_ARGS[@]}" \
-  "${PATH_ARGS[@]}" >"$WORK/viewpipe.log" 2>&1 &
+  "${PATH_ARGS[@]}" "${FAST_ARGS[@]}" >"$WORK/viewpipe.log" 2>&1 &
 VP_PID=$!
 for _ in $(seq 1 300); do
   curl -fs "http://127.0.0.1:$VP_PORT/readyz" >/dev/null 2>&1 && break
@@ -126,13 +142,14 @@ log "viewpipe ready on 127.0.0.1:$VP_PORT (pid $VP_PID, data in $DATA)"
 
 # run_load NAME ARGS...: runs the load generator, samples the server's
 # per-thread CPU over the measured window, writes $R/NAME.json (+ .cpu.json).
+# TARGET_PORT (default the main port) is the port it loads.
 run_load() {
   local name=$1 dur; shift
   dur=$DURATION
   local a
   for a in "$@"; do [[ ${prev:-} == --duration ]] && dur=$a; prev=$a; done
   unset prev
-  timeout $((${dur%.*} + 200)) "$LOAD" --target "127.0.0.1:$VP_PORT" --key "$KEY" \
+  timeout $((${dur%.*} + 200)) "$LOAD" --target "127.0.0.1:${TARGET_PORT:-$VP_PORT}" --key "$KEY" \
     --batch "$BATCH" --warmup "$WARMUP" "$@" >"$R/$name.json" 2>"$R/$name.err" &
   local lp=$! window
   window=$(python3 -c "print(max(0.5, $dur - $WARMUP - 0.8))")
@@ -141,7 +158,7 @@ run_load() {
   for _ in $(seq 1 1800); do grep -q built "$R/$name.err" && break; sleep 0.1; done
   python3 bench/proc_cpu.py sample "$VP_PID" "$WARMUP" "$window" >"$R/$name.cpu.json" 2>/dev/null &
   local cp=$!
-  if [[ $PERF == 1 && $name == plain ]]; then
+  if [[ $PERF == 1 && $name == ${PERF_RUN:-plain} ]]; then
     sleep "$WARMUP"
     perf record -e cpu-clock -F 499 -g -p "$VP_PID" -o "$WORK/perf.data" -- sleep 4 >/dev/null 2>&1 || true
   fi
@@ -164,6 +181,29 @@ RATE=$(python3 -c "print(int(min(500000, $PLAIN_EPS / 2) // 1000 * 1000))")
 log "plain JSON at a fixed $RATE events/s (open loop): $RATE_CONNECTIONS connections, ${RATE_DURATION}s"
 run_load rate --mode rate --rate "$RATE" --encoding json --connections "$RATE_CONNECTIONS" \
   --duration "$RATE_DURATION"
+
+if [[ $FAST == 1 ]]; then
+  # The same three runs against the event-loop port of the same server.
+  export TARGET_PORT=$FAST_PORT
+  log "fast port ($FAST_PORT): plain JSON, max throughput: $CONNECTIONS connections, ${DURATION}s"
+  run_load fast-plain --mode max --encoding json --connections "$CONNECTIONS" --duration "$DURATION"
+  FAST_EPS=$(jget "$R/fast-plain.json" '["events_per_s"]')
+  GZ_EVENTS=$(python3 -c "print(int(min($GZIP_MAX_EVENTS, max(500000, $FAST_EPS * $DURATION * 1.2))))")
+  log "fast port: gzip, max throughput, $GZ_EVENTS distinct events pre-compressed"
+  run_load fast-gzip --mode max --encoding gzip --events "$GZ_EVENTS" \
+    --connections "$CONNECTIONS" --duration "$DURATION"
+  # The same fixed rate as the main port's run, so the two p99s compare.
+  log "fast port: plain JSON at a fixed $RATE events/s (open loop)"
+  run_load fast-rate --mode rate --rate "$RATE" --encoding json \
+    --connections "$RATE_CONNECTIONS" --duration "$RATE_DURATION"
+  FAST_RATE=$(python3 -c "print(int(min(500000, $FAST_EPS / 2) // 1000 * 1000))")
+  if (( FAST_RATE > RATE )); then
+    log "fast port: plain JSON at a fixed $FAST_RATE events/s (half its own max)"
+    run_load fast-rate-half --mode rate --rate "$FAST_RATE" --encoding json \
+      --connections "$RATE_CONNECTIONS" --duration "$RATE_DURATION"
+  fi
+  unset TARGET_PORT
+fi
 
 curl -fs "http://127.0.0.1:$VP_PORT/metrics" >"$R/metrics.txt" || true
 kill "$VP_PID"

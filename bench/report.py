@@ -26,6 +26,45 @@ def metric(text, name, labels):
     return None
 
 
+def port_rows(d, runs, cpu):
+    """Main port vs fast port (bench/ingest.sh FAST=1): events/s, p99, and
+    CPU-seconds per 1 M events of the server and of the load generator."""
+    rows = []
+    for port, prefix in (("main", ""), ("fast", "fast-")):
+        for kind in ("plain", "gzip", "rate", "rate-half"):
+            name = prefix + kind
+            run = runs.get(name) if name in runs else load(f"{d}/{name}.json")
+            c = cpu.get(name) if name in cpu else load(f"{d}/{name}.cpu.json")
+            if not run or not run.get("events_per_s"):
+                continue
+            eps = run["events_per_s"]
+            server = (c or {}).get("total_cores")
+            client = run.get("client_cpu_cores")
+            rows.append({
+                "port": port, "run": kind, "events_per_s": eps,
+                "target_rate": run.get("target_rate"),
+                "p50_ms": run["latency_ms"]["p50"], "p99_ms": run["latency_ms"]["p99"],
+                "non200": run.get("non200_total"),
+                "server_cores": server, "client_cores": client,
+                "server_cpu_s_per_1M": round(server / eps * 1e6, 2) if server else None,
+                "client_cpu_s_per_1M": round(client / eps * 1e6, 2) if client else None,
+            })
+    return rows
+
+
+def print_ports(rows):
+    if not any(r["port"] == "fast" for r in rows):
+        return
+    print("\nmain port vs fast port (CPU-s per 1 M events: server / load generator):")
+    print(f"{'port':5} {'run':10} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non200':>6} "
+          f"{'server':>7} {'client':>7}")
+    for r in rows:
+        run = r["run"] if not r["target_rate"] else f"{r['run']}@{r['target_rate']}"
+        print(f"{r['port']:5} {run:10} {r['events_per_s']:>10,.0f} {r['p50_ms']:>8} "
+              f"{r['p99_ms']:>8} {r['non200']!s:>6} {r['server_cpu_s_per_1M']!s:>7} "
+              f"{r['client_cpu_s_per_1M']!s:>7}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
@@ -72,7 +111,9 @@ def main():
                                    capture_output=True, text=True).stdout.strip()
     except OSError:
         pass
+    ports = port_rows(d, runs, cpu)
     result = {
+        "ports": ports,
         "machine": {"cores": os.cpu_count(), "cpu": cpu_model, "load_avg_at_end": a.load_avg},
         "server_paths": os.environ.get("PATHS") or "all",
         "viewpipe": {
@@ -157,6 +198,7 @@ def main():
     print(f"targets: ≥1,000,000 plain events/s: {'met' if result['summary']['target_1M_plain_met'] else 'NOT met'}; "
           f"p99 < 20 ms at {fmt(rate.get('target_rate'))}/s: "
           f"{'met' if result['summary']['target_p99_under_20ms_met'] else 'NOT met'}")
+    print_ports(ports)
     for n in ("plain", "gzip", "rate"):
         c = cpu[n]
         if c and c.get("by_thread"):

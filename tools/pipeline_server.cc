@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "api/dead_letter_routes.h"
+#include "api/events_body_route.h"
+#include "api/lookup_http_server.h"
 #include "api/read_auth.h"
 #include "api/service_routes.h"
 #include "common/clock.h"
@@ -32,6 +34,8 @@ struct PipelineServer::Impl {
   std::vector<ServerModule*> running;                   // the ones --paths selected, started
   httplib::Server http;
   int port = 0;
+  std::unique_ptr<EventsBodyRoute> events_route;
+  std::unique_ptr<LookupHttpServer> fast;  // when config.fast_port >= 0
   std::thread http_thread;
   std::thread housekeeping;
   std::mutex mu;
@@ -40,6 +44,8 @@ struct PipelineServer::Impl {
   bool started = false;
 
   Status OpenLog();
+  void MakeFastServer();
+  Status StartFastServer();
   void RegisterLogMetrics();
   void Housekeeping();
 };
@@ -81,6 +87,29 @@ Status PipelineServer::Impl::OpenLog() {
   file_log = opened->get();
   log = std::move(opened).value();
   if (!report.Clean()) spdlog::warn("log recovery: {}", report.ToString());
+  return Status::OK();
+}
+
+void PipelineServer::Impl::MakeFastServer() {
+  if (config.fast_port < 0) return;
+  LookupServerOptions o;
+  o.host = config.host;
+  o.port = config.fast_port;
+  o.threads = config.fast_threads;
+  o.body_threads = config.fast_body_threads;
+  o.read_tokens = config.read_tokens;
+  fast = std::make_unique<LookupHttpServer>(o);
+  if (collector) {
+    events_route = std::make_unique<EventsBodyRoute>(collector.get());
+    fast->AddBodyRoute("/v1/events", events_route.get());
+  }
+}
+
+Status PipelineServer::Impl::StartFastServer() {
+  if (!fast) return Status::OK();
+  VP_RETURN_IF_ERROR(fast->Start());
+  spdlog::info("fast port: POST /v1/events and GET lookups on http://{}:{} ({} loops, {} workers)",
+               config.host, fast->port(), config.fast_threads, config.fast_body_threads);
   return Status::OK();
 }
 
@@ -147,6 +176,8 @@ Status PipelineServer::Start() {
                                                   : m.config.catalog_path};
   ctx.host = m.config.host;
   ctx.read_tokens = m.config.read_tokens;
+  m.MakeFastServer();
+  ctx.fast_http = m.fast.get();
   m.modules = MakeModules(m.config);
   Result<std::vector<ServerModule*>> selected = SelectModules(m.modules, m.config.paths);
   if (!selected.ok()) return selected.status();
@@ -155,6 +186,7 @@ Status PipelineServer::Start() {
     Status st = module->Start(ctx);
     if (!st.ok()) return Status::Aborted("module " + module->name() + ": " + st.ToString());
   }
+  VP_RETURN_IF_ERROR(m.StartFastServer());  // after the modules added their lookups
   if (m.config.port == 0) {
     m.port = m.http.bind_to_any_port(m.config.host);
   } else if (m.http.bind_to_port(m.config.host, m.config.port)) {
@@ -186,6 +218,7 @@ void PipelineServer::Stop() {
   m.state.ready = false;
   m.http.stop();
   if (m.http_thread.joinable()) m.http_thread.join();
+  if (m.fast) m.fast->Stop();
   {
     std::lock_guard<std::mutex> lock(m.mu);
     m.stopping = true;
@@ -195,12 +228,16 @@ void PipelineServer::Stop() {
   for (auto it = m.running.rbegin(); it != m.running.rend(); ++it) (*it)->Stop();
   m.running.clear();
   m.modules.clear();
+  m.fast.reset();
+  m.events_route.reset();
   m.collector.reset();
   m.file_log = nullptr;
   m.log.reset();
 }
 
 int PipelineServer::port() const { return impl_->port; }
+
+int PipelineServer::fast_port() const { return impl_->fast ? impl_->fast->port() : 0; }
 
 std::string PipelineServer::url() const {
   return "http://" + impl_->config.host + ":" + std::to_string(impl_->port);

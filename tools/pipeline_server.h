@@ -19,6 +19,11 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: pick a free one
   int http_threads = 32;
+  // The event-loop port (api/lookup_http_server.h, docs/fast_port.md):
+  // POST /v1/events and the GET lookups; -1 off, 0 any free port.
+  int fast_port = -1;
+  int fast_threads = 2;        // its epoll loops
+  int fast_body_threads = 32;  // its POST workers (each blocks until its fsync), as --http-threads
   // The dashboard's static files (node_modules beside it); empty: found next
   // to the executable or in ./web (api/dashboard_module.h).
   std::string web_root;
@@ -56,6 +61,7 @@ class PipelineServer {
   // Stops serving and closes everything (idempotent).
   void Stop();
   int port() const;
+  int fast_port() const;  // 0 when off
   std::string url() const;
 
  private:

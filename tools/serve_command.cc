@@ -80,6 +80,17 @@ void AddServerFlags(CLI::App* cmd, ServerConfig* c) {
       ->delimiter(',');
   cmd->add_option("--http-threads", c->http_threads, "HTTP worker threads")
       ->capture_default_str();
+  cmd->add_option("--fast-port", c->fast_port,
+                  "Also serve POST /v1/events and the GET feature lookups on this port from an "
+                  "event-loop server (docs/fast_port.md; 0: any free port; -1: off)")
+      ->capture_default_str();
+  cmd->add_option("--fast-threads", c->fast_threads, "Event loops of the fast port")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--fast-body-threads", c->fast_body_threads,
+                  "POST workers of the fast port (each waits for its fsync)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   cmd->add_option("--max-events", c->collector.limits.max_events, "Events per request")
       ->capture_default_str();
   cmd->add_option("--max-event-bytes", c->collector.limits.max_event_bytes, "Bytes per event")

@@ -24,9 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (parsed == viewpipe::HttpRequestHead::Parse::kOk) {
     if (head.head_bytes == 0 || head.head_bytes > buf.size()) std::abort();
     const std::string_view used = buf.substr(0, head.head_bytes);
-    for (std::string_view part : {head.method, head.path, head.query, head.authorization}) {
+    for (std::string_view part : {head.method, head.path, head.query, head.authorization,
+                                  head.content_type, head.content_encoding}) {
       if (!Inside(part, used)) std::abort();
     }
+    if (head.content_length > 0 && !head.has_body) std::abort();
     (void)head.Param("at");
     (void)head.Param("access_token");
   }

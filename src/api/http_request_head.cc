@@ -57,7 +57,8 @@ bool ParseRequestLine(std::string_view line, HttpRequestHead* out, bool* http10)
   return true;
 }
 
-bool ParseHeader(std::string_view line, HttpRequestHead* out, std::string_view* connection) {
+bool ParseHeader(std::string_view line, HttpRequestHead* out, std::string_view* connection,
+                 bool* seen_length) {
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos || colon == 0) return false;
   const std::string_view name = line.substr(0, colon);
@@ -66,12 +67,23 @@ bool ParseHeader(std::string_view line, HttpRequestHead* out, std::string_view* 
     *connection = value;
   } else if (IEquals(name, "authorization")) {
     out->authorization = value;
+  } else if (IEquals(name, "content-type")) {
+    out->content_type = value;
+  } else if (IEquals(name, "expect")) {
+    out->expect_continue = IEquals(value, "100-continue");
+  } else if (IEquals(name, "content-encoding")) {
+    out->content_encoding = value;
   } else if (IEquals(name, "transfer-encoding")) {
     out->has_body = true;
+    out->transfer_encoding = true;
   } else if (IEquals(name, "content-length")) {
     uint64_t n = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
     if (ec != std::errc() || p != value.data() + value.size()) return false;
+    // Two lengths that disagree: the framing is ambiguous (request smuggling).
+    if (*seen_length && n != out->content_length) return false;
+    *seen_length = true;
+    out->content_length = n;
     out->has_body = out->has_body || n > 0;
   }
   return true;
@@ -92,9 +104,10 @@ HttpRequestHead::Parse HttpRequestHead::ParseFrom(std::string_view buf, size_t m
   bool http10 = false;
   if (!ParseRequestLine(head.substr(0, eol), out, &http10)) return Parse::kBad;
   std::string_view connection;
+  bool seen_length = false;
   for (head.remove_prefix(eol + 2); !head.empty(); head.remove_prefix(eol + 2)) {
     eol = head.find("\r\n");
-    if (!ParseHeader(head.substr(0, eol), out, &connection)) return Parse::kBad;
+    if (!ParseHeader(head.substr(0, eol), out, &connection, &seen_length)) return Parse::kBad;
   }
   out->keep_alive = http10 ? ListsToken(connection, "keep-alive") : !ListsToken(connection, "close");
   return Parse::kOk;

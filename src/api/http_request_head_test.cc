@@ -67,6 +67,32 @@ TEST(HttpRequestHeadTest, ConnectionAndBodyRules) {
                                        8192, &h),
             Parse::kOk);
   EXPECT_TRUE(h.has_body);
+  EXPECT_TRUE(h.transfer_encoding);
+}
+
+TEST(HttpRequestHeadTest, BodyHeadersForPosts) {
+  HttpRequestHead h;
+  ASSERT_EQ(HttpRequestHead::ParseFrom("POST /v1/events HTTP/1.1\r\ncontent-length: 190000\r\n"
+                                       "Content-Type: application/x-ndjson\r\n"
+                                       "Content-Encoding: gzip\r\n\r\n",
+                                       8192, &h),
+            Parse::kOk);
+  EXPECT_EQ(h.content_length, 190000u);
+  EXPECT_EQ(h.content_type, "application/x-ndjson");
+  EXPECT_EQ(h.content_encoding, "gzip");
+  EXPECT_FALSE(h.transfer_encoding);
+  // The same length twice is fine; two different lengths are ambiguous framing.
+  EXPECT_EQ(HttpRequestHead::ParseFrom(
+                "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", 8192, &h),
+            Parse::kOk);
+  EXPECT_EQ(HttpRequestHead::ParseFrom(
+                "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 8192, &h),
+            Parse::kBad);
+  EXPECT_EQ(HttpRequestHead::ParseFrom("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 8192, &h),
+            Parse::kBad);
+  EXPECT_EQ(HttpRequestHead::ParseFrom(
+                "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 8192, &h),
+            Parse::kBad);
 }
 
 TEST(HttpRequestHeadTest, PercentDecode) {

@@ -1,25 +1,39 @@
 #pragma once
-// LookupHttpServer: a small HTTP/1.1 keep-alive server for read-only GET
-// lookups answered from memory (the online feature lookups, api.md
-// "Recommendations"), on a port of its own beside the main API server.
+// LookupHttpServer: the event-loop port (`serve --fast-port`, docs/fast_port.md).
+// A small HTTP/1.1 keep-alive server for the hot requests, on a port of its
+// own beside the main (cpp-httplib) API server: the GET lookups answered
+// from memory (the online feature lookups, api.md "Recommendations") and
+// POST /v1/events (body routes, below).
 //
 // Why: cpp-httplib (the main server) gives every connection a pool thread
-// that blocks in poll(); a request costs it two poll wake-ups, getpeername,
-// getsockname and two send()s with a poll each (11 system calls), and that,
-// not the store, was most of a lookup's CPU (bench/README.md, "Features").
-// Here one epoll loop per thread serves many connections: a request is a
-// recv() and (with pipelining, for several) one send(). Accepted connections
-// are dealt round robin over the loops and stay on theirs.
+// that blocks in poll(); a lookup costs it 11 system calls, and it reads a
+// request body in 4 KiB poll+recv pairs (~100 per 190 KB POST), which was
+// most of a lookup's CPU and ~10 % of an ingested event's (bench/README.md,
+// "Features" and "Ingest"). Here one epoll loop per thread serves many
+// connections: a lookup is a recv() and (with pipelining, for several) one
+// send(); a POST body is read straight into a per-connection buffer sized
+// from Content-Length, with recv() calls as large as what is left of it.
 //
 // Routes: GET (or HEAD) on a path prefix, registered before Start; the
 // handler gets the rest of the path, percent-decoded, and fills a status
 // and a JSON body. Built in: GET /healthz -> {"status":"ok"}. Read tokens:
 // the read_auth.h rule (every /v1/ path needs a token when any is
-// configured; Bearer header or ?access_token=). Answers 400 to a malformed
-// head or a request with a body (then closes), 405 to other methods, 404 to
-// other paths, 431 to a head over max_head_bytes (then closes).
+// configured; Bearer header or ?access_token=); body routes do their own
+// auth (write keys). Answers 400 to a malformed head or a request with a
+// body on a GET route (then closes), 405 to other methods, 404 to other
+// paths, 431 to a head over max_head_bytes (then closes).
 //
-// Thread safety: handlers run concurrently on the loop threads.
+// Body routes (POST on an exact path): once the head is in, the route's
+// Admit decides on the loop thread (auth, encoding, Content-Length limit;
+// a refusal closes the connection, as the body is left unread). The body
+// is then read into the connection's buffer; when complete, the connection
+// is parked (out of the epoll set, its pipelined bytes wait in the socket)
+// and Handle runs on a body worker (body_workers.h), which may block on
+// fsync; the worker posts the reply back to the loop through its eventfd,
+// the loop sends it and resumes the connection.
+//
+// Thread safety: GET handlers run concurrently on the loop threads, body
+// handlers on the body workers.
 
 #include <atomic>
 #include <functional>
@@ -29,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/body_workers.h"
 #include "api/http_request_head.h"
 #include "common/status.h"
 
@@ -36,7 +51,31 @@ namespace viewpipe {
 
 struct LookupReply {
   int status = 200;
-  std::string body;  // JSON
+  std::string body;       // JSON
+  int retry_after_s = 0;  // > 0: send Retry-After
+};
+
+// The parts of a POST's head that its handler needs after the head's
+// buffer is gone.
+struct BodyRequest {
+  std::string content_type;
+  std::string content_encoding;
+};
+
+// A body buffer has this many readable bytes past the body (simdjson's
+// SIMDJSON_PADDING), so a parser could read it in place.
+inline constexpr size_t kBodyPadding = 64;
+
+class BodyRoute {
+ public:
+  virtual ~BodyRoute() = default;
+  // On a loop thread, before the body is read: true to read it (then
+  // head.content_length bytes are read; keep that within your limit), or
+  // false with the refusal in *reply (the connection closes after it).
+  virtual bool Admit(const HttpRequestHead& head, LookupReply* reply) const = 0;
+  // On a body worker, with the whole body; may block.
+  virtual void Handle(const BodyRequest& request, std::string_view body,
+                      LookupReply* reply) const = 0;
 };
 
 using LookupHandler =
@@ -49,6 +88,9 @@ struct LookupServerOptions {
   std::vector<std::string> read_tokens;
   size_t max_head_bytes = 8192;
   size_t max_connections = 4096;  // over it a new connection is closed at once
+  int body_threads = 16;          // body workers (only when a body route is added)
+  // A body route's Content-Length is refused (413) above this, whatever Admit says.
+  size_t max_body_bytes = 64 << 20;
 };
 
 class LookupHttpServer {
@@ -60,6 +102,8 @@ class LookupHttpServer {
 
   // REQUIRES: before Start. The longest matching prefix wins.
   void AddPrefix(std::string prefix, LookupHandler handler);
+  // REQUIRES: before Start; route outlives the server. POST on exactly path.
+  void AddBodyRoute(std::string path, const BodyRoute* route);
   // Binds and starts the loops.
   Status Start();
   int port() const { return port_; }
@@ -69,6 +113,8 @@ class LookupHttpServer {
   // The whole HTTP/1.1 answer for a request with head (exposed for tests):
   // appends it to out; returns false when the connection must close after it.
   bool Answer(const HttpRequestHead& head, std::string* out) const;
+  // The body route for a request with head, or nullptr.
+  const BodyRoute* BodyRouteFor(const HttpRequestHead& head) const;
 
  private:
   class Loop;
@@ -82,6 +128,8 @@ class LookupHttpServer {
 
   LookupServerOptions options_;
   std::vector<Route> routes_;
+  std::vector<std::pair<std::string, const BodyRoute*>> body_routes_;
+  BodyWorkers workers_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<size_t> connections_{0};

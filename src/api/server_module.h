@@ -17,6 +17,8 @@ class Server;
 
 namespace viewpipe {
 
+class LookupHttpServer;
+
 struct ModuleContext {
   Log* log = nullptr;
   MetricsRegistry* metrics = nullptr;
@@ -32,6 +34,9 @@ struct ModuleContext {
   // listens on a port of its own (the features' lookup port).
   std::string host = "127.0.0.1";
   std::vector<std::string> read_tokens;
+  // The event-loop port (`serve --fast-port`, lookup_http_server.h), or
+  // nullptr: a module may add its GET lookups there (before serving starts).
+  LookupHttpServer* fast_http = nullptr;
 };
 
 class ServerModule {

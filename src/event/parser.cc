@@ -49,6 +49,8 @@ char* PaddedCopy(std::string_view body, ThreadState* state) {
   return p;
 }
 
+static_assert(kBodyPaddingBytes == simdjson::SIMDJSON_PADDING);
+
 Status NotJson(error_code e) {
   return Status::InvalidArgument(std::string("body is not valid JSON: ") +
                                  simdjson::error_message(e));
@@ -67,10 +69,12 @@ Status EventTooLarge(uint32_t index, const ParseLimits& limits) {
 // What the request shares between the two body formats.
 struct Request {
   std::string_view body;
-  char* padded;     // copy of body at the same offsets (repaired in place if needed)
+  char* padded;     // copy of body at the same offsets (repaired in place if needed),
+                    // or body itself (parsed in place: never repaired)
   size_t capacity;  // bytes readable from padded
   od::parser* parser;
   const ParseLimits& limits;
+  ThreadState* state;
 };
 
 // Rejects or accepts one event that the validator has read (or not, when it
@@ -217,11 +221,17 @@ Result<ParsedBatch> ParseJson(const Request& req, int64_t received_at_ms) {
       return out.Finish(body.events());
     }
   }
-  // Second pass over a copy whose invalid UTF-8 bytes are replaced.
+  // Second pass over a copy whose invalid UTF-8 bytes are replaced (a body
+  // parsed in place is copied first: it is never modified).
+  Request copy = req;
+  if (req.padded == req.body.data()) {
+    copy.padded = PaddedCopy(req.body, copy.state);
+    copy.capacity = copy.state->padded.size();
+  }
   std::vector<size_t> bad;
-  ReplaceInvalidUtf8(req.padded, req.body.size(), 0, &bad);
-  BatchBuilder out(req.body, req.limits);
-  JsonBody body(req, received_at_ms, &bad, &out);
+  ReplaceInvalidUtf8(copy.padded, copy.body.size(), 0, &bad);
+  BatchBuilder out(copy.body, copy.limits);
+  JsonBody body(copy, received_at_ms, &bad, &out);
   VP_RETURN_IF_ERROR(body.Run());
   if (body.utf8_error() || body.bad_bytes_in_events() != bad.size()) {
     return Status::InvalidArgument("body is not valid UTF-8 outside of its events");
@@ -321,13 +331,21 @@ Result<ParsedBatch> ParseNdjson(const Request& req, int64_t received_at_ms) {
 }  // namespace
 
 Result<ParsedBatch> ParseBatch(std::string_view body, BodyFormat format, int64_t received_at_ms,
-                               const ParseLimits& limits) {
+                               const ParseLimits& limits, BodyPadding padding) {
   if (std::all_of(body.begin(), body.end(), IsJsonWhitespace)) {
     return Status::InvalidArgument("empty body");
   }
   thread_local ThreadState state;
+  // NDJSON repairs a line with invalid UTF-8 in place: it always parses a copy.
+  if (padding == BodyPadding::kReadable && format == BodyFormat::kJson) {
+    // simdjson only reads its input; the body is modified by nobody here.
+    char* in_place = const_cast<char*>(body.data());
+    const Request req{body, in_place, body.size() + kBodyPaddingBytes, &state.parser, limits,
+                      &state};
+    return ParseJson(req, received_at_ms);
+  }
   char* padded = PaddedCopy(body, &state);
-  const Request req{body, padded, state.padded.size(), &state.parser, limits};
+  const Request req{body, padded, state.padded.size(), &state.parser, limits, &state};
   return format == BodyFormat::kJson ? ParseJson(req, received_at_ms)
                                      : ParseNdjson(req, received_at_ms);
 }

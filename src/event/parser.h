@@ -63,8 +63,16 @@ struct ParsedBatch {
 // Thread safe. Each calling thread keeps a reusable padded copy of the
 // body and a simdjson parser (a few MB after a 1 MiB body), so steady-state
 // calls allocate only the ParsedBatch itself (and rejected events' strings).
+//
+// padding kReadable: body.data() has kBodyPaddingBytes readable bytes past
+// its end (a buffer allocated for it, e.g. the event-loop port's body
+// buffer), so a JSON body is parsed in place, without the copy; the body is
+// never modified (a body with invalid UTF-8 is still copied to be repaired).
+enum class BodyPadding : uint8_t { kNone, kReadable };
+inline constexpr size_t kBodyPaddingBytes = 64;  // simdjson::SIMDJSON_PADDING (checked in parser.cc)
 Result<ParsedBatch> ParseBatch(std::string_view body, BodyFormat format, int64_t received_at_ms,
-                               const ParseLimits& limits);
+                               const ParseLimits& limits,
+                               BodyPadding padding = BodyPadding::kNone);
 
 // Parses an RFC 3339 timestamp ("2026-11-29T06:12:47.123Z", offsets allowed)
 // into ms since epoch.

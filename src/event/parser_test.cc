@@ -361,3 +361,49 @@ TEST(ParseBatchTest, ThreadsDoNotShareState) {
 
 }  // namespace
 }  // namespace viewpipe
+
+namespace viewpipe {
+namespace {
+
+// The body in a buffer with kBodyPaddingBytes readable bytes after it
+// (filled with a JSON-looking trap, which the parser must not read as body).
+std::string PaddedBuffer(const std::string& body) {
+  return body + std::string(kBodyPaddingBytes, '}');
+}
+
+TEST(ParseBatchInPlaceTest, SameResultAsTheCopyAndTheBodyIsUntouched) {
+  const std::string bad_utf8 =
+      EventJson::Valid().SetString("event_id", "e-bad").SetString("isp", "\xff\xfe").Json();
+  const std::vector<std::vector<std::string>> bodies = {
+      {ValidEvent(1), ValidEvent(2), ValidEvent(3)},
+      {ValidEvent(1), "{\"event_id\":\"bad\"}", "17", ValidEvent(2)},
+      {ValidEvent(1), bad_utf8, ValidEvent(2)},  // second pass: a repaired copy
+  };
+  for (const auto& events : bodies) {
+    const std::string body = JsonBody(events);
+    std::string buffer = PaddedBuffer(body);
+    const std::string before = buffer;
+    const std::string_view view(buffer.data(), body.size());
+    auto copied = Parse(body, BodyFormat::kJson);
+    auto in_place = ParseBatch(view, BodyFormat::kJson, testing::kNow, ParseLimits{},
+                               BodyPadding::kReadable);
+    ASSERT_TRUE(copied.ok() && in_place.ok()) << in_place.status().ToString();
+    EXPECT_EQ(buffer, before);  // never modified, even when UTF-8 was repaired
+    EXPECT_EQ(in_place->arena, copied->arena);
+    ASSERT_EQ(in_place->rejected.size(), copied->rejected.size());
+    for (size_t i = 0; i < copied->rejected.size(); ++i) {
+      EXPECT_EQ(in_place->rejected[i].error, copied->rejected[i].error);
+      EXPECT_EQ(in_place->rejected[i].raw, copied->rejected[i].raw);
+    }
+  }
+  // Not JSON, and truncated JSON (the padding must not complete it).
+  for (const std::string& body : {std::string("hello"), "{\"events\":[" + ValidEvent(1)}) {
+    std::string buffer = PaddedBuffer(body);
+    auto r = ParseBatch(std::string_view(buffer.data(), body.size()), BodyFormat::kJson,
+                        testing::kNow, ParseLimits{}, BodyPadding::kReadable);
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << body;
+  }
+}
+
+}  // namespace
+}  // namespace viewpipe

@@ -71,6 +71,7 @@ Status FeaturesModule::Start(const ModuleContext& ctx) {
 }
 
 Status FeaturesModule::StartLookups(const ModuleContext& ctx) {
+  if (ctx.fast_http != nullptr) routes_->RegisterLookups(ctx.fast_http);  // started by serve
   if (options_.lookup_port < 0) return Status::OK();
   LookupServerOptions o;
   o.host = ctx.host;

@@ -3,8 +3,9 @@
 // consumer group "features" on `viewing` (ConsumerRunner + FeatureProcessor)
 // writing the RocksDB store under <data_dir>/features/store/ (or the Redis
 // store at options.redis_url: redis_feature_store.h), and the
-// /v1/features/* routes (feature_routes.h), and with a lookup port the
-// GET lookups there too (lookup_http_server.h). A path that fails (a store
+// /v1/features/* routes (feature_routes.h), and the GET lookups also on
+// serve's event-loop port (--fast-port) and/or a lookup port of the
+// module's own (lookup_http_server.h). A path that fails (a store
 // write error, disk full) is restarted after 5 s and resumes from the
 // store's offsets.
 

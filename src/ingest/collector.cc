@@ -79,14 +79,14 @@ IngestResponse Collector::Unavailable(const Status& status) {
   return r;
 }
 
-IngestResponse Collector::Ingest(std::string_view body, BodyFormat format) {
+IngestResponse Collector::Ingest(std::string_view body, BodyFormat format, BodyPadding padding) {
   if (!ready()) {
     IngestResponse r = Refuse(503, "collector is recovering, retry shortly");
     r.retry_after_s = options_.retry_after_seconds;
     return r;
   }
   const int64_t now = clock_->NowMs();
-  Result<ParsedBatch> parsed = ParseBatch(body, format, now, options_.limits);
+  Result<ParsedBatch> parsed = ParseBatch(body, format, now, options_.limits, padding);
   if (!parsed.ok()) {
     bool too_big = parsed.status().code() == Status::Code::kAborted;
     return Refuse(too_big ? 413 : 400, parsed.status().message());

@@ -47,7 +47,9 @@ class Collector {
   // True when header is "Bearer <key>" for a configured write key.
   bool Authorized(std::string_view authorization_header) const;
   // Ingests one request body (already decompressed and within size limits).
-  IngestResponse Ingest(std::string_view body, BodyFormat format);
+  // padding: see ParseBatch (kReadable: parsed in place, no copy).
+  IngestResponse Ingest(std::string_view body, BodyFormat format,
+                        BodyPadding padding = BodyPadding::kNone);
 
   // A 413 / 401 / 400 response in the collector's JSON shape, counted.
   IngestResponse Refuse(int status, std::string_view reason);

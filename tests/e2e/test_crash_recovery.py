@@ -4,6 +4,9 @@ server is killed with SIGKILL at random moments and restarted on the same
 data dir. Every acknowledged event must be stored exactly once, every
 invalid one dead-lettered, and nothing else.
 
+Run twice: the clients post to the main (cpp-httplib) port, and to the
+event-loop port (`serve --fast-port`, docs/fast_port.md).
+
 Knobs (environment): VP_CRASH_SEED replays a run; VP_CRASH_EVENTS scales it.
 """
 
@@ -17,8 +20,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import pytest
 import requests
 
+from conftest import free_port
 from events import (INVALID_KINDS, QOE_TYPES, compact, encode, make_invalid,
                     make_session_events, stored_mismatch)
 
@@ -93,8 +98,9 @@ def build_batches(rng: random.Random, n_events: int, write_key: str) -> list[Bat
 class Run:
     """Shared state of the clients and the killer."""
 
-    def __init__(self, srv, rng):
+    def __init__(self, srv, rng, post_url):
         self.srv = srv
+        self.post_url = post_url    # where the clients POST /v1/events
         self.rng = rng
         self.cond = threading.Condition()
         self.acked = 0              # batches (first posts) answered 200
@@ -125,7 +131,7 @@ def post_until_200(run: Run, http: requests.Session, batch: Batch) -> dict | Non
         with run.cond:
             run.in_flight += 1
         try:
-            r = http.post(run.srv.url + "/v1/events", data=batch.body, headers=batch.headers,
+            r = http.post(run.post_url or run.srv.url + "/v1/events", data=batch.body, headers=batch.headers,
                           timeout=(2, 30))
         except requests.RequestException:
             r = None
@@ -229,19 +235,23 @@ def killer(run: Run, plan: list[tuple[int, bool]]):
         run.fail(f"killer: {e}")
 
 
-def test_crash_recovery_exactly_once(server, dump):
+@pytest.mark.parametrize("port", ["main", "fast"])
+def test_crash_recovery_exactly_once(server, dump, port):
     seed = int(os.environ.get("VP_CRASH_SEED", random.randrange(1 << 30)))
     n_events = int(os.environ.get("VP_CRASH_EVENTS", 200_000))
     print(f"\ncrash test seed {seed} (VP_CRASH_SEED={seed} replays it)")
     where = f"[VP_CRASH_SEED={seed}]"
     rng = random.Random(seed)
     t_start = time.monotonic()
-    srv = server(start=False)
+    fast_port = free_port()
+    srv = server(*(("--fast-port", fast_port) if port == "fast" else ()), start=False)
     batches = build_batches(rng, n_events, srv.write_keys[0])
     total_items = sum(len(b.items) for b in batches)
     assert total_items >= n_events - BATCH, total_items
     srv.start()
-    run = Run(srv, random.Random(rng.random()))
+    post_url = (f"http://127.0.0.1:{fast_port}/v1/events" if port == "fast"
+                else None)
+    run = Run(srv, random.Random(rng.random()), post_url)
     n_batches = len(batches)
     thresholds = sorted(rng.sample(range(n_batches // 20, n_batches * 9 // 10), KILLS))
     plan = [(t, i < STARTUP_KILLS) for i, t in enumerate(rng.sample(thresholds, KILLS))]
@@ -349,5 +359,6 @@ def test_crash_recovery_exactly_once(server, dump):
         posts=sum(b.attempts for b in batches),
         resent_batches=sum(b.resend for b in batches),
         post_seconds=round(post_s, 1), total_seconds=round(time.monotonic() - t_start, 1))
+    stats["port"] = port
     print("crash test:", compact(stats))
     assert run.kills_in_flight >= 1, f"{where} no kill hit an in-flight request: {stats}"

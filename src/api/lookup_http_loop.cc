@@ -1,0 +1,365 @@
+#include "api/lookup_http_loop.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "api/http_response.h"
+#include "api/json_error.h"
+
+namespace viewpipe {
+namespace {
+
+// Stop reading a connection's requests while this much of its answers is
+// unsent (a client that pipelines without reading).
+constexpr size_t kMaxPendingOut = 256 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kMaxBufferedIn = 1024 * 1024;
+// A connection keeps a body buffer up to this size for its next POST.
+constexpr size_t kKeepBodyBuffer = 1024 * 1024;
+
+Status Errno(const std::string& what) {
+  return Status::IOError(what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+struct LookupHttpServer::Loop::Connection {
+  int fd = -1;
+  std::string in;  // bytes of heads (and the first body bytes that came with one)
+  std::string out;
+  size_t out_pos = 0;
+  bool closing = false;  // close once out is sent
+  bool watched = false;  // in the epoll set (not while a worker has the body)
+  uint32_t interest = 0;
+  // The POST whose body is being read (route set) or handled (in_flight).
+  const BodyRoute* route = nullptr;
+  bool in_flight = false;
+  bool keep_alive = true;
+  BodyRequest request;
+  std::unique_ptr<char[]> body;  // body_capacity + kBodyPadding bytes
+  size_t body_capacity = 0;
+  size_t body_size = 0;  // Content-Length
+  size_t body_have = 0;
+  LookupReply reply;  // written by the worker
+};
+
+LookupHttpServer::Loop::Loop(LookupHttpServer* server) : server_(server) {}
+
+LookupHttpServer::Loop::~Loop() {
+  for (auto& [fd, c] : conns_) ::close(fd);
+  for (int fd : adopted_) ::close(fd);
+  server_->connections_.fetch_sub(adopted_.size());
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+}
+
+Status LookupHttpServer::Loop::Start() {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) return Errno("lookup server: epoll/eventfd");
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.ptr = &listen_tag_;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, server_->listen_fd_, &ev) != 0) {
+    return Errno("lookup server: epoll_ctl listen");
+  }
+  ev.events = EPOLLIN;
+  ev.data.ptr = &wake_tag_;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
+    return Errno("lookup server: epoll_ctl wake");
+  }
+  thread_ = std::thread([this] {
+    ::pthread_setname_np(::pthread_self(), "vp-lookup");  // per-thread CPU in the benchmark
+    Run();
+  });
+  return Status::OK();
+}
+
+void LookupHttpServer::Loop::Stop() {
+  stopping_.store(true);
+  Wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+void LookupHttpServer::Loop::Wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+void LookupHttpServer::Loop::Adopt(int fd) {
+  {
+    std::lock_guard lock(finished_mu_);
+    adopted_.push_back(fd);
+  }
+  Wake();
+}
+
+void LookupHttpServer::Loop::Run() {
+  epoll_event events[128];
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    const int n = ::epoll_wait(epoll_fd_, events, 128, -1);
+    for (int i = 0; i < n; ++i) {
+      void* tag = events[i].data.ptr;
+      if (tag == &wake_tag_) {
+        DrainFinished();
+      } else if (tag == &listen_tag_) {
+        Accept();
+      } else {
+        Serve(static_cast<Connection*>(tag), events[i].events);
+      }
+    }
+  }
+}
+
+void LookupHttpServer::Loop::Accept() {
+  while (true) {
+    const int fd = ::accept4(server_->listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN: another loop took it, or none left
+    if (server_->connections_.fetch_add(1) >= server_->options_.max_connections) {
+      server_->connections_.fetch_sub(1);
+      ::close(fd);
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    Loop* to = server_->NextLoop();
+    if (to == this) {
+      AddConnection(fd);
+    } else {
+      to->Adopt(fd);
+    }
+  }
+}
+
+void LookupHttpServer::Loop::AddConnection(int fd) {
+  auto c = std::make_unique<Connection>();
+  c->fd = fd;
+  Connection* raw = c.get();
+  conns_[fd] = std::move(c);
+  Watch(raw, EPOLLIN);
+}
+
+// Sets c's interest, adding it back to the epoll set if a worker had it.
+void LookupHttpServer::Loop::Watch(Connection* c, uint32_t interest) {
+  if (c->watched && interest == c->interest) return;
+  epoll_event ev{};
+  ev.events = interest;
+  ev.data.ptr = c;
+  ::epoll_ctl(epoll_fd_, c->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev);
+  c->watched = true;
+  c->interest = interest;
+}
+
+// REQUIRES: !c->in_flight (a worker may not hold it).
+void LookupHttpServer::Loop::Close(Connection* c) {
+  const int fd = c->fd;
+  if (c->watched) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  ::close(fd);
+  conns_.erase(fd);
+  server_->connections_.fetch_sub(1);
+}
+
+void LookupHttpServer::Loop::Serve(Connection* c, uint32_t events) {
+  if (c->in_flight) return;  // not watched then; defensive
+  if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && !c->closing) {
+    const bool open = Read(c);
+    if (c->in_flight) return;  // parked until its worker answers
+    if (!open && c->out_pos == c->out.size()) return Close(c);
+    if (!open) c->closing = true;
+  }
+  Continue(c);
+}
+
+// Sends what is pending, answers what it held back, and sets the interest.
+void LookupHttpServer::Loop::Continue(Connection* c) {
+  if (!Flush(c)) return Close(c);
+  if (c->out.empty()) Process(c);  // requests held back while answers were pending
+  if (c->in_flight) return;
+  if (!Flush(c)) return Close(c);
+  const bool pending = !c->out.empty();
+  if (c->closing && !pending) return Close(c);
+  uint32_t interest = pending ? static_cast<uint32_t>(EPOLLOUT) : 0u;
+  if (!c->closing && (!pending || c->out.size() - c->out_pos < kMaxPendingOut)) {
+    interest |= static_cast<uint32_t>(EPOLLIN);
+  }
+  Watch(c, interest);
+}
+
+// Reads what is there (heads into c->in, a body into its buffer) and
+// processes the heads; false when the peer closed or the socket failed.
+bool LookupHttpServer::Loop::Read(Connection* c) {
+  char buf[kReadChunk];
+  while (true) {
+    if (c->route != nullptr) return ReadBody(c);
+    const ssize_t n = ::recv(c->fd, buf, sizeof(buf), 0);
+    if (n > 0) {
+      c->in.append(buf, static_cast<size_t>(n));
+      Process(c);
+      if (c->in_flight || c->closing) return true;
+      if (c->route != nullptr) continue;  // a body follows: read it in place
+      // Short read: nothing more now. Over kMaxBufferedIn: the rest waits
+      // (epoll reports it again) until Process has used what is here.
+      if (static_cast<size_t>(n) < sizeof(buf) || c->in.size() >= kMaxBufferedIn) return true;
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (n < 0 && errno == EINTR) continue;
+    return false;
+  }
+}
+
+// Reads the rest of the body straight into its buffer, in recv() calls as
+// large as what is missing; hands it to a worker once complete.
+bool LookupHttpServer::Loop::ReadBody(Connection* c) {
+  while (c->body_have < c->body_size) {
+    const size_t want = c->body_size - c->body_have;
+    const ssize_t n = ::recv(c->fd, c->body.get() + c->body_have, want, 0);
+    if (n > 0) {
+      c->body_have += static_cast<size_t>(n);
+      if (static_cast<size_t>(n) < want) return true;  // nothing more now
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (n < 0 && errno == EINTR) continue;
+    return false;
+  }
+  Submit(c);
+  return true;
+}
+
+// Sends what is pending; false when the socket failed.
+bool LookupHttpServer::Loop::Flush(Connection* c) {
+  while (c->out_pos < c->out.size()) {
+    const ssize_t n =
+        ::send(c->fd, c->out.data() + c->out_pos, c->out.size() - c->out_pos, MSG_NOSIGNAL);
+    if (n > 0) {
+      c->out_pos += static_cast<size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return true;
+    } else if (!(n < 0 && errno == EINTR)) {
+      return false;
+    }
+  }
+  c->out.clear();
+  c->out_pos = 0;
+  return true;
+}
+
+// Answers the complete requests buffered in c->in (pipelined ones too), up
+// to the first POST, whose body it starts.
+void LookupHttpServer::Loop::Process(Connection* c) {
+  size_t used = 0;
+  while (!c->closing && c->route == nullptr && c->out.size() - c->out_pos < kMaxPendingOut) {
+    HttpRequestHead head;
+    const std::string_view rest = std::string_view(c->in).substr(used);
+    const auto parsed = HttpRequestHead::ParseFrom(rest, server_->options_.max_head_bytes, &head);
+    if (parsed == HttpRequestHead::Parse::kIncomplete) break;
+    if (parsed != HttpRequestHead::Parse::kOk) {
+      const bool large = parsed == HttpRequestHead::Parse::kTooLarge;
+      AppendHttpResponse({.status = large ? 431 : 400, .close = true},
+                         JsonErrorBody(large ? "request head too large" : "malformed request"),
+                         &c->out);
+      c->closing = true;
+      break;
+    }
+    used += head.head_bytes;
+    if (const BodyRoute* route = server_->BodyRouteFor(head)) {
+      StartBody(c, head, route, &used);
+    } else {
+      c->closing = !server_->Answer(head, &c->out);
+    }
+  }
+  c->in.erase(0, used);
+  if (c->route != nullptr && c->body_have == c->body_size) Submit(c);
+}
+
+// Admits a POST and takes the body bytes that came with its head.
+void LookupHttpServer::Loop::StartBody(Connection* c, const HttpRequestHead& head,
+                                       const BodyRoute* route, size_t* used) {
+  LookupReply refusal;
+  if (head.content_length > server_->options_.max_body_bytes) {
+    refusal.status = 413;
+    refusal.body = JsonErrorBody("request body too large");
+  } else if (route->Admit(head, &refusal)) {
+    c->route = route;
+    c->keep_alive = head.keep_alive;
+    c->request.content_type.assign(head.content_type);
+    c->request.content_encoding.assign(head.content_encoding);
+    c->body_size = head.content_length;
+    if (!c->body || c->body_capacity < c->body_size) {
+      c->body.reset(new char[c->body_size + kBodyPadding]);
+      c->body_capacity = c->body_size;
+    }
+    std::memset(c->body.get() + c->body_size, ' ', kBodyPadding);
+    // The client waits for this before it sends the body (unless it sent it already).
+    if (head.expect_continue && c->in.size() == *used) {
+      c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    c->body_have = std::min(c->body_size, c->in.size() - *used);
+    std::memcpy(c->body.get(), c->in.data() + *used, c->body_have);
+    *used += c->body_have;
+    return;
+  }
+  // The body stays unread: it would be taken for the next request.
+  AppendHttpResponse({.status = refusal.status, .close = true}, refusal.body, &c->out);
+  c->closing = true;
+}
+
+// Parks c (out of the epoll set) and hands its body to a worker.
+void LookupHttpServer::Loop::Submit(Connection* c) {
+  Flush(c);  // answers before this POST go out now (a failure shows at Finish)
+  if (c->watched) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  c->watched = false;
+  c->in_flight = true;
+  server_->workers_.Submit([this, c] {
+    c->reply = LookupReply();
+    c->route->Handle(c->request, std::string_view(c->body.get(), c->body_size), &c->reply);
+    {
+      std::lock_guard lock(finished_mu_);
+      finished_.push_back(c);
+    }
+    Wake();
+  });
+}
+
+void LookupHttpServer::Loop::DrainFinished() {
+  uint64_t count = 0;
+  [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof(count));
+  std::vector<Connection*> done;
+  std::vector<int> adopted;
+  {
+    std::lock_guard lock(finished_mu_);
+    done.swap(finished_);
+    adopted.swap(adopted_);
+  }
+  for (int fd : adopted) AddConnection(fd);
+  for (Connection* c : done) Finish(c);
+}
+
+// Sends a worker's reply and resumes the connection.
+void LookupHttpServer::Loop::Finish(Connection* c) {
+  c->in_flight = false;
+  c->route = nullptr;
+  const bool close = !c->keep_alive;
+  AppendHttpResponse(
+      {.status = c->reply.status, .close = close, .retry_after_s = c->reply.retry_after_s},
+      c->reply.body, &c->out);
+  c->closing = c->closing || close;
+  if (c->body_capacity > kKeepBodyBuffer) {
+    c->body.reset();
+    c->body_capacity = 0;
+  }
+  Watch(c, EPOLLIN);
+  Continue(c);
+}
+
+}  // namespace viewpipe
