@@ -1,8 +1,10 @@
 #include "batch/batch_jobs.h"
 
 #include <memory>
+#include <set>
 
 #include "batch/batch_sql.h"
+#include "batch/weekly_sessions.h"
 #include "common/crc32c.h"
 #include "lake/duck.h"
 
@@ -44,12 +46,6 @@ Status LoadCatalog(DuckConnection* conn, Env* env, const std::string& path) {
       "FROM read_csv(" + SqlQuote(path) + ", header = true, columns = {'title_id': 'VARCHAR', "
       "'genre': 'VARCHAR', 'kind': 'VARCHAR', 'duration_s': 'INTEGER'}) "
       "WHERE title_id IS NOT NULL ORDER BY title_id, genre");
-}
-
-std::string ReadParquetSql(const std::vector<std::string>& uris) {
-  std::string list;
-  for (const std::string& u : uris) list += (list.empty() ? "" : ", ") + SqlQuote(u);
-  return "read_parquet([" + list + "])";
 }
 
 Status CopyToParquet(DuckConnection* conn, const std::string& select, const std::string& path) {
@@ -247,6 +243,54 @@ Result<JobResult> BatchJobs::Daily(EventDate date, bool force, const JobProgress
   return done;
 }
 
+Result<bool> BatchJobs::DailyCurrent(EventDate date, const RootManifest& root, bool force) {
+  auto inputs = DailyInputs(date, root, force);
+  if (!inputs.ok()) return inputs.status();
+  auto m = ReadOutputManifest(options_.store, DailyPrefix("sessions", date));
+  if (!m.ok() && !m.status().IsNotFound()) return m.status();
+  return m.ok() && m->inputs == *inputs && (force || !m->provisional) && m->files.size() == 1;
+}
+
+Result<std::vector<EventDate>> BatchJobs::DailiesDue(IsoWeek week, bool force) {
+  RootManifest root;
+  auto files =
+      reader_.Files(LakeRange{week.Monday().StartMs(), week.Sunday().EndMs() - 1}, &root);
+  if (!files.ok()) return files.status();
+  std::set<EventDate> dates;
+  for (const LakeFileRef& f : *files) dates.insert(f.date);
+  std::vector<EventDate> due;
+  for (EventDate date : dates) {
+    auto current = DailyCurrent(date, root, force);
+    if (!current.ok()) return current.status();
+    if (!*current) due.push_back(date);
+  }
+  return due;
+}
+
+Result<std::vector<WeekDay>> BatchJobs::WeekDays(IsoWeek week, const RootManifest& root,
+                                                 const std::vector<LakeFileRef>& files,
+                                                 bool force) {
+  std::map<EventDate, std::vector<std::string>> by_day;
+  for (const LakeFileRef& f : files) by_day[f.date].push_back(f.uri);
+  std::vector<WeekDay> days;
+  for (auto& [date, uris] : by_day) {
+    auto current = DailyCurrent(date, root, force);
+    if (!current.ok()) return current.status();
+    if (!*current) {
+      return Status::Unavailable(
+          "week " + week.ToString() + " is built from the daily sessions, and those of " +
+          date.ToString() + " are missing or stale: run `viewpipe batch daily --date " +
+          date.ToString() + "` first (`viewpipe batch weekly` and the scheduler do)");
+    }
+    auto m = ReadOutputManifest(options_.store, DailyPrefix("sessions", date));
+    if (!m.ok()) return m.status();
+    days.push_back(WeekDay{date,
+                           options_.store->ReadUri(DailyPrefix("sessions", date) + m->files[0].name),
+                           std::move(uris)});
+  }
+  return days;
+}
+
 Result<JobResult> BatchJobs::Weekly(IsoWeek week, bool force, const JobProgress& progress) {
   const int steps = 4;
   Report(progress, 1, steps, "reading the lake's manifests");
@@ -261,13 +305,16 @@ Result<JobResult> BatchJobs::Weekly(IsoWeek week, bool force, const JobProgress&
   for (EventDate d = week.Monday(); d <= week.Sunday(); d = d.Next()) {
     provisional |= !root.days.count(d) || !root.days[d].sealed;
   }
+  auto days = WeekDays(week, root, *files, force);
+  if (!days.ok()) return days.status();
   std::string scratch = JoinPath(options_.scratch_dir, WeeklyRunKey(week));
   auto duck = OpenJobDuck(options_, scratch);
   if (!duck.ok()) return duck.status();
   DuckConnection* conn = duck->conn.get();
   VP_RETURN_IF_ERROR(LoadPrevWeek(conn, options_.store, week.Prev()));
-  Report(progress, 2, steps, "sessions of the week");
-  VP_RETURN_IF_ERROR(BuildSessions(conn, *files, options_.rows_per_bucket));
+  Report(progress, 2, steps, "sessions of the week (from the daily sessions)");
+  auto built = BuildWeeklySessions(conn, *days);
+  if (!built.ok()) return built.status();
   Report(progress, 3, steps, "title, genre and country stats");
   VP_RETURN_IF_ERROR(conn->Execute("CREATE TABLE weekly AS " + WeeklySql(week.ToString())));
   auto stats = WriteTable(conn, "weekly", "dimension, \"key\"",
