@@ -1,5 +1,6 @@
 #include "batch/batch_jobs.h"
 
+#include <filesystem>
 #include <memory>
 #include <set>
 
@@ -78,23 +79,37 @@ std::vector<std::string> Uris(const std::vector<LakeFileRef>& files) {
 // bucketed by hash(session_id), about rows_per_bucket events each (a
 // session is wholly in one bucket), so a job's memory stays bounded however
 // large the day: DuckDB's window over a whole demo-rate day (30 M events)
-// ran out of a 1 GB limit. Rows land in bucket order; outputs are written
-// ordered by a unique key, so the bytes do not depend on the bucketing.
+// ran out of a 1 GB limit. The events are split into their buckets in one
+// pass (Parquet files under scratch/buckets/, removed after): filtering the
+// day once per bucket read it N times, quadratic in its size (a 10x day is
+// 100 buckets). Rows land in bucket order; outputs are written ordered by
+// a unique key, so the bytes do not depend on the bucketing.
 Status BuildSessions(DuckConnection* conn, const std::vector<LakeFileRef>& files,
-                     int64_t rows_per_bucket) {
+                     int64_t rows_per_bucket, const std::string& scratch) {
   int64_t rows = 0;
   for (const LakeFileRef& f : files) rows += f.rows;
   const int64_t per = std::max<int64_t>(1, rows_per_bucket);
   const int64_t buckets = std::max<int64_t>(1, (rows + per - 1) / per);
   const std::string all = ReadParquetSql(Uris(files));
+  if (buckets == 1) return conn->Execute("CREATE TABLE sessions AS " + SessionsSql(all));
+  const std::string dir = JoinPath(scratch, "buckets");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);  // DuckDB's scratch, not a durable file: no Env
+  VP_RETURN_IF_ERROR(conn->Execute(
+      "COPY (SELECT *, hash(session_id) % " + std::to_string(buckets) +
+      " AS bucket FROM " + all + ") TO " + SqlQuote(dir) +
+      " (FORMAT parquet, PARTITION_BY (bucket), COMPRESSION zstd, COMPRESSION_LEVEL 1)"));
+  bool created = false;
   for (int64_t b = 0; b < buckets; ++b) {
-    const std::string source =
-        buckets == 1 ? all
-                     : "(SELECT * FROM " + all + " WHERE hash(session_id) % " +
-                           std::to_string(buckets) + " = " + std::to_string(b) + ")";
-    VP_RETURN_IF_ERROR(conn->Execute((b == 0 ? "CREATE TABLE sessions AS " : "INSERT INTO sessions ") +
-                                     SessionsSql(source)));
+    const std::string part = JoinPath(dir, "bucket=" + std::to_string(b));
+    if (!std::filesystem::exists(part, ec)) continue;  // no session hashed here
+    const std::string source = "read_parquet(" + SqlQuote(JoinPath(part, "*.parquet")) +
+                               ", hive_partitioning = false)";
+    VP_RETURN_IF_ERROR(conn->Execute(
+        (created ? "INSERT INTO sessions " : "CREATE TABLE sessions AS ") + SessionsSql(source)));
+    created = true;
   }
+  std::filesystem::remove_all(dir, ec);
   return Status::OK();
 }
 
@@ -224,7 +239,8 @@ Result<JobResult> BatchJobs::Daily(EventDate date, bool force, const JobProgress
   if (!duck.ok()) return duck.status();
   DuckConnection* conn = duck->conn.get();
   Report(progress, 2, steps, "sessions");
-  VP_RETURN_IF_ERROR(BuildSessions(conn, *files, options_.rows_per_bucket));
+  VP_RETURN_IF_ERROR(
+      BuildSessions(conn, *files, options_.rows_per_bucket, scratch));
   auto sessions = WriteTable(conn, "sessions", "session_id", JoinPath(scratch, "sessions.parquet"));
   if (!sessions.ok()) return sessions.status();
   Report(progress, 3, steps, "interactions");
