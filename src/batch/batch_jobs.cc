@@ -98,7 +98,8 @@ Status BuildSessions(DuckConnection* conn, const std::vector<LakeFileRef>& files
   VP_RETURN_IF_ERROR(conn->Execute(
       "COPY (SELECT *, hash(session_id) % " + std::to_string(buckets) +
       " AS bucket FROM " + all + ") TO " + SqlQuote(dir) +
-      " (FORMAT parquet, PARTITION_BY (bucket), COMPRESSION zstd, COMPRESSION_LEVEL 1)"));
+      " (FORMAT parquet, PARTITION_BY (bucket), COMPRESSION zstd, COMPRESSION_LEVEL 1,"
+      " ROW_GROUP_SIZE 16384)"));  // small row groups: one open writer per bucket
   bool created = false;
   for (int64_t b = 0; b < buckets; ++b) {
     const std::string part = JoinPath(dir, "bucket=" + std::to_string(b));
