@@ -9,7 +9,9 @@
 #    from `viewpipe sim` (VIEWERS steady viewers, real time);
 # 3. job times: `viewpipe batch daily` on a DAY_EVENTS day and on the 10x
 #    day, `viewpipe batch weekly` on the week (each once, timed, peak RSS,
-#    normal priority);
+#    normal priority; the weekly first runs the week's six other dailies,
+#    it is built from their sessions; in the freshness loop below they are
+#    current, so later weekly runs are the weekly step alone);
 # 4. ops freshness (`ops_bench freshness`, as in bench/ops.sh) while idle
 #    and while each job runs back to back as SCHED_IDLE with the idle I/O
 #    class (chrt --idle 0 ionice -c 3: the policy of the scheduler thread

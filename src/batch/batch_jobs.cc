@@ -1,8 +1,11 @@
 #include "batch/batch_jobs.h"
 
+#include <filesystem>
 #include <memory>
+#include <set>
 
 #include "batch/batch_sql.h"
+#include "batch/weekly_sessions.h"
 #include "common/crc32c.h"
 #include "lake/duck.h"
 
@@ -46,12 +49,6 @@ Status LoadCatalog(DuckConnection* conn, Env* env, const std::string& path) {
       "WHERE title_id IS NOT NULL ORDER BY title_id, genre");
 }
 
-std::string ReadParquetSql(const std::vector<std::string>& uris) {
-  std::string list;
-  for (const std::string& u : uris) list += (list.empty() ? "" : ", ") + SqlQuote(u);
-  return "read_parquet([" + list + "])";
-}
-
 Status CopyToParquet(DuckConnection* conn, const std::string& select, const std::string& path) {
   return conn->Execute("COPY (" + select + ") TO " + SqlQuote(path) +
                        " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)");
@@ -82,23 +79,38 @@ std::vector<std::string> Uris(const std::vector<LakeFileRef>& files) {
 // bucketed by hash(session_id), about rows_per_bucket events each (a
 // session is wholly in one bucket), so a job's memory stays bounded however
 // large the day: DuckDB's window over a whole demo-rate day (30 M events)
-// ran out of a 1 GB limit. Rows land in bucket order; outputs are written
-// ordered by a unique key, so the bytes do not depend on the bucketing.
+// ran out of a 1 GB limit. The events are split into their buckets in one
+// pass (Parquet files under scratch/buckets/, removed after): filtering the
+// day once per bucket read it N times, quadratic in its size (a 10x day is
+// 100 buckets). Rows land in bucket order; outputs are written ordered by
+// a unique key, so the bytes do not depend on the bucketing.
 Status BuildSessions(DuckConnection* conn, const std::vector<LakeFileRef>& files,
-                     int64_t rows_per_bucket) {
+                     int64_t rows_per_bucket, const std::string& scratch) {
   int64_t rows = 0;
   for (const LakeFileRef& f : files) rows += f.rows;
   const int64_t per = std::max<int64_t>(1, rows_per_bucket);
   const int64_t buckets = std::max<int64_t>(1, (rows + per - 1) / per);
   const std::string all = ReadParquetSql(Uris(files));
+  if (buckets == 1) return conn->Execute("CREATE TABLE sessions AS " + SessionsSql(all));
+  const std::string dir = JoinPath(scratch, "buckets");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);  // DuckDB's scratch, not a durable file: no Env
+  VP_RETURN_IF_ERROR(conn->Execute(
+      "COPY (SELECT *, hash(session_id) % " + std::to_string(buckets) +
+      " AS bucket FROM " + all + ") TO " + SqlQuote(dir) +
+      " (FORMAT parquet, PARTITION_BY (bucket), COMPRESSION zstd, COMPRESSION_LEVEL 1,"
+      " ROW_GROUP_SIZE 16384)"));  // small row groups: one open writer per bucket
+  bool created = false;
   for (int64_t b = 0; b < buckets; ++b) {
-    const std::string source =
-        buckets == 1 ? all
-                     : "(SELECT * FROM " + all + " WHERE hash(session_id) % " +
-                           std::to_string(buckets) + " = " + std::to_string(b) + ")";
-    VP_RETURN_IF_ERROR(conn->Execute((b == 0 ? "CREATE TABLE sessions AS " : "INSERT INTO sessions ") +
-                                     SessionsSql(source)));
+    const std::string part = JoinPath(dir, "bucket=" + std::to_string(b));
+    if (!std::filesystem::exists(part, ec)) continue;  // no session hashed here
+    const std::string source = "read_parquet(" + SqlQuote(JoinPath(part, "*.parquet")) +
+                               ", hive_partitioning = false)";
+    VP_RETURN_IF_ERROR(conn->Execute(
+        (created ? "INSERT INTO sessions " : "CREATE TABLE sessions AS ") + SessionsSql(source)));
+    created = true;
   }
+  std::filesystem::remove_all(dir, ec);
   return Status::OK();
 }
 
@@ -228,7 +240,8 @@ Result<JobResult> BatchJobs::Daily(EventDate date, bool force, const JobProgress
   if (!duck.ok()) return duck.status();
   DuckConnection* conn = duck->conn.get();
   Report(progress, 2, steps, "sessions");
-  VP_RETURN_IF_ERROR(BuildSessions(conn, *files, options_.rows_per_bucket));
+  VP_RETURN_IF_ERROR(
+      BuildSessions(conn, *files, options_.rows_per_bucket, scratch));
   auto sessions = WriteTable(conn, "sessions", "session_id", JoinPath(scratch, "sessions.parquet"));
   if (!sessions.ok()) return sessions.status();
   Report(progress, 3, steps, "interactions");
@@ -247,6 +260,54 @@ Result<JobResult> BatchJobs::Daily(EventDate date, bool force, const JobProgress
   return done;
 }
 
+Result<bool> BatchJobs::DailyCurrent(EventDate date, const RootManifest& root, bool force) {
+  auto inputs = DailyInputs(date, root, force);
+  if (!inputs.ok()) return inputs.status();
+  auto m = ReadOutputManifest(options_.store, DailyPrefix("sessions", date));
+  if (!m.ok() && !m.status().IsNotFound()) return m.status();
+  return m.ok() && m->inputs == *inputs && (force || !m->provisional) && m->files.size() == 1;
+}
+
+Result<std::vector<EventDate>> BatchJobs::DailiesDue(IsoWeek week, bool force) {
+  RootManifest root;
+  auto files =
+      reader_.Files(LakeRange{week.Monday().StartMs(), week.Sunday().EndMs() - 1}, &root);
+  if (!files.ok()) return files.status();
+  std::set<EventDate> dates;
+  for (const LakeFileRef& f : *files) dates.insert(f.date);
+  std::vector<EventDate> due;
+  for (EventDate date : dates) {
+    auto current = DailyCurrent(date, root, force);
+    if (!current.ok()) return current.status();
+    if (!*current) due.push_back(date);
+  }
+  return due;
+}
+
+Result<std::vector<WeekDay>> BatchJobs::WeekDays(IsoWeek week, const RootManifest& root,
+                                                 const std::vector<LakeFileRef>& files,
+                                                 bool force) {
+  std::map<EventDate, std::vector<std::string>> by_day;
+  for (const LakeFileRef& f : files) by_day[f.date].push_back(f.uri);
+  std::vector<WeekDay> days;
+  for (auto& [date, uris] : by_day) {
+    auto current = DailyCurrent(date, root, force);
+    if (!current.ok()) return current.status();
+    if (!*current) {
+      return Status::Unavailable(
+          "week " + week.ToString() + " is built from the daily sessions, and those of " +
+          date.ToString() + " are missing or stale: run `viewpipe batch daily --date " +
+          date.ToString() + "` first (`viewpipe batch weekly` and the scheduler do)");
+    }
+    auto m = ReadOutputManifest(options_.store, DailyPrefix("sessions", date));
+    if (!m.ok()) return m.status();
+    days.push_back(WeekDay{date,
+                           options_.store->ReadUri(DailyPrefix("sessions", date) + m->files[0].name),
+                           std::move(uris)});
+  }
+  return days;
+}
+
 Result<JobResult> BatchJobs::Weekly(IsoWeek week, bool force, const JobProgress& progress) {
   const int steps = 4;
   Report(progress, 1, steps, "reading the lake's manifests");
@@ -261,13 +322,16 @@ Result<JobResult> BatchJobs::Weekly(IsoWeek week, bool force, const JobProgress&
   for (EventDate d = week.Monday(); d <= week.Sunday(); d = d.Next()) {
     provisional |= !root.days.count(d) || !root.days[d].sealed;
   }
+  auto days = WeekDays(week, root, *files, force);
+  if (!days.ok()) return days.status();
   std::string scratch = JoinPath(options_.scratch_dir, WeeklyRunKey(week));
   auto duck = OpenJobDuck(options_, scratch);
   if (!duck.ok()) return duck.status();
   DuckConnection* conn = duck->conn.get();
   VP_RETURN_IF_ERROR(LoadPrevWeek(conn, options_.store, week.Prev()));
-  Report(progress, 2, steps, "sessions of the week");
-  VP_RETURN_IF_ERROR(BuildSessions(conn, *files, options_.rows_per_bucket));
+  Report(progress, 2, steps, "sessions of the week (from the daily sessions)");
+  auto built = BuildWeeklySessions(conn, *days);
+  if (!built.ok()) return built.status();
   Report(progress, 3, steps, "title, genre and country stats");
   VP_RETURN_IF_ERROR(conn->Execute("CREATE TABLE weekly AS " + WeeklySql(week.ToString())));
   auto stats = WriteTable(conn, "weekly", "dimension, \"key\"",

@@ -7,7 +7,9 @@
 //   datasets/interactions/event_date=D/part-00000.parquet  one row per profile x title
 //   aggregates/weekly_title_stats/week=YYYY-Www/part-00000.parquet
 //
-// Each output's manifest records its inputs: the day manifest version of
+// The weekly job reads the seven days' committed daily sessions (see
+// weekly_sessions.h), so they must be current first (DailiesDue;
+// BatchRunner::RunWeekly runs them). Each output's manifest records its inputs: the day manifest version of
 // every lake day read, the catalog's CRC32C and (weekly) the previous
 // week's output checksum; the same inputs give byte-identical files (DuckDB
 // runs on one thread with explicit ORDER BYs). A day that is not sealed is
@@ -20,9 +22,11 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "batch/iso_week.h"
 #include "batch/output_committer.h"
+#include "batch/weekly_sessions.h"
 #include "common/env.h"
 #include "lake/lake_reader.h"
 
@@ -66,6 +70,9 @@ class BatchJobs {
   // from other inputs than the lake (root) and catalog hold now.
   Result<bool> DailyDue(EventDate date, const RootManifest& root);
   Result<bool> WeeklyDue(IsoWeek week, const RootManifest& root);
+  // The days of week with lake files whose daily sessions are missing or
+  // not built from the lake's current inputs: Weekly needs them first.
+  Result<std::vector<EventDate>> DailiesDue(IsoWeek week, bool force);
 
   // Tests: see OutputCommitter::SetProbe.
   void SetCommitProbe(std::function<Status(std::string_view)> probe) { probe_ = std::move(probe); }
@@ -76,6 +83,12 @@ class BatchJobs {
   Result<std::map<std::string, int64_t>> WeeklyInputs(IsoWeek week, const RootManifest& root,
                                                       bool force);
   Result<uint32_t> CatalogCrc();
+  // The committed daily sessions of date are from its current inputs.
+  Result<bool> DailyCurrent(EventDate date, const RootManifest& root, bool force);
+  // Per day of files: its lake files and committed daily sessions
+  // (Unavailable when those are not current).
+  Result<std::vector<WeekDay>> WeekDays(IsoWeek week, const RootManifest& root,
+                                        const std::vector<LakeFileRef>& files, bool force);
   Result<bool> Due(const std::vector<std::string>& prefixes,
                    const Result<std::map<std::string, int64_t>>& inputs);
   Result<JobResult> Publish(const std::string& run_key, std::vector<Output> outputs);

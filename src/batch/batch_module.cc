@@ -32,6 +32,9 @@ RunnerOptions MakeRunnerOptions(const std::string& data_dir, ObjectStore* lake, 
   o.clock = clock;
   o.state_dir = BatchStateDir(data_dir);
   o.catalog_path = catalog_path.empty() ? DefaultCatalogPath(data_dir) : catalog_path;
+  o.memory_limit = EnvString("VIEWPIPE_BATCH_MEMORY_LIMIT", o.memory_limit);
+  Status st = EnvInt("VIEWPIPE_BATCH_ROWS_PER_BUCKET", 1000, &o.rows_per_bucket);
+  if (!st.ok()) spdlog::warn("batch: {} (keeping {})", st.ToString(), o.rows_per_bucket);
   return o;
 }
 
@@ -48,7 +51,6 @@ Status BatchModule::Start(const ModuleContext& ctx) {
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
   RunnerOptions ro = MakeRunnerOptions(ctx.data_dir, store_.get(), ctx.clock, ctx.catalog_path);
-  ro.memory_limit = EnvString("VIEWPIPE_BATCH_MEMORY_LIMIT", ro.memory_limit);
   runner_ = std::make_unique<BatchRunner>(ro);
   RegisterBatchRoutes(ctx.http, runner_.get(), store_.get());
   if (EnvString("VIEWPIPE_BATCH", "1") == "0") {

@@ -24,6 +24,8 @@ namespace viewpipe::batch {
 // <data_dir>/batch: the run ledger, locks and scratch files.
 std::string BatchStateDir(const std::string& data_dir);
 std::string DefaultCatalogPath(const std::string& data_dir);
+// With the knobs VIEWPIPE_BATCH_MEMORY_LIMIT (DuckDB memory_limit, "1GB")
+// and VIEWPIPE_BATCH_ROWS_PER_BUCKET (3000000), for serve and `viewpipe batch`.
 RunnerOptions MakeRunnerOptions(const std::string& data_dir, ObjectStore* lake, Clock* clock,
                                 const std::string& catalog_path);
 

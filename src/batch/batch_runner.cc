@@ -64,7 +64,26 @@ Result<JobResult> BatchRunner::RunDaily(EventDate date, bool force, std::string_
 Result<JobResult> BatchRunner::RunWeekly(IsoWeek week, bool force, std::string_view trigger,
                                          const JobProgress& progress) {
   return Run(WeeklyRunKey(week), "weekly", week.ToString(), trigger,
-             [&] { return jobs_.Weekly(week, force, progress); });
+             [&]() -> Result<JobResult> {
+               VP_RETURN_IF_ERROR(RunDailiesOf(week, force, progress));
+               return jobs_.Weekly(week, force, progress);
+             });
+}
+
+Status BatchRunner::RunDailiesOf(IsoWeek week, bool force, const JobProgress& progress) {
+  auto due = jobs_.DailiesDue(week, force);
+  if (!due.ok()) return Status::OK();  // e.g. a day not sealed: Weekly refuses it
+  for (EventDate date : *due) {
+    JobProgress daily;
+    if (progress) {
+      daily = [&, date](int step, int steps, std::string_view what) {
+        progress(step, steps, "daily " + date.ToString() + " first: " + std::string(what));
+      };
+    }
+    auto r = RunDaily(date, force, WeeklyRunKey(week), daily);
+    if (!r.ok()) return r.status();
+  }
+  return Status::OK();
 }
 
 Result<std::string> BatchRunner::RunsJson(size_t limit) {

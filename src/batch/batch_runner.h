@@ -35,6 +35,9 @@ class BatchRunner {
 
   Result<JobResult> RunDaily(EventDate date, bool force, std::string_view trigger,
                              const JobProgress& progress = nullptr);
+  // Runs (each as its own daily run, trigger "weekly-YYYY-Www") the dailies
+  // of the week's days whose sessions are missing or stale, then the
+  // weekly job from them.
   Result<JobResult> RunWeekly(IsoWeek week, bool force, std::string_view trigger,
                               const JobProgress& progress = nullptr);
   // {"runs":[RunRecordJson...]}, newest first; a "running" run whose lock
@@ -49,6 +52,7 @@ class BatchRunner {
   Result<JobResult> Run(const std::string& run_key, std::string_view job,
                         const std::string& partition, std::string_view trigger, Fn&& fn);
   std::string LockPath(const std::string& run_key) const;
+  Status RunDailiesOf(IsoWeek week, bool force, const JobProgress& progress);
 
   RunnerOptions options_;
   BatchJobs jobs_;

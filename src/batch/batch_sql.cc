@@ -1,5 +1,7 @@
 #include "batch/batch_sql.h"
 
+#include "lake/duck.h"
+
 namespace viewpipe::batch {
 
 std::string SessionsSql(const std::string& source) {
@@ -85,6 +87,17 @@ FROM sessions GROUP BY profile_id, title_id
 ORDER BY profile_id, title_id)";
 }
 
+std::string ReadParquetSql(const std::vector<std::string>& uris) {
+  std::string list;
+  for (const std::string& u : uris) list += (list.empty() ? "" : ", ") + SqlQuote(u);
+  return "read_parquet([" + list + "])";
+}
+
+std::string WeeklySessionColumns() {
+  return "session_id, profile_id, title_id, country, live_event_id, start_ts, end_ts, started, "
+         "watch_time_ms, completion, completed";
+}
+
 std::string EmptyPrevWeekSql() {
   return "CREATE TABLE prev (dimension VARCHAR, \"key\" VARCHAR, unique_viewers BIGINT, "
          "hours_watched DOUBLE)";
@@ -93,7 +106,7 @@ std::string EmptyPrevWeekSql() {
 std::string WeeklySql(const std::string& week) {
   return R"(
 WITH s AS (
-  SELECT s.*, coalesce(c.genre, 'unknown') AS genre
+  SELECT s.* EXCLUDE (session_id), coalesce(c.genre, 'unknown') AS genre
   FROM sessions s LEFT JOIN catalog c ON c.title_id = s.title_id),
 d AS (
   SELECT 'title' AS dimension, title_id AS dim_key, * FROM s
@@ -101,7 +114,7 @@ d AS (
   UNION ALL SELECT 'country', country, * FROM s),
 first_view AS (
   SELECT dimension, dim_key, profile_id, min(start_ts) AS first_ts,
-         arg_min(title_id, start_ts) AS first_title
+         arg_min(title_id, {'ts': start_ts, 'title': title_id}) AS first_title
   FROM d WHERE started GROUP BY dimension, dim_key, profile_id),
 last_start AS (
   SELECT profile_id, title_id, max(start_ts) AS last_ts FROM s WHERE started
