@@ -146,10 +146,12 @@ void OutageDetector::OnGroupTick(const GroupKey& g, GroupState& gs, const SliceV
     if (gs.first_data == kNever) gs.first_data = start;
   }
   span_evidence_ = span;
+  mine_ = &mine;
   for (size_t m = 0; m < kQoeMetrics; ++m) {
     const auto metric = static_cast<QoeMetric>(m);
     Evaluate(g, metric, gs.metrics[m], Read(metric, span, Newest(metric, mine, now)), now);
   }
+  mine_ = nullptr;
   CheckSilence(g, gs, span, mine.empty() ? kNever : mine.front().first, now);
 }
 
@@ -199,11 +201,10 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
                               int64_t now) {
   const double floor = kFloor[static_cast<size_t>(m)];
   const Baseline b = BaselineOf(m, s, r);
-  Run run;
-  if (b.ready && r.volume) run = RunOf(g, m, b.base + floor);
-  if (b.ready && r.volume && Anomalous(m, run, b, now)) {
+  const int64_t start = b.ready && r.volume ? AnomalyStart(g, m, b, b.base + floor, now) : kNever;
+  if (start != kNever) {
     s.normal = 0;
-    if (s.open_id.empty()) Raise(g, m, s, r, b.base, run.start, now);
+    if (s.open_id.empty()) Raise(g, m, s, r, b.base, start, now);
     if (!s.open_id.empty()) book_->Update(s.open_id, r.value);
     return;
   }
