@@ -83,7 +83,7 @@ void OutageDetector::OnTick(int64_t now, const SliceView& all) {
   SliceView slices(all.lower_bound(now - options_.span_ms), all.lower_bound(now));
   // New groups from the newest slice (older slices were seen at earlier
   // ticks; a group first seen late joins at its next slice).
-  if (!slices.empty()) {
+  if (!partial_ && !slices.empty()) {
     for (const auto& [g, c] : *slices.rbegin()->second) {
       if (g.dim != QoeDim::kTitleId) groups_.try_emplace(g);
     }
@@ -97,6 +97,12 @@ void OutageDetector::OnTick(int64_t now, const SliceView& all) {
     }
   }
   slices_ = nullptr;
+}
+
+void OutageDetector::OnPartialTick(int64_t now, const SliceView& slices) {
+  partial_ = true;
+  OnTick(now, slices);
+  partial_ = false;
 }
 
 double OutageDetector::Denominator(QoeMetric m, const Evidence& e) {
@@ -142,6 +148,7 @@ void OutageDetector::OnGroupTick(const GroupKey& g, GroupState& gs, const SliceV
     if (it == counts->end() || it->second.Empty()) continue;
     span.Add(it->second);
     mine.emplace_back(start, &it->second);
+    if (partial_) continue;
     gs.last_data_end = std::max(gs.last_data_end, start + options_.tick_ms);
     if (gs.first_data == kNever) gs.first_data = start;
   }
@@ -152,7 +159,7 @@ void OutageDetector::OnGroupTick(const GroupKey& g, GroupState& gs, const SliceV
     Evaluate(g, metric, gs.metrics[m], Read(metric, span, Newest(metric, mine, now)), now);
   }
   mine_ = nullptr;
-  CheckSilence(g, gs, span, mine.empty() ? kNever : mine.front().first, now);
+  if (!partial_) CheckSilence(g, gs, span, mine.empty() ? kNever : mine.front().first, now);
 }
 
 OutageDetector::Baseline OutageDetector::BaselineOf(QoeMetric m, const MetricState& s,
@@ -199,9 +206,11 @@ void OutageDetector::Learn(MetricState& s, const Reading& r, const Baseline& b) 
 
 void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r,
                               int64_t now) {
+  if (partial_ && !s.open_id.empty()) return;
   const double floor = kFloor[static_cast<size_t>(m)];
   const Baseline b = BaselineOf(m, s, r);
   const int64_t start = b.ready && r.volume ? AnomalyStart(g, m, b, b.base + floor, now) : kNever;
+  if (partial_ && start == kNever) return;  // raises only
   if (start != kNever) {
     s.normal = 0;
     if (s.open_id.empty()) Raise(g, m, s, r, b.base, start, now);

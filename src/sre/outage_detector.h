@@ -65,6 +65,10 @@ class OutageDetector {
   // One evaluation at event time now over the slices of [now - span, now)
   // (others are ignored); ticks come in order, options.tick_ms apart.
   void OnTick(int64_t now, const SliceView& slices);
+  // Between ticks, at any event time now: only raises alerts whose
+  // evidence is already there (no learning, resolution or silence), so a
+  // live outage is raised as soon as its data arrive, not at the next tick.
+  void OnPartialTick(int64_t now, const SliceView& slices);
   // Alerts of broader groups not raised because a CDN alert covered them.
   uint64_t covered() const { return covered_; }
   // The checkpoint (outage_detector_checkpoint.cc): every group's history,
@@ -151,6 +155,7 @@ class OutageDetector {
   Clock* clock_;
   std::map<GroupKey, GroupState> groups_;
   const SliceView* slices_ = nullptr;  // during OnTick
+  bool partial_ = false;               // during OnPartialTick
   Evidence span_evidence_;             // of the group being evaluated
   const std::vector<GroupSlice>* mine_ = nullptr;  // its slices with data
   std::array<int, kQoeMetrics> open_specific_{};  // open cdn / cdn_country alerts per metric

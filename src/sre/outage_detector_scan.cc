@@ -128,7 +128,10 @@ int64_t OutageDetector::RateSurge(QoeMetric m, const Baseline& b, int64_t now) c
 // binomial tail of those since s0 at the share of the time [s0, now) has;
 // their rate at least stall_surge_ratio times the reference's.
 int64_t OutageDetector::StallSurge(int64_t now) const {
-  const double span = static_cast<double>(options_.span_ms);
+  // The span's slices start at the first slice start >= now - span_ms
+  // (now is a tick, or between ticks for OnPartialTick).
+  const int64_t tick = options_.tick_ms, from = now - options_.span_ms;
+  const double span = static_cast<double>(now - (from + (tick - ((from % tick) + tick) % tick) % tick));
   const double total = span_evidence_.stall_starts;
   // k stall starts in len ms against ref in ref_len ms.
   auto tail = [&](double k, double len, double ref, double ref_len) {

@@ -34,6 +34,10 @@ struct DetectorOptions {
   // trailing span_ms of data in tick_ms slices, partial newest ones included.
   int64_t tick_ms = 1000;
   int64_t tick_lateness_ms = 500;
+  // While live (the watermark within live_window_ms of the wall clock),
+  // between ticks: a raise-only evaluation (OutageDetector::OnPartialTick)
+  // every partial_ms of watermark (0: none).
+  int64_t partial_ms = 200;
   int64_t span_ms = 20000;
   // Minimum volume in the span: attempts for the start rates (25 a minute,
   // scaled to the span),
@@ -72,8 +76,8 @@ struct DetectorOptions {
   // baseline rate; stall starts, a binomial tail against the rest of the
   // span), and those after its first persist_ms - tick_ms (the anomaly is
   // still there: a shorter blip is not) this unlikely on their own.
-  double max_p_value = 1e-8;
-  double persist_p_value = 1e-3;
+  double max_p_value = 1e-7;
+  double persist_p_value = 1e-2;
   // Stall starts: their rate since the anomaly began at least this many
   // times the rest of the span's, which must cover stall_reference_ms.
   double stall_surge_ratio = 3.0;
