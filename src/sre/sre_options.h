@@ -34,10 +34,11 @@ struct DetectorOptions {
   // trailing span_ms of data in tick_ms slices, partial newest ones included.
   int64_t tick_ms = 1000;
   int64_t tick_lateness_ms = 500;
-  // While live (the watermark within live_window_ms of the wall clock),
+  // While live (the watermark within partial_within_ms of the wall clock),
   // between ticks: a raise-only evaluation (OutageDetector::OnPartialTick)
   // every partial_ms of watermark (0: none).
   int64_t partial_ms = 200;
+  int64_t partial_within_ms = 60000;
   int64_t span_ms = 20000;
   // Minimum volume in the span: attempts for the start rates (25 a minute,
   // scaled to the span),

@@ -87,7 +87,7 @@ void SreState::RunTicks(int64_t watermark) {
   }
   // Live, between ticks: raise what the data already show.
   if (d.partial_ms > 0 && watermark >= last_partial_ + d.partial_ms &&
-      clock_->NowMs() - watermark <= options_.live_window_ms) {
+      clock_->NowMs() - watermark <= d.partial_within_ms) {
     last_partial_ = watermark;
     detector_.OnPartialTick(watermark, slices_.Range(watermark - d.span_ms, watermark));
   }
