@@ -154,11 +154,14 @@ void OutageDetector::OnGroupTick(const GroupKey& g, GroupState& gs, const SliceV
   }
   span_evidence_ = span;
   mine_ = &mine;
+  group_ = &gs;
   for (size_t m = 0; m < kQoeMetrics; ++m) {
     const auto metric = static_cast<QoeMetric>(m);
     Evaluate(g, metric, gs.metrics[m], Read(metric, span, Newest(metric, mine, now)), now);
   }
+  if (!partial_) LearnStalls(gs, now);
   mine_ = nullptr;
+  group_ = nullptr;
   if (!partial_) CheckSilence(g, gs, span, mine.empty() ? kNever : mine.front().first, now);
 }
 

@@ -101,6 +101,10 @@ class OutageDetector {
     int64_t last_data_end = kNever;
     std::string silent_id;
     int64_t silent_since = 0;
+    // The span's stall starts at normal ticks (the reference rate of
+    // StallSurge once min_history are in).
+    std::deque<double> stalls;
+    double stalls_sum = 0;
   };
   struct Reading {
     bool volume = false;
@@ -143,6 +147,7 @@ class OutageDetector {
   Evidence Since(int64_t start) const;
   int64_t RateSurge(QoeMetric m, const Baseline& b, int64_t now) const;
   int64_t StallSurge(int64_t now) const;
+  void LearnStalls(GroupState& gs, int64_t now) const;
   Evidence WithoutBurst(QoeMetric m, int64_t start) const;
   // When the metric is anomalous at now: its start (kNever: it is not).
   int64_t AnomalyStart(const GroupKey& g, QoeMetric m, const Baseline& b, double elevated_above,
@@ -158,6 +163,7 @@ class OutageDetector {
   bool partial_ = false;               // during OnPartialTick
   Evidence span_evidence_;             // of the group being evaluated
   const std::vector<GroupSlice>* mine_ = nullptr;  // its slices with data
+  const GroupState* group_ = nullptr;               // and its state
   std::array<int, kQoeMetrics> open_specific_{};  // open cdn / cdn_country alerts per metric
   uint64_t covered_ = 0;
 };

@@ -9,9 +9,10 @@
 // raises when that chance is <= max_p_value and, each on its own elevated
 // and significant at persist_p_value:
 // - the counts since s0 without their burst, the persist_ms - tick_ms that
-//   hold the most of the metric's events: an anomaly that is one blip
-//   shorter than persist_ms (even one that noise just before it made look
-//   longer) has nothing left;
+//   hold the most of the metric's events, with at least burst_share as
+//   many of those events as the burst: an anomaly that is one blip shorter
+//   than persist_ms (even one that noise just before it made look longer)
+//   has nothing or only noise left;
 // - the counts of the newest recent_max_ms (it is still going on).
 #include <algorithm>
 #include <cmath>
@@ -117,36 +118,48 @@ int64_t OutageDetector::RateSurge(QoeMetric m, const Baseline& b, int64_t now) c
   }
   if (start == kNever || best > options_.max_p_value) return kNever;
   const double persist = options_.persist_p_value;
-  if (tail(WithoutBurst(m, start)) > persist) return kNever;
+  const Evidence rest = WithoutBurst(m, start);
+  const double burst = Numerator(m, Since(start)) - Numerator(m, rest);
+  if (Numerator(m, rest) < options_.burst_share * burst || tail(rest) > persist) return kNever;
   if (tail(Since(std::max(start, now - options_.recent_max_ms))) > persist) return kNever;
   return start;
 }
 
 // Stall starts (rebuffer_start, counted as they arrive, long before a
-// stall's time shows) since s0 against the rest of the span, the reference
-// (at least stall_reference_ms): given all the span's stall starts, the
-// binomial tail of those since s0 at the share of the time [s0, now) has;
-// their rate at least stall_surge_ratio times the reference's.
+// stall's time shows) since s0 against the group's reference rate: once
+// learned (min_history normal ticks, LearnStalls), the Poisson tail of
+// those since s0 at that rate; before, the rest of the span (at least
+// stall_reference_ms): given all the span's stall starts, the binomial tail
+// of those since s0 at the share of the time [s0, now) has. Their rate must
+// be at least stall_surge_ratio times the reference's (and that at least
+// one stall per span).
 int64_t OutageDetector::StallSurge(int64_t now) const {
   // The span's slices start at the first slice start >= now - span_ms
   // (now is a tick, or between ticks for OnPartialTick).
   const int64_t tick = options_.tick_ms, from = now - options_.span_ms;
   const double span = static_cast<double>(now - (from + (tick - ((from % tick) + tick) % tick) % tick));
   const double total = span_evidence_.stall_starts;
-  // k stall starts in len ms against ref in ref_len ms.
+  const auto& learned = group_->stalls;
+  const bool known = learned.size() >= options_.min_history;
+  const double span_ms = static_cast<double>(options_.span_ms);
+  const double rate =
+      known ? std::max(group_->stalls_sum / static_cast<double>(learned.size()), 1.0) / span_ms
+            : 0;
+  // k stall starts in len ms against the learned rate, or ref in ref_len ms.
   auto tail = [&](double k, double len, double ref, double ref_len) {
+    const double base = known ? rate : std::max(ref, 1.0) / ref_len;
     if (k < static_cast<double>(options_.min_rebuffers) ||
-        k / len < options_.stall_surge_ratio * std::max(ref, 1.0) / ref_len) {
+        k / len < options_.stall_surge_ratio * base) {
       return 1.0;
     }
-    return BinomialTail(k, k + ref, len / (len + ref_len));
+    return known ? PoissonTail(k, base * len) : BinomialTail(k, k + ref, len / (len + ref_len));
   };
   double k = 0, best = 1.0;
   int64_t start = kNever;
   for (auto it = mine_->rbegin(); it != mine_->rend(); ++it) {
     k += static_cast<double>(it->second->stall_starts);
     const double len = static_cast<double>(now - it->first);
-    if (span - len < static_cast<double>(options_.stall_reference_ms)) break;
+    if (!known && span - len < static_cast<double>(options_.stall_reference_ms)) break;
     if (len < static_cast<double>(options_.persist_ms)) continue;
     const double p = tail(k, len, total - k, span - len);
     if (p < best) {
@@ -157,11 +170,13 @@ int64_t OutageDetector::StallSurge(int64_t now) const {
   if (start == kNever || best > options_.max_p_value) return kNever;
   // The reference: the span before start.
   const double len = static_cast<double>(now - start);
-  const double ref = total - Since(start).stall_starts, ref_len = span - len;
+  const double run = Since(start).stall_starts;
+  const double ref = total - run, ref_len = span - len;
   const double persist = options_.persist_p_value;
   const double width = static_cast<double>(options_.persist_ms - options_.tick_ms);
-  if (tail(WithoutBurst(QoeMetric::kRebufferRatio, start).stall_starts, len - width, ref,
-           ref_len) > persist) {
+  const double rest = WithoutBurst(QoeMetric::kRebufferRatio, start).stall_starts;
+  if (rest < options_.burst_share * (run - rest) ||
+      tail(rest, len - width, ref, ref_len) > persist) {
     return kNever;
   }
   const int64_t recent = std::max(start, now - options_.recent_max_ms);
@@ -170,6 +185,28 @@ int64_t OutageDetector::StallSurge(int64_t now) const {
     return kNever;
   }
   return start;
+}
+
+// The reference of StallSurge: the span's stall starts at each tick with
+// a full span of data and no rebuffering alert open, unless they are a
+// surge themselves (stall_surge_ratio over the mean so far).
+void OutageDetector::LearnStalls(GroupState& gs, int64_t now) const {
+  const MetricState& s = gs.metrics[static_cast<size_t>(QoeMetric::kRebufferRatio)];
+  if (!s.open_id.empty() || gs.first_data == kNever || gs.first_data > now - options_.span_ms) {
+    return;
+  }
+  const double x = span_evidence_.stall_starts;
+  if (gs.stalls.size() >= options_.min_history &&
+      x > options_.stall_surge_ratio *
+              std::max(gs.stalls_sum / static_cast<double>(gs.stalls.size()), 1.0)) {
+    return;
+  }
+  gs.stalls.push_back(x);
+  gs.stalls_sum += x;
+  while (gs.stalls.size() > options_.history) {
+    gs.stalls_sum -= gs.stalls.front();
+    gs.stalls.pop_front();
+  }
 }
 
 }  // namespace viewpipe::sre

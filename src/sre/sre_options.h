@@ -79,6 +79,7 @@ struct DetectorOptions {
   // still there: a shorter blip is not) this unlikely on their own.
   double max_p_value = 1e-7;
   double persist_p_value = 1e-2;
+  double burst_share = 1.0 / 3;
   // Stall starts: their rate since the anomaly began at least this many
   // times the rest of the span's, which must cover stall_reference_ms.
   double stall_surge_ratio = 3.0;
