@@ -77,7 +77,7 @@ struct DetectorOptions {
   // baseline rate; stall starts, a binomial tail against the rest of the
   // span), and those after its first persist_ms - tick_ms (the anomaly is
   // still there: a shorter blip is not) this unlikely on their own.
-  double max_p_value = 1e-7;
+  double max_p_value = 1e-8;
   double persist_p_value = 1e-2;
   double burst_share = 1.0 / 3;
   // Stall starts: their rate since the anomaly began at least this many
