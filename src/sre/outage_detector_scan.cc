@@ -141,6 +141,10 @@ int64_t OutageDetector::StallSurge(int64_t now) const {
   const double total = span_evidence_.stall_starts;
   const auto& learned = group_->stalls;
   const bool known = learned.size() >= options_.min_history;
+  // A group with few stalls a span: one viewer's repeated stalls are not
+  // Poisson (the creep path still judges its stalled time).
+  const double usual = known ? group_->stalls_sum / static_cast<double>(learned.size()) : total;
+  if (usual < options_.min_span_stall_starts) return kNever;
   const double span_ms = static_cast<double>(options_.span_ms);
   const double rate =
       known ? std::max(group_->stalls_sum / static_cast<double>(learned.size()), 1.0) / span_ms

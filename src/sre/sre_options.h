@@ -83,6 +83,9 @@ struct DetectorOptions {
   // Stall starts: their rate since the anomaly began at least this many
   // times the rest of the span's, which must cover stall_reference_ms.
   double stall_surge_ratio = 3.0;
+  // Stall starts are judged only in groups with this many per span (the
+  // learned mean; a tiny cdn x country cell raised one in the steady hour).
+  double min_span_stall_starts = 5.0;
   int64_t stall_reference_ms = 10000;
   // Silence: a group with median attempts per span >= min_attempts that
   // sees no data at all for silent_ms.
