@@ -83,7 +83,7 @@ void OutageDetector::OnTick(int64_t now, const SliceView& all) {
   SliceView slices(all.lower_bound(now - options_.span_ms), all.lower_bound(now));
   // New groups from the newest slice (older slices were seen at earlier
   // ticks; a group first seen late joins at its next slice).
-  if (!slices.empty()) {
+  if (!partial_ && !slices.empty()) {
     for (const auto& [g, c] : *slices.rbegin()->second) {
       if (g.dim != QoeDim::kTitleId) groups_.try_emplace(g);
     }
@@ -97,6 +97,12 @@ void OutageDetector::OnTick(int64_t now, const SliceView& all) {
     }
   }
   slices_ = nullptr;
+}
+
+void OutageDetector::OnPartialTick(int64_t now, const SliceView& slices) {
+  partial_ = true;
+  OnTick(now, slices);
+  partial_ = false;
 }
 
 double OutageDetector::Denominator(QoeMetric m, const Evidence& e) {
@@ -142,15 +148,21 @@ void OutageDetector::OnGroupTick(const GroupKey& g, GroupState& gs, const SliceV
     if (it == counts->end() || it->second.Empty()) continue;
     span.Add(it->second);
     mine.emplace_back(start, &it->second);
+    if (partial_) continue;
     gs.last_data_end = std::max(gs.last_data_end, start + options_.tick_ms);
     if (gs.first_data == kNever) gs.first_data = start;
   }
   span_evidence_ = span;
+  mine_ = &mine;
+  group_ = &gs;
   for (size_t m = 0; m < kQoeMetrics; ++m) {
     const auto metric = static_cast<QoeMetric>(m);
     Evaluate(g, metric, gs.metrics[m], Read(metric, span, Newest(metric, mine, now)), now);
   }
-  CheckSilence(g, gs, span, mine.empty() ? kNever : mine.front().first, now);
+  if (!partial_) LearnStalls(gs, now);
+  mine_ = nullptr;
+  group_ = nullptr;
+  if (!partial_) CheckSilence(g, gs, span, mine.empty() ? kNever : mine.front().first, now);
 }
 
 OutageDetector::Baseline OutageDetector::BaselineOf(QoeMetric m, const MetricState& s,
@@ -197,13 +209,14 @@ void OutageDetector::Learn(MetricState& s, const Reading& r, const Baseline& b) 
 
 void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r,
                               int64_t now) {
+  if (partial_ && !s.open_id.empty()) return;
   const double floor = kFloor[static_cast<size_t>(m)];
   const Baseline b = BaselineOf(m, s, r);
-  Run run;
-  if (b.ready && r.volume) run = RunOf(g, m, b.base + floor);
-  if (b.ready && r.volume && Anomalous(m, run, b, now)) {
+  const int64_t start = b.ready && r.volume ? AnomalyStart(g, m, b, b.base + floor, now) : kNever;
+  if (partial_ && start == kNever) return;  // raises only
+  if (start != kNever) {
     s.normal = 0;
-    if (s.open_id.empty()) Raise(g, m, s, r, b.base, run.start, now);
+    if (s.open_id.empty()) Raise(g, m, s, r, b.base, start, now);
     if (!s.open_id.empty()) book_->Update(s.open_id, r.value);
     return;
   }

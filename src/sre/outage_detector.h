@@ -65,6 +65,10 @@ class OutageDetector {
   // One evaluation at event time now over the slices of [now - span, now)
   // (others are ignored); ticks come in order, options.tick_ms apart.
   void OnTick(int64_t now, const SliceView& slices);
+  // Between ticks, at any event time now: only raises alerts whose
+  // evidence is already there (no learning, resolution or silence), so a
+  // live outage is raised as soon as its data arrive, not at the next tick.
+  void OnPartialTick(int64_t now, const SliceView& slices);
   // Alerts of broader groups not raised because a CDN alert covered them.
   uint64_t covered() const { return covered_; }
   // The checkpoint (outage_detector_checkpoint.cc): every group's history,
@@ -97,6 +101,10 @@ class OutageDetector {
     int64_t last_data_end = kNever;
     std::string silent_id;
     int64_t silent_since = 0;
+    // The span's stall starts at normal ticks (the reference rate of
+    // StallSurge once min_history are in).
+    std::deque<double> stalls;
+    double stalls_sum = 0;
   };
   struct Reading {
     bool volume = false;
@@ -120,7 +128,10 @@ class OutageDetector {
 
   using GroupSlice = std::pair<int64_t, const QoeCounts*>;
   static bool IsSpecific(QoeDim d);
+  static double Numerator(QoeMetric m, const Evidence& e);
   static double Denominator(QoeMetric m, const Evidence& e);
+  // P(X >= k) for X ~ Poisson(lambda).
+  static double PoissonTail(double k, double lambda);
   Evidence Newest(QoeMetric m, const std::vector<GroupSlice>& mine, int64_t now) const;
   void OnGroupTick(const GroupKey& g, GroupState& gs, const SliceView& slices, int64_t now);
   Reading Read(QoeMetric m, const Evidence& span, const Evidence& newest) const;
@@ -130,7 +141,17 @@ class OutageDetector {
   void Raise(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, double baseline,
              int64_t started_at, int64_t now);
   Run RunOf(const GroupKey& g, QoeMetric m, double elevated_above) const;
-  bool Anomalous(QoeMetric m, const Run& run, const Baseline& b, int64_t now) const;
+  bool RatioAnomalous(const Run& run, const Baseline& b, int64_t now) const;
+  // The evidence scans (outage_detector_scan.cc): the anomaly's start, or
+  // kNever when there is none (yet).
+  Evidence Since(int64_t start) const;
+  int64_t RateSurge(QoeMetric m, const Baseline& b, int64_t now) const;
+  int64_t StallSurge(int64_t now) const;
+  void LearnStalls(GroupState& gs, int64_t now) const;
+  Evidence WithoutBurst(QoeMetric m, int64_t start) const;
+  // When the metric is anomalous at now: its start (kNever: it is not).
+  int64_t AnomalyStart(const GroupKey& g, QoeMetric m, const Baseline& b, double elevated_above,
+                       int64_t now) const;
   void CheckSilence(const GroupKey& g, GroupState& gs, const Evidence& span,
                     int64_t first_data_slice, int64_t now);
 
@@ -139,7 +160,10 @@ class OutageDetector {
   Clock* clock_;
   std::map<GroupKey, GroupState> groups_;
   const SliceView* slices_ = nullptr;  // during OnTick
+  bool partial_ = false;               // during OnPartialTick
   Evidence span_evidence_;             // of the group being evaluated
+  const std::vector<GroupSlice>* mine_ = nullptr;  // its slices with data
+  const GroupState* group_ = nullptr;               // and its state
   std::array<int, kQoeMetrics> open_specific_{};  // open cdn / cdn_country alerts per metric
   uint64_t covered_ = 0;
 };

@@ -16,6 +16,10 @@ using ops::bytes::PutString;
 using ops::bytes::PutVarint;
 
 constexpr uint64_t kMaxEntries = 1ull << 32;
+// The section's format: first in it since the learned stall starts came
+// in; a checkpoint of the previous format (which began with small signed
+// counts) is rejected, and the state rebuilt from the topic.
+constexpr uint64_t kFormat = 0x5E02;
 
 bool GetText(std::string_view* in, std::string* s) {
   std::string_view v;
@@ -34,6 +38,7 @@ bool GetInt(std::string_view* in, int* v) {
 }  // namespace
 
 void OutageDetector::Save(std::string* out) const {
+  PutVarint(out, kFormat);
   for (int n : open_specific_) PutSigned(out, n);
   PutVarint(out, covered_);
   PutVarint(out, groups_.size());
@@ -57,10 +62,15 @@ void OutageDetector::Save(std::string* out) const {
     PutSigned(out, gs.last_data_end);
     PutString(out, gs.silent_id);
     PutSigned(out, gs.silent_since);
+    PutVarint(out, gs.stalls.size());
+    for (double x : gs.stalls) codec::PutDouble(out, x);
+    codec::PutDouble(out, gs.stalls_sum);
   }
 }
 
 bool OutageDetector::Load(std::string_view* in) {
+  uint64_t format;
+  if (!ops::bytes::GetVarint(in, &format) || format != kFormat) return false;
   std::array<int, kQoeMetrics> open_specific{};
   for (int& n : open_specific) {
     if (!GetInt(in, &n)) return false;
@@ -93,9 +103,16 @@ bool OutageDetector::Load(std::string_view* in) {
       gs.attempts.push_back(a);
     }
     if (!GetSigned(in, &gs.first_data) || !GetSigned(in, &gs.last_data_end) ||
-        !GetText(in, &gs.silent_id) || !GetSigned(in, &gs.silent_since)) {
+        !GetText(in, &gs.silent_id) || !GetSigned(in, &gs.silent_since) ||
+        !GetCount(in, kMaxEntries, &n)) {
       return false;
     }
+    for (uint64_t k = 0; k < n; ++k) {
+      double x;
+      if (!codec::GetDouble(in, &x)) return false;
+      gs.stalls.push_back(x);
+    }
+    if (!codec::GetDouble(in, &gs.stalls_sum)) return false;
     loaded.emplace_hint(loaded.end(), std::move(g), std::move(gs));
   }
   groups_ = std::move(loaded);

@@ -45,11 +45,9 @@ OutageDetector::Run OutageDetector::RunOf(const GroupKey& g, QoeMetric m,
   return run;
 }
 
-namespace {
-
 // P(X >= k) for X ~ Poisson(lambda): the chance of k events or more where
 // lambda were expected.
-double PoissonTail(double k, double lambda) {
+double OutageDetector::PoissonTail(double k, double lambda) {
   if (k <= 0) return 1.0;
   if (lambda <= 0) return 0.0;
   if (k <= lambda) return 1.0;  // not an excess (and the sum below would start low)
@@ -63,55 +61,46 @@ double PoissonTail(double k, double lambda) {
   return sum;
 }
 
-}  // namespace
+// When metric m of group g is anomalous at now, the anomaly's start:
+// rates by the evidence scan of their counts (outage_detector_scan.cc);
+// the rebuffering ratio by its stalled time (a creep, or stalls that are
+// over: RunOf + RatioAnomalous) or, sooner, by a surge of stall starts.
+int64_t OutageDetector::AnomalyStart(const GroupKey& g, QoeMetric m, const Baseline& b,
+                                     double elevated_above, int64_t now) const {
+  if (m != QoeMetric::kRebufferRatio) return RateSurge(m, b, now);
+  const Run run = RunOf(g, m, elevated_above);
+  if (RatioAnomalous(run, b, now)) return run.start;
+  return StallSurge(now);
+}
 
-// Persistence is measured in the data, not in ticks: the run must hold
-// persist_ms of elevated slices in a row, or one more than that with gaps
-// (a thin second of an outage; a blip next to one noisy slice is neither),
-// and still be going on: at most one slice with data and not elevated
-// after it (RunOf), and its newest elevated slice within recent_max_ms
-// (the newest slices can be empty while their data are on the way); its
-// counts must clear the baseline + floor and, for rates, be significant
-// (Poisson tail against the baseline rate).
-bool OutageDetector::Anomalous(QoeMetric m, const Run& run, const Baseline& b,
-                               int64_t now) const {
+// The rebuffering ratio's run of elevated slices (stalled time): it must
+// hold persist_ms of elevated slices in a row, or one more than that with
+// gaps, and still be going on: at most one slice with data and not
+// elevated after it (RunOf), and its newest elevated slice within
+// recent_max_ms (the newest slices can be empty while their data are on
+// the way); its ratio must clear the threshold with min_rebuffers stalls.
+bool OutageDetector::RatioAnomalous(const Run& run, const Baseline& b, int64_t now) const {
   const int need = static_cast<int>(options_.persist_ms / options_.tick_ms);
   if (run.start == kNever || run.last < now - options_.recent_max_ms ||
       (run.consecutive < need && run.elevated < need + 1)) {
     return false;
   }
   const Evidence& e = run.counts;
-  const double den = Denominator(m, e);
-  if (den <= 0) return false;
-  switch (m) {
-    case QoeMetric::kVsfRate:
-    case QoeMetric::kEbvsRate:
-    case QoeMetric::kPlaybackFailureRate: {
-      const double num = m == QoeMetric::kVsfRate   ? e.vsf
-                         : m == QoeMetric::kEbvsRate ? e.ebvs
-                                                     : e.failures;
-      const double p = std::clamp(b.base, 1e-3, 1.0);
-      return num / den > b.threshold && PoissonTail(num, den * p) <= options_.max_p_value;
-    }
-    case QoeMetric::kRebufferRatio: {
-      if (e.stalled / den <= b.threshold ||
-          e.rebuffers < static_cast<double>(options_.min_rebuffers)) {
-        return false;
-      }
-      // Many separate stalls, not a few long ones of a small group: the
-      // stall starts of the run against the rest of the span's rate (at
-      // least one expected). Or, for a slow creep, the whole span is over.
-      const Evidence& span = span_evidence_;
-      const double rest_watch = span.stalled + span.playing - den;
-      const double rest_starts = span.stall_starts - e.stall_starts;
-      const double expected =
-          rest_watch > 0 ? std::max(1.0, rest_starts / rest_watch * den) : 1.0;
-      const double span_watch = span.stalled + span.playing;
-      return PoissonTail(e.stall_starts, expected) <= options_.max_p_value ||
-             (span_watch > 0 && span.stalled / span_watch > b.threshold);
-    }
+  const double den = Denominator(QoeMetric::kRebufferRatio, e);
+  if (den <= 0 || e.stalled / den <= b.threshold ||
+      e.rebuffers < static_cast<double>(options_.min_rebuffers)) {
+    return false;
   }
-  return false;
+  // Many separate stalls, not a few long ones of a small group: the
+  // stall starts of the run against the rest of the span's rate (at
+  // least one expected). Or, for a slow creep, the whole span is over.
+  const Evidence& span = span_evidence_;
+  const double rest_watch = span.stalled + span.playing - den;
+  const double rest_starts = span.stall_starts - e.stall_starts;
+  const double expected = rest_watch > 0 ? std::max(1.0, rest_starts / rest_watch * den) : 1.0;
+  const double span_watch = span.stalled + span.playing;
+  return PoissonTail(e.stall_starts, expected) <= options_.max_p_value ||
+         (span_watch > 0 && span.stalled / span_watch > b.threshold);
 }
 
 }  // namespace viewpipe::sre

@@ -22,6 +22,7 @@ Result<SreOptions> SreOptionsFromEnv() {
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MIN_HISTORY", 1, &o.detector.min_history));
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_MAX_LAG_RECORDS", 1, &o.health.max_lag_records));
   VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_CHECKPOINT_MS", 100, &o.checkpoint_interval_ms));
+  VP_RETURN_IF_ERROR(EnvInt("VIEWPIPE_SRE_PARTIAL_WITHIN_MS", 0, &o.detector.partial_within_ms));
   return o;
 }
 

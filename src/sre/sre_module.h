@@ -10,6 +10,9 @@
 //   VIEWPIPE_SRE_MAX_LAG_RECORDS    consumer-lag alert threshold (100000)
 //   VIEWPIPE_SRE_CHECKPOINT_MS      state checkpoint interval (10000;
 //                                   data_dir/sre/checkpoint, sre_processor.h)
+//   VIEWPIPE_SRE_PARTIAL_WITHIN_MS  raise-only evaluations between ticks while the
+//                                   watermark is this close to the wall clock (60000;
+//                                   the steady-hour bench: always)
 //   VIEWPIPE_SRE_WEBHOOK_URL        POST alert notifications there (none;
 //                                   webhook_notifier.h)
 

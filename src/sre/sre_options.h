@@ -34,6 +34,11 @@ struct DetectorOptions {
   // trailing span_ms of data in tick_ms slices, partial newest ones included.
   int64_t tick_ms = 1000;
   int64_t tick_lateness_ms = 500;
+  // While live (the watermark within partial_within_ms of the wall clock),
+  // between ticks: a raise-only evaluation (OutageDetector::OnPartialTick)
+  // every partial_ms of watermark (0: none).
+  int64_t partial_ms = 200;
+  int64_t partial_within_ms = 60000;
   int64_t span_ms = 20000;
   // Minimum volume in the span: attempts for the start rates (25 a minute,
   // scaled to the span),
@@ -67,9 +72,21 @@ struct DetectorOptions {
   double mad_k = 5.0;
   // For proportions: the excess must also be significant (binomial z).
   double min_z = 4.0;
-  // For proportions, an anomaly's own counts (the run of elevated slices)
-  // must be this unlikely under the baseline rate (Poisson upper tail).
+  // An anomaly's own counts since it began must be this unlikely under the
+  // null (outage_detector_scan.cc: rates, a Poisson upper tail against the
+  // baseline rate; stall starts, a binomial tail against the rest of the
+  // span), and those after its first persist_ms - tick_ms (the anomaly is
+  // still there: a shorter blip is not) this unlikely on their own.
   double max_p_value = 1e-8;
+  double persist_p_value = 1e-2;
+  double burst_share = 1.0 / 3;
+  // Stall starts: their rate since the anomaly began at least this many
+  // times the rest of the span's, which must cover stall_reference_ms.
+  double stall_surge_ratio = 3.0;
+  // Stall starts are judged only in groups with this many per span (the
+  // learned mean; a tiny cdn x country cell raised one in the steady hour).
+  double min_span_stall_starts = 5.0;
+  int64_t stall_reference_ms = 10000;
   // Silence: a group with median attempts per span >= min_attempts that
   // sees no data at all for silent_ms.
   int64_t silent_ms = 30000;

@@ -85,6 +85,12 @@ void SreState::RunTicks(int64_t watermark) {
     next_tick_ += d.tick_ms;
     slices_.PruneBefore(next_tick_ - d.span_ms);
   }
+  // Live, between ticks: raise what the data already show.
+  if (d.partial_ms > 0 && watermark >= last_partial_ + d.partial_ms &&
+      clock_->NowMs() - watermark <= d.partial_within_ms) {
+    last_partial_ = watermark;
+    detector_.OnPartialTick(watermark, slices_.Range(watermark - d.span_ms, watermark));
+  }
 }
 
 const WindowSeries& SreState::SeriesFor(int64_t range_ms) const {
@@ -216,6 +222,7 @@ void SreState::ClearLocked() {
   detector_ = OutageDetector(options_.detector, book_, clock_);
   watermark_.reset();
   next_tick_ = OutageDetector::kNever;
+  last_partial_ = OutageDetector::kNever;
 }
 
 }  // namespace viewpipe::sre

@@ -90,6 +90,7 @@ class SreState {
   OutageDetector detector_;
   std::optional<int64_t> watermark_;
   int64_t next_tick_ = OutageDetector::kNever;
+  int64_t last_partial_ = OutageDetector::kNever;  // not checkpointed: live only
 };
 
 }  // namespace viewpipe::sre
