@@ -163,12 +163,16 @@ struct LocalHistory {
   std::unique_ptr<HotTier> hot;
   std::unique_ptr<QueryLedger> ledger;
   Status hot_status;
+  Status lake_status;  // not OK: no lake (store and reader are null)
 
   explicit LocalHistory(const HistoryCli& c) {
     const HistoryOptions o = WithConfiguredLake(c.options);
     auto s = OpenLakeStore(o, c.data_dir);
-    if (s.ok()) store = std::move(s).value();
-    else store = std::make_shared<LocalObjectStore>(Env::Default(), LakeDir(c.data_dir));
+    if (!s.ok()) {
+      lake_status = s.status();
+      return;
+    }
+    store = std::move(s).value();
     reader = std::make_unique<LakeReader>(store.get());
     ledger = std::make_unique<QueryLedger>(Env::Default(), LedgerPath(c.data_dir));
     if (!Env::Default()->FileExists(HotDbPath(c.data_dir))) {
@@ -196,6 +200,7 @@ int RunQuery(const HistoryCli& c) {
     json = *res;
   } else {
     LocalHistory h(c);
+    if (!h.lake_status.ok()) return Fail(h.lake_status);
     if (!h.hot) {
       return Fail(Status::Unavailable(
           h.hot_status.ToString() + " (a running server holds it: use --url http://HOST:PORT)"));
@@ -222,6 +227,7 @@ int RunCost(const HistoryCli& c) {
     return 0;
   }
   LocalHistory h(c);
+  if (!h.lake_status.ok()) return Fail(h.lake_status);
   if (!h.hot) spdlog::warn("hot tier not read: {}", h.hot_status.ToString());
   CostOptions o = c.options.cost;
   o.scan_usd_per_tb = c.options.router.usd_per_tb;
