@@ -81,6 +81,8 @@ if [[ $TENX == 1 ]]; then /usr/bin/time -f '%e' -o "$WORK/backfill10.time" "$VP"
 cp "$WORK"/backfill*.json "$DATA/"
 fi
 
+"$VP" lake --data-dir "$DATA" --days 40 >"$WORK/lake.json" 2>/dev/null  # rows per day: the jobs' inputs
+
 # --- 2. server under live load ------------------------------------------------------
 PORT=$(free_port)
 VIEWPIPE_BATCH=0 "$VP" serve --data-dir "$DATA" --port "$PORT" --write-key "$KEY" >"$WORK/server.log" 2>&1 &
@@ -95,7 +97,7 @@ sleep 20  # the sim ramps up
 # --- 3. job times ------------------------------------------------------------------
 job() {  # name, args...: one timed run at normal priority; prints seconds
   local name=$1; shift
-  /usr/bin/time -f '%e %M' -o "$WORK/$name.time" "$VP" batch "$@" --data-dir "$DATA" \
+  /usr/bin/time -f '%e %M %U %S' -o "$WORK/$name.time" "$VP" batch "$@" --data-dir "$DATA" \
     >"$WORK/$name.json" 2>>"$WORK/batch.err"
   cut -d' ' -f1 "$WORK/$name.time"
 }
@@ -126,20 +128,26 @@ kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; SIM_PI
 
 STAMP=$(date -u +%Y%m%d-%H%M%S)
 OUT=bench/results/batch-$STAMP.json
-python3 - "$WORK" "$OUT" "$DAY_EVENTS" <<'PY'
-import json, os, sys
-work, out, day_events = sys.argv[1], sys.argv[2], int(sys.argv[3])
+python3 - "$WORK" "$OUT" "$DAY_EVENTS" "$DAY" "$DAY10X" "$WEEK" <<'PY'
+import datetime as dt, json, os, sys
+work, out, day_events, day, day10x, week = sys.argv[1], sys.argv[2], int(sys.argv[3]), *sys.argv[4:7]
 last = lambda n: json.loads(open(os.path.join(work, n)).read().strip().splitlines()[-1])
 tm = lambda n: open(os.path.join(work, n + ".time")).read().split()
 has = lambda n: os.path.exists(os.path.join(work, n))
-b1 = last("backfill1.json")
-b10 = last("backfill10.json") if has("backfill10.json") else None
+def maybe_json(n):
+    try: return last(n)
+    except (OSError, ValueError): return None  # a copied lake whose backfill summary was lost
+b1, b10 = maybe_json("backfill1.json"), maybe_json("backfill10.json")
+rows = {d["event_date"]: d["rows"] for d in last("lake.json")["recent"]}  # the inputs, from the lake itself
+y, w = map(int, week.split("-W")); mon = dt.date.fromisocalendar(y, w, 1)
+week_rows = sum(rows.get(str(mon + dt.timedelta(days=i)), 0) for i in range(7))
 jobs = {}
-for name, events in (("daily", b1["events"] / 8), ("daily10", b10 and b10["events"]), ("weekly", b1["events"] * 7 / 8)):
+for name, events in (("daily", rows.get(day, 0)), ("daily10", rows.get(day10x, 0)), ("weekly", week_rows)):
     if not has(name + ".time"): continue
-    secs, rss_kb = tm(name)
-    jobs[name] = {"seconds": float(secs), "peak_rss_mb": int(rss_kb) / 1024, "input_events": round(events),
-                  "events_per_s": round(events / max(float(secs), 1e-9)), **last(name + ".json")}
+    secs, rss_kb, user, sys_s = tm(name)
+    jobs[name] = {"seconds": float(secs), "cpu_seconds": float(user) + float(sys_s), "peak_rss_mb": int(rss_kb) / 1024,
+                  "input_events": round(events), "events_per_s": round(events / max(float(secs), 1e-9)),
+                  **last(name + ".json")}
 fresh = {n: last(f"fresh-{n}.json")["phases"][n] for n in ("idle", "daily", "daily10x", "weekly") if has(f"fresh-{n}.json")}
 for n in fresh:
     p = os.path.join(work, f"runs-{n}.txt")
@@ -149,9 +157,9 @@ res = {"day_events": day_events, "backfill": [b for b in (b1, b10) if b], "jobs"
 json.dump(res, open(out, "w"), indent=1)
 json.dump(res, open(os.path.join(os.path.dirname(out), "batch-latest.json"), "w"), indent=1)
 print(f"\nBatch jobs ({os.cpu_count()} cores, load {' '.join(res['loadavg'])}); day = ~{day_events:,} planned events")
-print(f"{'job':10} {'input events':>14} {'seconds':>9} {'events/s':>10} {'peak RSS':>10} {'rows out':>10}")
+print(f"{'job':10} {'input events':>14} {'seconds':>9} {'CPU-s':>8} {'events/s':>10} {'peak RSS':>10} {'rows out':>10}")
 for n, j in jobs.items():
-    print(f"{n:10} {j['input_events']:>14,} {j['seconds']:>9.1f} {j['events_per_s']:>10,} "
+    print(f"{n:10} {j['input_events']:>14,} {j['seconds']:>9.1f} {j['cpu_seconds']:>8.1f} {j['events_per_s']:>10,} "
           f"{j['peak_rss_mb']:>8.0f}MB {j['rows']:>10,}")
 print(f"\n{'ops freshness (200 -> shown)':30} {'n':>5} {'p50':>8} {'p99':>8} {'max':>8}   pipeline share p50/p99   job runs done")
 for n, p in fresh.items():
