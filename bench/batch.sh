@@ -21,7 +21,10 @@
 # demo's ~350 events/s for a day), VIEWERS (2000), IDLE_SECONDS (60),
 # RATE (probes/s, 20), KEEP (0), NO_BUILD (0), DATA_FROM (a data dir of an
 # earlier run, KEEP=1: its lake is copied instead of backfilled again),
-# TENX (1; 0 leaves out the 10x day: its backfill, job and freshness phase).
+# TENX (1; 0 leaves out the 10x day: its backfill, job and freshness phase),
+# TIMED (1; 0 skips step 3, the timed runs), FRESH_MAX_SECONDS (0: no cap; a
+# cap ends a freshness phase after that many seconds even if the job has not
+# finished once: a 10x job at SCHED_IDLE on a busy box takes an hour).
 # Prints a table and writes bench/results/batch-<time>.json (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +34,8 @@ VIEWERS=${VIEWERS:-2000}
 IDLE_SECONDS=${IDLE_SECONDS:-60}
 RATE=${RATE:-20}
 TENX=${TENX:-1}  # 0: no 10x day (backfill, job, freshness phase)
+TIMED=${TIMED:-1}
+FRESH_MAX_SECONDS=${FRESH_MAX_SECONDS:-0}
 KEEP=${KEEP:-0}
 KEY=bench-write-key
 
@@ -101,9 +106,12 @@ job() {  # name, args...: one timed run at normal priority; prints seconds
     >"$WORK/$name.json" 2>>"$WORK/batch.err"
   cut -d' ' -f1 "$WORK/$name.time"
 }
+T_DAILY=0 T_DAILY10=0 T_WEEKLY=0
+if [[ $TIMED == 1 ]]; then
 log "daily job, $DAY ($DAY_EVENTS events/day)"; T_DAILY=$(job daily daily --date "$DAY")
 if [[ $TENX == 1 ]]; then log "daily job, $DAY10X (10x)"; T_DAILY10=$(job daily10 daily --date "$DAY10X"); fi
 log "weekly job, $WEEK"; T_WEEKLY=$(job weekly weekly --week "$WEEK")
+fi
 
 # --- 4. ops freshness: idle vs during each job (run back to back) --------------------
 fresh() {  # name seconds [job args...]
@@ -119,7 +127,9 @@ fresh() {  # name seconds [job args...]
   if [[ -n $loop_pid ]]; then kill "$loop_pid"; wait "$loop_pid" 2>/dev/null || true; fi
   sleep 3
 }
-secs() { python3 -c "import math; print(max($IDLE_SECONDS, math.ceil(float('$1')) + 5))"; }
+secs() {  # a phase lasts the job's timed run + 5 s (at least IDLE_SECONDS; FRESH_MAX_SECONDS when untimed), capped
+  python3 -c "import math; t, c = float('$1'), $FRESH_MAX_SECONDS; s = max($IDLE_SECONDS, math.ceil(t) + 5)
+print(c if c > 0 and (t == 0 or s > c) else s)"; }
 log "freshness idle (${IDLE_SECONDS} s)"; fresh idle "$IDLE_SECONDS"
 log "freshness during daily"; fresh daily "$(secs "$T_DAILY")" daily --date "$DAY"
 if [[ $TENX == 1 ]]; then log "freshness during daily 10x"; fresh daily10x "$(secs "$T_DAILY10")" daily --date "$DAY10X"; fi
