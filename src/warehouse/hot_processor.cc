@@ -12,6 +12,8 @@ Result<std::map<PartitionId, Offset>> HotProcessor::Restore() {
   auto offsets = hot_->Offsets();
   if (!offsets.ok()) return offsets.status();
   next_ = std::move(offsets).value();
+  pending_.clear();
+  pending_next_.clear();
   for (PartitionId p = 0; p < log_->Partitions(topic_); ++p) {
     if (!next_.count(p)) next_[p] = log_->StartOffset(topic_, p);
   }
@@ -22,11 +24,25 @@ Result<std::map<PartitionId, Offset>> HotProcessor::Restore() {
 
 Status HotProcessor::Process(std::span<const ConsumedRecord> records) {
   VP_RETURN_IF_ERROR(idle_error_);
-  std::vector<EventView> events;
-  events.reserve(records.size());
-  std::map<PartitionId, Offset> next = next_;
   for (const ConsumedRecord& r : records) {
-    next[r.partition] = r.offset + 1;
+    pending_.push_back({r.partition, r.offset, std::string(r.value)});
+    pending_next_[r.partition] = r.offset + 1;
+  }
+  if (pending_.size() >= kMaxPendingRecords) return LoadPending();
+  return Status::OK();
+}
+
+Status HotProcessor::Checkpoint(const std::map<PartitionId, Offset>& /*next_offsets*/) {
+  return LoadPending();
+}
+
+Status HotProcessor::LoadPending() {
+  if (pending_next_.empty()) return Status::OK();
+  std::vector<EventView> events;
+  events.reserve(pending_.size());
+  std::map<PartitionId, Offset> next = next_;
+  for (const auto& [p, o] : pending_next_) next[p] = o;
+  for (const PendingRecord& r : pending_) {
     EventView e;
     Status st = DecodeEvent(r.value, &e);
     if (!st.ok()) {
@@ -37,6 +53,8 @@ Status HotProcessor::Process(std::span<const ConsumedRecord> records) {
   }
   VP_RETURN_IF_ERROR(hot_->Append(events, next));
   next_ = std::move(next);
+  pending_.clear();
+  pending_next_.clear();
   return Status::OK();
 }
 

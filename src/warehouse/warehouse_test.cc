@@ -7,6 +7,9 @@
 #include "lake/lake_test_util.h"
 #include "lake/lake_writer.h"
 #include "lake/local_object_store.h"
+#include "log/file_log.h"
+#include "event/codec.h"
+#include "warehouse/hot_processor.h"
 #include "warehouse/hot_tier.h"
 #include "warehouse/query_router.h"
 #include "warehouse/sql_guard.h"
@@ -319,6 +322,60 @@ TEST_F(TieredTest, HotTierIsExactlyOnceAndEvicts) {
   ASSERT_TRUE(hot_->Evict().ok());
   EXPECT_EQ(hot_->RowsPerDay()->size(), 5u);
   EXPECT_EQ(hot_->stats().evicted, 2u * kPerDay);
+}
+
+// The hot path buffers polled records and loads them at the checkpoint:
+// nothing is visible (or recorded as loaded) before it, everything after it,
+// a restart before it reads the buffered records again, and a full buffer
+// loads at once.
+TEST_F(TieredTest, HotProcessorLoadsAtTheCheckpointAndRestartsFromTheTiersOffsets) {
+  FileLogOptions lo;
+  lo.dir = tmp_.path() + "/log";
+  lo.clock = &clock_;
+  lo.topics = {{std::string(kTopicViewing), 2}};
+  lo.min_free_bytes = 0;
+  auto log = FileLog::Open(lo);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  const int64_t today = kDay0 + 400 * kMsPerDay;
+  auto rows_today = [&] { return hot_->RowsPerDay()->at(EventDate::OfMs(today)); };
+  const int64_t before = rows_today();
+  std::vector<std::string> values;
+  std::vector<ConsumedRecord> records;
+  for (int i = 0; i < 10; ++i) {
+    values.emplace_back();
+    EncodeEvent(MakeEvent(20000 + i, today + 100 + i).view(), &values.back());
+  }
+  for (int i = 0; i < 10; ++i) records.push_back({i % 2, 600 + i / 2, today, "", values[i]});
+
+  auto first = std::make_unique<HotProcessor>(log->get(), std::string(kTopicViewing), hot_.get());
+  ASSERT_TRUE(first->Restore().ok());
+  ASSERT_TRUE(first->Process(records).ok());
+  EXPECT_EQ(rows_today(), before);          // buffered only
+  EXPECT_EQ(hot_->Offsets()->at(0), 528);   // the setup's offsets
+  // A crash now: a new processor restores the tier's offsets, not the buffer's.
+  HotProcessor second(log->get(), std::string(kTopicViewing), hot_.get());
+  auto restored = second.Restore();
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(restored->at(0), 528);
+  EXPECT_EQ(restored->at(1), 0);
+  first.reset();
+  ASSERT_TRUE(second.Process(records).ok());
+  ASSERT_TRUE(second.Checkpoint({{0, 605}, {1, 605}}).ok());
+  EXPECT_EQ(rows_today(), before + 10);
+  EXPECT_EQ(hot_->Offsets()->at(0), 605);
+  EXPECT_EQ(hot_->Offsets()->at(1), 605);
+  ASSERT_TRUE(second.Checkpoint({{0, 605}, {1, 605}}).ok());  // nothing new: no change
+  EXPECT_EQ(rows_today(), before + 10);
+
+  // kMaxPendingRecords buffered: loaded without waiting for the checkpoint.
+  std::string one;
+  EncodeEvent(MakeEvent(30000, today + 500).view(), &one);
+  std::vector<ConsumedRecord> many(HotProcessor::kMaxPendingRecords,
+                                   ConsumedRecord{0, 0, today, "", one});
+  for (size_t i = 0; i < many.size(); ++i) many[i].offset = 605 + static_cast<Offset>(i);
+  ASSERT_TRUE(second.Process(many).ok());
+  EXPECT_EQ(rows_today(), before + 11);  // the same event id once (the tier dedups)
+  EXPECT_EQ(hot_->Offsets()->at(0), 605 + static_cast<Offset>(many.size()));
 }
 
 }  // namespace
