@@ -6,14 +6,18 @@
 // ops: several processes share the partitions of `viewing` (the ops group,
 // src/opsgroup): each counts the sessions of its partitions, checkpoints
 // them in the shared store ([ops] state_uri) and answers for all of them
-// by merging every member's counts. The other paths keep one state for all
-// partitions: a second process of one of them stops with an error as soon
-// as the group moves a partition (ConsumerRunner), never writing twice.
+// by merging every member's counts. lake: several processes share them too,
+// each writing its partitions' files into the one lake ([lake] uri) with
+// fenced, merged commits (src/lake/partition_committer.h). The other paths
+// keep one state for all partitions: a second process of one of them stops
+// with an error as soon as the group moves a partition (ConsumerRunner),
+// never writing twice.
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "opsgroup/ops_group_module.h"
+#include "warehouse/history_module.h"
 #include "tools/commands.h"
 #include "tools/pipeline_server.h"
 #include "tools/scale_config.h"
@@ -29,8 +33,9 @@ std::string ModuleOf(const std::string& path) {
 
 // The consumer groups of a path that keeps one state for all partitions.
 std::vector<std::string> OneStateGroups(const std::string& path) {
-  if (path == "lake" || path == "hot" || path == "history") return {"lake", "hot"};
-  if (path == "ops") return {};  // the ops group shares its partitions
+  // The lake and ops groups share their partitions; the hot tier does not.
+  if (path == "lake" || path == "ops") return {};
+  if (path == "hot" || path == "history") return {"hot"};
   return {path};
 }
 
@@ -49,7 +54,8 @@ Status CheckAlone(const ServerConfig& config, const std::string& path) {
           "consumer group " + (*log)->KafkaGroup(group) + " already has " +
           std::to_string(*members) + " member(s): the " + path +
           " path is running elsewhere (a serve or another consume). It keeps one state for "
-          "all partitions and runs as one process only; only --path ops runs as several");
+          "all partitions and runs as one process only; only --path ops and lake run as "
+          "several");
     }
   }
   return Status::OK();
@@ -63,6 +69,11 @@ int RunConsume(ServerConfig config, const std::string& path) {
   }
   config.collector_enabled = false;
   config.paths = {ModuleOf(path)};
+  // lake and hot are one module; --path lake|hot runs only that path's
+  // consumer (the lake's processes share the partitions, the hot tier's
+  // one process is checked below).
+  HistoryServeOptions().run_lake = path != "hot";
+  HistoryServeOptions().run_hot = path != "lake";
   if (Status alone = CheckAlone(config, path); !alone.ok()) {
     spdlog::error("consume --path {}: {}", path, alone.ToString());
     return 2;
