@@ -4,9 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <random>
-
 #include <cstring>
+#include <random>
 
 #include "lake/commit_merge.h"
 #include "lake/lake_schema.h"
@@ -196,6 +195,9 @@ Status PartitionCommitter::TryCommit(const LakeCommit& c, const std::set<EventDa
   Status st;
   for (EventDate d : touched) {
     auto current = Day(d);
+    // A stale root's day version that other writers' commits already
+    // deleted: re-read the newest root, as after a lost race.
+    if (!current.ok() && current.status().IsNotFound()) return AlreadyExists(RootKey(root_.version));
     if (!current.ok()) return current.status();
     if (auto it = c.remove.find(d); it != c.remove.end()) {
       VP_RETURN_IF_ERROR(CheckRemovable(*current, it->second));
