@@ -67,6 +67,13 @@ TEST(ManifestTest, RootRoundTrip) {
   EXPECT_EQ(back->pending[0].to, "events/a");
   EXPECT_EQ(back->tombstones[0].delete_after_ms, 123);
   EXPECT_EQ(back->touched.size(), 1u);
+  EXPECT_TRUE(back->watermarks.empty());  // a one-writer root has none
+  r.watermarks = {{0, 1000}, {3, 900}};
+  r.days.begin()->second.tag = "0a1b2c";
+  back = DecodeRootManifest(EncodeRootManifest(r));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->watermarks, r.watermarks);
+  EXPECT_EQ(back->days.begin()->second.tag, "0a1b2c");
 }
 
 // The ObjectStore contract, against the local implementation.

@@ -77,6 +77,7 @@ class Reader {
     if (e.get_object().get(o) != simdjson::SUCCESS) Fail(k);
     return o;
   }
+  bool Has(const char* k) { return o_[k].error() != simdjson::NO_SUCH_FIELD; }
   void Fail(const char* k) {
     if (error_.empty()) error_ = std::string("field '") + k + "' has the wrong type";
   }
@@ -324,10 +325,14 @@ Result<RootManifest> DecodeRootManifest(std::string_view json) {
     if (v.get_int64().get(off) != simdjson::SUCCESS) return Status::Corruption("root: offsets");
     m.offsets[static_cast<PartitionId>(std::stol(std::string(k)))] = off;
   }
-  for (auto [k, v] : r.Object("watermarks")) {
-    int64_t wm = 0;
-    if (v.get_int64().get(wm) != simdjson::SUCCESS) return Status::Corruption("root: watermarks");
-    m.watermarks[static_cast<PartitionId>(std::stol(std::string(k)))] = wm;
+  // Absent in roots of one-writer lakes (and iterating a missing object
+  // is not safe).
+  if (r.Has("watermarks")) {
+    for (auto [k, v] : r.Object("watermarks")) {
+      int64_t wm = 0;
+      if (v.get_int64().get(wm) != simdjson::SUCCESS) return Status::Corruption("root: watermarks");
+      m.watermarks[static_cast<PartitionId>(std::stol(std::string(k)))] = wm;
+    }
   }
   for (simdjson::dom::element e : r.Array("days")) {
     simdjson::dom::object o;
