@@ -87,6 +87,16 @@ Status LakeProcessor::Checkpoint(const std::map<PartitionId, Offset>& next_offse
   VP_RETURN_IF_ERROR(idle_error());
   if (!writer_) return Status::Aborted("lake writer is not open");
   if (options_.shared) {
+    // A partition read to its end is caught up: its watermark follows the
+    // clock even while the others keep the runner busy (Idle never runs),
+    // so a partition without traffic does not hold the seal back.
+    const int64_t now = options_.clock->NowMs();
+    for (PartitionId p : owned_) {
+      auto next = next_.find(p);
+      if (next == next_.end() || next->second != log_->EndOffset(topic_, p)) continue;
+      int64_t& wm = watermarks_[p];
+      wm = std::max(wm, now - idle_lag_ms_);
+    }
     VP_RETURN_IF_ERROR(FlushOwned());
     VP_RETURN_IF_ERROR(Maintain());
     Snapshot();

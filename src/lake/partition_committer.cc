@@ -197,7 +197,9 @@ Status PartitionCommitter::TryCommit(const LakeCommit& c, const std::set<EventDa
     auto current = Day(d);
     // A stale root's day version that other writers' commits already
     // deleted: re-read the newest root, as after a lost race.
-    if (!current.ok() && current.status().IsNotFound()) return AlreadyExists(RootKey(root_.version));
+    if (!current.ok() && current.status().IsNotFound()) {
+      return AlreadyExists(RootKey(root_.version));
+    }
     if (!current.ok()) return current.status();
     if (auto it = c.remove.find(d); it != c.remove.end()) {
       VP_RETURN_IF_ERROR(CheckRemovable(*current, it->second));

@@ -202,5 +202,20 @@ TEST_F(SharedLakeProcessorTest, TheMaintainerSealsOnceEveryPartitionsWatermarkPa
   EXPECT_EQ(LakeIds().size(), static_cast<size_t>(kPartitions * kPerPartition));
 }
 
+TEST_F(SharedLakeProcessorTest, APartitionReadToItsEndGetsAWatermarkWithoutIdling) {
+  auto a = Process("a");
+  ASSERT_TRUE(a->Reassign({}, {0, 1, 2}).ok());
+  // Only partition 0 has records here (they are not in the log: its end
+  // offset stays 0); 1 and 2 are read to their end, 0 is not.
+  ASSERT_TRUE(Feed(a.get(), 0, 0, 30).ok());
+  clock_.Advance(60000);
+  ASSERT_TRUE(a->Checkpoint({}).ok());
+  auto root = LoadLatestRoot(Store());
+  ASSERT_TRUE(root.ok());
+  EXPECT_EQ(root->watermarks.at(0), clock_.NowMs() - 60000);  // its newest record's
+  EXPECT_EQ(root->watermarks.at(1), clock_.NowMs() - 5000);   // caught up: the clock's
+  EXPECT_EQ(root->watermarks.at(2), clock_.NowMs() - 5000);
+}
+
 }  // namespace
 }  // namespace viewpipe
