@@ -33,9 +33,10 @@ std::string ModuleOf(const std::string& path) {
 
 // The consumer groups of a path that keeps one state for all partitions.
 std::vector<std::string> OneStateGroups(const std::string& path) {
-  // The lake and ops groups share their partitions; the hot tier does not.
+  // The lake and ops groups share their partitions; the hot tier does not
+  // (each replica has its own group).
   if (path == "lake" || path == "ops") return {};
-  if (path == "hot" || path == "history") return {"hot"};
+  if (path == "hot" || path == "history") return {HistoryServeOptions().hot_group};
   return {path};
 }
 
@@ -61,11 +62,18 @@ Status CheckAlone(const ServerConfig& config, const std::string& path) {
   return Status::OK();
 }
 
-int RunConsume(ServerConfig config, const std::string& path) {
+int RunConsume(ServerConfig config, const std::string& path, const std::string& replica) {
   if (config.log_backend != "kafka") {
     spdlog::error("consume needs the Kafka log ([log] backend = \"kafka\" in --config): the "
                   "embedded log belongs to the one `serve` process that writes it");
     return 2;
+  }
+  if (!replica.empty()) {
+    if (path != "hot") {
+      spdlog::error("--replica is for --path hot (a replica of the hot tier)");
+      return 2;
+    }
+    HistoryServeOptions().hot_group = "hot-" + replica;
   }
   config.collector_enabled = false;
   config.paths = {ModuleOf(path)};
@@ -128,8 +136,19 @@ void AddConsumeCommand(CLI::App& app, std::function<int()>* run) {
         c->port = std::stoi(v.substr(colon + 1));
       },
       "HOST:PORT for the path's routes and /metrics");
+  auto replica = std::make_shared<std::string>();
+  cmd->add_option("--replica", *replica,
+                  "With --path hot: this process is replica NAME of the hot tier, with its own "
+                  "consumer group (hot-NAME) and DuckDB file, loading every partition")
+      ->check([](const std::string& v) {
+        bool ok = !v.empty() && v.size() <= 32 &&
+                  v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
+        return ok ? std::string() : std::string("a-z, 0-9 and '-', up to 32");
+      });
   AddConfigFlag(cmd, config.get());
-  cmd->callback([config, path, run] { *run = [config, path] { return RunConsume(*config, *path); }; });
+  cmd->callback([config, path, replica, run] {
+    *run = [config, path, replica] { return RunConsume(*config, *path, *replica); };
+  });
 }
 
 }  // namespace viewpipe::tools

@@ -109,7 +109,7 @@ Status HistoryModule::Start(const ModuleContext& ctx) {
   lake_path_.group = "lake";
   lake_path_.processor = lake_.get();
   lake_path_.checkpoint = std::chrono::milliseconds(options_.lake_roll_ms);
-  hot_path_.group = "hot";
+  hot_path_.group = options_.hot_group;
   hot_path_.processor = hot_processor_.get();
   if (options_.run_lake) VP_RETURN_IF_ERROR(StartPath(&lake_path_));
   if (options_.run_hot) VP_RETURN_IF_ERROR(StartPath(&hot_path_));

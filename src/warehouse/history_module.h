@@ -57,6 +57,10 @@ struct HistoryOptions {
   // lake|hot runs one; the routes are served either way).
   bool run_lake = true;
   bool run_hot = true;
+  // The hot tier's consumer group: "hot", or "hot-<replica>" for one of
+  // several replicas that each load every partition (consume --path hot
+  // --replica NAME, docs/scale.md).
+  std::string hot_group = "hot";
 };
 
 // The paths of a data dir's history.
