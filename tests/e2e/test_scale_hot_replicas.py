@@ -13,8 +13,8 @@ import random
 import requests
 
 from events import make_session_events, now_ms
-from test_scale import (_Consumer, _group_config, kafka, post_all, s3, scale_server,  # noqa: F401
-                        wait_for)
+from test_scale import (_Consumer, _group_config, _ready, kafka, post_all, s3,  # noqa: F401
+                        scale_server, wait_for)
 
 
 def _hot(c: _Consumer, sql: str):
@@ -64,7 +64,16 @@ def test_two_hot_replicas_each_hold_every_event_once_across_a_kill(scale_server,
         # b answers for everything while a is down.
         wait_for(lambda: _counts(b) == (total, total), timeout=90,
                  what=lambda: f"{total} events in replica b ({_counts(b)})")
-        a.start()  # same data dir: resumes from its DuckDB's offsets
+        # Same data dir: resumes from its DuckDB's offsets. Until Kafka drops
+        # the killed member (session timeout, 10 s) the group still has it and
+        # a restart is refused, as for any one-state path: retry like a
+        # supervisor would.
+        def restarted():
+            a.start(wait_ready=False)
+            wait_for(lambda: _ready(a.port) or a.proc.poll() is not None, timeout=90,
+                     what="the restarted replica a")
+            return a.proc.poll() is None
+        wait_for(restarted, timeout=90, what="replica a to restart once its old member left")
         wait_for(lambda: _counts(a) == (total, total), timeout=120,
                  what=lambda: f"{total} events in the restarted replica a ({_counts(a)})")
         sql = "SELECT count(*) FROM (SELECT DISTINCT event_id, ts, session_id FROM events)"
