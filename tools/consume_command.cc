@@ -6,14 +6,18 @@
 // ops: several processes share the partitions of `viewing` (the ops group,
 // src/opsgroup): each counts the sessions of its partitions, checkpoints
 // them in the shared store ([ops] state_uri) and answers for all of them
-// by merging every member's counts. The other paths keep one state for all
-// partitions: a second process of one of them stops with an error as soon
-// as the group moves a partition (ConsumerRunner), never writing twice.
+// by merging every member's counts. lake: several processes share them too,
+// each writing its partitions' files into the one lake ([lake] uri) with
+// fenced, merged commits (src/lake/partition_committer.h). The other paths
+// keep one state for all partitions: a second process of one of them stops
+// with an error as soon as the group moves a partition (ConsumerRunner),
+// never writing twice.
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "opsgroup/ops_group_module.h"
+#include "warehouse/history_module.h"
 #include "tools/commands.h"
 #include "tools/pipeline_server.h"
 #include "tools/scale_config.h"
@@ -29,8 +33,10 @@ std::string ModuleOf(const std::string& path) {
 
 // The consumer groups of a path that keeps one state for all partitions.
 std::vector<std::string> OneStateGroups(const std::string& path) {
-  if (path == "lake" || path == "hot" || path == "history") return {"lake", "hot"};
-  if (path == "ops") return {};  // the ops group shares its partitions
+  // The lake and ops groups share their partitions; the hot tier does not
+  // (each replica has its own group).
+  if (path == "lake" || path == "ops") return {};
+  if (path == "hot" || path == "history") return {HistoryServeOptions().hot_group};
   return {path};
 }
 
@@ -49,20 +55,33 @@ Status CheckAlone(const ServerConfig& config, const std::string& path) {
           "consumer group " + (*log)->KafkaGroup(group) + " already has " +
           std::to_string(*members) + " member(s): the " + path +
           " path is running elsewhere (a serve or another consume). It keeps one state for "
-          "all partitions and runs as one process only; only --path ops runs as several");
+          "all partitions and runs as one process only; only --path ops and lake run as "
+          "several");
     }
   }
   return Status::OK();
 }
 
-int RunConsume(ServerConfig config, const std::string& path) {
+int RunConsume(ServerConfig config, const std::string& path, const std::string& replica) {
   if (config.log_backend != "kafka") {
     spdlog::error("consume needs the Kafka log ([log] backend = \"kafka\" in --config): the "
                   "embedded log belongs to the one `serve` process that writes it");
     return 2;
   }
+  if (!replica.empty()) {
+    if (path != "hot") {
+      spdlog::error("--replica is for --path hot (a replica of the hot tier)");
+      return 2;
+    }
+    HistoryServeOptions().hot_group = "hot-" + replica;
+  }
   config.collector_enabled = false;
   config.paths = {ModuleOf(path)};
+  // lake and hot are one module; --path lake|hot runs only that path's
+  // consumer (the lake's processes share the partitions, the hot tier's
+  // one process is checked below).
+  HistoryServeOptions().run_lake = path != "hot";
+  HistoryServeOptions().run_hot = path != "lake";
   if (Status alone = CheckAlone(config, path); !alone.ok()) {
     spdlog::error("consume --path {}: {}", path, alone.ToString());
     return 2;
@@ -117,8 +136,19 @@ void AddConsumeCommand(CLI::App& app, std::function<int()>* run) {
         c->port = std::stoi(v.substr(colon + 1));
       },
       "HOST:PORT for the path's routes and /metrics");
+  auto replica = std::make_shared<std::string>();
+  cmd->add_option("--replica", *replica,
+                  "With --path hot: this process is replica NAME of the hot tier, with its own "
+                  "consumer group (hot-NAME) and DuckDB file, loading every partition")
+      ->check([](const std::string& v) {
+        bool ok = !v.empty() && v.size() <= 32 &&
+                  v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
+        return ok ? std::string() : std::string("a-z, 0-9 and '-', up to 32");
+      });
   AddConfigFlag(cmd, config.get());
-  cmd->callback([config, path, run] { *run = [config, path] { return RunConsume(*config, *path); }; });
+  cmd->callback([config, path, replica, run] {
+    *run = [config, path, replica] { return RunConsume(*config, *path, *replica); };
+  });
 }
 
 }  // namespace viewpipe::tools

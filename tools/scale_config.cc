@@ -58,12 +58,25 @@ Status ApplyLog(const toml::table& t, ServerConfig* c) {
   if (c->log_backend == "kafka" && c->kafka.brokers.empty()) {
     return Status::InvalidArgument("log.backend = \"kafka\" needs log.brokers");
   }
+  // On Kafka the lake path's processes share its partitions (docs/scale.md).
+  HistoryServeOptions().lake_shared = c->log_backend == "kafka";
   return Status::OK();
 }
 
 Status ApplyLake(const toml::table& t, const ServerConfig& c) {
+  HistoryOptions& history = HistoryServeOptions();
+  history.lake_roll_ms = t["roll_ms"].value_or(history.lake_roll_ms);
   const std::string uri = t["uri"].value_or(std::string());
   if (uri.empty()) return Status::OK();
+  if (uri.starts_with("/") || uri.starts_with("file://")) {
+    // A directory every lake process mounts (one host, or a POSIX shared
+    // filesystem with link(2)).
+    const std::string dir = uri.starts_with("file://") ? uri.substr(7) : uri;
+    VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(dir));
+    history.lake_store = std::make_shared<LocalObjectStore>(Env::Default(), dir);
+    history.lake_read_dir = dir;
+    return Status::OK();
+  }
   S3Options o;
   VP_RETURN_IF_ERROR(S3ObjectStore::ParseUri(uri, &o));
   o.endpoint = t["endpoint"].value_or(std::string("https://s3.amazonaws.com"));

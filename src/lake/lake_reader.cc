@@ -2,24 +2,21 @@
 
 #include <algorithm>
 
+#include "lake/root_log.h"
+
 namespace viewpipe {
 
 Result<RootManifest> LakeReader::Root() {
-  auto json = store_->Get(kRootManifestKey);
-  if (!json.ok()) {
-    if (json.status().IsNotFound()) return RootManifest{};
-    return json.status();
-  }
-  return DecodeRootManifest(*json);
+  return LoadLatestRoot(store_);
 }
 
-Result<DayManifest> LakeReader::Day(EventDate date, int64_t version) {
+Result<DayManifest> LakeReader::Day(EventDate date, int64_t version, const std::string& tag) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find({date, version});
     if (it != cache_.end()) return it->second;
   }
-  auto json = store_->Get(DayManifestKey(date, version));
+  auto json = store_->Get(DayManifestKey(date, version, tag));
   if (!json.ok()) return json.status();
   auto m = DecodeDayManifest(*json);
   if (!m.ok()) return m.status();
@@ -49,7 +46,7 @@ Result<std::vector<LakeFileRef>> LakeReader::FilesOnce(const LakeRange& range,
   std::vector<LakeFileRef> out;
   for (const auto& [date, ref] : root->days) {
     if (date < first || date > last || date >= range.before_day) continue;
-    auto day = Day(date, ref.manifest);
+    auto day = Day(date, ref);
     if (!day.ok()) return day.status();
     for (const LakeFile& f : day->files) {
       int64_t hour_start = date.StartMs() + f.hour * kMsPerHour;

@@ -43,7 +43,10 @@ class LakeReader {
 
   // The current root manifest (an empty one when nothing is committed).
   Result<RootManifest> Root();
-  Result<DayManifest> Day(EventDate date, int64_t version);
+  Result<DayManifest> Day(EventDate date, int64_t version, const std::string& tag = "");
+  Result<DayManifest> Day(EventDate date, const DayRef& ref) {
+    return Day(date, ref.manifest, ref.tag);
+  }
   // The committed files that can hold events of range, pruned by day and
   // hour; *root (if given) receives the root manifest used.
   Result<std::vector<LakeFileRef>> Files(const LakeRange& range, RootManifest* root = nullptr);

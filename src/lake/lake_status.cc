@@ -38,7 +38,7 @@ Result<std::string> LakeStatusJson(LakeReader* reader, size_t recent_days) {
   o += ",\"recent\":[";
   size_t n = 0;
   for (auto it = root->days.rbegin(); it != root->days.rend() && n < recent_days; ++it, ++n) {
-    auto day = reader->Day(it->first, it->second.manifest);
+    auto day = reader->Day(it->first, it->second);
     if (!day.ok()) return day.status();
     if (n > 0) o += ',';
     o += "{\"event_date\":";

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "lake/commit_merge.h"
+
 namespace viewpipe {
 
 LakeWriter::LakeWriter(const LakeWriterOptions& options)
@@ -24,7 +26,8 @@ LakeWriter::~LakeWriter() = default;
 
 Result<std::unique_ptr<LakeWriter>> LakeWriter::Open(const LakeWriterOptions& options) {
   std::unique_ptr<LakeWriter> w(new LakeWriter(options));
-  if (!options.lock_path.empty()) {
+  w->committer_.set_staging_grace(options.staging_grace_ms);
+  if (!options.shared && !options.lock_path.empty()) {
     auto lock = options.env->LockFile(options.lock_path);
     if (!lock.ok()) {
       return Status::Unavailable("lake is in use by another writer (" + options.lock_path +
@@ -104,7 +107,7 @@ Status LakeWriter::Upload(const std::vector<WrittenFile>& files, const std::stri
     s.file.key = DataFileKey(w.date, w.hour, base);
     // The Hive layout under the commit's staging directory, so a reader can
     // read a staged file like a published one.
-    s.staged_key = std::string(kStagingPrefix) + name + "/" + s.file.key;
+    s.staged_key = committer_.StagingKey(name, s.file.key);
     s.file.hour = w.hour;
     s.file.rows = w.rows;
     s.file.bytes = w.bytes;
@@ -124,6 +127,43 @@ Status LakeWriter::Flush(const std::map<PartitionId, Offset>* offsets) {
     return Status::OK();  // nothing new to record
   }
   return FlushWith(std::move(c));
+}
+
+Status LakeWriter::FlushShared(const SourcePosition& pos) {
+  bool changed = parquet_->rows() > 0;
+  for (const auto& [p, o] : pos.offsets) {
+    auto it = root().offsets.find(p);
+    changed = changed || it == root().offsets.end() || it->second != o;
+  }
+  for (const auto& [p, wm] : pos.watermarks) {
+    auto it = root().watermarks.find(p);
+    changed = changed || it == root().watermarks.end() || it->second != wm;
+  }
+  if (!changed) return Status::OK();
+  LakeCommit c;
+  c.offsets = pos.offsets;
+  c.offsets_from = pos.from;
+  c.watermarks = pos.watermarks;
+  return FlushWith(std::move(c));
+}
+
+Status LakeWriter::Refresh() {
+  VP_RETURN_IF_ERROR(committer_.Refresh());
+  last_refresh_ms_ = options_.clock->NowMs();
+  for (auto it = ids_.begin(); it != ids_.end();) {
+    if (buffered_days_.count(it->first)) {
+      ++it;
+      continue;
+    }
+    ids_lru_.remove(it->first);
+    it = ids_.erase(it);
+  }
+  return Status::OK();
+}
+
+int64_t LakeWriter::CloseWatermark() const {
+  if (!options_.shared) return watermark_ms_;
+  return MinPartitionWatermark(root(), options_.source_partitions);
 }
 
 Status LakeWriter::FlushAndSeal(EventDate date, uint64_t seed) {
@@ -176,7 +216,7 @@ Status LakeWriter::CompactDay(EventDate date) {
     if (static_cast<int>(files.size()) < options_.min_files_to_compact) continue;
     // Only what is committed (and closed) goes in; late rows of this hour
     // still buffered land in a new file later.
-    if (date.StartMs() + (hour + 1) * kMsPerHour + options_.hour_close_ms > watermark_ms_ &&
+    if (date.StartMs() + (hour + 1) * kMsPerHour + options_.hour_close_ms > CloseWatermark() &&
         !sealed) {
       continue;
     }
@@ -195,7 +235,14 @@ Status LakeWriter::CompactDay(EventDate date) {
   }
   if (c.add.empty()) return Status::OK();
   c.watermark_ms = watermark_ms_;
-  VP_RETURN_IF_ERROR(committer_.Commit(c));
+  Status st = committer_.Commit(c);
+  if (IsCommitConflict(st)) {
+    // Another writer compacted these files first: drop this compaction.
+    spdlog::info("lake: compaction of {} dropped: {}", date.ToString(), st.ToString());
+    for (const StagedFile& s : c.add) options_.store->Delete(s.staged_key).ok();
+    return Status::OK();
+  }
+  VP_RETURN_IF_ERROR(st);
   ++stats_.compactions;
   return Status::OK();
 }
@@ -214,13 +261,19 @@ Status LakeWriter::SealDay(EventDate date, uint64_t backfill_seed) {
 Status LakeWriter::Maintain(int64_t watermark_ms) {
   watermark_ms_ = std::max(watermark_ms_, watermark_ms);
   VP_RETURN_IF_ERROR(committer_.CollectGarbage());
+  if (options_.shared) {
+    if (!maintainer_) return Status::OK();
+    // Other writers' commits decide which hours have files and which days
+    // are due: look at the newest root every 10 s.
+    if (options_.clock->NowMs() - last_refresh_ms_ >= 10000) VP_RETURN_IF_ERROR(Refresh());
+  }
   std::vector<EventDate> open_days;
   for (const auto& [d, ref] : root().days) {
     if (!ref.sealed) open_days.push_back(d);
   }
   for (EventDate d : open_days) {
     VP_RETURN_IF_ERROR(CompactDay(d));
-    bool due = d.EndMs() + options_.seal_grace_ms <= watermark_ms_;
+    bool due = d.EndMs() + options_.seal_grace_ms <= CloseWatermark();
     if (due && !buffered_days_.count(d) && !committer_.HasTombstones(DayPrefix(d))) {
       VP_RETURN_IF_ERROR(SealDay(d));
     }

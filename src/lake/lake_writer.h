@@ -36,6 +36,14 @@
 
 namespace viewpipe {
 
+// The source position a writer that shares the lake commits with its rows
+// (only its own partitions; see LakeCommit).
+struct SourcePosition {
+  std::map<PartitionId, Offset> offsets;  // partitions that advanced: their new offsets
+  std::map<PartitionId, Offset> from;     // ... and where this writer's rows of them start
+  std::map<PartitionId, int64_t> watermarks;  // every partition the writer owns
+};
+
 struct LakeWriterOptions {
   ObjectStore* store = nullptr;  // not owned
   Env* env = Env::Default();     // for the writer lock; not owned
@@ -54,6 +62,16 @@ struct LakeWriterOptions {
   int64_t seal_grace_ms = 2 * 3600 * 1000;
   int64_t tombstone_grace_ms = 60 * 1000;
   size_t max_id_days = 12;  // day id sets kept in memory (reloaded on demand)
+  // Recovery keeps staged uploads no commit names yet while they are
+  // younger than this: they may be another live writer's (an S3 lake can
+  // have writers on other machines; the lock file is local).
+  int64_t staging_grace_ms = 3600 * 1000;
+  // Several writers (processes) share the lake, each writing the
+  // partitions it owns (docs/scale.md): no lock file; compaction and
+  // sealing run only in the maintainer (set_maintainer) and a day is sealed
+  // once the watermarks of all source_partitions in the root passed it.
+  bool shared = false;
+  int source_partitions = 0;
   CommitProbe probe;
 };
 
@@ -70,6 +88,16 @@ class LakeWriter {
   // Writes and commits the buffered rows; offsets (may be null: unchanged)
   // are the source positions the lake then covers.
   Status Flush(const std::map<PartitionId, Offset>* offsets);
+  // Shared lake: writes and commits the buffered rows with pos (fenced:
+  // a CommitConflict when another writer advanced one of pos.offsets'
+  // partitions from pos.from). No-op when nothing changed.
+  Status FlushShared(const SourcePosition& pos);
+  // Shared lake: re-reads the newest root (other writers' commits) and
+  // forgets the event ids of days with nothing buffered (reloaded from the
+  // newest manifests on demand). Flush first.
+  Status Refresh();
+  // Shared lake: whether this writer compacts and seals.
+  void set_maintainer(bool on) { maintainer_ = on; }
   // Backfill: commits the buffered rows of date and seals it in one commit,
   // marking the day as written by backfill run `seed`.
   Status FlushAndSeal(EventDate date, uint64_t seed);
@@ -105,6 +133,9 @@ class LakeWriter {
   explicit LakeWriter(const LakeWriterOptions& options);
   Result<EventIdSet*> IdsOf(EventDate date);
   Status FlushWith(LakeCommit c);
+  // The watermark that closes hours and seals days: this writer's, or in a
+  // shared lake the slowest partition's.
+  int64_t CloseWatermark() const;
   Status Upload(const std::vector<WrittenFile>& files, const std::string& name,
                 std::vector<StagedFile>* staged);
   Status Probe(std::string_view step) {
@@ -120,6 +151,8 @@ class LakeWriter {
   std::map<EventDate, int64_t> buffered_days_;  // rows buffered per day
   std::map<EventDate, LateReport> late_;        // buffered late rows per sealed day
   int64_t watermark_ms_ = 0;
+  bool maintainer_ = false;
+  int64_t last_refresh_ms_ = 0;
   Stats stats_;
   Counter* m_added_ = nullptr;
   Counter* m_duplicates_ = nullptr;

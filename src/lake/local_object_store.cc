@@ -1,6 +1,10 @@
 #include "lake/local_object_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
 
 #include "common/crc32c.h"
@@ -23,6 +27,29 @@ Status LocalObjectStore::Put(const std::string& key, std::string_view data) {
   std::string path = Path(key);
   VP_RETURN_IF_ERROR(EnsureDirOf(path));
   return env_->WriteFileAtomic(path, data);
+}
+
+Status LocalObjectStore::PutIfAbsent(const std::string& key, std::string_view data) {
+  std::string path = Path(key);
+  VP_RETURN_IF_ERROR(EnsureDirOf(path));
+  if (env_->FileExists(path)) return AlreadyExists(key);
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
+                    std::to_string(counter.fetch_add(1));
+  auto out = env_->NewWritableFile(tmp);
+  if (!out.ok()) return out.status();
+  Status st = (*out)->Append(data);
+  if (st.ok()) st = (*out)->Sync();
+  if (st.ok()) st = (*out)->Close();
+  // link(2) fails with EEXIST when the key exists: the atomic "create only
+  // if absent" (rename(2) would replace it).
+  if (st.ok() && ::link(tmp.c_str(), path.c_str()) != 0) {
+    st = errno == EEXIST ? AlreadyExists(key) : Status::FromErrno(errno, path);
+  }
+  Status removed = env_->RemoveFile(tmp);
+  VP_RETURN_IF_ERROR(st);
+  VP_RETURN_IF_ERROR(removed);
+  return env_->SyncDir(DirName(path));
 }
 
 Status LocalObjectStore::PutFile(const std::string& key, const std::string& local_path,

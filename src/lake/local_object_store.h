@@ -2,7 +2,10 @@
 // LocalObjectStore: an ObjectStore on a local directory, through an Env
 // (so crash tests can run it on a FaultInjectionEnv). Put and PutFile write
 // "<key>.tmp", fsync it, rename it over the key and fsync the directory;
-// new directories are fsync'd into their parents.
+// new directories are fsync'd into their parents. PutIfAbsent writes and
+// fsyncs a uniquely named temporary file, link(2)s it to the key (EEXIST:
+// AlreadyExists) and fsyncs the directory: several processes sharing the
+// directory (one host, or a POSIX shared filesystem) may race on a key.
 
 #include <string>
 
@@ -17,6 +20,7 @@ class LocalObjectStore final : public ObjectStore {
   LocalObjectStore(Env* env, std::string root);
 
   Status Put(const std::string& key, std::string_view data) override;
+  Status PutIfAbsent(const std::string& key, std::string_view data) override;
   Status PutFile(const std::string& key, const std::string& local_path,
                  uint32_t* crc32c) override;
   Result<std::string> Get(const std::string& key) override;

@@ -77,6 +77,7 @@ class Reader {
     if (e.get_object().get(o) != simdjson::SUCCESS) Fail(k);
     return o;
   }
+  bool Has(const char* k) { return o_[k].error() != simdjson::NO_SUCH_FIELD; }
   void Fail(const char* k) {
     if (error_.empty()) error_ = std::string("field '") + k + "' has the wrong type";
   }
@@ -112,10 +113,10 @@ std::string DayPrefix(EventDate date) {
   return std::string(kEventsPrefix) + "event_date=" + date.ToString() + "/";
 }
 
-std::string DayManifestKey(EventDate date, int64_t version) {
+std::string DayManifestKey(EventDate date, int64_t version, const std::string& tag) {
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "_manifest-v%08lld.json", static_cast<long long>(version));
-  return DayPrefix(date) + buf;
+  std::snprintf(buf, sizeof(buf), "_manifest-v%08lld", static_cast<long long>(version));
+  return DayPrefix(date) + buf + (tag.empty() ? "" : "-" + tag) + ".json";
 }
 
 std::string SuccessKey(EventDate date) { return DayPrefix(date) + "_SUCCESS"; }
@@ -167,6 +168,7 @@ std::string EncodeDayManifest(const DayManifest& m) {
   Int(&out, "schema_version", m.schema_version);
   Str(&out, "event_date", m.date.ToString());
   Int(&out, "version", m.version);
+  if (!m.tag.empty()) Str(&out, "tag", m.tag);
   Int(&out, "committed_at", m.committed_at_ms);
   Bool(&out, "sealed", m.sealed);
   Int(&out, "sealed_at", m.sealed_at_ms);
@@ -211,6 +213,7 @@ Result<DayManifest> DecodeDayManifest(std::string_view json) {
   m.date = *date;
   m.schema_version = static_cast<int>(r.Int("schema_version"));
   m.version = r.Int("version");
+  m.tag = r.Str("tag");
   m.committed_at_ms = r.Int("committed_at");
   m.sealed = r.Bool("sealed");
   m.sealed_at_ms = r.Int("sealed_at");
@@ -259,12 +262,19 @@ std::string EncodeRootManifest(const RootManifest& m) {
   out += '{';
   for (const auto& [p, o] : m.offsets) Int(&out, std::to_string(p).c_str(), o);
   out += '}';
+  if (!m.watermarks.empty()) {
+    Key(&out, "watermarks");
+    out += '{';
+    for (const auto& [p, w] : m.watermarks) Int(&out, std::to_string(p).c_str(), w);
+    out += '}';
+  }
   Key(&out, "days");
   out += '[';
   for (const auto& [date, d] : m.days) {
     out += out.back() == '[' ? "\n{" : ",\n{";
     Str(&out, "date", date.ToString());
     Int(&out, "manifest", d.manifest);
+    if (!d.tag.empty()) Str(&out, "tag", d.tag);
     Bool(&out, "sealed", d.sealed);
     Int(&out, "rows", d.rows);
     Int(&out, "bytes", static_cast<int64_t>(d.bytes));
@@ -315,13 +325,22 @@ Result<RootManifest> DecodeRootManifest(std::string_view json) {
     if (v.get_int64().get(off) != simdjson::SUCCESS) return Status::Corruption("root: offsets");
     m.offsets[static_cast<PartitionId>(std::stol(std::string(k)))] = off;
   }
+  // Absent in roots of one-writer lakes (and iterating a missing object
+  // is not safe).
+  if (r.Has("watermarks")) {
+    for (auto [k, v] : r.Object("watermarks")) {
+      int64_t wm = 0;
+      if (v.get_int64().get(wm) != simdjson::SUCCESS) return Status::Corruption("root: watermarks");
+      m.watermarks[static_cast<PartitionId>(std::stol(std::string(k)))] = wm;
+    }
+  }
   for (simdjson::dom::element e : r.Array("days")) {
     simdjson::dom::object o;
     if (e.get_object().get(o) != simdjson::SUCCESS) return Status::Corruption("root: days");
     Reader d(o);
     auto date = EventDate::Parse(d.Str("date"));
     if (!date) return Status::Corruption("root: bad day date");
-    DayRef ref{d.Int("manifest"), d.Bool("sealed"), d.Int("rows"),
+    DayRef ref{d.Int("manifest"), d.Str("tag"), d.Bool("sealed"), d.Int("rows"),
                static_cast<uint64_t>(d.Int("bytes")), d.Int("files")};
     if (!d.error().empty()) return Status::Corruption("root day: " + d.error());
     m.days[*date] = ref;
@@ -353,7 +372,8 @@ Result<RootManifest> DecodeRootManifest(std::string_view json) {
 std::string EncodeSuccess(const DayManifest& m) {
   std::string out = "{";
   Str(&out, "event_date", m.date.ToString());
-  Str(&out, "manifest", DayManifestKey(m.date, m.version).substr(DayPrefix(m.date).size()));
+  Str(&out, "manifest",
+      DayManifestKey(m.date, m.version, m.tag).substr(DayPrefix(m.date).size()));
   Int(&out, "version", m.version);
   Int(&out, "rows", m.Rows());
   Int(&out, "files", static_cast<int64_t>(m.files.size()));

@@ -31,7 +31,9 @@ inline constexpr char kStagingPrefix[] = "_staging/";
 inline constexpr char kEventsPrefix[] = "events/";
 
 std::string DayPrefix(EventDate date);  // "events/event_date=2025-01-01/"
-std::string DayManifestKey(EventDate date, int64_t version);
+// "events/event_date=D/_manifest-vNNNNNNNN[-tag].json": the tag (a commit
+// attempt's unique name) keeps concurrent writers' versions apart.
+std::string DayManifestKey(EventDate date, int64_t version, const std::string& tag = "");
 std::string SuccessKey(EventDate date);
 // "events/event_date=D/hour=HH/<name>".
 std::string DataFileKey(EventDate date, int hour, const std::string& name);
@@ -56,6 +58,7 @@ struct LateReport {
 struct DayManifest {
   EventDate date;
   int64_t version = 0;
+  std::string tag;  // of the commit attempt that wrote it ("" in one-writer lakes)
   int schema_version = 0;
   int64_t committed_at_ms = 0;
   bool sealed = false;
@@ -75,6 +78,7 @@ struct DayManifest {
 
 struct DayRef {
   int64_t manifest = 0;  // current DayManifest version
+  std::string tag;       // and its tag (DayManifestKey)
   bool sealed = false;
   int64_t rows = 0;
   uint64_t bytes = 0;
@@ -96,6 +100,9 @@ struct RootManifest {
   int schema_version = 0;
   int64_t committed_at_ms = 0;
   std::map<PartitionId, Offset> offsets;  // next record of `viewing` per partition
+  // Processing time each partition's writer reached (several writers:
+  // watermark_ms is their minimum once every partition has one).
+  std::map<PartitionId, int64_t> watermarks;
   int64_t watermark_ms = 0;
   std::map<EventDate, DayRef> days;
   std::vector<Publish> pending;  // staged -> final moves of the last commit

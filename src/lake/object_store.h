@@ -8,7 +8,11 @@
 //   - Rename moves an object (local: rename(2) + fsync of the target's
 //     directory; S3: copy + delete). The target appears atomically, but the
 //     source may linger after a crash: callers must tolerate both existing;
-//   - List is recursive, sorted by key; Delete of a missing key is OK.
+//   - List is recursive, sorted by key; Delete of a missing key is OK;
+//   - PutIfAbsent creates key only if no object has it, atomically: of
+//     several concurrent calls for one key exactly one succeeds, the others
+//     get AlreadyExists (local: link(2) of a synced temporary file; S3: a
+//     PUT with `If-None-Match: *`). Several lake writers commit through it.
 // The lake's commit protocol (partition_committer.h) needs nothing more.
 //
 // Thread safety: implementations are thread safe.
@@ -22,6 +26,16 @@
 
 namespace viewpipe {
 
+// PutIfAbsent's answer when the key exists: Aborted with this message
+// prefix (common/status.h has no AlreadyExists code).
+inline constexpr std::string_view kAlreadyExists = "already exists: ";
+inline Status AlreadyExists(const std::string& key) {
+  return Status::Aborted(std::string(kAlreadyExists) + key);
+}
+inline bool IsAlreadyExists(const Status& st) {
+  return st.code() == Status::Code::kAborted && st.message().rfind(kAlreadyExists, 0) == 0;
+}
+
 struct ObjectInfo {
   std::string key;
   uint64_t size = 0;
@@ -32,6 +46,9 @@ class ObjectStore {
   virtual ~ObjectStore() = default;
 
   virtual Status Put(const std::string& key, std::string_view data) = 0;
+  // Creates key with data only if it does not exist yet; AlreadyExists
+  // (and nothing changed) when it does.
+  virtual Status PutIfAbsent(const std::string& key, std::string_view data) = 0;
   // Copies the local file at local_path into key; *crc32c (if given)
   // receives the CRC32C of the bytes stored.
   virtual Status PutFile(const std::string& key, const std::string& local_path,

@@ -10,6 +10,8 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/crc32c.h"
 #include "common/env.h"
@@ -157,6 +159,72 @@ TEST_P(ObjectStoreConformanceTest, RenameMovesAndReplaces) {
   EXPECT_EQ(store_->Get("m.json").value(), "new manifest");
   EXPECT_FALSE(store_->Exists("tmp/m.json"));
   EXPECT_FALSE(store_->Rename("tmp/gone", "x").ok());
+}
+
+TEST_P(ObjectStoreConformanceTest, PutIfAbsentCreatesOnlyOnce) {
+  ASSERT_TRUE(store_->PutIfAbsent("_lake/roots/r1.json", "first").ok());
+  Status again = store_->PutIfAbsent("_lake/roots/r1.json", "second");
+  EXPECT_TRUE(IsAlreadyExists(again)) << again.ToString();
+  EXPECT_EQ(store_->Get("_lake/roots/r1.json").value(), "first");
+  // An object written by a plain Put counts as existing too.
+  ASSERT_TRUE(store_->Put("_lake/roots/r2.json", "put").ok());
+  EXPECT_TRUE(IsAlreadyExists(store_->PutIfAbsent("_lake/roots/r2.json", "x")));
+  // After a Delete the key can be created again.
+  ASSERT_TRUE(store_->Delete("_lake/roots/r1.json").ok());
+  ASSERT_TRUE(store_->PutIfAbsent("_lake/roots/r1.json", "third").ok());
+  EXPECT_EQ(store_->Get("_lake/roots/r1.json").value(), "third");
+  // No temporary objects are left behind.
+  auto listed = store_->List("_lake/");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].key, "_lake/roots/r1.json");
+  EXPECT_EQ((*listed)[1].key, "_lake/roots/r2.json");
+}
+
+TEST_P(ObjectStoreConformanceTest, ConcurrentPutIfAbsentHasExactlyOneWinner) {
+  // Writers in threads, each through its own store (as separate processes
+  // would be), race for the same keys: per key exactly one succeeds and
+  // the stored bytes are the winner's.
+  constexpr int kWriters = 4;
+  constexpr int kKeys = 8;
+  std::vector<std::unique_ptr<ObjectStore>> stores;
+  for (int w = 0; w < kWriters; ++w) {
+    if (s3()) {
+      S3Options o;
+      ASSERT_TRUE(S3ObjectStore::ParseUri(store_->RootUri(), &o).ok());
+      o.endpoint = S3TestServer::Endpoint();
+      o.access_key = o.secret_key = "testing";
+      stores.push_back(std::make_unique<S3ObjectStore>(o));
+    } else {
+      stores.push_back(std::make_unique<LocalObjectStore>(Env::Default(), store_->RootUri()));
+    }
+  }
+  std::vector<std::vector<Status>> results(kWriters, std::vector<Status>(kKeys));
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int k = 0; k < kKeys; ++k) {
+        results[w][k] = stores[w]->PutIfAbsent("race/v" + std::to_string(k),
+                                               "writer " + std::to_string(w));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int k = 0; k < kKeys; ++k) {
+    int winners = 0;
+    int winner = -1;
+    for (int w = 0; w < kWriters; ++w) {
+      if (results[w][k].ok()) {
+        ++winners;
+        winner = w;
+      } else {
+        EXPECT_TRUE(IsAlreadyExists(results[w][k])) << results[w][k].ToString();
+      }
+    }
+    ASSERT_EQ(winners, 1) << "key " << k;
+    EXPECT_EQ(store_->Get("race/v" + std::to_string(k)).value(),
+              "writer " + std::to_string(winner));
+  }
 }
 
 TEST_P(ObjectStoreConformanceTest, ReadUriIsReadableAndRootUriNamesTheStore) {

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <random>
 
+#include "lake/commit_merge.h"
 #include "lake/lake_schema.h"
+#include "lake/root_log.h"
 
 namespace viewpipe {
 
@@ -27,6 +30,12 @@ std::string PartitionCommitter::NewFileName() {
   return buf;
 }
 
+std::string PartitionCommitter::StagingKey(const std::string& name, const std::string& key) const {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "t%013lld-", static_cast<long long>(clock_->NowMs()));
+  return std::string(kStagingPrefix) + buf + name + "/" + key;
+}
+
 Result<DayManifest> PartitionCommitter::Day(EventDate date) {
   auto cached = days_.find(date);
   auto ref = root_.days.find(date);
@@ -35,10 +44,11 @@ Result<DayManifest> PartitionCommitter::Day(EventDate date) {
     empty.date = date;
     return empty;
   }
-  if (cached != days_.end() && cached->second.version == ref->second.manifest) {
+  if (cached != days_.end() && cached->second.version == ref->second.manifest &&
+      cached->second.tag == ref->second.tag) {
     return cached->second;
   }
-  auto json = store_->Get(DayManifestKey(date, ref->second.manifest));
+  auto json = store_->Get(DayManifestKey(date, ref->second.manifest, ref->second.tag));
   if (!json.ok()) return json.status();
   auto m = DecodeDayManifest(*json);
   if (!m.ok()) return m.status();
@@ -46,41 +56,55 @@ Result<DayManifest> PartitionCommitter::Day(EventDate date) {
   return m;
 }
 
-Status PartitionCommitter::Recover() {
-  days_.clear();
-  deleted_tombstones_.clear();
-  auto json = store_->Get(kRootManifestKey);
-  if (json.ok()) {
-    auto root = DecodeRootManifest(*json);
-    if (!root.ok()) return root.status();
-    root_ = std::move(root).value();
-  } else if (json.status().IsNotFound()) {
-    root_ = RootManifest{};
-  } else {
-    return json.status();
-  }
-  VP_RETURN_IF_ERROR(Probe("recover"));
-  // Roll the last commit forward: its moves, then its _SUCCESS files.
+Status PartitionCommitter::Refresh() {
+  auto root = LoadLatestRoot(store_);
+  if (!root.ok()) return root.status();
+  root_ = std::move(root).value();
+  legacy_root_ = root_.version > 0 && !store_->Exists(RootKey(root_.version));
+  // Roll the newest commit forward (its writer may have died before
+  // publishing): its moves, then its _SUCCESS files.
   VP_RETURN_IF_ERROR(PublishPending());
   for (EventDate d : root_.touched) {
     auto ref = root_.days.find(d);
     if (ref != root_.days.end() && ref->second.sealed) VP_RETURN_IF_ERROR(WriteSuccess(d));
   }
-  // Staged objects no commit references belong to commits that never happened.
+  return Status::OK();
+}
+
+Status PartitionCommitter::Recover() {
+  days_.clear();
+  deleted_tombstones_.clear();
+  VP_RETURN_IF_ERROR(Probe("recover"));
+  VP_RETURN_IF_ERROR(Refresh());
+  VP_RETURN_IF_ERROR(CleanStaging());
+  return CollectGarbage();
+}
+
+// Staged objects no commit references belong to commits that never
+// happened; but another live writer's upload is not referenced yet either:
+// only those older than the grace go.
+Status PartitionCommitter::CleanStaging() {
   auto staged = store_->List(kStagingPrefix);
   if (!staged.ok()) return staged.status();
+  const int64_t now = clock_->NowMs();
   for (const ObjectInfo& o : *staged) {
     bool pending = std::any_of(root_.pending.begin(), root_.pending.end(),
                                [&](const Publish& p) { return p.from == o.key; });
-    if (!pending) VP_RETURN_IF_ERROR(store_->Delete(o.key));
+    if (pending) continue;
+    long long ms = 0;
+    std::string rest = o.key.substr(std::strlen(kStagingPrefix));
+    if (std::sscanf(rest.c_str(), "t%13lld-", &ms) == 1 && now - ms < staging_grace_ms_) continue;
+    VP_RETURN_IF_ERROR(store_->Delete(o.key));
   }
-  return CollectGarbage();
+  return Status::OK();
 }
 
 Status PartitionCommitter::PublishPending() {
   for (const Publish& p : root_.pending) {
     if (store_->Exists(p.from)) {
-      VP_RETURN_IF_ERROR(store_->Rename(p.from, p.to));
+      Status st = store_->Rename(p.from, p.to);
+      // Another writer rolling the same commit forward may have moved it.
+      if (!st.ok() && !(store_->Exists(p.to) && !store_->Exists(p.from))) return st;
       VP_RETURN_IF_ERROR(Probe("publish"));
     } else if (!store_->Exists(p.to)) {
       return Status::Corruption("lake: committed file " + p.to + " is missing (and " + p.from +
@@ -134,34 +158,18 @@ DayManifest PartitionCommitter::NextDayVersion(EventDate date, const DayManifest
   return m;
 }
 
-Status PartitionCommitter::Commit(const LakeCommit& c) {
-  const int64_t now = clock_->NowMs();
-  VP_RETURN_IF_ERROR(Probe("begin"));
-  std::set<EventDate> touched(c.seal.begin(), c.seal.end());
-  for (const StagedFile& s : c.add) touched.insert(s.date);
-  for (const auto& [d, keys] : c.remove) touched.insert(d);
-  for (const auto& [d, late] : c.late) touched.insert(d);
-
-  // 1. New day manifest versions (invisible until the root names them).
-  std::map<EventDate, DayManifest> next_days;
-  for (EventDate d : touched) {
-    auto current = Day(d);
-    if (!current.ok()) return current.status();
-    DayManifest m = NextDayVersion(d, *current, c, now);
-    VP_RETURN_IF_ERROR(store_->Put(DayManifestKey(d, m.version), EncodeDayManifest(m)));
-    VP_RETURN_IF_ERROR(Probe("day_manifest"));
-    next_days[d] = std::move(m);
-  }
-
-  // 2. The root: the commit point.
+RootManifest PartitionCommitter::NextRoot(const LakeCommit& c,
+                                          const std::map<EventDate, DayManifest>& days,
+                                          const std::set<EventDate>& touched, int64_t now) const {
   RootManifest next = root_;
   next.version = root_.version + 1;
   next.schema_version = kLakeSchemaVersion;
   next.committed_at_ms = now;
-  if (c.offsets) next.offsets = *c.offsets;
+  if (c.offsets) LayOver(&next.offsets, *c.offsets);
+  LayOver(&next.watermarks, c.watermarks);
   next.watermark_ms = std::max(root_.watermark_ms, c.watermark_ms);
-  for (const auto& [d, m] : next_days) {
-    next.days[d] = DayRef{m.version, m.sealed, m.Rows(), m.Bytes(),
+  for (const auto& [d, m] : days) {
+    next.days[d] = DayRef{m.version, m.tag, m.sealed, m.Rows(), m.Bytes(),
                           static_cast<int64_t>(m.files.size())};
   }
   next.pending.clear();
@@ -172,10 +180,67 @@ Status PartitionCommitter::Commit(const LakeCommit& c) {
   for (const auto& [d, keys] : c.remove) {
     for (const std::string& k : keys) next.tombstones.push_back({k, now + tombstone_grace_ms_});
   }
-  VP_RETURN_IF_ERROR(store_->Put(kRootManifestKey, EncodeRootManifest(next)));
+  return next;
+}
+
+Status PartitionCommitter::TryCommit(const LakeCommit& c, const std::set<EventDate>& touched,
+                                     int64_t now) {
+  VP_RETURN_IF_ERROR(CheckFence(root_, c.offsets_from));
+  char tag[32];
+  std::snprintf(tag, sizeof(tag), "%08x%06llx", static_cast<unsigned>(nonce_ >> 32),
+                static_cast<unsigned long long>(names_++ & 0xffffff));
+  // 1. New day manifest versions (invisible until a root names them).
+  std::map<EventDate, DayManifest> next_days;
+  std::vector<std::string> written;
+  Status st;
+  for (EventDate d : touched) {
+    auto current = Day(d);
+    // A stale root's day version that other writers' commits already
+    // deleted: re-read the newest root, as after a lost race.
+    if (!current.ok() && current.status().IsNotFound()) {
+      return AlreadyExists(RootKey(root_.version));
+    }
+    if (!current.ok()) return current.status();
+    if (auto it = c.remove.find(d); it != c.remove.end()) {
+      VP_RETURN_IF_ERROR(CheckRemovable(*current, it->second));
+    }
+    DayManifest m = NextDayVersion(d, *current, c, now);
+    m.tag = tag;
+    std::string key = DayManifestKey(d, m.version, m.tag);
+    VP_RETURN_IF_ERROR(store_->Put(key, EncodeDayManifest(m)));
+    written.push_back(key);
+    VP_RETURN_IF_ERROR(Probe("day_manifest"));
+    next_days[d] = std::move(m);
+  }
+  // 2. The root: the commit point, if no other writer took this version.
+  RootManifest next = NextRoot(c, next_days, touched, now);
+  st = CreateRoot(store_, next);
+  if (!st.ok()) {
+    for (const std::string& key : written) store_->Delete(key).ok();  // orphans: tidy only
+    return st;
+  }
   root_ = std::move(next);
   deleted_tombstones_.clear();
   for (auto& [d, m] : next_days) days_[d] = std::move(m);
+  return Status::OK();
+}
+
+Status PartitionCommitter::Commit(const LakeCommit& c) {
+  const int64_t now = clock_->NowMs();
+  VP_RETURN_IF_ERROR(Probe("begin"));
+  std::set<EventDate> touched(c.seal.begin(), c.seal.end());
+  for (const StagedFile& s : c.add) touched.insert(s.date);
+  for (const auto& [d, keys] : c.remove) touched.insert(d);
+  for (const auto& [d, late] : c.late) touched.insert(d);
+
+  for (int attempt = 0;; ++attempt) {
+    Status st = TryCommit(c, touched, now);
+    if (st.ok()) break;
+    // Another writer created this root version first: merge onto it.
+    if (!IsAlreadyExists(st) || attempt >= 50) return st;
+    ++conflicts_;
+    VP_RETURN_IF_ERROR(Refresh());
+  }
   VP_RETURN_IF_ERROR(Probe("root"));
 
   // 3.-5. Roll forward: publish, _SUCCESS, garbage.
@@ -183,11 +248,26 @@ Status PartitionCommitter::Commit(const LakeCommit& c) {
   for (EventDate d : touched) {
     if (root_.days[d].sealed) VP_RETURN_IF_ERROR(WriteSuccess(d));
   }
-  for (EventDate d : touched) {
-    int64_t old = root_.days[d].manifest - 2;
-    if (old >= 1) VP_RETURN_IF_ERROR(store_->Delete(DayManifestKey(d, old)));
-  }
+  for (EventDate d : touched) VP_RETURN_IF_ERROR(DeleteOldDayManifests(d, root_.days[d].manifest));
+  VP_RETURN_IF_ERROR(PruneRoots(store_, root_.version, legacy_root_));
+  legacy_root_ = false;
   return CollectGarbage();
+}
+
+// Keeps the two newest versions of a day (a reader that listed the
+// previous root may still read the one before), and drops the orphans of
+// attempts that lost a race.
+Status PartitionCommitter::DeleteOldDayManifests(EventDate date, int64_t current) {
+  if (current < 3) return Status::OK();
+  const std::string prefix = DayPrefix(date) + "_manifest-v";
+  auto listed = store_->List(prefix);
+  if (!listed.ok()) return listed.status();
+  for (const ObjectInfo& o : *listed) {
+    long long v = 0;
+    if (std::sscanf(o.key.c_str() + prefix.size(), "%8lld", &v) != 1) continue;
+    if (v <= current - 2) VP_RETURN_IF_ERROR(store_->Delete(o.key));
+  }
+  return Status::OK();
 }
 
 bool PartitionCommitter::HasTombstones(const std::string& prefix) const {

@@ -4,9 +4,13 @@
 // A commit adds staged files (already durable under _staging/), removes
 // files (compaction), records the source offsets the files cover, seals
 // days and reports late data, in these steps:
-//   1. write a new, immutable manifest version of every day it touches;
-//   2. replace _lake/root.json: the new day versions, the offsets, and the
-//      staged -> final moves ("pending")            <- the commit point
+//   0. roll the newest root's own pending moves forward (another writer's
+//      commit that crashed before publishing);
+//   1. write a new, immutable manifest version of every day it touches
+//      (named with a tag unique to the attempt);
+//   2. create root N+1 (_lake/roots/, root_log.h) only if absent: the new
+//      day versions, the offsets, and the staged -> final moves ("pending")
+//                                                   <- the commit point
 //   3. publish: move every staged file to its final Hive key;
 //   4. rewrite _SUCCESS of the sealed days it touched;
 //   5. garbage: old day manifest versions, files removed long enough ago.
@@ -18,7 +22,13 @@
 // never sees a file that is not committed. Removed files stay readable for
 // tombstone_grace_ms so queries that planned with them can finish.
 //
-// Not thread safe: one writer per lake (the caller holds the lake's lock).
+// Several writers (processes) may commit into one lake: step 2 is a
+// conditional create, and a writer that loses the race re-reads the newest
+// root and rebuilds its commit on it (commit_merge.h: offsets only advance
+// from the value the writer read, day manifests merged file by file). A
+// commit that cannot be merged fails with a CommitConflict.
+//
+// Not thread safe: one committer per writer.
 
 #include <functional>
 #include <map>
@@ -50,7 +60,12 @@ struct StagedFile {
 struct LakeCommit {
   std::vector<StagedFile> add;
   std::map<EventDate, std::vector<std::string>> remove;  // final keys per day
-  std::optional<std::map<PartitionId, Offset>> offsets;  // new source offsets
+  // New source offsets, laid over the lake's (partitions not named keep
+  // theirs); the commit happens only if each partition of offsets_from is
+  // still at that offset in the lake, or absent from it (fencing).
+  std::optional<std::map<PartitionId, Offset>> offsets;
+  std::map<PartitionId, Offset> offsets_from;
+  std::map<PartitionId, int64_t> watermarks;  // per partition, laid over the lake's
   std::set<EventDate> seal;
   std::map<EventDate, LateReport> late;  // events added to already sealed days
   std::map<EventDate, uint64_t> backfill_seed;
@@ -73,12 +88,25 @@ class PartitionCommitter {
   // ignore_grace (no reader can hold them: the server is stopping). At the
   // next commit they leave the root manifest.
   Status CollectGarbage(bool ignore_grace = false);
+  // Recover deletes the staged objects no commit names only once they are
+  // older than this (another live writer's upload is younger; default 0:
+  // every one, for a lake with one writer).
+  void set_staging_grace(int64_t ms) { staging_grace_ms_ = ms; }
+  // Re-reads the newest root (other writers' commits) and rolls its
+  // pending moves forward.
+  Status Refresh();
+  // Where a staged copy of final key goes for the commit named name
+  // (_staging/t<ms>-<name>/<key>; the time lets a shared lake's recovery
+  // tell an abandoned upload from a live writer's).
+  std::string StagingKey(const std::string& name, const std::string& key) const;
 
   const RootManifest& root() const { return root_; }
   // Whether files under prefix were removed but not yet deleted.
   bool HasTombstones(const std::string& prefix) const;
   // The current manifest of a day (an empty one for a day without data).
   Result<DayManifest> Day(EventDate date);
+  // Commits so far that lost the race for a root version and were merged.
+  uint64_t conflicts() const { return conflicts_; }
   // A file name prefix no earlier attempt has used: part-<version>-<nonce>.
   std::string NewFileName();
 
@@ -86,8 +114,14 @@ class PartitionCommitter {
   Status Probe(std::string_view step) { return probe_ ? probe_(step) : Status::OK(); }
   Status PublishPending();
   Status WriteSuccess(EventDate date);
+  Status CleanStaging();
   DayManifest NextDayVersion(EventDate date, const DayManifest& current, const LakeCommit& c,
                              int64_t now) const;
+  // One attempt on root_: CommitConflict / AlreadyExists when it lost.
+  Status TryCommit(const LakeCommit& c, const std::set<EventDate>& touched, int64_t now);
+  RootManifest NextRoot(const LakeCommit& c, const std::map<EventDate, DayManifest>& days,
+                        const std::set<EventDate>& touched, int64_t now) const;
+  Status DeleteOldDayManifests(EventDate date, int64_t current);
 
   ObjectStore* store_;
   Clock* clock_;
@@ -98,6 +132,9 @@ class PartitionCommitter {
   std::set<std::string> deleted_tombstones_;
   uint64_t nonce_ = 0;
   uint64_t names_ = 0;
+  int64_t staging_grace_ms_ = 0;
+  bool legacy_root_ = false;  // root_ came from _lake/root.json
+  uint64_t conflicts_ = 0;
 };
 
 }  // namespace viewpipe

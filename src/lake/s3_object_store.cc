@@ -65,6 +65,17 @@ Status S3ObjectStore::Put(const std::string& key, std::string_view data) {
   return r->status == 200 ? Status::OK() : S3Error(*r, "s3 put " + key);
 }
 
+Status S3ObjectStore::PutIfAbsent(const std::string& key, std::string_view data) {
+  // S3's conditional write: 412 when the key exists; 409 when another
+  // conditional write of it is in flight (AWS), which also means "not ours".
+  // A retried request whose first attempt did create the key gets 412 too:
+  // callers compare the stored bytes with theirs when it matters.
+  auto r = client_.Send("PUT", Full(key), "", data, {"If-None-Match: *"});
+  if (!r.ok()) return r.status();
+  if (r->status == 412 || r->status == 409) return AlreadyExists(key);
+  return r->status == 200 ? Status::OK() : S3Error(*r, "s3 conditional put " + key);
+}
+
 Status S3ObjectStore::PutFile(const std::string& key, const std::string& local_path,
                               uint32_t* crc32c) {
   std::string data;

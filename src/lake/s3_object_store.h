@@ -8,6 +8,7 @@
 //   - Rename is a server-side copy then a delete (the source may linger
 //     after a crash, as object_store.h allows).
 //   - List is ListObjectsV2 over all pages, sorted by key.
+//   - PutIfAbsent is a PUT with `If-None-Match: *` (412/409: AlreadyExists).
 //   - ReadUri downloads the object once into a local cache (cache_dir) and
 //     returns that path: the DuckDB build we ship has no httpfs, and lake
 //     files are immutable once written. RootUri is s3://bucket/prefix.
@@ -34,6 +35,7 @@ class S3ObjectStore final : public ObjectStore {
   Status CreateBucket();
 
   Status Put(const std::string& key, std::string_view data) override;
+  Status PutIfAbsent(const std::string& key, std::string_view data) override;
   Status PutFile(const std::string& key, const std::string& local_path,
                  uint32_t* crc32c) override;
   Result<std::string> Get(const std::string& key) override;

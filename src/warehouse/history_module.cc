@@ -65,9 +65,11 @@ Status HistoryModule::Start(const ModuleContext& ctx) {
   auto store = OpenLakeStore(options_, dir);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
-  lake_ = std::make_unique<LakeProcessor>(
-      ctx.log, std::string(kTopicViewing),
-      MakeLakeWriterOptions(options_, dir, store_.get(), ctx.clock, ctx.metrics));
+  LakeWriterOptions writer = MakeLakeWriterOptions(options_, dir, store_.get(), ctx.clock,
+                                                   ctx.metrics);
+  writer.shared = options_.lake_shared;
+  writer.source_partitions = ctx.log->Partitions(std::string(kTopicViewing));
+  lake_ = std::make_unique<LakeProcessor>(ctx.log, std::string(kTopicViewing), std::move(writer));
   auto hot = HotTier::Open(MakeHotTierOptions(options_, dir, ctx.clock, false));
   if (!hot.ok()) return hot.status();
   hot_ = std::move(hot).value();
@@ -107,14 +109,16 @@ Status HistoryModule::Start(const ModuleContext& ctx) {
   lake_path_.group = "lake";
   lake_path_.processor = lake_.get();
   lake_path_.checkpoint = std::chrono::milliseconds(options_.lake_roll_ms);
-  hot_path_.group = "hot";
+  hot_path_.group = options_.hot_group;
   hot_path_.processor = hot_processor_.get();
-  VP_RETURN_IF_ERROR(StartPath(&lake_path_));
-  VP_RETURN_IF_ERROR(StartPath(&hot_path_));
+  if (options_.run_lake) VP_RETURN_IF_ERROR(StartPath(&lake_path_));
+  if (options_.run_hot) VP_RETURN_IF_ERROR(StartPath(&hot_path_));
   started_ = true;
   supervisor_ = std::thread([this] { Supervise(); });
-  spdlog::info("history: lake at {} (roll {} ms), hot tier {} ({} days)", store_->RootUri(),
-               options_.lake_roll_ms, HotDbPath(dir), options_.hot_days);
+  spdlog::info("history: lake at {} (roll {} ms{}{}), hot tier {} ({} days{})", store_->RootUri(),
+               options_.lake_roll_ms, options_.lake_shared ? ", shared with the group" : "",
+               options_.run_lake ? "" : ", not written here", HotDbPath(dir), options_.hot_days,
+               options_.run_hot ? "" : ", not loaded here");
   return Status::OK();
 }
 
@@ -135,6 +139,7 @@ void HistoryModule::Supervise() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
     for (Path* p : {&lake_path_, &hot_path_}) {
+      if (!(p == &lake_path_ ? options_.run_lake : options_.run_hot)) continue;
       Status err = p->runner ? p->runner->error() : Status::Aborted("not running");
       if (err.ok() && p == &lake_path_) err = lake_->idle_error();
       if (err.ok()) continue;

@@ -49,6 +49,18 @@ struct HistoryOptions {
   // ReadUri files are in (the only one the hot tier's queries may read).
   std::shared_ptr<ObjectStore> lake_store;
   std::string lake_read_dir;
+  // Several processes share the lake path's partitions (Kafka log,
+  // docs/scale.md): the lake writer takes no lock and commits only the
+  // partitions the group gives it.
+  bool lake_shared = false;
+  // Which of the two consumer paths this process runs (consume --path
+  // lake|hot runs one; the routes are served either way).
+  bool run_lake = true;
+  bool run_hot = true;
+  // The hot tier's consumer group: "hot", or "hot-<replica>" for one of
+  // several replicas that each load every partition (consume --path hot
+  // --replica NAME, docs/scale.md).
+  std::string hot_group = "hot";
 };
 
 // The paths of a data dir's history.

@@ -441,7 +441,7 @@ def test_two_ops_processes_stay_exact_when_one_is_killed(scale_server, viewpipe_
 
 
 def test_a_second_lake_process_is_refused(scale_server, viewpipe_bin, tmp_path):
-    """Paths that keep one state for all partitions (lake, hot, sre, features)
+    """Paths that keep one state for all partitions (hot, sre, features)
     run as one process: a second `consume` of one of them exits with an error
     naming the group, instead of splitting the partitions and writing twice."""
     s, bucket = scale_server
@@ -456,9 +456,11 @@ def test_a_second_lake_process_is_refused(scale_server, viewpipe_bin, tmp_path):
         assert sre.proc.poll() is None
     finally:
         sre.kill()
-    # serve runs the lake itself: a consume of the lake on the same groups is refused.
-    lake_cfg = Path(s.args[s.args.index("--config") + 1])
-    lake = _Consumer(viewpipe_bin, "lake", lake_cfg, tmp_path / "lake", tmp_path / "lake.log")
-    lake.start(wait_ready=False)
-    assert lake.proc.wait(timeout=60) == 2
-    assert f"consumer group {bucket}.lake already has" in lake.log.read_text()
+    # serve runs the hot tier itself: a consume of it on the same groups is
+    # refused (the lake path's processes share their group instead:
+    # test_scale_lake_group.py).
+    hot_cfg = Path(s.args[s.args.index("--config") + 1])
+    hot = _Consumer(viewpipe_bin, "hot", hot_cfg, tmp_path / "hot", tmp_path / "hot.log")
+    hot.start(wait_ready=False)
+    assert hot.proc.wait(timeout=60) == 2
+    assert f"consumer group {bucket}.hot already has" in hot.log.read_text()
