@@ -6,13 +6,16 @@
 // ops: several processes share the partitions of `viewing` (the ops group,
 // src/opsgroup): each counts the sessions of its partitions, checkpoints
 // them in the shared store ([ops] state_uri) and answers for all of them
-// by merging every member's counts. The other paths keep one state for all
+// by merging every member's counts. features on the Redis store: several
+// processes too, each writing partial states of its partitions (fenced) that
+// lookups merge. The other paths keep one state for all
 // partitions: a second process of one of them stops with an error as soon
 // as the group moves a partition (ConsumerRunner), never writing twice.
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "features/features_module.h"
 #include "opsgroup/ops_group_module.h"
 #include "tools/commands.h"
 #include "tools/pipeline_server.h"
@@ -31,6 +34,8 @@ std::string ModuleOf(const std::string& path) {
 std::vector<std::string> OneStateGroups(const std::string& path) {
   if (path == "lake" || path == "hot" || path == "history") return {"lake", "hot"};
   if (path == "ops") return {};  // the ops group shares its partitions
+  // Features on a shared store (Redis) keep a partial state per partition.
+  if (path == "features" && features::FeaturesServeOptions().store == "redis") return {};
   return {path};
 }
 
@@ -102,7 +107,8 @@ void AddConsumeCommand(CLI::App& app, std::function<int()>* run) {
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("consume", "Run one consumer path as its own process (Kafka)");
   cmd->add_option("--path", *path,
-                  "The path: ops (several processes share it), sre, features, lake or hot "
+                  "The path: ops, features (both: several processes; features on the Redis store), "
+                  "sre, lake or hot "
                   "(lake and hot run together)")
       ->required()
       ->check(CLI::IsMember({"ops", "sre", "features", "lake", "hot", "history"}));
