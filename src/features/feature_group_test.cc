@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <deque>
 #include <fstream>
 #include <random>
 #include <regex>
@@ -62,10 +63,10 @@ class FeatureGroupTest : public ::testing::Test {
       profiles_.insert(std::string(e.profile_id));
       titles_.insert(std::string(e.title_id));
       const PartitionId p = HashPartition(e.session_id, kParts);
-      std::string value;
+      std::string& value = values_.emplace_back();
       EncodeEvent(e, &value);
       auto& log = log_[static_cast<size_t>(p)];
-      log.push_back({p, static_cast<Offset>(log.size()), 0, "", std::move(value)});
+      log.push_back({p, static_cast<Offset>(log.size()), 0, "", value});
     }
   }
 
@@ -117,6 +118,7 @@ class FeatureGroupTest : public ::testing::Test {
   ScopedTempDir dir_;
   std::string catalog_;
   testing::EventFactory f_;
+  std::deque<std::string> values_;  // the records point into them
   std::array<std::vector<ConsumedRecord>, kParts> log_;
   std::set<std::string> profiles_, titles_;
   ManualClock clock_{kNow};
@@ -178,13 +180,14 @@ TEST_F(FeatureGroupTest, HandOversWithLateWritesEqualOneProcess) {
     EXPECT_NE(want.find("\"found\":" + std::to_string(kind == FeatureKind::kProfile
                                                          ? profiles_.size()
                                                          : titles_.size())),
-              std::string::npos);
+              std::string::npos)
+        << want.substr(0, 300);
     EXPECT_EQ(All(&merged, kind), want);
   }
   for (const std::string& id : profiles_) {
     auto m = merged.Lookup(FeatureKind::kProfile, id, kNow);
     auto w = whole.Lookup(FeatureKind::kProfile, id, kNow);
-    ASSERT_TRUE(m.ok() && w.ok());
+    ASSERT_TRUE(m.ok() && w.ok()) << m.status().ToString() << " " << w.status().ToString();
     EXPECT_EQ(*m, *w);
   }
   EXPECT_TRUE(merged.Lookup(FeatureKind::kTitle, "never", kNow).status().IsNotFound());

@@ -104,7 +104,12 @@ Result<int64_t> FeatureProcessor::SweepSessionMarks() {
 Result<std::map<PartitionId, Offset>> FeatureProcessor::Restore() {
   next_catalog_check_ = {};
   MaybeReloadCatalog();
-  if (partitioned_) return std::map<PartitionId, Offset>{};  // Reassign reads each partition's
+  if (partitioned_) {  // a (re)start: Reassign reads each gained partition's offset
+    fence_.clear();
+    next_.clear();
+    if (partitions_owned_) partitions_owned_->Set(0);
+    return std::map<PartitionId, Offset>{};
+  }
   auto offsets = store_->Offsets();
   if (!offsets.ok()) return offsets.status();
   next_ = *offsets;

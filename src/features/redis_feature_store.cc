@@ -40,7 +40,8 @@ for _ = 1, n do
   i = i + 2
 end
 local function chunked(cmd, key, width)
-  local last = i + count() * width - 1
+  local n = count()
+  local last = i + n * width - 1
   while i <= last do
     local e = math.min(last, i + 500 * width - 1)
     if key then redis.call(cmd, key, unpack(ARGV, i, e)) else redis.call(cmd, unpack(ARGV, i, e)) end
