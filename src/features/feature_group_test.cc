@@ -55,7 +55,7 @@ class FeatureGroupTest : public ::testing::Test {
       const int64_t ts = kNow - static_cast<int64_t>(rng() % (recent ? 600'000 : 3 * kDay));
       const int title = static_cast<int>(rng() % 30);
       EventView e = f_.Make(kTypes[rng() % 6], ts, "p" + std::to_string(rng() % 6),
-                            title < 3 ? "t" + std::to_string(title + 1) : "x" + std::to_string(title),
+                            (title < 3 ? "t" : "x") + std::to_string(title < 3 ? title + 1 : title),
                             "s" + std::to_string(rng() % 250),
                             static_cast<DeviceType>(1 + rng() % kDeviceSlots));
       if (rng() % 2 == 0) e.position_ms = static_cast<int64_t>(rng() % 7'500'000);

@@ -54,7 +54,8 @@ std::vector<EventView> RandomEvents(EventFactory* f, std::mt19937_64* rng, int n
     const int64_t ts = recent ? end - static_cast<int64_t>((*rng)() % (20 * 60 * 1000))
                               : kT0 + static_cast<int64_t>((*rng)() % (40 * kDay));
     const int title = static_cast<int>((*rng)() % 45);
-    const std::string title_id = title < 3 ? "t" + std::to_string(title + 1) : "x" + std::to_string(title);
+    const std::string title_id =
+        (title < 3 ? "t" : "x") + std::to_string(title < 3 ? title + 1 : title);
     EventView e = f->Make(kTypes[(*rng)() % 6], ts, "p" + std::to_string((*rng)() % 4), title_id,
                           "s" + std::to_string((*rng)() % 300),
                           static_cast<DeviceType>(1 + (*rng)() % kDeviceSlots));
@@ -113,7 +114,9 @@ class FeatureMergeTest : public ::testing::TestWithParam<uint64_t> {
 bool SameRecent(const ProfileState& a, const ProfileState& b) {
   if (a.recent.size() != b.recent.size()) return false;
   for (size_t i = 0; i < a.recent.size(); ++i) {
-    if (a.recent[i].title_id != b.recent[i].title_id || a.recent[i].ts != b.recent[i].ts) return false;
+    if (a.recent[i].title_id != b.recent[i].title_id || a.recent[i].ts != b.recent[i].ts) {
+      return false;
+    }
   }
   return true;
 }
@@ -225,7 +228,9 @@ TEST(FeatureMergeSingleTest, AMergeOfOneStateIsThatState) {
   for (const auto& [id, s] : whole.profiles) {
     ExpectSameProfile(id, MergeProfileStates(std::span(&s, 1)), s);
   }
-  for (const auto& [id, s] : whole.titles) ExpectSameTitle(id, MergeTitleStates(std::span(&s, 1)), s);
+  for (const auto& [id, s] : whole.titles) {
+    ExpectSameTitle(id, MergeTitleStates(std::span(&s, 1)), s);
+  }
   EXPECT_EQ(MergeTitleStates({}).trend_score, 0);
   EXPECT_TRUE(MergeProfileStates({}).recent.empty());
 }

@@ -165,9 +165,13 @@ Status FeatureProcessor::LoadStates(std::span<const ConsumedRecord> records) {
   }
   std::vector<FeatureKey> keys;
   keys.reserve(profiles_.size() + titles_.size() + sessions_.size());
-  for (const auto& [k, s] : profiles_) keys.push_back(KeyOf(FeatureKind::kProfile, k.first, k.second));
+  for (const auto& [k, s] : profiles_) {
+    keys.push_back(KeyOf(FeatureKind::kProfile, k.first, k.second));
+  }
   for (const auto& [k, s] : titles_) keys.push_back(KeyOf(FeatureKind::kTitle, k.first, k.second));
-  for (const auto& [id, s] : sessions_) keys.push_back(KeyOf(FeatureKind::kSession, kWholeState, id));
+  for (const auto& [id, s] : sessions_) {
+    keys.push_back(KeyOf(FeatureKind::kSession, kWholeState, id));
+  }
   auto values = store_->MultiGet(keys);
   if (!values.ok()) return values.status();
   size_t i = 0;

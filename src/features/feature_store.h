@@ -88,8 +88,9 @@ inline bool IsFenced(const Status& st) {
 inline Status FencedError(PartitionId p, std::optional<Offset> stored,
                           std::optional<Offset> expected) {
   auto name = [](std::optional<Offset> o) { return o ? std::to_string(*o) : std::string("none"); };
-  return Status::Aborted("fenced: partition " + std::to_string(p) + " of the feature store has offset " +
-                         name(stored) + ", this process expected " + name(expected) +
+  return Status::Aborted("fenced: partition " + std::to_string(p) +
+                         " of the feature store has offset " + name(stored) +
+                         ", this process expected " + name(expected) +
                          ": another process of the features group owns it now");
 }
 

@@ -273,7 +273,9 @@ TEST_P(FeatureStoreConformance, AFencedBatchAppliesOnlyAtTheExpectedOffsets) {
 // A big fenced batch (more values than one Lua unpack takes) is whole.
 TEST_P(FeatureStoreConformance, ALargeFencedBatchIsWhole) {
   FeatureBatch b;
-  for (int i = 0; i < 5000; ++i) b.puts.push_back(MakePut(FeatureKind::kSession, "s" + std::to_string(i), std::to_string(i)));
+  for (int i = 0; i < 5000; ++i) {
+    b.puts.push_back(MakePut(FeatureKind::kSession, "s" + std::to_string(i), std::to_string(i)));
+  }
   for (int i = 0; i < 1200; ++i) b.deletes.push_back(P("d" + std::to_string(i)));
   b.offsets = {{2, 77}};
   b.expected_offsets = {{2, std::nullopt}};

@@ -44,7 +44,8 @@ local function chunked(cmd, key, width)
   local last = i + n * width - 1
   while i <= last do
     local e = math.min(last, i + 500 * width - 1)
-    if key then redis.call(cmd, key, unpack(ARGV, i, e)) else redis.call(cmd, unpack(ARGV, i, e)) end
+    if key then redis.call(cmd, key, unpack(ARGV, i, e))
+    else redis.call(cmd, unpack(ARGV, i, e)) end
     i = e + 1
   end
 end

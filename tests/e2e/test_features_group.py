@@ -3,10 +3,11 @@ path" / the features group): two `viewpipe consume --path features` on a
 real Kafka broker share the partitions of `viewing` and write one Redis
 feature store (a partial state per partition, merged at read time, writes
 fenced by the partitions' offsets). The simulator's events go through a
-collector-only `serve` on Kafka; one consumer is killed with -9 mid-run, the
-survivor takes its partitions over, and the features read from either
-process equal a from-scratch one-process recomputation on RocksDB, field
-by field.
+collector-only `serve` on Kafka; one consumer is killed with -9 mid-run (the
+survivor takes its partitions over), restarted, then paused (SIGSTOP) under
+traffic until the group hands its partitions over and resumed; the features
+read from either process equal a from-scratch one-process recomputation on
+RocksDB, field by field.
 
 Kafka and Redis come from the environment when scripts/test.sh started them
 (VP_KAFKA_BROKERS + VP_KAFKA_DIR, VP_REDIS_URL), otherwise this module
@@ -15,12 +16,14 @@ starts its own; skipped loudly only when one cannot be started."""
 from __future__ import annotations
 
 import shutil
+import signal
 import time
 import uuid
 from pathlib import Path
 
 import requests
 
+from conftest import ServerError
 from test_features import (PROFILE_FIELDS, TITLE_FIELDS, assert_same, online, post_all,
                            simulate, wait_caught_up, wait_for)
 from test_features_redis import redis_cli, redis_url  # noqa: F401 (fixture)
@@ -66,7 +69,15 @@ def test_two_features_processes_share_partitions_and_survive_a_kill(
     prefix = f"{name}:"
     cfg = _config(tmp_path, kafka[0], redis_url, name, prefix)
     catalog, events = simulate(viewpipe_bin, tmp_path, seed=31, viewers=150, duration="15m")
-    collector = server("--config", cfg, "--paths", "none")
+    collector = server("--config", cfg, "--paths", "none", start=False)
+    for attempt in range(3):  # a broker just started may not have elected leaders yet
+        try:
+            collector.start()
+            break
+        except ServerError:
+            if attempt == 2:
+                raise
+            time.sleep(3)
     consumers = []
     for n in ("a", "b"):
         d = tmp_path / n
@@ -77,20 +88,35 @@ def test_two_features_processes_share_partitions_and_survive_a_kill(
     try:
         wait_for(lambda: _metric(a.url, OWNED) == 2 and _metric(b.url, OWNED) == 2, timeout=90,
                  what=lambda: f"2 + 2 partitions ({_metric(a.url, OWNED)}, {_metric(b.url, OWNED)})")
-        half = len(events) // 2
-        accepted = post_all(collector, events[:half])
+        third = len(events) // 3
+        accepted = post_all(collector, events[:third])
         wait_for(lambda: _metric(b.url, "viewpipe_features_events_total") > 0, timeout=60,
                  what="b to fold events")
         b.kill()  # kill -9, possibly mid-batch
-        accepted += post_all(collector, events[half:])
+        accepted += post_all(collector, events[third:2 * third])
         wait_for(lambda: _metric(a.url, OWNED) == 4, timeout=90, what="a to take b's partitions")
         wait_for(lambda: _stored_offsets(redis_url, prefix) == len(accepted), timeout=120,
                  what=lambda: f"{len(accepted)} records in Redis "
                               f"({_stored_offsets(redis_url, prefix)})")
-        # b again: the group splits the partitions anew; both answer.
+        # b again: the group splits the partitions anew.
         b.start()
         wait_for(lambda: _metric(a.url, OWNED) == 2 and _metric(b.url, OWNED) == 2, timeout=90,
                  what="2 + 2 partitions after b's restart")
+        # A paused member (a zombie): SIGSTOP b under traffic, a takes its
+        # partitions after the session timeout, then b resumes with whatever
+        # batch it held; a late write of it is fenced, never applied.
+        b.proc.send_signal(signal.SIGSTOP)
+        try:
+            accepted += post_all(collector, events[2 * third:])
+            wait_for(lambda: _metric(a.url, OWNED) == 4, timeout=90,
+                     what="a to take the paused b's partitions")
+        finally:
+            b.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: _metric(a.url, OWNED) == 2 and _metric(b.url, OWNED) == 2, timeout=120,
+                 what="2 + 2 partitions after b resumed")
+        wait_for(lambda: _stored_offsets(redis_url, prefix) == len(accepted), timeout=120,
+                 what=lambda: f"{len(accepted)} records in Redis "
+                              f"({_stored_offsets(redis_url, prefix)})")
 
         fresh = server("--catalog", catalog)  # one process, RocksDB, every event once
         post_all(fresh, accepted)
