@@ -129,7 +129,10 @@ Result<std::map<PartitionId, Offset>> FeatureProcessor::Reassign(
   for (PartitionId p : gained) {
     auto it = stored->find(p);
     fence_[p] = it == stored->end() ? std::nullopt : std::optional<Offset>(it->second);
-    if (it != stored->end()) from[p] = next_[p] = it->second;
+    // No offset: nothing of p was ever written; read it from the start of
+    // the log (not from this consumer's position, which may be past records
+    // it polled while the partition was someone else's).
+    from[p] = next_[p] = it == stored->end() ? 0 : it->second;
   }
   if (partitions_owned_) partitions_owned_->Set(static_cast<double>(fence_.size()));
   spdlog::info("features: partitions lost {}, gained {}: {} owned", lost.size(), gained.size(),
