@@ -138,6 +138,8 @@ def test_two_features_processes_share_partitions_and_survive_a_kill(
         # Partial states: keys per partition, ids as in one process.
         keys = redis_cli(redis_url, "--scan", "--pattern", prefix + "p[0-9]*")
         assert len({k.split("/", 1)[1] for k in keys}) == len({e["profile_id"] for e in accepted})
+        fenced = sum(c.log.read_text(errors="replace").count("fenced:") for c in consumers)
+        print(f"\nfeatures group: {len(accepted)} events, batches refused by the fence: {fenced}")
     finally:
         for c in consumers:
             c.kill()
