@@ -8,14 +8,16 @@
 // them in the shared store ([ops] state_uri) and answers for all of them
 // by merging every member's counts. lake: several processes share them too,
 // each writing its partitions' files into the one lake ([lake] uri) with
-// fenced, merged commits (src/lake/partition_committer.h). The other paths
-// keep one state for all partitions: a second process of one of them stops
-// with an error as soon as the group moves a partition (ConsumerRunner),
-// never writing twice.
+// fenced, merged commits (src/lake/partition_committer.h). features on the
+// Redis store: several processes too, each writing partial states of its
+// partitions (fenced) that lookups merge. The other paths keep one state for
+// all partitions: a second process of one of them stops with an error as
+// soon as the group moves a partition (ConsumerRunner), never writing twice.
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "features/features_module.h"
 #include "opsgroup/ops_group_module.h"
 #include "warehouse/history_module.h"
 #include "tools/commands.h"
@@ -37,6 +39,8 @@ std::vector<std::string> OneStateGroups(const std::string& path) {
   // (each replica has its own group).
   if (path == "lake" || path == "ops") return {};
   if (path == "hot" || path == "history") return {HistoryServeOptions().hot_group};
+  // Features on a shared store (Redis) keep a partial state per partition.
+  if (path == "features" && features::FeaturesServeOptions().store == "redis") return {};
   return {path};
 }
 
@@ -121,7 +125,8 @@ void AddConsumeCommand(CLI::App& app, std::function<int()>* run) {
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("consume", "Run one consumer path as its own process (Kafka)");
   cmd->add_option("--path", *path,
-                  "The path: ops (several processes share it), sre, features, lake or hot "
+                  "The path: ops, features (both: several processes; features on the Redis store), "
+                  "sre, lake or hot "
                   "(lake and hot run together)")
       ->required()
       ->check(CLI::IsMember({"ops", "sre", "features", "lake", "hot", "history"}));

@@ -36,7 +36,7 @@ void FeatureFold::ApplyToProfile(const EventView& e, ProfileState* p) const {
   UpdateRecent(e, p);
   UpdateDay(e, p);
   UpdateCompletion(e, p);
-  PruneProfile(p);
+  PruneProfileState(p);
 }
 
 void FeatureFold::UpdateRecent(const EventView& e, ProfileState* p) const {
@@ -81,7 +81,7 @@ void FeatureFold::UpdateCompletion(const EventView& e, ProfileState* p) const {
   ts = std::max(ts, e.ts_ms);
 }
 
-void FeatureFold::PruneProfile(ProfileState* p) const {
+void PruneProfileState(ProfileState* p) {
   // Keep one day more than the horizon: a window at T >= last_ts reaches back
   // to DayOf(T) - (horizon - 1) at most.
   const int32_t first_day = DayOf(p->last_ts) - kProfileHorizonDays;
@@ -129,10 +129,10 @@ void FeatureFold::ApplyToTitle(const EventView& e, SessionMark* m, TitleState* t
     t->completion_permille_sum += std::min<int64_t>(1000, *e.position_ms * 1000 / c->duration_ms);
     ++t->completion_count;
   }
-  PruneTitle(t);
+  PruneTitleState(t);
 }
 
-void FeatureFold::PruneTitle(TitleState* t) const {
+void PruneTitleState(TitleState* t) {
   EraseBelow(&t->alive_seconds, FloorTo(t->last_ts, kMsPerSecond) - kSessionTimeoutMs);
   EraseBelow(&t->plays_5min, FloorTo(t->last_ts, kPlayBucketMs) - kMsPerHourF);
   EraseBelow(&t->plays_hour, FloorTo(t->last_ts, kMsPerHourF) - kMsPerDayF);

@@ -49,6 +49,12 @@ int64_t FloorTo(int64_t ms, int64_t step);
 // The store id of a session's mark: unambiguous for any two ids.
 std::string SessionKeyId(std::string_view title_id, std::string_view session_id);
 
+// Drops what no window at a time T >= the state's last_ts can see (the
+// fold calls them after every event; MergeProfileStates/MergeTitleStates,
+// feature_merge.h, after merging partial states).
+void PruneProfileState(ProfileState* p);
+void PruneTitleState(TitleState* t);
+
 class FeatureFold {
  public:
   explicit FeatureFold(const CatalogTable* catalog) : catalog_(catalog) {}
@@ -65,8 +71,6 @@ class FeatureFold {
   void UpdateRecent(const EventView& e, ProfileState* p) const;
   void UpdateDay(const EventView& e, ProfileState* p) const;
   void UpdateCompletion(const EventView& e, ProfileState* p) const;
-  void PruneProfile(ProfileState* p) const;
-  void PruneTitle(TitleState* t) const;
 
   const CatalogTable* catalog_;
 };

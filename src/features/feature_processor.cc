@@ -10,16 +10,30 @@ namespace {
 
 constexpr auto kCatalogCheckEvery = std::chrono::seconds(2);
 
-void AddPut(FeatureBatch* batch, FeatureKind kind, const std::string& id, std::string value) {
+void AddPut(FeatureBatch* batch, FeatureKind kind, const std::string& id, std::string value,
+            PartitionId partition = kWholeState) {
   batch->puts.push_back(MakePut(kind, id, std::move(value)));
+  batch->puts.back().key.partition = partition;
+}
+
+FeatureKey KeyOf(FeatureKind kind, PartitionId partition, const std::string& id) {
+  FeatureKey k{kind, id};
+  k.partition = partition;
+  return k;
 }
 
 }  // namespace
 
 FeatureProcessor::FeatureProcessor(FeatureStore* store, std::string catalog_path, Clock* clock,
-                                   MetricsRegistry* metrics)
-    : store_(store), catalog_path_(std::move(catalog_path)), clock_(clock) {
+                                   MetricsRegistry* metrics, bool partitioned)
+    : store_(store),
+      catalog_path_(std::move(catalog_path)),
+      clock_(clock),
+      partitioned_(partitioned) {
   if (metrics == nullptr) return;
+  partitions_owned_ = metrics->GetGauge(
+      "viewpipe_features_partitions_owned",
+      "Partitions of viewing this features process folds (partitioned store)");
   events_ = metrics->GetCounter("viewpipe_features_events_total",
                                 "Events folded into the online features");
   bad_records_ = metrics->GetCounter("viewpipe_features_bad_records_total",
@@ -90,10 +104,54 @@ Result<int64_t> FeatureProcessor::SweepSessionMarks() {
 Result<std::map<PartitionId, Offset>> FeatureProcessor::Restore() {
   next_catalog_check_ = {};
   MaybeReloadCatalog();
+  if (partitioned_) {  // a (re)start: Reassign reads each gained partition's offset
+    fence_.clear();
+    next_.clear();
+    if (partitions_owned_) partitions_owned_->Set(0);
+    return std::map<PartitionId, Offset>{};
+  }
   auto offsets = store_->Offsets();
   if (!offsets.ok()) return offsets.status();
   next_ = *offsets;
   return next_;
+}
+
+Result<std::map<PartitionId, Offset>> FeatureProcessor::Reassign(
+    const std::vector<PartitionId>& lost, const std::vector<PartitionId>& gained) {
+  if (!partitioned_) return Processor::Reassign(lost, gained);
+  for (PartitionId p : lost) {
+    fence_.erase(p);
+    next_.erase(p);
+  }
+  auto stored = store_->Offsets();  // read now: the last owner's last batch is in
+  if (!stored.ok()) return stored.status();
+  std::map<PartitionId, Offset> from;
+  for (PartitionId p : gained) {
+    auto it = stored->find(p);
+    fence_[p] = it == stored->end() ? std::nullopt : std::optional<Offset>(it->second);
+    // No offset: nothing of p was ever written; read it from the start of
+    // the log (not from this consumer's position, which may be past records
+    // it polled while the partition was someone else's).
+    from[p] = next_[p] = it == stored->end() ? 0 : it->second;
+  }
+  if (partitions_owned_) partitions_owned_->Set(static_cast<double>(fence_.size()));
+  spdlog::info("features: partitions lost {}, gained {}: {} owned", lost.size(), gained.size(),
+               fence_.size());
+  return from;
+}
+
+// The batch's fence: each of its partitions' offsets as last read or written.
+Status FeatureProcessor::Fence(std::span<const ConsumedRecord> records, FeatureBatch* batch) const {
+  if (!partitioned_) return Status::OK();
+  for (const ConsumedRecord& r : records) {
+    auto it = fence_.find(r.partition);
+    if (it == fence_.end()) {
+      return Status::Aborted("features: a record of partition " + std::to_string(r.partition) +
+                             ", which this process does not own");
+    }
+    batch->expected_offsets[r.partition] = it->second;
+  }
+  return Status::OK();
 }
 
 Status FeatureProcessor::LoadStates(std::span<const ConsumedRecord> records) {
@@ -103,15 +161,20 @@ Status FeatureProcessor::LoadStates(std::span<const ConsumedRecord> records) {
   EventView e;
   for (const ConsumedRecord& r : records) {
     if (!DecodeEvent(r.value, &e).ok()) continue;
-    profiles_.try_emplace(std::string(e.profile_id));
-    titles_.try_emplace(std::string(e.title_id));
+    const PartitionId part = partitioned_ ? r.partition : kWholeState;
+    profiles_.try_emplace(StateKey(part, e.profile_id));
+    titles_.try_emplace(StateKey(part, e.title_id));
     sessions_.try_emplace(SessionKeyId(e.title_id, e.session_id));
   }
   std::vector<FeatureKey> keys;
   keys.reserve(profiles_.size() + titles_.size() + sessions_.size());
-  for (const auto& [id, s] : profiles_) keys.push_back(MakePut(FeatureKind::kProfile, id, "").key);
-  for (const auto& [id, s] : titles_) keys.push_back(MakePut(FeatureKind::kTitle, id, "").key);
-  for (const auto& [id, s] : sessions_) keys.push_back(MakePut(FeatureKind::kSession, id, "").key);
+  for (const auto& [k, s] : profiles_) {
+    keys.push_back(KeyOf(FeatureKind::kProfile, k.first, k.second));
+  }
+  for (const auto& [k, s] : titles_) keys.push_back(KeyOf(FeatureKind::kTitle, k.first, k.second));
+  for (const auto& [id, s] : sessions_) {
+    keys.push_back(KeyOf(FeatureKind::kSession, kWholeState, id));
+  }
   auto values = store_->MultiGet(keys);
   if (!values.ok()) return values.status();
   size_t i = 0;
@@ -132,9 +195,10 @@ Status FeatureProcessor::LoadStates(std::span<const ConsumedRecord> records) {
 
 Status FeatureProcessor::Process(std::span<const ConsumedRecord> records) {
   MaybeReloadCatalog();
+  FeatureBatch batch;
+  VP_RETURN_IF_ERROR(Fence(records, &batch));
   VP_RETURN_IF_ERROR(LoadStates(records));
   const FeatureFold fold(&catalog_);
-  FeatureBatch batch;
   EventView e;
   uint64_t folded = 0, bad = 0, misses = 0;
   for (const ConsumedRecord& r : records) {
@@ -145,26 +209,30 @@ Status FeatureProcessor::Process(std::span<const ConsumedRecord> records) {
       ++bad;
       continue;
     }
-    fold.ApplyToProfile(e, &profiles_[std::string(e.profile_id)]);
+    const PartitionId part = partitioned_ ? r.partition : kWholeState;
+    fold.ApplyToProfile(e, &profiles_[StateKey(part, e.profile_id)]);
     fold.ApplyToTitle(e, &sessions_[SessionKeyId(e.title_id, e.session_id)],
-                      &titles_[std::string(e.title_id)]);
+                      &titles_[StateKey(part, e.title_id)]);
     misses += fold.MissesCatalog(e) ? 1 : 0;
     ++folded;
   }
   const int64_t now = clock_->NowMs();
   batch.puts.reserve(profiles_.size() + titles_.size() + sessions_.size());
-  for (auto& [id, s] : profiles_) {
+  for (auto& [k, s] : profiles_) {
     s.updated_at_ms = now;
-    AddPut(&batch, FeatureKind::kProfile, id, EncodeProfileState(s));
+    AddPut(&batch, FeatureKind::kProfile, k.second, EncodeProfileState(s), k.first);
   }
-  for (auto& [id, s] : titles_) {
+  for (auto& [k, s] : titles_) {
     s.updated_at_ms = now;
-    AddPut(&batch, FeatureKind::kTitle, id, EncodeTitleState(s));
+    AddPut(&batch, FeatureKind::kTitle, k.second, EncodeTitleState(s), k.first);
   }
   for (const auto& [id, s] : sessions_) {
     AddPut(&batch, FeatureKind::kSession, id, EncodeSessionMark(s));
   }
   VP_RETURN_IF_ERROR(store_->Write(batch));
+  for (const auto& [p, o] : batch.offsets) {
+    if (partitioned_) fence_[p] = o;
+  }
   if (events_) events_->Inc(folded);
   if (bad_records_ && bad > 0) bad_records_->Inc(bad);
   if (catalog_misses_ && misses > 0) catalog_misses_->Inc(misses);

@@ -10,22 +10,42 @@
 #include "api/lookup_http_server.h"
 #include "common/json_writer.h"
 #include "event/utf8.h"
+#include "features/feature_merge.h"
 #include "features/feature_vector.h"
 
 namespace viewpipe::features {
 namespace {
 
-void AppendVector(FeatureKind kind, std::string_view id, const std::string& value, int64_t as_of,
-                  std::string* out, Status* st) {
+// The merged state of the values present (one whole state, or the partials
+// of a shared store; feature_merge.h); false when there is none. A merge of
+// one state is that state, so one value is used as it is.
+template <typename State, typename Decode, typename Merge>
+Result<bool> Merged(std::span<const std::optional<std::string>> values, Decode decode,
+                    Merge merge, State* out) {
+  std::vector<State> parts;
+  for (const auto& v : values) {
+    if (!v) continue;
+    VP_RETURN_IF_ERROR(decode(*v, &parts.emplace_back()));
+  }
+  if (parts.empty()) return false;
+  *out = parts.size() == 1 ? std::move(parts[0]) : merge(parts);
+  return true;
+}
+
+// Appends id's vector as of as_of from its values; false: no state.
+Result<bool> AppendVector(FeatureKind kind, std::string_view id,
+                          std::span<const std::optional<std::string>> values, int64_t as_of,
+                          std::string* out) {
   if (kind == FeatureKind::kProfile) {
     ProfileState s;
-    *st = DecodeProfileState(value, &s);
-    if (st->ok()) AppendProfileJson(id, EvaluateProfile(s, as_of), out);
-  } else {
-    TitleState s;
-    *st = DecodeTitleState(value, &s);
-    if (st->ok()) AppendTitleJson(id, EvaluateTitle(s, as_of), out);
+    auto found = Merged(values, DecodeProfileState, MergeProfileStates, &s);
+    if (found.ok() && *found) AppendProfileJson(id, EvaluateProfile(s, as_of), out);
+    return found;
   }
+  TitleState s;
+  auto found = Merged(values, DecodeTitleState, MergeTitleStates, &s);
+  if (found.ok() && *found) AppendTitleJson(id, EvaluateTitle(s, as_of), out);
+  return found;
 }
 
 int HttpStatus(const Status& st) {
@@ -70,8 +90,12 @@ bool ValidFeatureId(std::string_view id) {
 }
 
 FeatureRoutes::FeatureRoutes(FeatureStore* store, Clock* clock, MetricsRegistry* metrics,
-                             size_t max_batch, LookupCache* cache)
-    : store_(store), cache_(cache), clock_(clock), max_batch_(max_batch) {
+                             size_t max_batch, LookupCache* cache, int partitions)
+    : store_(store),
+      cache_(cache),
+      clock_(clock),
+      max_batch_(max_batch),
+      partitions_(partitions) {
   if (metrics) {
     lookups_ = metrics->GetCounter("viewpipe_features_lookups_total",
                                    "Feature vectors looked up over HTTP");
@@ -84,15 +108,33 @@ Result<std::string> FeatureRoutes::Lookup(FeatureKind kind, std::string_view id,
                                    " id: want 1-64 bytes of UTF-8 without control characters");
   }
   if (kind == FeatureKind::kProfile && cache_) return LookupProfile(id, as_of);
-  auto v = store_->Get({kind, std::string(id)});
-  if (!v.ok()) return v.status();
-  if (!*v) return Status::NotFound(std::string("unknown ") + KindName(kind) + " id");
-  if (lookups_) lookups_->Inc();
+  std::vector<std::optional<std::string>> values;
+  if (partitions_ == 0) {
+    auto v = store_->Get({kind, std::string(id)});
+    if (!v.ok()) return v.status();
+    values.push_back(std::move(v).value());
+  } else {
+    std::vector<FeatureKey> keys;
+    AddStateKeys(kind, id, &keys);
+    auto v = store_->MultiGet(keys);  // one MGET: every partial at one moment
+    if (!v.ok()) return v.status();
+    values = std::move(v).value();
+  }
   std::string out;
-  Status st;
-  AppendVector(kind, id, **v, as_of, &out, &st);
-  if (!st.ok()) return st;
+  auto found = AppendVector(kind, id, values, as_of, &out);
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::NotFound(std::string("unknown ") + KindName(kind) + " id");
+  if (lookups_) lookups_->Inc();
   return out;
+}
+
+void FeatureRoutes::AddStateKeys(FeatureKind kind, std::string_view id,
+                                 std::vector<FeatureKey>* keys) const {
+  if (partitions_ == 0) {
+    keys->push_back({kind, std::string(id)});
+    return;
+  }
+  for (PartitionId p = 0; p < partitions_; ++p) keys->push_back({kind, std::string(id), p});
 }
 
 // A profile lookup through the cache: the answer from it, or rendered from
@@ -133,7 +175,7 @@ Result<std::string> FeatureRoutes::LookupBatch(FeatureKind kind, std::string_vie
     if (e.get_string().get(id) != simdjson::SUCCESS || !ValidFeatureId(id)) {
       return Status::InvalidArgument("ids must be strings of 1-64 bytes of UTF-8");
     }
-    keys.push_back({kind, std::string(id)});
+    AddStateKeys(kind, id, &keys);
   }
   auto values = store_->MultiGet(keys);
   if (!values.ok()) return values.status();
@@ -141,17 +183,14 @@ Result<std::string> FeatureRoutes::LookupBatch(FeatureKind kind, std::string_vie
   AppendJsonInt(&out, as_of);
   std::string items;
   int64_t found = 0;
-  for (size_t i = 0; i < keys.size(); ++i) {
+  const size_t per_id = partitions_ == 0 ? 1 : static_cast<size_t>(partitions_);
+  for (size_t i = 0; i < keys.size(); i += per_id) {
     if (i > 0) items.push_back(',');
-    const auto& v = (*values)[i];
-    if (!v) {
-      items.append("null");
-      continue;
-    }
-    Status st;
-    AppendVector(kind, keys[i].id, *v, as_of, &items, &st);
-    if (!st.ok()) return st;
-    ++found;
+    std::span<const std::optional<std::string>> mine(values->data() + i, per_id);
+    auto present = AppendVector(kind, keys[i].id, mine, as_of, &items);
+    if (!present.ok()) return present.status();
+    if (!*present) items.append("null");
+    found += *present ? 1 : 0;
   }
   if (lookups_) lookups_->Inc(static_cast<uint64_t>(found));
   out.append(",\"found\":");

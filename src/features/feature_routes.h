@@ -10,9 +10,14 @@
 // invalid UTF-8), a bad `at`, a bad batch body or more than max_batch ids.
 // With a LookupCache (lookup_cache.h), single profile lookups are answered
 // from it when it covers them (the batches always read the store).
+// With partitions > 0 (a store shared by a group of processes, docs/scale.md)
+// a state is kept as one partial per partition of `viewing`: a lookup reads
+// every partial of its ids in one MultiGet and merges them (feature_merge.h).
 // Thread safe (handlers run on the HTTP threads).
 
+#include <span>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -39,7 +44,8 @@ class FeatureRoutes {
   // routes. With a cache, every write to store must go through an
   // InvalidatingFeatureStore of that cache.
   FeatureRoutes(FeatureStore* store, Clock* clock, MetricsRegistry* metrics,
-                size_t max_batch = kDefaultMaxBatch, LookupCache* cache = nullptr);
+                size_t max_batch = kDefaultMaxBatch, LookupCache* cache = nullptr,
+                int partitions = 0);
   void Register(httplib::Server* server);
   // The two GET lookups (not the batches) on the lookup port
   // (lookup_http_server.h), same answers as on the main server.
@@ -52,11 +58,14 @@ class FeatureRoutes {
 
  private:
   Result<std::string> LookupProfile(std::string_view id, int64_t as_of);
+  // The store keys of id's state: the whole one, or one per partition.
+  void AddStateKeys(FeatureKind kind, std::string_view id, std::vector<FeatureKey>* keys) const;
 
   FeatureStore* store_;
   LookupCache* cache_;
   Clock* clock_;
   size_t max_batch_;
+  int partitions_;  // 0: whole states
   Counter* lookups_ = nullptr;
 };
 

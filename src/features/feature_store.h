@@ -27,11 +27,30 @@ namespace viewpipe::features {
 // kSession: a session's mark (feature_state.h), an input of title features.
 enum class FeatureKind : uint8_t { kProfile, kTitle, kSession };
 
+// The whole state of a profile or title (one process folds every partition).
+inline constexpr PartitionId kWholeState = -1;
+
 struct FeatureKey {
   FeatureKind kind = FeatureKind::kProfile;
   std::string id;
+  // >= 0: the PARTIAL state of a profile or title folded from one partition
+  // of `viewing` only (a shared store, feature_merge.h); never for sessions.
+  PartitionId partition = kWholeState;
   bool operator==(const FeatureKey&) const = default;
 };
+
+// The key name both stores use below their own prefix: "p/<id>", "t/<id>",
+// "s/<id>"; a partial state "p<partition>/<id>", "t<partition>/<id>" (so
+// Scan(kind), over "p/", sees whole states only).
+inline std::string StoreKeyName(const FeatureKey& k) {
+  std::string out(1, k.kind == FeatureKind::kProfile ? 'p'
+                     : k.kind == FeatureKind::kTitle ? 't'
+                                                     : 's');
+  if (k.partition != kWholeState) out += std::to_string(k.partition);
+  out += '/';
+  out += k.id;
+  return out;
+}
 
 struct FeaturePut {
   FeatureKey key;
@@ -52,7 +71,28 @@ struct FeatureBatch {
   // The next offset per partition the batch brings the states to; merged
   // into the stored offsets (partitions not named keep theirs).
   std::map<PartitionId, Offset> offsets;
+  // Fencing of processes that share a store (docs/scale.md): when not
+  // empty, the batch is applied only if each named partition's stored
+  // offset is still the given one (nullopt: it has none); otherwise nothing
+  // is applied and Write returns Aborted starting "fenced:" (another
+  // process owns the partition now, or wrote it since).
+  std::map<PartitionId, std::optional<Offset>> expected_offsets;
 };
+
+// Whether a Write failed because of expected_offsets.
+inline bool IsFenced(const Status& st) {
+  return st.code() == Status::Code::kAborted && st.message().starts_with("fenced:");
+}
+
+// The "fenced:" error of partition p (both stores).
+inline Status FencedError(PartitionId p, std::optional<Offset> stored,
+                          std::optional<Offset> expected) {
+  auto name = [](std::optional<Offset> o) { return o ? std::to_string(*o) : std::string("none"); };
+  return Status::Aborted("fenced: partition " + std::to_string(p) +
+                         " of the feature store has offset " + name(stored) +
+                         ", this process expected " + name(expected) +
+                         ": another process of the features group owns it now");
+}
 
 class FeatureStore {
  public:

@@ -218,6 +218,78 @@ TEST_P(FeatureStoreConformance, KillNineKeepsStatesAndOffsetsTogether) {
   EXPECT_FALSE(Get(P("c" + std::to_string(n + 1))).has_value());
 }
 
+TEST_P(FeatureStoreConformance, PartialStatesAreKeysOfTheirOwn) {
+  const FeatureKey p0{FeatureKind::kProfile, "a", 0}, p3{FeatureKind::kProfile, "a", 3};
+  const FeatureKey t0{FeatureKind::kTitle, "a", 0};
+  ASSERT_TRUE(store_->Write(Batch({{P("a"), "whole"}}, {})).ok());
+  FeatureBatch b;
+  b.puts = {{p0, "p0"}, {p3, "p3"}, {t0, "t0"}};
+  ASSERT_TRUE(store_->Write(b).ok());
+  EXPECT_EQ(Get(P("a")), "whole");
+  EXPECT_EQ(Get(p0), "p0");
+  EXPECT_EQ(Get(p3), "p3");
+  EXPECT_EQ(Get(t0), "t0");
+  EXPECT_FALSE(Get(FeatureKey{FeatureKind::kProfile, "a", 1}).has_value());
+  EXPECT_FALSE(Get(T("a")).has_value());
+  int scanned = 0;  // Scan(kind) sees the whole states only
+  ASSERT_TRUE(store_->Scan(FeatureKind::kProfile, [&](std::string_view, std::string_view) {
+    ++scanned;
+    return true;
+  }).ok());
+  EXPECT_EQ(scanned, 1);
+}
+
+// The fencing of processes sharing a store: a batch applies only while each
+// of its partitions' stored offsets is what the writer expects, else none of
+// it (states, deletes, offsets) does.
+TEST_P(FeatureStoreConformance, AFencedBatchAppliesOnlyAtTheExpectedOffsets) {
+  FeatureBatch first = Batch({{P("a"), "1"}, {P("gone"), "x"}}, {{0, 5}});
+  first.expected_offsets = {{0, std::nullopt}};  // a partition nobody wrote yet
+  ASSERT_TRUE(store_->Write(first).ok()) << store_->Write(first).ToString();
+  FeatureBatch late = Batch({{P("a"), "late"}, {P("new"), "n"}}, {{0, 9}, {1, 4}});
+  late.deletes = {P("gone")};
+  late.expected_offsets = {{0, std::nullopt}, {1, std::nullopt}};  // partition 0 moved on
+  Status st = store_->Write(late);
+  EXPECT_TRUE(IsFenced(st)) << st.ToString();
+  EXPECT_NE(st.message().find("partition 0"), std::string::npos) << st.ToString();
+  late.expected_offsets = {{0, 5}, {1, 2}};  // partition 1 is not at 2
+  st = store_->Write(late);
+  EXPECT_TRUE(IsFenced(st)) << st.ToString();
+  EXPECT_NE(st.message().find("partition 1"), std::string::npos) << st.ToString();
+  EXPECT_EQ(Get(P("a")), "1");  // nothing of the refused batches
+  EXPECT_FALSE(Get(P("new")).has_value());
+  EXPECT_EQ(Get(P("gone")), "x");
+  EXPECT_EQ(store_->Offsets().value(), (std::map<PartitionId, Offset>{{0, 5}}));
+  late.expected_offsets = {{0, 5}, {1, std::nullopt}};
+  ASSERT_TRUE(store_->Write(late).ok());
+  EXPECT_EQ(Get(P("a")), "late");
+  EXPECT_EQ(Get(P("new")), "n");
+  EXPECT_FALSE(Get(P("gone")).has_value());
+  EXPECT_EQ(store_->Offsets().value(), (std::map<PartitionId, Offset>{{0, 9}, {1, 4}}));
+  late.expected_offsets = {{0, 5}};  // the same batch again: stale now
+  EXPECT_TRUE(IsFenced(store_->Write(late)));
+}
+
+// A big fenced batch (more values than one Lua unpack takes) is whole.
+TEST_P(FeatureStoreConformance, ALargeFencedBatchIsWhole) {
+  FeatureBatch b;
+  for (int i = 0; i < 5000; ++i) {
+    b.puts.push_back(MakePut(FeatureKind::kSession, "s" + std::to_string(i), std::to_string(i)));
+  }
+  for (int i = 0; i < 1200; ++i) b.deletes.push_back(P("d" + std::to_string(i)));
+  b.offsets = {{2, 77}};
+  b.expected_offsets = {{2, std::nullopt}};
+  ASSERT_TRUE(store_->Write(b).ok());
+  int n = 0;
+  ASSERT_TRUE(store_->Scan(FeatureKind::kSession, [&](std::string_view, std::string_view) {
+    ++n;
+    return true;
+  }).ok());
+  EXPECT_EQ(n, 5000);
+  EXPECT_EQ(Get({FeatureKind::kSession, "s4999"}), "4999");
+  EXPECT_EQ(store_->Offsets()->at(2), 77);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStores, FeatureStoreConformance, ::testing::ValuesIn(kImplementations),
                          [](const auto& info) { return info.param.name; });
 

@@ -58,9 +58,14 @@ Status FeaturesModule::OpenStore(const std::string& data_dir, MetricsRegistry* m
 Status FeaturesModule::Start(const ModuleContext& ctx) {
   VP_RETURN_IF_ERROR(OpenStore(ctx.data_dir, ctx.metrics));
   const std::string& catalog = ctx.catalog_path;
-  processor_ = std::make_unique<FeatureProcessor>(shared_store_, catalog, ctx.clock, ctx.metrics);
+  // A shared store (Redis) holds one partial state per partition, so that
+  // several processes of the group can share the partitions (docs/scale.md).
+  const bool partitioned = options_.store == "redis";
+  const int partitions = partitioned ? ctx.log->Partitions(kTopicViewing) : 0;
+  processor_ = std::make_unique<FeatureProcessor>(shared_store_, catalog, ctx.clock, ctx.metrics,
+                                                  partitioned);
   routes_ = std::make_unique<FeatureRoutes>(shared_store_, ctx.clock, ctx.metrics,
-                                            options_.max_batch, cache_.get());
+                                            options_.max_batch, cache_.get(), partitions);
   routes_->Register(ctx.http);
   VP_RETURN_IF_ERROR(StartLookups(ctx));
   ctx_ = ctx;

@@ -20,17 +20,40 @@ std::string GlobLiteral(std::string_view s) {
   return out;
 }
 
-std::string_view KindPrefix(FeatureKind kind) {
-  switch (kind) {
-    case FeatureKind::kProfile:
-      return "p/";
-    case FeatureKind::kTitle:
-      return "t/";
-    case FeatureKind::kSession:
-      return "s/";
-  }
-  return "?/";
-}
+// The fenced write (FeatureBatch::expected_offsets), atomic as any script:
+// checks every expected offset in the offsets hash KEYS[1] first and writes
+// nothing on a mismatch, then MSET states, DEL, HSET offsets, in chunks
+// (Lua's unpack takes a few thousand values at most). ARGV: n, n x
+// (partition, expected or ""), n, n x (key, value), n, n x key, n, n x
+// (partition, offset). A write refused for OOM can only be the first one,
+// before anything changed (Redis lets a script that already wrote go on).
+constexpr std::string_view kFencedWriteScript = R"lua(
+local h = KEYS[1]
+local i = 1
+local function count() local n = tonumber(ARGV[i]); i = i + 1; return n end
+local n = count()
+for _ = 1, n do
+  local have = redis.call('HGET', h, ARGV[i]) or ''
+  if have ~= ARGV[i + 1] then
+    return redis.error_reply('FENCED ' .. ARGV[i] .. ' ' .. (have == '' and '-' or have))
+  end
+  i = i + 2
+end
+local function chunked(cmd, key, width)
+  local n = count()
+  local last = i + n * width - 1
+  while i <= last do
+    local e = math.min(last, i + 500 * width - 1)
+    if key then redis.call(cmd, key, unpack(ARGV, i, e))
+    else redis.call(cmd, unpack(ARGV, i, e)) end
+    i = e + 1
+  end
+end
+chunked('MSET', nil, 2)
+chunked('DEL', nil, 1)
+chunked('HSET', h, 2)
+return 'OK'
+)lua";
 
 Result<std::optional<std::string>> StringOrNil(const redisReply* r, std::string_view what) {
   VP_RETURN_IF_ERROR(RedisConnection::ReplyError(r, what));
@@ -46,6 +69,22 @@ bool ParseNumber(const redisReply* r, T* out) {
   if (r->type != REDIS_REPLY_STRING) return false;
   auto [end, ec] = std::from_chars(r->str, r->str + r->len, *out);
   return ec == std::errc() && end == r->str + r->len;
+}
+
+// The error of a script reply "FENCED <partition> <stored offset or ->".
+Status FencedOf(std::string_view msg, const FeatureBatch& batch) {
+  msg.remove_prefix(7);
+  const size_t space = msg.find(' ');
+  PartitionId p = 0;
+  std::from_chars(msg.data(), msg.data() + std::min(space, msg.size()), p);
+  std::optional<Offset> have;
+  if (space != std::string_view::npos && msg.substr(space + 1) != "-") {
+    Offset o = 0;
+    std::from_chars(msg.data() + space + 1, msg.data() + msg.size(), o);
+    have = o;
+  }
+  auto it = batch.expected_offsets.find(p);
+  return FencedError(p, have, it == batch.expected_offsets.end() ? std::nullopt : it->second);
 }
 
 }  // namespace
@@ -67,10 +106,7 @@ Result<std::unique_ptr<RedisFeatureStore>> RedisFeatureStore::Open(RedisStoreOpt
 }
 
 std::string RedisFeatureStore::KeyOf(const FeatureKey& k) const {
-  std::string key = options_.key_prefix;
-  key += KindPrefix(k.kind);
-  key += k.id;
-  return key;
+  return options_.key_prefix + StoreKeyName(k);
 }
 
 Result<std::vector<RedisReplyPtr>> RedisFeatureStore::Run(const std::vector<RedisArgs>& commands) {
@@ -123,7 +159,38 @@ Result<std::vector<std::optional<std::string>>> RedisFeatureStore::MultiGet(
   return out;
 }
 
+Status RedisFeatureStore::FencedWrite(const FeatureBatch& batch) {
+  RedisArgs eval{"EVAL", std::string(kFencedWriteScript), "1",
+                 options_.key_prefix + std::string(kOffsetsKey)};
+  eval.push_back(std::to_string(batch.expected_offsets.size()));
+  for (const auto& [p, o] : batch.expected_offsets) {
+    eval.push_back(std::to_string(p));
+    eval.push_back(o ? std::to_string(*o) : std::string());
+  }
+  eval.push_back(std::to_string(batch.puts.size()));
+  for (const FeaturePut& p : batch.puts) {
+    eval.push_back(KeyOf(p.key));
+    eval.push_back(p.value);
+  }
+  eval.push_back(std::to_string(batch.deletes.size()));
+  for (const FeatureKey& k : batch.deletes) eval.push_back(KeyOf(k));
+  eval.push_back(std::to_string(batch.offsets.size()));
+  for (const auto& [p, o] : batch.offsets) {
+    eval.push_back(std::to_string(p));
+    eval.push_back(std::to_string(o));
+  }
+  auto r = Run({eval});
+  if (!r.ok()) return r.status();
+  const redisReply* reply = (*r)[0].get();
+  if (reply->type == REDIS_REPLY_ERROR) {
+    std::string_view msg(reply->str, reply->len);
+    if (msg.starts_with("FENCED ")) return FencedOf(msg, batch);
+  }
+  return RedisConnection::ReplyError(reply, "fenced write");
+}
+
 Status RedisFeatureStore::Write(const FeatureBatch& batch) {
+  if (!batch.expected_offsets.empty()) return FencedWrite(batch);
   std::vector<RedisArgs> commands{{"MULTI"}};
   if (!batch.puts.empty()) {
     RedisArgs mset{"MSET"};

@@ -3,9 +3,12 @@
 // under options.key_prefix (default "viewpipe:features:"):
 //   "<prefix>p/<profile_id>"  profile state   "<prefix>t/<title_id>"  title state
 //   "<prefix>s/<SessionKeyId>" session mark   "<prefix>offsets"  hash partition -> next offset
+//   "<prefix>p<partition>/<id>", "<prefix>t<partition>/<id>"  partial states
 // Get is GET, MultiGet one MGET, Write one MULTI/MSET/DEL/HSET/EXEC
 // transaction sent as one pipeline (a client killed before EXEC leaves
-// nothing: Redis discards the queued transaction), Scan is SCAN MATCH + MGET.
+// nothing: Redis discards the queued transaction); a Write with
+// expected_offsets (fencing) is one EVAL of a script that checks the offsets
+// and then writes, atomically. Scan is SCAN MATCH + MGET.
 // Durability is the server's: run it with appendonly yes (appendfsync
 // everysec loses at most ~1 s of batches on a server crash, in which case
 // the offsets go back with the states; `always` loses none).
@@ -50,6 +53,8 @@ class RedisFeatureStore final : public FeatureStore {
  private:
   RedisFeatureStore(RedisStoreOptions options, RedisAddress address);
   std::string KeyOf(const FeatureKey& k) const;
+  // Write with expected_offsets: one EVAL of a script (check, then write).
+  Status FencedWrite(const FeatureBatch& batch);
   // Runs the commands on a pooled connection (a new one if none is idle).
   Result<std::vector<RedisReplyPtr>> Run(const std::vector<RedisArgs>& commands);
   Result<std::vector<std::string>> ScanKeys(const std::string& pattern, std::string* cursor);

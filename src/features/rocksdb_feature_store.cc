@@ -12,17 +12,7 @@ namespace {
 
 constexpr std::string_view kOffsetPrefix = "o/";
 
-std::string KeyOf(const FeatureKey& k) {
-  switch (k.kind) {
-    case FeatureKind::kProfile:
-      return "p/" + k.id;
-    case FeatureKind::kTitle:
-      return "t/" + k.id;
-    case FeatureKind::kSession:
-      return "s/" + k.id;
-  }
-  return "?/" + k.id;
-}
+std::string KeyOf(const FeatureKey& k) { return StoreKeyName(k); }
 
 Status FromRocks(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return Status::OK();
@@ -91,7 +81,23 @@ Result<std::vector<std::optional<std::string>>> RocksDbFeatureStore::MultiGet(
   return out;
 }
 
+Status RocksDbFeatureStore::CheckFence(const FeatureBatch& batch) {
+  if (batch.expected_offsets.empty()) return Status::OK();
+  auto stored = Offsets();
+  if (!stored.ok()) return stored.status();
+  for (const auto& [p, want] : batch.expected_offsets) {
+    auto it = stored->find(p);
+    const std::optional<Offset> have =
+        it == stored->end() ? std::nullopt : std::optional<Offset>(it->second);
+    if (have != want) return FencedError(p, have, want);
+  }
+  return Status::OK();
+}
+
 Status RocksDbFeatureStore::Write(const FeatureBatch& batch) {
+  // One writer at a time, so a fenced batch's check and write are atomic.
+  std::lock_guard lock(write_mu_);
+  VP_RETURN_IF_ERROR(CheckFence(batch));
   rocksdb::WriteBatch wb;
   for (const FeaturePut& p : batch.puts) {
     VP_RETURN_IF_ERROR(FromRocks(wb.Put(KeyOf(p.key), p.value), "batch"));

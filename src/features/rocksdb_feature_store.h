@@ -2,11 +2,13 @@
 // RocksDbFeatureStore: the embedded FeatureStore. One RocksDB database:
 //   "p/<profile_id>"  profile state      "t/<title_id>"  title state
 //   "s/<SessionKeyId>" session mark
+//   "p<partition>/<id>", "t<partition>/<id>"  partial states (feature_merge.h)
 //   "o/<partition>"   next offset (8 bytes, big endian)
 // A Write is one rocksdb::WriteBatch through the WAL: a kill -9 keeps every
 // acknowledged batch whole (sync = true additionally survives power loss).
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "features/feature_store.h"
@@ -38,7 +40,9 @@ class RocksDbFeatureStore final : public FeatureStore {
 
  private:
   RocksDbFeatureStore(std::unique_ptr<rocksdb::DB> db, RocksDbOptions options);
+  Status CheckFence(const FeatureBatch& batch);
   std::unique_ptr<rocksdb::DB> db_;
+  std::mutex write_mu_;
   RocksDbOptions options_;
 };
 
