@@ -298,9 +298,11 @@ void OutageDetector::CheckSilence(const GroupKey& g, GroupState& gs, const Evide
       now - gs.last_data_end < options_.tick_ms * 2) {
     gs.attempts.push_back(span.attempts);
     while (gs.attempts.size() > options_.history) gs.attempts.pop_front();
+    gs.attempts_median = -1;
   }
   if (gs.last_data_end == kNever || now - gs.last_data_end < options_.silent_ms) return;
-  const double usual = Median({gs.attempts.begin(), gs.attempts.end()});
+  if (gs.attempts_median < 0) gs.attempts_median = Median({gs.attempts.begin(), gs.attempts.end()});
+  const double usual = gs.attempts_median;
   if (gs.attempts.size() < options_.min_history ||
       usual < static_cast<double>(options_.min_attempts)) {
     return;

@@ -97,6 +97,10 @@ class OutageDetector {
   struct GroupState {
     std::array<MetricState, kQoeMetrics> metrics;
     std::deque<double> attempts;  // attempts per span while there was data
+    // The median of `attempts`, < 0 when it must be recomputed: a silent
+    // group is checked at every tick (days of them when event time jumps)
+    // while its history stays the same.
+    double attempts_median = -1;
     int64_t first_data = kNever;
     int64_t last_data_end = kNever;
     std::string silent_id;
