@@ -118,13 +118,30 @@ fresh() {  # name seconds [job args...]
   local name=$1 secs=$2; shift 2
   local loop_pid=""
   if [[ $# -gt 0 ]]; then
-    ( while true; do chrt --idle 0 ionice -c 3 "$VP" batch "$@" --data-dir "$DATA" >/dev/null 2>>"$WORK/batch.err" &&
-        echo done >>"$WORK/runs-$name.txt"; done ) &
+    ( while true; do
+        chrt --idle 0 ionice -c 3 "$VP" batch "$@" --data-dir "$DATA" >/dev/null 2>>"$WORK/batch.err" &
+        echo $! >"$WORK/job.pid"
+        wait $! && echo done >>"$WORK/runs-$name.txt"
+      done ) &
     loop_pid=$!
   fi
   "$OB" freshness --url "http://127.0.0.1:$PORT" --write-key "$KEY" --seconds "$secs" --rate "$RATE" \
     --phase "$name:2-$secs" >"$WORK/fresh-$name.json"
-  if [[ -n $loop_pid ]]; then kill "$loop_pid"; wait "$loop_pid" 2>/dev/null || true; fi
+  if [[ -n $loop_pid ]]; then
+    # The job's CPU in the phase: the runs that ended (the loop's waited-for
+    # children) plus the one still running, which is then stopped with it.
+    kill -STOP "$loop_pid"  # no new run from here on
+    local job; job=$(cat "$WORK/job.pid")
+    local tck; tck=$(getconf CLK_TCK)
+    python3 -c "import sys
+def f(p, a, b):
+    try: x = open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split(); return int(x[a - 3]) + int(x[b - 3])
+    except OSError: return 0
+print((f($loop_pid, 16, 17) + f($job, 14, 15)) / $tck)" >"$WORK/cpu-$name.txt"
+    kill -KILL "$loop_pid" 2>/dev/null; kill "$job" 2>/dev/null
+    wait "$loop_pid" 2>/dev/null || true
+    while kill -0 "$job" 2>/dev/null; do sleep 0.2; done
+  fi
   sleep 3
 }
 secs() {  # a phase lasts the job's timed run + 5 s (at least IDLE_SECONDS; FRESH_MAX_SECONDS when untimed), capped
@@ -162,6 +179,8 @@ fresh = {n: last(f"fresh-{n}.json")["phases"][n] for n in ("idle", "daily", "dai
 for n in fresh:
     p = os.path.join(work, f"runs-{n}.txt")
     fresh[n]["job_runs_completed"] = len(open(p).read().split()) if os.path.exists(p) else 0
+    c = os.path.join(work, f"cpu-{n}.txt")
+    fresh[n]["job_cpu_seconds"] = float(open(c).read()) if os.path.exists(c) else 0.0
 res = {"day_events": day_events, "backfill": [b for b in (b1, b10) if b], "jobs": jobs, "freshness": fresh,
        "loadavg": open("/proc/loadavg").read().split()[:3], "cores": os.cpu_count()}
 json.dump(res, open(out, "w"), indent=1)
@@ -171,9 +190,9 @@ print(f"{'job':10} {'input events':>14} {'seconds':>9} {'CPU-s':>8} {'events/s':
 for n, j in jobs.items():
     print(f"{n:10} {j['input_events']:>14,} {j['seconds']:>9.1f} {j['cpu_seconds']:>8.1f} {j['events_per_s']:>10,} "
           f"{j['peak_rss_mb']:>8.0f}MB {j['rows']:>10,}")
-print(f"\n{'ops freshness (200 -> shown)':30} {'n':>5} {'p50':>8} {'p99':>8} {'max':>8}   pipeline share p50/p99   job runs done")
+print(f"\n{'ops freshness (200 -> shown)':30} {'n':>5} {'p50':>8} {'p99':>8} {'max':>8}   pipeline share p50/p99   job runs done, job CPU-s")
 for n, p in fresh.items():
     print(f"  {n:28} {p['n']:>5} {p['p50_ms']:>6.0f}ms {p['p99_ms']:>6.0f}ms {p['max_ms']:>6.0f}ms"
-          f"   {p['pipeline_p50_ms']:.0f} / {p['pipeline_p99_ms']:.0f} ms   {p['job_runs_completed']}")
+          f"   {p['pipeline_p50_ms']:.0f} / {p['pipeline_p99_ms']:.0f} ms   {p['job_runs_completed']}, {p['job_cpu_seconds']:.0f}")
 print(f"results: {out}")
 PY
