@@ -24,6 +24,9 @@ struct ServerConfig {
   int fast_port = -1;
   int fast_threads = 2;        // its epoll loops
   int fast_body_threads = 32;  // its POST workers (each blocks until its fsync), as --http-threads
+  // Nice of the consumer paths' threads relative to the process: request
+  // serving threads win a core from them (common/thread_sched.h).
+  int pipeline_nice = 0;
   // The dashboard's static files (node_modules beside it); empty: found next
   // to the executable or in ./web (api/dashboard_module.h).
   std::string web_root;
