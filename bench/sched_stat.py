@@ -62,3 +62,39 @@ class Sampler:
         self._stop.set()
         self._thread.join()
         return delta(self.first, self.last)
+
+
+def set_sched(pid, prefix, slice_us, nice):
+    """Gives pid's threads whose name starts with prefix an EEVDF slice
+    (0: the kernel's default) and a nice value, with sched_setattr (x86_64);
+    for A/B runs on one server (bench/features.sh). Returns how many."""
+    import ctypes
+    import struct
+    libc = ctypes.CDLL(None, use_errno=True)
+    n = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if not f.read().strip().startswith(prefix):
+                    continue
+        except OSError:
+            continue
+        # struct sched_attr: size, policy (SCHED_OTHER), flags, nice, priority,
+        # runtime (the slice, ns), deadline, period, util min/max.
+        attr = ctypes.create_string_buffer(
+            struct.pack("IIQiIQQQII", 56, 0, 0, nice, 0, slice_us * 1000, 0, 0, 0, 0))
+        if libc.syscall(314, int(tid), attr, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"sched_setattr {tid}")
+        n += 1
+    return n
+
+
+if __name__ == "__main__":
+    import sys
+    # sched_stat.py set PID PREFIX SLICE_US NICE
+    if len(sys.argv) == 6 and sys.argv[1] == "set":
+        pid, prefix, slice_us, nice = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+        print(f"{set_sched(pid, prefix, slice_us, nice)} threads {prefix}*: slice {slice_us} us, "
+              f"nice {nice}", file=sys.stderr)
+    else:
+        sys.exit("usage: sched_stat.py set PID PREFIX SLICE_US NICE")
