@@ -40,7 +40,9 @@
 # RATES ("10000 25000 50000"), VEGETA_RATES ("5000 10000"), FIXED_SECONDS (20),
 # WARMUP_SECONDS (3), OHA_CONNS (8; a list runs each), OHA_THREADS (oha's default: the
 # cores), BOMB_CONNS (16), LOOKUP_THREADS (1), LOOKUP_SLICE_US (100; 0: the kernel's
-# slice for the lookup loop), PIPELINE_NICE (5; serve --pipeline-nice),
+# slice for the lookup loop), PIPELINE_NICE (5; serve --pipeline-nice), AB_OLD_SCHED (1:
+# the oha steps again with the server's threads on the kernel's default scheduling),
+# AUTOGROUP_NICE (unset: this session's autogroup nice, below),
 # LOOKUP_CACHE_MB (64; 0: no lookup cache),
 # FRESH_SECONDS (60), RATE (5), KEEP (0), NO_BUILD (0). Prints a table and
 # writes bench/results/features-<store>-<time>.json (git-ignored).
