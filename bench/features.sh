@@ -38,7 +38,11 @@
 # Knobs (environment): STORE (rocksdb), BUILD_DIR (build/release), VIEWERS (3000),
 # API_CONNS ("8 32"), CONNS ("8 32 64"), WRK_THREADS (2), WRK_SECONDS (20),
 # RATES ("10000 25000 50000"), VEGETA_RATES ("5000 10000"), FIXED_SECONDS (20),
-# WARMUP_SECONDS (3), OHA_CONNS (8), BOMB_CONNS (16), LOOKUP_THREADS (1),
+# WARMUP_SECONDS (3), OHA_CONNS (8; a list runs each), OHA_THREADS (oha's default: the
+# cores), BOMB_CONNS (16), LOOKUP_THREADS (1), LOOKUP_SLICE_US (100; 0: the kernel's
+# slice for the lookup loop), PIPELINE_NICE (5; serve --pipeline-nice), AB_OLD_SCHED (1:
+# the oha steps again with the server's threads on the kernel's default scheduling),
+# AUTOGROUP_NICE (unset: this session's autogroup nice, below),
 # LOOKUP_CACHE_MB (64; 0: no lookup cache),
 # FRESH_SECONDS (60), RATE (5), KEEP (0), NO_BUILD (0). Prints a table and
 # writes bench/results/features-<store>-<time>.json (git-ignored).
@@ -55,6 +59,9 @@ VEGETA_RATES=${VEGETA_RATES:-"5000 10000"}
 FIXED_SECONDS=${FIXED_SECONDS:-20}
 WARMUP_SECONDS=${WARMUP_SECONDS:-3}
 OHA_CONNS=${OHA_CONNS:-8}
+OHA_THREADS=${OHA_THREADS:-}
+LOOKUP_SLICE_US=${LOOKUP_SLICE_US:-100}
+PIPELINE_NICE=${PIPELINE_NICE:-5}
 BOMB_CONNS=${BOMB_CONNS:-16}
 LOOKUP_THREADS=${LOOKUP_THREADS:-1}
 LOOKUP_CACHE_MB=${LOOKUP_CACHE_MB:-64}
@@ -97,9 +104,22 @@ cleanup() {
   [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
   [[ -n $REDIS_PID ]] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null || true
   [[ $KEEP == 1 ]] || rm -rf "$WORK"
+  [[ -z ${AUTOGROUP_WAS:-} ]] || echo "$AUTOGROUP_WAS" >/proc/$$/autogroup || true
 }
 trap cleanup EXIT
-log "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+# Linux autogroup (kernel.sched_autogroup_enabled=1) weighs each session
+# alike whatever a process's nice: another session's `nice -n 19` build gets
+# as large a share of the cores as this whole benchmark (server, simulator
+# and load tool). AUTOGROUP_NICE sets this session's autogroup nice (< 0
+# needs CAP_SYS_NICE) so that such builds yield as their nice says.
+# The session's autogroup may hold other processes: its nice is put back at exit.
+AUTOGROUP_WAS=""
+if [[ -n ${AUTOGROUP_NICE:-} && -e /proc/$$/autogroup ]]; then
+  AUTOGROUP_WAS=$(awk '{print $NF}' /proc/$$/autogroup)
+  echo "$AUTOGROUP_NICE" >/proc/$$/autogroup || log "cannot set the autogroup nice"
+fi
+log "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" \
+  "(autogroup: $(cat /proc/$$/autogroup 2>/dev/null || echo off))"
 
 STORE_ARGS=()
 if [[ $STORE == redis ]]; then
@@ -123,12 +143,13 @@ LPORT=$(free_port)
 LURL=http://127.0.0.1:$LPORT
 "$VP" serve --data-dir "$WORK/data" --port "$PORT" --write-key "$KEY" \
   --features-lookup-port "$LPORT" --features-lookup-threads "$LOOKUP_THREADS" \
-  --features-lookup-cache-mb "$LOOKUP_CACHE_MB" \
+  --features-lookup-cache-mb "$LOOKUP_CACHE_MB" --features-lookup-slice-us "$LOOKUP_SLICE_US" \
+  --pipeline-nice "$PIPELINE_NICE" \
   --catalog "$WORK/catalog.csv" "${STORE_ARGS[@]}" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
 STEPS=$(($(wc -w <<<"$CONNS") + $(wc -w <<<"$API_CONNS") + 3))
-FIXED_STEPS=$((2 * $(wc -w <<<"$RATES") + 1 + $(wc -w <<<"$VEGETA_RATES")))
+FIXED_STEPS=$(( (2 * $(wc -w <<<"$OHA_CONNS") + 1) * $(wc -w <<<"$RATES") + 1 + $(wc -w <<<"$VEGETA_RATES")))
 SIM_SECONDS=$((30 + (WRK_SECONDS + 5) * STEPS + (FIXED_SECONDS + WARMUP_SECONDS + 5) * FIXED_STEPS +
   FRESH_SECONDS + 30))
 log "ingest: $VIEWERS steady viewers (scenarios/demo.toml) for ${SIM_SECONDS} s"
@@ -167,13 +188,32 @@ FIXED_PATH=/healthz step "healthz-lookup-8" wrk -t "$WRK_THREADS" -c 8 -d "${WRK
 # at most on two shared cores.
 if [[ -n $OHA ]]; then
   ids_re=$(head -500 "$WORK/ids.txt" | sed 's/[.[\]*+?(){}|^$]/\\&/g' | paste -sd'|')
-  for r in $RATES; do
-    step "oha-lookup" oha --binary "$OHA" --rate "$r" --seconds "$FIXED_SECONDS" \
-      --warmup-seconds "$WARMUP_SECONDS" --connections "$OHA_CONNS" \
-      --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
+  for c in $OHA_CONNS; do
+    for r in $RATES; do
+      step "oha-lookup-c$c" oha --binary "$OHA" --rate "$r" --seconds "$FIXED_SECONDS" \
+        --warmup-seconds "$WARMUP_SECONDS" --connections "$c" ${OHA_THREADS:+--threads "$OHA_THREADS"} \
+        --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
+    done
   done
 else
   log "oha not found: no open-loop step at 50,000/s (scripts/setup.sh --bench installs it)"
+fi
+# A/B on the same server and ingest: the oha steps again with the lookup
+# loop and the paths' threads back on the kernel's defaults (the scheduling
+# before LOOKUP_SLICE_US / PIPELINE_NICE), steps named "...-oldsched".
+if [[ -n $OHA && ${AB_OLD_SCHED:-1} == 1 ]]; then
+  python3 bench/sched_stat.py set "$SERVER_PID" vp- 0 "$(cut -d' ' -f19 /proc/$SERVER_PID/stat)"
+  for c in $OHA_CONNS; do
+    for r in $RATES; do
+      step "oha-lookup-c$c-oldsched" oha --binary "$OHA" --rate "$r" --seconds "$FIXED_SECONDS" \
+        --warmup-seconds "$WARMUP_SECONDS" --connections "$c" ${OHA_THREADS:+--threads "$OHA_THREADS"} \
+        --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
+    done
+  done
+  python3 bench/sched_stat.py set "$SERVER_PID" vp- 0 \
+    "$(( $(cut -d' ' -f19 /proc/$SERVER_PID/stat) + PIPELINE_NICE ))"
+  python3 bench/sched_stat.py set "$SERVER_PID" vp-lookup "$LOOKUP_SLICE_US" \
+    "$(cut -d' ' -f19 /proc/$SERVER_PID/stat)"
 fi
 if [[ -n $BOMBARDIER ]]; then
   one_id=$(head -1 "$WORK/ids.txt")
@@ -234,13 +274,16 @@ print(f"\nFeatures, store {store} ({os.cpu_count()} cores, load now {' '.join(re
       f"{events:.0f} events folded during the run")
 print("api = main port (cpp-httplib), lookup = the lookup port (epoll); server/loop/client: "
       "CPU us per request = CPU-ms per 1,000")
+print("loop wait = the lookup loop's run-queue wait, us per request; client wait = the load "
+      "tool's threads' run-queue wait, ms per second")
 print(f"{'step':22} {'req/s':>8} {'p50':>8} {'p90':>8} {'p99':>8} {'err':>5} "
-      f"{'server':>7} {'loop':>6} {'client':>7} {'load':>11}")
+      f"{'server':>7} {'loop':>6} {'client':>7} {'loop wait':>9} {'cl wait':>7} {'load':>11}")
 for r in steps:
     label = r["name"] + (f" @{r['target_rate']}/s" if "target_rate" in r else "")
     print(f"{label[:22]:22} {r['rps']:>8.0f} {r['p50_ms']:>6.2f}ms {r['p90_ms']:>6.2f}ms "
           f"{r['p99_ms']:>6.2f}ms {r['errors']:>5} {r['server_us']:>7.1f} {r['loop_us']:>6.1f} "
-          f"{r['client_us']:>7.1f} {r['load'][0]:>5.1f}-{r['load'][1]:<5.1f}")
+          f"{r['client_us']:>7.1f} {r.get('loop_wait_us', 0):>9.1f} "
+          f"{r.get('client_wait_ms_s', 0):>7.1f} {r['load'][0]:>5.1f}-{r['load'][1]:<5.1f}")
 f = fresh
 if hits + misses:
     print(f"lookup cache: {hits:.0f} hits, {misses:.0f} misses ({100 * hits / (hits + misses):.1f} % hits)")

@@ -9,6 +9,10 @@ against the server and prints one JSON line with the tool's numbers plus
   loop_us     CPU per request of the lookup port's threads alone (named
               vp-lookup; no ingest in them), for steps on that port;
   client_us   the load tool's own CPU per request;
+  loop_wait_us    run-queue wait of the lookup port's threads per request:
+              how long they were ready to run but had no core (schedstat);
+  client_wait_ms_s  the load tool's threads' run-queue wait per second of
+              wall time (summed over its threads; sampled every 0.2 s);
   load        the load average before and after.
 
 These are load-independent (CPU, not wall time): they say whether 50,000
@@ -40,6 +44,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import sched_stat
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -75,17 +81,31 @@ def loadavg():
         return float(f.read().split()[0])
 
 
+TOOL_WAIT = []  # (cpu_ns, wait_ns, slices) of each tool process run by run_tool
+
+
+def run_tool(cmd):
+    """subprocess.run(cmd, check=True).stdout, sampling the tool's run-queue wait."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    sampler = sched_stat.Sampler(p.pid)
+    out = p.communicate()[0]
+    TOOL_WAIT.append(sampler.stop())
+    if p.returncode != 0:
+        raise subprocess.CalledProcessError(p.returncode, cmd, out)
+    return out
+
+
 def run_wrk(args):
-    out = subprocess.run(["wrk", *args], capture_output=True, text=True, check=True).stdout
+    out = run_tool(["wrk", *args])
     return json.loads(out.strip().splitlines()[-1])
 
 
 def run_vegeta(binary, rate, seconds, targets, connections):
     with tempfile.NamedTemporaryFile(suffix=".bin") as results:
-        subprocess.run([binary, "attack", "-targets", targets, "-rate", str(rate),
+        run_tool([binary, "attack", "-targets", targets, "-rate", str(rate),
                         "-duration", f"{seconds}s", "-max-connections", str(connections),
                         "-workers", str(connections), "-max-workers", str(connections),
-                        "-timeout", "10s", "-output", results.name], check=True)
+                        "-timeout", "10s", "-output", results.name])
         rep = json.loads(subprocess.run([binary, "report", "-type=json", results.name],
                                         capture_output=True, text=True, check=True).stdout)
     lat = rep["latencies"]
@@ -98,9 +118,8 @@ def run_vegeta(binary, rate, seconds, targets, connections):
 
 
 def run_bombardier(binary, rate, seconds, url, connections):
-    out = subprocess.run([binary, "-c", str(connections), "-r", str(rate), "-d", f"{seconds}s",
-                          "-l", "-p", "r", "-o", "j", "-t", "10s", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = run_tool([binary, "-c", str(connections), "-r", str(rate), "-d", f"{seconds}s",
+                    "-l", "-p", "r", "-o", "j", "-t", "10s", url])
     res = json.loads(out)["result"]
     lat, n = res["latency"], sum(res.get(k, 0) for k in
                                  ("req1xx", "req2xx", "req3xx", "req4xx", "req5xx", "others"))
@@ -111,11 +130,13 @@ def run_bombardier(binary, rate, seconds, url, connections):
             "max_ms": lat["max"] / 1e3}
 
 
-def run_oha(binary, rate, seconds, url, connections):
-    out = subprocess.run([binary, "-z", f"{seconds}s", "-q", str(rate), "-c", str(connections),
-                          "--latency-correction", "--no-tui", "--output-format", "json",
-                          "--rand-regex-url", "-t", "10s", url],
-                         capture_output=True, text=True, check=True).stdout
+def run_oha(binary, rate, seconds, url, connections, threads=None):
+    cmd = [binary, "-z", f"{seconds}s", "-q", str(rate), "-c", str(connections),
+           "--latency-correction", "--no-tui", "--output-format", "json",
+           "--rand-regex-url", "-t", "10s"]
+    if threads:
+        cmd += ["--worker-threads", str(threads)]
+    out = run_tool(cmd + [url])
     rep = json.loads(out)
     codes = rep.get("statusCodeDistribution") or {}
     errors = sum((rep.get("errorDistribution") or {}).values())
@@ -139,19 +160,22 @@ def main():
     ap.add_argument("--connections", type=int)
     ap.add_argument("--url")
     ap.add_argument("--binary", help="vegeta, bombardier or oha, when not on PATH")
+    ap.add_argument("--threads", type=int, help="oha: worker threads (its default: the cores)")
     ap.add_argument("--warmup-seconds", type=int, default=3,
                     help="oha: an unmeasured run at the same rate first")
     args, rest = ap.parse_known_args()
 
     if args.tool == "oha" and args.warmup_seconds > 0:
         run_oha(args.binary or "oha", args.rate, args.warmup_seconds, args.url,
-                args.connections or 16)
+                args.connections or 16, args.threads)
     b0, t0 = proc_cpu(args.pid), time.monotonic()
     time.sleep(args.base_seconds)
     ingest_per_s = (proc_cpu(args.pid) - b0) / (time.monotonic() - t0)
 
     load0, p0, l0, c0 = loadavg(), proc_cpu(args.pid), threads_cpu(args.pid, "vp-lookup"), \
         children_cpu()
+    s0 = sched_stat.snapshot(args.pid, "vp-lookup")
+    TOOL_WAIT.clear()
     t0 = time.monotonic()
     if args.tool == "wrk":
         r = run_wrk(rest)
@@ -160,18 +184,24 @@ def main():
                        args.connections or 64)
     elif args.tool == "oha":
         r = run_oha(args.binary or "oha", args.rate, args.seconds, args.url,
-                    args.connections or 16)
+                    args.connections or 16, args.threads)
     else:
         r = run_bombardier(args.binary or "bombardier", args.rate, args.seconds, args.url,
                            args.connections or 16)
     wall = time.monotonic() - t0
     p1, l1, c1 = proc_cpu(args.pid), threads_cpu(args.pid, "vp-lookup"), children_cpu()
+    loop_wait_ns = sched_stat.delta(s0, sched_stat.snapshot(args.pid, "vp-lookup"))[1]
+    tool_wait_ns = sum(w[1] for w in TOOL_WAIT)
     n = max(1, r["requests"])
     r.update({"name": args.name, "load": [load0, loadavg()],
               "ingest_cpu_per_s": round(ingest_per_s, 3),
               "server_us": round(max(0.0, (p1 - p0) - ingest_per_s * wall) / n * 1e6, 2),
               "loop_us": round((l1 - l0) / n * 1e6, 2),
-              "client_us": round((c1 - c0) / n * 1e6, 2)})
+              "client_us": round((c1 - c0) / n * 1e6, 2),
+              "loop_wait_us": round(loop_wait_ns / 1e3 / n, 2),
+              "client_wait_ms_s": round(tool_wait_ns / 1e6 / wall, 1)})
+    if args.tool == "oha":
+        r.update({"connections": args.connections or 16, "threads": args.threads})
     print(json.dumps(r))
 
 

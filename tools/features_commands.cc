@@ -92,6 +92,14 @@ void AddFeaturesCommands(CLI::App& app, std::function<int()>* run) {
                     "Event loops of the lookup port")
         ->capture_default_str()
         ->check(CLI::Range(1, 64));
+    sub->add_option("--features-lookup-slice-us", serve->lookup_slice_us,
+                    "Scheduler slice of the lookup loops, us: a short one lets a woken loop "
+                    "preempt pipeline work at once (0: the kernel's default)")
+        ->capture_default_str();
+    sub->add_option("--features-lookup-nice", serve->lookup_nice,
+                    "Nice of the lookup loops relative to the process (< 0 needs CAP_SYS_NICE)")
+        ->capture_default_str()
+        ->check(CLI::Range(-39, 39));
     sub->add_option("--features-lookup-cache-mb", serve->lookup_cache_mb,
                     "Memory for the answers of profile lookups, kept until the profile "
                     "changes (RocksDB store; 0: off)")

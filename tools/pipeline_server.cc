@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/env.h"
 #include "common/metrics.h"
+#include "common/thread_sched.h"
 #include "ingest/collector_routes.h"
 #include "log/file_log.h"
 #include "tools/modules.h"
@@ -145,6 +146,7 @@ void PipelineServer::Impl::Housekeeping() {
 
 Status PipelineServer::Start() {
   Impl& m = *impl_;
+  SetPipelineThreadSched({.nice_delta = m.config.pipeline_nice});  // before any runner starts
   VP_RETURN_IF_ERROR(m.OpenLog());
   m.RegisterLogMetrics();
   if (m.config.collector_enabled) {

@@ -24,6 +24,11 @@ struct ServerConfig {
   int fast_port = -1;
   int fast_threads = 2;        // its epoll loops
   int fast_body_threads = 32;  // its POST workers (each blocks until its fsync), as --http-threads
+  // Nice of the consumer paths' threads relative to the process: request
+  // serving threads (lookups, the collector) win a core from them when both
+  // want one; the paths still get what is left (common/thread_sched.h;
+  // bench/README.md "Features", lookup tail).
+  int pipeline_nice = 5;
   // The dashboard's static files (node_modules beside it); empty: found next
   // to the executable or in ./web (api/dashboard_module.h).
   std::string web_root;

@@ -91,6 +91,11 @@ void AddServerFlags(CLI::App* cmd, ServerConfig* c) {
                   "POST workers of the fast port (each waits for its fsync)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  cmd->add_option("--pipeline-nice", c->pipeline_nice,
+                  "Nice of the consumer paths' threads relative to the process (request "
+                  "serving threads then win a core from them)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 39));
   cmd->add_option("--max-events", c->collector.limits.max_events, "Events per request")
       ->capture_default_str();
   cmd->add_option("--max-event-bytes", c->collector.limits.max_event_bytes, "Bytes per event")

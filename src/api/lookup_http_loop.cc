@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "api/http_response.h"
 #include "api/json_error.h"
 
@@ -79,6 +81,8 @@ Status LookupHttpServer::Loop::Start() {
   }
   thread_ = std::thread([this] {
     ::pthread_setname_np(::pthread_self(), "vp-lookup");  // per-thread CPU in the benchmark
+    const Status st = ApplyThreadSched(server_->options_.loop_sched);
+    if (!st.ok()) spdlog::warn("lookup server: loop scheduling not applied: {}", st.ToString());
     Run();
   });
   return Status::OK();

@@ -46,6 +46,7 @@
 #include "api/body_workers.h"
 #include "api/http_request_head.h"
 #include "common/status.h"
+#include "common/thread_sched.h"
 
 namespace viewpipe {
 
@@ -91,6 +92,13 @@ struct LookupServerOptions {
   int body_threads = 16;          // body workers (only when a body route is added)
   // A body route's Content-Length is refused (413) above this, whatever Admit says.
   size_t max_body_bytes = 64 << 20;
+  // The loop threads' scheduling (thread_sched.h). A lookup is a few us of
+  // CPU, but with a handful of keep-alive connections at 50,000/s each
+  // request has ~160 us to come back; a loop that waits for a core behind
+  // a pipeline thread's slice (~3 ms) makes thousands of requests queue.
+  // A short slice lets the woken loop preempt at once (bench/README.md,
+  // "Features"). Failures are logged once; the loop runs regardless.
+  ThreadSched loop_sched{.nice_delta = 0, .slice_us = 100};
 };
 
 class LookupHttpServer {

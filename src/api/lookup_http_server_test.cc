@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -209,6 +210,36 @@ TEST_F(LookupHttpServerTest, StopClosesConnectionsAndIsIdempotent) {
   server_->Stop();
   RawClient after(server_->port());
   EXPECT_FALSE(after.connected());
+}
+
+}  // namespace
+}  // namespace viewpipe
+
+namespace viewpipe {
+namespace {
+
+// The loops run with options.loop_sched: the handler, on a loop thread,
+// reports the scheduling it runs with.
+TEST(LookupHttpServerSchedTest, LoopsRunWithTheConfiguredSliceAndNice) {
+  const int process_nice = CurrentThreadNice();
+  LookupServerOptions o;
+  o.loop_sched = {.nice_delta = 1, .slice_us = 250};
+  LookupHttpServer server(o);
+  server.AddPrefix("/sched", [](std::string_view, const HttpRequestHead&, LookupReply* reply) {
+    auto slice = CurrentThreadSliceUs();
+    reply->body = std::to_string(CurrentThreadNice()) + " " +
+                  std::to_string(slice.ok() ? slice.value() : -1);
+  });
+  ASSERT_TRUE(server.Start().ok());
+  RawClient c(server.port());
+  c.Send("GET /sched HTTP/1.1\r\n\r\n");
+  const std::string body = Body(c.Next());
+  int nice = 0;
+  long slice = 0;
+  ASSERT_EQ(std::sscanf(body.c_str(), "%d %ld", &nice, &slice), 2) << body;
+  EXPECT_EQ(nice, std::min(19, process_nice + 1));
+  if (slice <= 0) GTEST_SKIP() << "kernel without custom EEVDF slices (6.12+)";
+  EXPECT_EQ(slice, 250);
 }
 
 }  // namespace

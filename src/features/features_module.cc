@@ -82,6 +82,7 @@ Status FeaturesModule::StartLookups(const ModuleContext& ctx) {
   o.host = ctx.host;
   o.port = options_.lookup_port;
   o.threads = options_.lookup_threads;
+  o.loop_sched = {.nice_delta = options_.lookup_nice, .slice_us = options_.lookup_slice_us};
   o.read_tokens = ctx.read_tokens;
   lookups_ = std::make_unique<LookupHttpServer>(o);
   routes_->RegisterLookups(lookups_.get());

@@ -40,6 +40,10 @@ struct FeaturesOptions {
   int lookup_threads = 1;  // one loop: cheapest per lookup (bench/README.md, "Features")
   // The profile lookup cache (lookup_cache.h), RocksDB store only: 0 off.
   size_t lookup_cache_mb = 64;
+  // The lookup port's loop threads: EEVDF slice (0: the kernel's) and nice
+  // relative to the process (< 0 needs CAP_SYS_NICE); lookup_http_server.h.
+  int64_t lookup_slice_us = 100;
+  int lookup_nice = 0;
 };
 
 // <data_dir>/features, and the default catalog of a data dir.

@@ -1,5 +1,6 @@
 #include "stream/consumer_runner.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -141,6 +142,10 @@ Status ConsumerRunner::FollowAssignment(std::vector<PartitionId>* kept) {
 }
 
 void ConsumerRunner::Run() {
+  // "vp-<group>": per-thread CPU and run-queue wait in the benchmarks.
+  ::pthread_setname_np(::pthread_self(), ("vp-" + options_.group).substr(0, 15).c_str());
+  const Status sched = ApplyThreadSched(options_.sched);
+  if (!sched.ok()) spdlog::warn("{}: scheduling not applied: {}", options_.group, sched.ToString());
   auto last_checkpoint = std::chrono::steady_clock::now();
   Status st;
   while (!stop_.load() && st.ok()) {

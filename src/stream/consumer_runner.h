@@ -26,6 +26,7 @@
 
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "common/thread_sched.h"
 #include "log/log.h"
 
 namespace viewpipe {
@@ -70,6 +71,9 @@ struct ConsumerRunnerOptions {
   size_t max_poll_records = 4096;
   std::chrono::milliseconds poll_timeout{100};
   std::chrono::milliseconds checkpoint_interval{1000};
+  // The runner thread's scheduling (common/thread_sched.h). Default:
+  // PipelineThreadSched(), set once by `serve` (unchanged unless set).
+  ThreadSched sched = PipelineThreadSched();
 };
 
 class ConsumerRunner {

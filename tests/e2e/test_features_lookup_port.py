@@ -6,6 +6,7 @@ tokens, keep-alive and pipelining, a kill -9 and restart on the same port.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -196,3 +197,67 @@ def test_kill9_and_restart_never_serve_a_stale_cached_answer(server):
     for p, vec in zip(profiles, stored):
         assert http.get(f"{lurl}/v1/features/profiles/{p}?at={at}", timeout=10).json() == vec
         assert vec["sessions_7d"] == expect[p] == 4
+
+
+def threads_named(pid: int, comm: str) -> list[str]:
+    """The thread ids of process pid named comm."""
+    tids = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() == comm:
+                    tids.append(tid)
+        except OSError:
+            pass
+    return tids
+
+
+def thread_sched(pid: int, tid: str) -> tuple[int, int | None]:
+    """(nice, EEVDF slice in ns or None when the kernel does not show it)."""
+    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+        nice = int(f.read().rsplit(")", 1)[1].split()[16])
+    slice_ns = None
+    with open(f"/proc/{pid}/task/{tid}/sched") as f:
+        for line in f:
+            if line.startswith("se.slice"):
+                slice_ns = int(line.split(":")[1])
+    return nice, slice_ns
+
+
+def test_lookup_loops_get_a_short_slice_and_the_paths_a_lower_weight(server):
+    """The lookup loop's scheduling (a woken loop preempts pipeline work; bench/README.md
+    "Features") and --pipeline-nice on the consumer paths' threads, as the kernel sees them,
+    with lookups still answered."""
+    lport = free_port()
+    s = start(server, lport, "--features-lookup-slice-us", 300, "--pipeline-nice", 3)
+    pid = s.proc.pid
+    base_nice = os.getpriority(os.PRIO_PROCESS, pid)
+    wait_for(lambda: threads_named(pid, "vp-features"), what="the features path's thread")
+    loops = threads_named(pid, "vp-lookup")
+    assert len(loops) == 1, loops
+    nice, slice_ns = thread_sched(pid, loops[0])
+    assert nice == base_nice
+    if slice_ns is not None:
+        assert slice_ns == 300_000
+    for comm in ("vp-features", "vp-ops"):
+        for tid in threads_named(pid, comm):
+            assert thread_sched(pid, tid)[0] == min(19, base_nice + 3), comm
+    # Request-serving threads keep the process's weight.
+    assert thread_sched(pid, threads_named(pid, "vp-lookup")[0])[0] == base_nice
+    r = requests.get(f"http://127.0.0.1:{lport}/v1/features/profiles/nobody", timeout=10)
+    assert r.status_code == 404
+
+
+def test_lookup_loop_slice_and_pipeline_nice_defaults(server):
+    lport = free_port()
+    s = start(server, lport)
+    pid = s.proc.pid
+    wait_for(lambda: threads_named(pid, "vp-lookup"), what="the lookup loop")
+    nice, slice_ns = thread_sched(pid, threads_named(pid, "vp-lookup")[0])
+    if slice_ns is None:
+        return  # the kernel does not show slices (before 6.6)
+    assert slice_ns == 100_000
+    # The paths run 5 nice steps below the process by default.
+    base_nice = os.getpriority(os.PRIO_PROCESS, pid)
+    wait_for(lambda: threads_named(pid, "vp-features"), what="the features path's thread")
+    assert thread_sched(pid, threads_named(pid, "vp-features")[0])[0] == min(19, base_nice + 5)
