@@ -1,6 +1,8 @@
 // OutageDetector's runs: the newest stretch of elevated slices of a group
 // and the rule that turns it into an anomaly (docs/sre.md: persistence in
 // the data, significance of the run's own counts).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -45,6 +47,20 @@ OutageDetector::Run OutageDetector::RunOf(const GroupKey& g, QoeMetric m,
   return run;
 }
 
+// The most stalled time one stall adds to [from, now): stalls are counted
+// when they end (their time spread back over their span), so the longest
+// stall ending in a slice at or after from, capped at what of it can lie
+// after from.
+double OutageDetector::LongestStallSince(int64_t from) const {
+  double most = 0;
+  for (const GroupSlice& s : *mine_) {
+    if (s.first < from) continue;
+    const auto reach = static_cast<double>(s.first + options_.tick_ms - from);
+    most = std::max(most, std::min(static_cast<double>(s.second->longest_stall_ms), reach));
+  }
+  return most;
+}
+
 // P(X >= k) for X ~ Poisson(lambda): the chance of k events or more where
 // lambda were expected.
 double OutageDetector::PoissonTail(double k, double lambda) {
@@ -87,7 +103,13 @@ bool OutageDetector::RatioAnomalous(const Run& run, const Baseline& b, int64_t n
   }
   const Evidence& e = run.counts;
   const double den = Denominator(QoeMetric::kRebufferRatio, e);
-  if (den <= 0 || e.stalled / den <= b.threshold ||
+  // Leave one out: without its longest stall, the ratio must still be
+  // over (one viewer's long stall in a small group is not an outage).
+  auto over = [&](double stalled, double watch, int64_t from) {
+    const double one = std::min(LongestStallSince(from), stalled);
+    return watch - one > 0 && (stalled - one) / (watch - one) > b.threshold;
+  };
+  if (den <= 0 || !over(e.stalled, den, run.start) ||
       e.rebuffers < static_cast<double>(options_.min_rebuffers)) {
     return false;
   }
@@ -99,8 +121,15 @@ bool OutageDetector::RatioAnomalous(const Run& run, const Baseline& b, int64_t n
   const double rest_starts = span.stall_starts - e.stall_starts;
   const double expected = rest_watch > 0 ? std::max(1.0, rest_starts / rest_watch * den) : 1.0;
   const double span_watch = span.stalled + span.playing;
-  return PoissonTail(e.stall_starts, expected) <= options_.max_p_value ||
-         (span_watch > 0 && span.stalled / span_watch > b.threshold);
+  const double p = PoissonTail(e.stall_starts, expected);
+  const bool creep = mine_->empty() ? false
+                                    : over(span.stalled, span_watch, mine_->front().first);
+  why_ = fmt::format("stalled time: run of {} ms, {} elevated slices, {:.0f} of {:.0f} ms stalled "
+                     "in {} stalls ({} starts, p {:.2g}), span {:.4f}{}",
+                     now - run.start, run.elevated, e.stalled, den, e.rebuffers, e.stall_starts,
+                     p, span_watch > 0 ? span.stalled / span_watch : 0.0,
+                     p <= options_.max_p_value ? "" : " (the whole span is over)");
+  return p <= options_.max_p_value || creep;
 }
 
 }  // namespace viewpipe::sre
