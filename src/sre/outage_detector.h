@@ -142,7 +142,7 @@ class OutageDetector {
              int64_t started_at, int64_t now);
   Run RunOf(const GroupKey& g, QoeMetric m, double elevated_above) const;
   bool RatioAnomalous(const Run& run, const Baseline& b, int64_t now) const;
-  double LongestStallSince(int64_t from) const;
+  double LongestStallsSince(int64_t from, size_t n) const;
   // The evidence scans (outage_detector_scan.cc): the anomaly's start, or
   // kNever when there is none (yet).
   Evidence Since(int64_t start) const;

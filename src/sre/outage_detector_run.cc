@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <vector>
 
 #include "sre/outage_detector.h"
 
@@ -47,18 +49,24 @@ OutageDetector::Run OutageDetector::RunOf(const GroupKey& g, QoeMetric m,
   return run;
 }
 
-// The most stalled time one stall adds to [from, now): stalls are counted
-// when they end (their time spread back over their span), so the longest
-// stall ending in a slice at or after from, capped at what of it can lie
-// after from.
-double OutageDetector::LongestStallSince(int64_t from) const {
-  double most = 0;
+// The stalled time the n longest stalls add to [from, now): stalls are
+// counted when they end (their time spread back over their span), so per
+// slice at or after from its longest stall that ended there, capped at
+// what of it can lie after from; the n largest of those (two long stalls
+// ending in the same slice count as one: this never removes too much).
+double OutageDetector::LongestStallsSince(int64_t from, size_t n) const {
+  std::vector<double> parts;
   for (const GroupSlice& s : *mine_) {
-    if (s.first < from) continue;
+    if (s.first < from || s.second->longest_stall_ms <= 0) continue;
     const auto reach = static_cast<double>(s.first + options_.tick_ms - from);
-    most = std::max(most, std::min(static_cast<double>(s.second->longest_stall_ms), reach));
+    parts.push_back(std::min(static_cast<double>(s.second->longest_stall_ms), reach));
   }
-  return most;
+  n = std::min(n, parts.size());
+  std::partial_sort(parts.begin(), parts.begin() + static_cast<ptrdiff_t>(n), parts.end(),
+                    std::greater<>());
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += parts[i];
+  return sum;
 }
 
 // P(X >= k) for X ~ Poisson(lambda): the chance of k events or more where
@@ -103,11 +111,13 @@ bool OutageDetector::RatioAnomalous(const Run& run, const Baseline& b, int64_t n
   }
   const Evidence& e = run.counts;
   const double den = Denominator(QoeMetric::kRebufferRatio, e);
-  // Leave one out: without its longest stall, the ratio must still be
-  // over (one viewer's long stall in a small group is not an outage).
+  // Trimmed: without its min_rebuffers - 1 longest stalls, the ratio must
+  // still be over (a few viewers' long stalls in a small group are not an
+  // outage; the excess must rest on at least min_rebuffers stalls).
+  const size_t trim = options_.min_rebuffers > 0 ? options_.min_rebuffers - 1 : 0;
   auto over = [&](double stalled, double watch, int64_t from) {
-    const double one = std::min(LongestStallSince(from), stalled);
-    return watch - one > 0 && (stalled - one) / (watch - one) > b.threshold;
+    const double cut = std::min(LongestStallsSince(from, trim), stalled);
+    return watch - cut > 0 && (stalled - cut) / (watch - cut) > b.threshold;
   };
   if (den <= 0 || !over(e.stalled, den, run.start) ||
       e.rebuffers < static_cast<double>(options_.min_rebuffers)) {
