@@ -271,8 +271,9 @@ void OutageDetector::Raise(const GroupKey& g, QoeMetric m, MetricState& s, const
     return;
   }
   if (book_->Raise(a)) {
-    spdlog::warn("sre: ALERT {} {} {}={} {}={:.4f} (baseline {:.4f}) since {}", a.severity,
-                 a.kind, a.dimension, a.key, a.metric, a.value, a.baseline, a.started_at);
+    spdlog::warn("sre: ALERT {} {} {}={} {}={:.4f} (baseline {:.4f}) since {} at {}: {}",
+                 a.severity, a.kind, a.dimension, a.key, a.metric, a.value, a.baseline,
+                 a.started_at, now, why_);
   }
 }
 

@@ -146,6 +146,7 @@ class OutageDetector {
              int64_t started_at, int64_t now);
   Run RunOf(const GroupKey& g, QoeMetric m, double elevated_above) const;
   bool RatioAnomalous(const Run& run, const Baseline& b, int64_t now) const;
+  double LongestStallsSince(int64_t from, size_t n) const;
   // The evidence scans (outage_detector_scan.cc): the anomaly's start, or
   // kNever when there is none (yet).
   Evidence Since(int64_t start) const;
@@ -170,6 +171,8 @@ class OutageDetector {
   const GroupState* group_ = nullptr;               // and its state
   std::array<int, kQoeMetrics> open_specific_{};  // open cdn / cdn_country alerts per metric
   uint64_t covered_ = 0;
+  // Which rule found the last anomaly and its numbers (the ALERT log line).
+  mutable std::string why_;
 };
 
 }  // namespace viewpipe::sre

@@ -1,8 +1,12 @@
 // OutageDetector's runs: the newest stretch of elevated slices of a group
 // and the rule that turns it into an anomaly (docs/sre.md: persistence in
 // the data, significance of the run's own counts).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <vector>
 
 #include "sre/outage_detector.h"
 
@@ -43,6 +47,26 @@ OutageDetector::Run OutageDetector::RunOf(const GroupKey& g, QoeMetric m,
     if (c != it->second->end()) run.counts.Add(c->second);
   }
   return run;
+}
+
+// The stalled time the n longest stalls add to [from, now): stalls are
+// counted when they end (their time spread back over their span), so per
+// slice at or after from its longest stall that ended there, capped at
+// what of it can lie after from; the n largest of those (two long stalls
+// ending in the same slice count as one: this never removes too much).
+double OutageDetector::LongestStallsSince(int64_t from, size_t n) const {
+  std::vector<double> parts;
+  for (const GroupSlice& s : *mine_) {
+    if (s.first < from || s.second->longest_stall_ms <= 0) continue;
+    const auto reach = static_cast<double>(s.first + options_.tick_ms - from);
+    parts.push_back(std::min(static_cast<double>(s.second->longest_stall_ms), reach));
+  }
+  n = std::min(n, parts.size());
+  std::partial_sort(parts.begin(), parts.begin() + static_cast<ptrdiff_t>(n), parts.end(),
+                    std::greater<>());
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += parts[i];
+  return sum;
 }
 
 // P(X >= k) for X ~ Poisson(lambda): the chance of k events or more where
@@ -87,7 +111,15 @@ bool OutageDetector::RatioAnomalous(const Run& run, const Baseline& b, int64_t n
   }
   const Evidence& e = run.counts;
   const double den = Denominator(QoeMetric::kRebufferRatio, e);
-  if (den <= 0 || e.stalled / den <= b.threshold ||
+  // Trimmed: without its min_rebuffers - 1 longest stalls, the ratio must
+  // still be over (a few viewers' long stalls in a small group are not an
+  // outage; the excess must rest on at least min_rebuffers stalls).
+  const size_t trim = options_.min_rebuffers > 0 ? options_.min_rebuffers - 1 : 0;
+  auto over = [&](double stalled, double watch, int64_t from) {
+    const double cut = std::min(LongestStallsSince(from, trim), stalled);
+    return watch - cut > 0 && (stalled - cut) / (watch - cut) > b.threshold;
+  };
+  if (den <= 0 || !over(e.stalled, den, run.start) ||
       e.rebuffers < static_cast<double>(options_.min_rebuffers)) {
     return false;
   }
@@ -99,8 +131,15 @@ bool OutageDetector::RatioAnomalous(const Run& run, const Baseline& b, int64_t n
   const double rest_starts = span.stall_starts - e.stall_starts;
   const double expected = rest_watch > 0 ? std::max(1.0, rest_starts / rest_watch * den) : 1.0;
   const double span_watch = span.stalled + span.playing;
-  return PoissonTail(e.stall_starts, expected) <= options_.max_p_value ||
-         (span_watch > 0 && span.stalled / span_watch > b.threshold);
+  const double p = PoissonTail(e.stall_starts, expected);
+  const bool creep = mine_->empty() ? false
+                                    : over(span.stalled, span_watch, mine_->front().first);
+  why_ = fmt::format("stalled time: run of {} ms, {} elevated slices, {:.0f} of {:.0f} ms stalled "
+                     "in {} stalls ({} starts, p {:.2g}), span {:.4f}{}",
+                     now - run.start, run.elevated, e.stalled, den, e.rebuffers, e.stall_starts,
+                     p, span_watch > 0 ? span.stalled / span_watch : 0.0,
+                     p <= options_.max_p_value ? "" : " (the whole span is over)");
+  return p <= options_.max_p_value || creep;
 }
 
 }  // namespace viewpipe::sre

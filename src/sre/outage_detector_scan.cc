@@ -14,6 +14,8 @@
 //   than persist_ms (even one that noise just before it made look longer)
 //   has nothing or only noise left;
 // - the counts of the newest recent_max_ms (it is still going on).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -122,6 +124,9 @@ int64_t OutageDetector::RateSurge(QoeMetric m, const Baseline& b, int64_t now) c
   const double burst = Numerator(m, Since(start)) - Numerator(m, rest);
   if (Numerator(m, rest) < options_.burst_share * burst || tail(rest) > persist) return kNever;
   if (tail(Since(std::max(start, now - options_.recent_max_ms))) > persist) return kNever;
+  const Evidence since = Since(start);
+  why_ = fmt::format("rate scan: {} of {} since the start, p {:.2g} at baseline {:.4f}",
+                     Numerator(m, since), Denominator(m, since), best, p0);
   return start;
 }
 
@@ -188,6 +193,8 @@ int64_t OutageDetector::StallSurge(int64_t now) const {
       persist) {
     return kNever;
   }
+  why_ = fmt::format("stall starts: {} in {} ms, p {:.2g} against {} ({} a span)", run, len,
+                     best, known ? "the learned rate" : "the rest of the span", usual);
   return start;
 }
 

@@ -83,6 +83,7 @@ void QoeCounts::Merge(const QoeCounts& o) {
   rebuffers += o.rebuffers;
   stall_starts += o.stall_starts;
   stalled_ms += o.stalled_ms;
+  longest_stall_ms = std::max(longest_stall_ms, o.longest_stall_ms);
   playing_ms += o.playing_ms;
   bitrate_samples += o.bitrate_samples;
   bitrate_sum_kbps += o.bitrate_sum_kbps;

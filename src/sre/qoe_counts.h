@@ -48,6 +48,9 @@ struct QoeCounts {
   uint64_t rebuffers = 0;          // `rebuffer_end` events
   uint64_t stall_starts = 0;       // `rebuffer_start` events (while playing)
   int64_t stalled_ms = 0;          // rebuffer_ms, spread over the stall's span
+  // The longest single stall (rebuffer_ms) that ended in it: a max, not a
+  // sum (the detector's leave-one-out test; not served by the API).
+  int64_t longest_stall_ms = 0;
   int64_t playing_ms = 0;          // time in the playing state
   uint64_t bitrate_samples = 0;    // heartbeats with bitrate_kbps
   int64_t bitrate_sum_kbps = 0;

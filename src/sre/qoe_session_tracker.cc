@@ -55,7 +55,10 @@ void QoeSessionTracker::OnRebufferEnd(Session& s, const EventView& e) {
     ++stats_.absurd_rebuffer;
     ms = options_.max_rebuffer_ms;
   }
-  At(e.ts_ms, s, [](QoeCounts& c) { ++c.rebuffers; });
+  At(e.ts_ms, s, [ms](QoeCounts& c) {
+    ++c.rebuffers;
+    c.longest_stall_ms = std::max(c.longest_stall_ms, ms);
+  });
   const int64_t dropped =
       windows_->AddSpan(e.ts_ms - ms, e.ts_ms, s.groups,
                         [](QoeCounts& c, int64_t part) { c.stalled_ms += part; });

@@ -32,6 +32,7 @@ void PutCounts(std::string* out, const QoeCounts& c) {
     PutVarint(out, v);
   }
   PutSigned(out, c.stalled_ms);
+  PutSigned(out, c.longest_stall_ms);
   PutSigned(out, c.playing_ms);
   PutSigned(out, c.bitrate_sum_kbps);
   PutVarint(out, c.vst.buckets().size());
@@ -49,7 +50,8 @@ bool GetCounts(std::string_view* in, QoeCounts* c) {
     if (!GetU64(in, v)) return false;
   }
   using ops::bytes::GetSigned;
-  if (!GetSigned(in, &c->stalled_ms) || !GetSigned(in, &c->playing_ms) ||
+  if (!GetSigned(in, &c->stalled_ms) || !GetSigned(in, &c->longest_stall_ms) ||
+      !GetSigned(in, &c->playing_ms) ||
       !GetSigned(in, &c->bitrate_sum_kbps)) {
     return false;
   }

@@ -7,9 +7,13 @@ namespace {
 
 // The options the saved state's shape depends on (window and slice sizes,
 // what the series and the detector keep): a checkpoint of other ones is
-// not restored (the state is rebuilt from the topic).
-std::array<int64_t, 9> ShapeOf(const SreOptions& o) {
-  return {o.qoe.window_ms,
+// not restored (the state is rebuilt from the topic). First the format of
+// the counts (QoeCounts gained longest_stall_ms in format 2: an older
+// checkpoint, which began with the window size, is rebuilt too).
+constexpr int64_t kCountsFormat = 2;
+std::array<int64_t, 10> ShapeOf(const SreOptions& o) {
+  return {kCountsFormat,
+          o.qoe.window_ms,
           o.qoe.session_timeout_ms,
           o.detector.tick_ms,
           o.detector.span_ms,
