@@ -6,7 +6,7 @@
 import glob, json, os, re, sys, time, urllib.request
 out_file = sys.argv[1]
 def work():
-    ds = sorted(glob.glob("/work/main/build/batch-bench.*"), key=os.path.getmtime)
+    ds = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "batch-bench.*")), key=os.path.getmtime)
     return ds[-1] if ds else None
 port = None
 while port is None:
