@@ -68,8 +68,10 @@ Status HotProcessor::EvictIfWindowMoved() {
 
 void HotProcessor::Idle() {
   if (!idle_error_.ok()) return;
-  idle_error_ = EvictIfWindowMoved();
-  if (!idle_error_.ok()) spdlog::error("hot tier eviction: {}", idle_error_.ToString());
+  // Caught up: load what is buffered now rather than at the next checkpoint.
+  idle_error_ = LoadPending();
+  if (idle_error_.ok()) idle_error_ = EvictIfWindowMoved();
+  if (!idle_error_.ok()) spdlog::error("hot tier (idle load or eviction): {}", idle_error_.ToString());
 }
 
 }  // namespace viewpipe

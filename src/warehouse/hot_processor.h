@@ -1,8 +1,8 @@
 #pragma once
 // HotProcessor: the `hot` consumer path (consumer group "hot" on
 // `viewing`). Polled records are buffered and loaded into the HotTier at
-// each Checkpoint (the runner's checkpoint interval, 1 s by default), or
-// sooner when kMaxPendingRecords are waiting, together with the offsets
+// each Checkpoint (the runner's checkpoint interval, 1 s by default), when
+// the path is caught up (Idle), or when kMaxPendingRecords are waiting, together with the offsets
 // they reach, in one transaction, so Restore() resumes exactly after the
 // last loaded record (buffered records are simply read again after a
 // crash). One load per second instead of one per poll: a DuckDB
