@@ -1,6 +1,7 @@
 #include "lake/s3_client.h"
 
 #include <curl/curl.h>
+#include <openssl/sha.h>
 
 #include <strings.h>
 
@@ -11,6 +12,21 @@
 
 namespace viewpipe {
 namespace {
+
+// S3 wants the payload's SHA-256 in x-amz-content-sha256 on every SigV4
+// request (libcurl 7.88 hashes the body into the signature but does not send
+// the header; a header it is given is signed like the others).
+std::string PayloadSha256(std::string_view body) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : digest) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  return hex;
+}
 
 void GlobalInit() {
   static std::once_flag once;
@@ -134,6 +150,7 @@ Result<S3Response> S3Client::SendOnce(const std::string& method, const std::stri
   CurlList hl;
   for (const auto& h : headers) hl.Add(h);
   if (!options_.session_token.empty()) hl.Add("x-amz-security-token: " + options_.session_token);
+  hl.Add("x-amz-content-sha256: " + PayloadSha256(body));
   hl.Add("Expect:");  // no 100-continue round trip
   // Not libcurl's default for a body (a form), which servers may parse.
   bool has_type = false;
@@ -158,7 +175,7 @@ Result<S3Response> S3Client::SendOnce(const std::string& method, const std::stri
   } else if (method != "GET") {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
     // The body goes as POSTFIELDS so that libcurl hashes it into the
-    // signature (x-amz-content-sha256).
+    // signature (and it equals x-amz-content-sha256, above).
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.empty() ? "" : body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   }
