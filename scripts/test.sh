@@ -88,7 +88,7 @@ build/fuzz/src/api/http_head_fuzz -max_total_time="${HEAD_FUZZ_SECONDS:-20}" -ma
 grep -E "stat::number_of_executed_units" tests/artifacts/fuzz-http-head.log || true
 
 log "end-to-end tests (real binary)"
-python3 -m pytest -q tests/e2e "$@"
+python3 -m pytest -q --durations=15 tests/e2e "$@"
 
 log "dashboard in a real browser (chromium + playwright-core)"
 node --test tests/browser/
