@@ -177,6 +177,9 @@ class PartitionQoeTest : public ::testing::TestWithParam<uint32_t> {
     q.to = INT64_MAX;
     auto merged = Sum(q);
     auto want = unsplit_->Slices(INT64_MIN, INT64_MAX);
+    for (auto& [start, groups] : want) {  // the detector's slices leave title_id out
+      std::erase_if(groups, [](const auto& g) { return g.first.dim == QoeDim::kTitleId; });
+    }
     EXPECT_GT(want.size(), 60u);  // of the 120 s kept
     // A partition with no event in a slice has no entry for it; compare the
     // slices the unsplit state has.

@@ -1,7 +1,8 @@
 #pragma once
 // What one partition of the sre group tells the others (GET
 // /v1/sre/partials, binary): its offset and times, and its counts for one
-// query — the 1 s slices of a range (the detector), one dimension's groups
+// query — the 1 s slices of a range (the detector; every group but
+// title_id, which it does not judge), one dimension's groups
 // merged over a range of a series (/v1/sre/qoe), or one group's series
 // buckets (/v1/sre/qoe/series).
 //

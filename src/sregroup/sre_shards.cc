@@ -11,7 +11,14 @@ PartitionPartial PartialOf(PartitionId p, const SreShard& s, const PartialQuery&
   out.slices_from = s.qoe->slices_from();
   switch (q.what) {
     case PartialQuery::What::kTimes: break;
-    case PartialQuery::What::kSlices: out.counts = s.qoe->Slices(q.from, q.to); break;
+    case PartialQuery::What::kSlices:
+      // The detector judges every group but title_id (outage_detector.h):
+      // those are not sent.
+      out.counts = s.qoe->Slices(q.from, q.to);
+      for (auto& [start, groups] : out.counts) {
+        std::erase_if(groups, [](const auto& g) { return g.first.dim == QoeDim::kTitleId; });
+      }
+      break;
     case PartialQuery::What::kRange: {
       const WindowSeries& series = s.qoe->SeriesOf(q.step_ms);
       GroupCounts& g = out.counts[q.from];
