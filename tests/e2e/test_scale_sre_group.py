@@ -25,6 +25,7 @@ import pytest
 import requests
 
 from conftest import WRITE_KEY, parse_ndjson
+from test_sre import Receiver
 from test_scale import (S3_KEY, _Consumer, _group_config, _metric, kafka, s3,  # noqa: F401
                         wait_for, write_config)
 
@@ -78,8 +79,10 @@ def _qoe_answers(url: str) -> dict:
 
 
 def test_two_sre_processes_alert_once_and_equal_one_process_when_the_detector_is_killed(
-        sre_collector, viewpipe_bin, tmp_path):
+        sre_collector, viewpipe_bin, tmp_path, monkeypatch):
     s, bucket = sre_collector
+    hook = Receiver(down=0)  # the group's webhook (serve started without one)
+    monkeypatch.setenv("VIEWPIPE_SRE_WEBHOOK_URL", hook.url)
     cfg = _group_config(s, bucket, tmp_path, "sregroup")
     a = _Consumer(viewpipe_bin, "sre", cfg, tmp_path / "a", tmp_path / "a.log").start()
     b = _Consumer(viewpipe_bin, "sre", cfg, tmp_path / "b", tmp_path / "b.log").start()
@@ -111,6 +114,10 @@ def test_two_sre_processes_alert_once_and_equal_one_process_when_the_detector_is
                     and x["metric"] == "vsf_rate"]
         raised = wait_for(cdn_b, timeout=90, what="the group's cdn-b alert")
         assert len(raised) == 1, raised
+        # Notified, and the delivery log stored (every 200 ms cycle).
+        key = raised[0]["id"] + " open"
+        wait_for(lambda: key in hook.acked(), timeout=30, what="the webhook notification")
+        time.sleep(1.0)
         assert sim.poll() is None, "the simulator ended before the kill"
         detector.kill()  # kill -9 of the detector, mid-run
         t_kill = time.monotonic()
@@ -158,6 +165,10 @@ def test_two_sre_processes_alert_once_and_equal_one_process_when_the_detector_is
         ref = [x for x in _alerts(s.url) if x["key"] == "cdn-b" and x["metric"] == "vsf_rate"]
         assert len(ref) == 1 and abs(ref[0]["started_at"] - after[0]["started_at"]) <= 5000, \
             (ref, after)
+        # The webhook: every notification acknowledged once, across the
+        # hand-over (the new detector loaded the delivery log).
+        acked = hook.acked()
+        assert acked.count(key) == 1 and len(acked) == len(set(acked)), acked
         # No (cdn, metric) twice, none on a healthy CDN.
         group_alerts = _alerts(survivor.url)
         metrics = [x["metric"] for x in group_alerts if x["key"] == "cdn-b"]
