@@ -14,6 +14,7 @@
 #include "lake/local_object_store.h"
 #include "sre/sre_state.h"
 #include "sre/sre_test_util.h"
+#include "sregroup/merged_qoe.h"
 #include "sregroup/sre_shards.h"
 
 namespace viewpipe::sre {
@@ -167,6 +168,86 @@ TEST_P(HandoverTest, DetectorHandOverNeitherLosesNorRepeatsAnAlert) {
 // and while it resolves.
 INSTANTIATE_TEST_SUITE_P(At, HandoverTest,
                          ::testing::Values(-60000, 4000, 30000, 150000));
+
+}  // namespace
+}  // namespace viewpipe::sre
+
+namespace viewpipe::sre {
+namespace {
+
+// A partition without a live owner: the detector does not evaluate (its
+// tick stays), opens a partition_unowned alert after 2 s, and resolves it
+// and catches up once the partition answers again.
+TEST(GroupDetectorTest, UnownedPartitionStopsTheDetectorAndIsReported) {
+  std::deque<std::string> ids;
+  const std::deque<Ev> events = OutageTraffic(&ids);
+  ScopedTempDir tmp;
+  SreOptions o;
+  ManualClock clock(kT0);
+  SreShards shards;
+  shards.Write([&](SreShards::Map& m) {
+    for (PartitionId p = 0; p < kPartitions; ++p) m[p].qoe = std::make_unique<PartitionQoe>(o, 120000);
+  });
+  LocalObjectStore store(Env::Default(), JoinPath(tmp.path(), "store"));
+  bool hide_p1 = false;
+  GroupDetectorDeps d;
+  d.store = &store;
+  d.env = Env::Default();
+  d.local_dir = JoinPath(tmp.path(), "member");
+  d.clock = &clock;
+  d.gather = [&](const PartialQuery& q) {
+    Gathered g;
+    for (PartitionPartial& p : shards.Report(q)) {
+      if (!(hide_p1 && p.partition == 1)) g.parts.push_back(std::move(p));
+    }
+    g.missing = MissingPartitions(g.parts, kPartitions);
+    return g;
+  };
+  d.is_detector = [] { return true; };
+  GroupDetector detector(o, std::move(d));
+  auto stored_unowned = [&](bool open_only) {
+    AlertBook book(Env::Default(), JoinPath(tmp.path(), "read"));
+    auto data = store.Get(GroupDetector::kAlertsKey);
+    if (data.ok()) {
+      EXPECT_TRUE(Env::Default()->WriteFileAtomic(JoinPath(tmp.path(), "read"), *data).ok());
+    }
+    EXPECT_TRUE(book.Load().ok());
+    std::vector<Alert> out;
+    for (const Alert& a : book.List(open_only, 0)) {
+      if (a.kind == "partition_unowned") out.push_back(a);
+    }
+    return out;
+  };
+  int64_t w = INT64_MIN;
+  int64_t tick_when_hidden = 0;
+  for (size_t i = 0; i < events.size() / 2; ++i) {
+    const EventView& e = events[i].v;
+    shards.Write([&](SreShards::Map& m) { m[HashPartition(e.session_id, kPartitions)].qoe->Apply(e); });
+    w = std::max(w, std::min(e.ts_ms, e.received_at_ms));
+    if (i % 40 != 39) continue;
+    clock.Set(w + 1000);
+    shards.Write([&](SreShards::Map& m) {
+      for (auto& [p, s] : m) s.qoe->AdvanceWatermark(w);
+    });
+    if (!hide_p1 && i > events.size() / 4) {
+      hide_p1 = true;
+      tick_when_hidden = detector.next_tick();
+      ASSERT_NE(tick_when_hidden, OutageDetector::kNever);
+    }
+    detector.Cycle();
+    if (hide_p1) {
+      EXPECT_EQ(detector.next_tick(), tick_when_hidden);  // waits: no short count
+    }
+  }
+  auto open = stored_unowned(true);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].key, "1");
+  hide_p1 = false;
+  detector.Cycle();
+  EXPECT_GT(detector.next_tick(), tick_when_hidden + 60000);  // caught up on the ticks
+  EXPECT_TRUE(stored_unowned(true).empty());
+  EXPECT_EQ(stored_unowned(false).size(), 1u);  // resolved, kept
+}
 
 }  // namespace
 }  // namespace viewpipe::sre
