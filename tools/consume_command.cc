@@ -146,8 +146,8 @@ void AddConsumeCommand(CLI::App& app, std::function<int()>* run) {
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("consume", "Run one consumer path as its own process (Kafka)");
   cmd->add_option("--path", *path,
-                  "The path: ops, features (both: several processes; features on the Redis store), "
-                  "sre, lake or hot "
+                  "The path: ops, sre, features (several processes; features on the Redis store), "
+                  "lake or hot "
                   "(lake and hot run together)")
       ->required()
       ->check(CLI::IsMember({"ops", "sre", "features", "lake", "hot", "history"}));

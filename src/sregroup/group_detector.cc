@@ -64,22 +64,7 @@ Status GroupDetector::Activate() {
     health_ = std::make_unique<PipelineHealth>(options_.health, deps_.log, deps_.metrics,
                                                book_.get(), deps_.clock);
   }
-  if (deps_.webhook) {
-    const std::string delivered = JoinPath(dir, "webhook_delivered");
-    auto d = deps_.store->Get(kDeliveredKey);
-    if (d.ok()) {
-      VP_RETURN_IF_ERROR(deps_.env->WriteFileAtomic(delivered, *d));
-      delivered_size_ = d->size();
-    } else if (d.status().IsNotFound()) {
-      if (deps_.env->FileExists(delivered)) VP_RETURN_IF_ERROR(deps_.env->RemoveFile(delivered));
-      delivered_size_ = 0;
-    } else {
-      return d.status();
-    }
-    webhook_ = std::make_unique<WebhookNotifier>(*deps_.webhook, book_.get(), delivered,
-                                                 deps_.metrics);
-    VP_RETURN_IF_ERROR(webhook_->Start());
-  }
+  if (deps_.webhook) VP_RETURN_IF_ERROR(StartWebhook(dir));
   last_save_ms_ = deps_.clock->NowMs();
   last_partial_ = OutageDetector::kNever;
   spdlog::info("sre: this process owns partition 0 of qoe: it runs the group's detector from "
@@ -87,6 +72,24 @@ Status GroupDetector::Activate() {
                next_tick_, book_->open_count(), deps_.store->RootUri());
   if (active_ != nullptr) active_->Set(1);
   return Status::OK();
+}
+
+// The webhook, from the delivery log the previous detector stored.
+Status GroupDetector::StartWebhook(const std::string& dir) {
+  const std::string delivered = JoinPath(dir, "webhook_delivered");
+  auto d = deps_.store->Get(kDeliveredKey);
+  if (d.ok()) {
+    VP_RETURN_IF_ERROR(deps_.env->WriteFileAtomic(delivered, *d));
+    delivered_size_ = d->size();
+  } else if (d.status().IsNotFound()) {
+    if (deps_.env->FileExists(delivered)) VP_RETURN_IF_ERROR(deps_.env->RemoveFile(delivered));
+    delivered_size_ = 0;
+  } else {
+    return d.status();
+  }
+  webhook_ = std::make_unique<WebhookNotifier>(*deps_.webhook, book_.get(), delivered,
+                                               deps_.metrics);
+  return webhook_->Start();
 }
 
 Status GroupDetector::LoadState() {

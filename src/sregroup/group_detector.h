@@ -86,6 +86,7 @@ class GroupDetector {
   void Deactivate();
   Status SaveState();
   Status LoadState();
+  Status StartWebhook(const std::string& dir);
   void PersistBook();
   void PersistDelivered();
   // Opens or resolves the partition_unowned alerts; true when all are owned.

@@ -41,6 +41,7 @@ class SreGroupModule final : public ServerModule {
 
  private:
   Status OpenStore(const ModuleContext& ctx);
+  std::unique_ptr<GroupDetector> MakeDetector(const ModuleContext& ctx, const SreOptions& o);
   // Runs fn every period until Stop.
   void Every(std::chrono::milliseconds period, const std::function<void()>& fn);
 
@@ -70,6 +71,28 @@ Status SreGroupModule::OpenStore(const ModuleContext& ctx) {
   return Status::OK();
 }
 
+std::unique_ptr<GroupDetector> SreGroupModule::MakeDetector(const ModuleContext& ctx,
+                                                           const SreOptions& o) {
+  GroupDetectorDeps d;
+  d.store = store_.get();
+  d.env = Env::Default();
+  d.local_dir = JoinPath(ctx.data_dir, "sre");
+  d.clock = ctx.clock;
+  d.metrics = ctx.metrics;
+  d.log = ctx.log;
+  const std::string auth = ctx.read_tokens.empty() ? "" : "Bearer " + ctx.read_tokens.front();
+  d.gather = [this, auth](const PartialQuery& q) { return merged_->Gather(q, auth); };
+  d.is_detector = [this] {
+    return shards_->Read([](const SreShards::Map& m) { return m.count(0) > 0; });
+  };
+  if (const char* url = std::getenv("VIEWPIPE_SRE_WEBHOOK_URL"); url != nullptr && *url != '\0') {
+    WebhookOptions wo;
+    wo.url = url;
+    d.webhook = wo;
+  }
+  return std::make_unique<GroupDetector>(o, std::move(d));
+}
+
 Status SreGroupModule::Start(const ModuleContext& ctx) {
   auto options = SreOptionsFromEnv();
   if (!options.ok()) return options.status();
@@ -93,24 +116,7 @@ Status SreGroupModule::Start(const ModuleContext& ctx) {
   routes_ = std::make_unique<SreGroupRoutes>(shards_.get(), merged_.get(), store_.get(),
                                              Env::Default(), JoinPath(dir, "scratch"), o);
   routes_->Register(ctx.http);
-  GroupDetectorDeps d;
-  d.store = store_.get();
-  d.env = Env::Default();
-  d.local_dir = dir;
-  d.clock = ctx.clock;
-  d.metrics = ctx.metrics;
-  d.log = ctx.log;
-  const std::string auth = ctx.read_tokens.empty() ? "" : "Bearer " + ctx.read_tokens.front();
-  d.gather = [this, auth](const PartialQuery& q) { return merged_->Gather(q, auth); };
-  d.is_detector = [this] {
-    return shards_->Read([](const SreShards::Map& m) { return m.count(0) > 0; });
-  };
-  if (const char* url = std::getenv("VIEWPIPE_SRE_WEBHOOK_URL"); url != nullptr && *url != '\0') {
-    WebhookOptions wo;
-    wo.url = url;
-    d.webhook = wo;
-  }
-  detector_ = std::make_unique<GroupDetector>(o, std::move(d));
+  detector_ = MakeDetector(ctx, o);
   processor_ = std::make_unique<SreGroupProcessor>(ctx.log, std::string(kTopicQoe), shards_.get(),
                                                    checkpoints_.get(), ctx.clock, ctx.metrics, o);
   VP_RETURN_IF_ERROR(members_->Publish({}));
