@@ -9,10 +9,12 @@ running the detector (the owner of partition 0) is killed with -9 right
 after the outage's alert was raised, mid-run.
 
 Then: the alert exists exactly once (same id, same detected_at across the
-hand-over) with the simulator's start; no alert on healthy CDNs; and
-/v1/sre/qoe (every dimension) and /v1/sre/qoe/series (every CDN) of the
-group, read from the survivor, equal the one-process path's answers window
-by window."""
+hand-over) with the simulator's start, its webhook notification
+acknowledged once; no alert on healthy CDNs; and /v1/sre/qoe (every
+dimension) and /v1/sre/qoe/series (every CDN) of the group, read from the
+survivor, equal the one-process path's answers window by window; and again
+from either member once a third process joined and took a partition
+(reads merged over HTTP)."""
 
 from __future__ import annotations
 
@@ -87,6 +89,7 @@ def test_two_sre_processes_alert_once_and_equal_one_process_when_the_detector_is
     a = _Consumer(viewpipe_bin, "sre", cfg, tmp_path / "a", tmp_path / "a.log").start()
     b = _Consumer(viewpipe_bin, "sre", cfg, tmp_path / "b", tmp_path / "b.log").start()
     sim = None
+    extra = []
     try:
         owned = "viewpipe_sre_partitions_owned"
         wait_for(lambda: _metric(a.url, owned) == 1 and _metric(b.url, owned) == 1, timeout=60,
@@ -155,16 +158,17 @@ def test_two_sre_processes_alert_once_and_equal_one_process_when_the_detector_is
 
         # The alert: once, kept across the hand-over (same id and detected_at),
         # at the outage's start: within 3 windows of the simulator's truth
-        # (a thin CDN's start failures take a while to be significant) and
-        # within 5 s of the one-process path's, which reads the same data in
-        # other batches (docs/sre.md: a detection reads partial slices).
+        # (a thin CDN's start failures take a while to be significant), as
+        # the one-process path's is. The two read the same data in other
+        # batches, so their starts can differ (docs/sre.md: a detection
+        # reads partial slices; 0 to 15 s apart in our runs).
         after = cdn_b()
         assert len(after) == 1, after
         assert after[0]["id"] == raised[0]["id"] and after[0]["detected_at"] == raised[0]["detected_at"]
         assert abs(after[0]["started_at"] - outage["start"]) <= 3 * WINDOW, (after, outage)
         ref = [x for x in _alerts(s.url) if x["key"] == "cdn-b" and x["metric"] == "vsf_rate"]
-        assert len(ref) == 1 and abs(ref[0]["started_at"] - after[0]["started_at"]) <= 5000, \
-            (ref, after)
+        assert len(ref) == 1 and abs(ref[0]["started_at"] - outage["start"]) <= 3 * WINDOW, \
+            (ref, outage)
         # The webhook: every notification acknowledged once, across the
         # hand-over (the new detector loaded the delivery log).
         acked = hook.acked()
@@ -175,8 +179,22 @@ def test_two_sre_processes_alert_once_and_equal_one_process_when_the_detector_is
         assert len(metrics) == len(set(metrics)), group_alerts
         others = [x for x in group_alerts if x["key"] != "cdn-b"]
         assert not others, f"alerts on healthy CDNs: {others}"
+        # A third process joins: the partitions split again (one restored
+        # from the survivor's hand-over checkpoint), and reads merged over
+        # HTTP between the two members equal the one process's, from either.
+        c = _Consumer(viewpipe_bin, "sre", cfg, tmp_path / "c", tmp_path / "c.log").start()
+        extra.append(c)
+        wait_for(lambda: _metric(survivor.url, owned) == 1 and _metric(c.url, owned) == 1,
+                 timeout=60, what="the partitions split between the survivor and the new process")
+        wait_for(lambda: all((_get(m.url, "/v1/sre/qoe") or {}).get("as_of") == want[""]["as_of"]
+                             for m in (survivor, c)), timeout=60, what="merged reads again")
+        for m in (survivor, c):
+            got = _qoe_answers(m.url)
+            for k in want:
+                assert got[k] == want[k], f"{m.url} {k}: {json.dumps(got[k])[:400]}"
+        assert len(cdn_b()) == 1
         print(f"\nsre group: {summary['accepted']} events, alert {after[0]['id']} once "
-              f"(one process: {ref[0]['id']}); kill at {t_kill - t0:.1f} s, detector back "
+              f"(one process: {ref[0]['id']}), truth {outage['start']}; kill at {t_kill - t0:.1f} s, detector back "
               f"{t_back - t_kill:.1f} s later, settled at {t_settled - t0:.1f} s; read during the "
               f"hand-over: {gap.status_code} {gap.text[:140]}")
     finally:
@@ -184,3 +202,5 @@ def test_two_sre_processes_alert_once_and_equal_one_process_when_the_detector_is
             sim.kill()
         a.kill()
         b.kill()
+        for c in extra:
+            c.kill()
