@@ -258,6 +258,10 @@ void GroupDetector::Cycle() {
     if (CheckOwners(slices, now)) RunTicks(slices, watermark);
   }
   if (health_) health_->Check();
+  if (!deps_.is_detector()) {  // partition 0 moved during the cycle: its next owner stores
+    Deactivate();
+    return;
+  }
   PersistBook();
   if (now - last_save_ms_ >= options_.checkpoint_interval_ms) {
     Status st = SaveState();

@@ -59,6 +59,13 @@ def sre_collector(server, kafka, s3, tmp_path, monkeypatch):
     return s, bucket
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process used so far."""
+    import os
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _alerts(url: str) -> list[dict]:
     r = requests.get(url + "/v1/sre/alerts?state=all", timeout=10)
     assert r.status_code == 200, r.text
@@ -115,13 +122,19 @@ def test_two_sre_processes_alert_once_and_equal_one_process_when_the_detector_is
         def cdn_b():
             return [x for x in _alerts(survivor.url) if x["key"] == "cdn-b"
                     and x["metric"] == "vsf_rate"]
-        raised = wait_for(cdn_b, timeout=90, what="the group's cdn-b alert")
+        def progress():
+            n = "viewpipe_sre_events_total"
+            return (f"the group's cdn-b alert (events: a {_metric(a.url, n)}, b {_metric(b.url, n)}, "
+                    f"serve {_metric(s.url, n)}; sim running: {sim.poll() is None}; serve's "
+                    f"alerts: {_alerts(s.url)})")
+        raised = wait_for(cdn_b, timeout=90, what=progress)
         assert len(raised) == 1, raised
         # Notified, and the delivery log stored (every 200 ms cycle).
         key = raised[0]["id"] + " open"
         wait_for(lambda: key in hook.acked(), timeout=30, what="the webhook notification")
         time.sleep(1.0)
         assert sim.poll() is None, "the simulator ended before the kill"
+        cpu_killed = _cpu_s(detector.proc.pid)
         detector.kill()  # kill -9 of the detector, mid-run
         t_kill = time.monotonic()
 
@@ -148,6 +161,8 @@ def test_two_sre_processes_alert_once_and_equal_one_process_when_the_detector_is
                     and ref["as_of"] >= summary["end"] - 6 * WINDOW)
         wait_for(settled, timeout=60, what="both paths to close the same windows")
         t_settled = time.monotonic()
+        cpu_group = cpu_killed + _cpu_s(survivor.proc.pid)
+        cpu_serve = _cpu_s(s.proc.pid)
 
         want, got = _qoe_answers(s.url), _qoe_answers(survivor.url)
         assert want["cdn"] and len(want) > 8, want.keys()
@@ -196,7 +211,9 @@ def test_two_sre_processes_alert_once_and_equal_one_process_when_the_detector_is
         print(f"\nsre group: {summary['accepted']} events, alert {after[0]['id']} once "
               f"(one process: {ref[0]['id']}), truth {outage['start']}; kill at {t_kill - t0:.1f} s, detector back "
               f"{t_back - t_kill:.1f} s later, settled at {t_settled - t0:.1f} s; read during the "
-              f"hand-over: {gap.status_code} {gap.text[:140]}")
+              f"hand-over: {gap.status_code} {gap.text[:140]}\nCPU: the two sre processes "
+              f"{cpu_group:.1f} s (incl. the replay after the kill), serve (collector + "
+              f"one-process sre) {cpu_serve:.1f} s")
     finally:
         if sim is not None:
             sim.kill()
