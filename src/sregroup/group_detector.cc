@@ -53,7 +53,17 @@ Status GroupDetector::Activate() {
     return stored.status();
   }
   book_ = std::make_unique<AlertBook>(deps_.env, path);
-  VP_RETURN_IF_ERROR(book_->Load());
+  if (Status st = book_->Load(); st.IsCorruption()) {
+    // A damaged book must not stop detection for good: keep it aside, start
+    // an empty one (alerts already raised may then be raised again).
+    spdlog::error("sre: the stored alert book is damaged ({}): kept as {}.bad, starting an empty "
+                  "one", st.ToString(), kAlertsKey);
+    VP_RETURN_IF_ERROR(deps_.store->Put(std::string(kAlertsKey) + ".bad", *stored));
+    VP_RETURN_IF_ERROR(deps_.env->RemoveFile(path));
+    book_ = std::make_unique<AlertBook>(deps_.env, path);
+  } else if (!st.ok()) {
+    return st;
+  }
   book_->SetListener([this](const Alert&) { book_dirty_ = true; });
   for (const Alert& a : book_->List(true, 0)) {
     if (a.kind == "partition_unowned") unowned_ids_[std::stoi(a.key)] = a.id;

@@ -251,3 +251,40 @@ TEST(GroupDetectorTest, UnownedPartitionStopsTheDetectorAndIsReported) {
 
 }  // namespace
 }  // namespace viewpipe::sre
+
+namespace viewpipe::sre {
+namespace {
+
+// A damaged stored book or detector state does not stop detection: the
+// book is kept aside and started empty, the state relearned.
+TEST(GroupDetectorTest, DamagedStoredStateIsSetAsideNotFatal) {
+  ScopedTempDir tmp;
+  SreOptions o;
+  ManualClock clock(kT0);
+  SreShards shards;
+  LocalObjectStore store(Env::Default(), JoinPath(tmp.path(), "store"));
+  ASSERT_TRUE(store.Put(GroupDetector::kAlertsKey, "not an alert book").ok());
+  ASSERT_TRUE(store.Put(GroupDetector::kStateKey, "viewpipe-sre-detector-1\ngarbage").ok());
+  GroupDetectorDeps d;
+  d.store = &store;
+  d.env = Env::Default();
+  d.local_dir = JoinPath(tmp.path(), "member");
+  d.clock = &clock;
+  d.gather = [&](const PartialQuery& q) {
+    Gathered g;
+    g.parts = shards.Report(q);
+    g.missing = MissingPartitions(g.parts, kPartitions);
+    return g;
+  };
+  d.is_detector = [] { return true; };
+  GroupDetector detector(o, std::move(d));
+  detector.Cycle();
+  EXPECT_TRUE(detector.active());
+  EXPECT_EQ(detector.next_tick(), OutageDetector::kNever);
+  auto bad = store.Get(std::string(GroupDetector::kAlertsKey) + ".bad");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(*bad, "not an alert book");
+}
+
+}  // namespace
+}  // namespace viewpipe::sre
