@@ -3,6 +3,10 @@
 // the path's read routes, /metrics and /readyz on --listen, and no
 // collector. The path's consumer group is the same as inside `serve`.
 //
+// sre: several processes share the partitions of `qoe` (the sre group,
+// src/sregroup): each keeps the QoE state of its partitions, checkpoints it
+// in the same shared store under sre/, and the owner of partition 0 runs the
+// detector on every member's merged slices.
 // ops: several processes share the partitions of `viewing` (the ops group,
 // src/opsgroup): each counts the sessions of its partitions, checkpoints
 // them in the shared store ([ops] state_uri) and answers for all of them
@@ -19,6 +23,7 @@
 
 #include "features/features_module.h"
 #include "opsgroup/ops_group_module.h"
+#include "sregroup/sre_group_module.h"
 #include "warehouse/history_module.h"
 #include "tools/commands.h"
 #include "tools/pipeline_server.h"
@@ -35,9 +40,9 @@ std::string ModuleOf(const std::string& path) {
 
 // The consumer groups of a path that keeps one state for all partitions.
 std::vector<std::string> OneStateGroups(const std::string& path) {
-  // The lake and ops groups share their partitions; the hot tier does not
+  // The lake, ops and sre groups share their partitions; the hot tier does not
   // (each replica has its own group).
-  if (path == "lake" || path == "ops") return {};
+  if (path == "lake" || path == "ops" || path == "sre") return {};
   if (path == "hot" || path == "history") return {HistoryServeOptions().hot_group};
   // Features on a shared store (Redis) keep a partial state per partition.
   if (path == "features" && features::FeaturesServeOptions().store == "redis") return {};
@@ -59,8 +64,8 @@ Status CheckAlone(const ServerConfig& config, const std::string& path) {
           "consumer group " + (*log)->KafkaGroup(group) + " already has " +
           std::to_string(*members) + " member(s): the " + path +
           " path is running elsewhere (a serve or another consume). It keeps one state for "
-          "all partitions and runs as one process only; only --path ops and lake run as "
-          "several");
+          "all partitions and runs as one process only; only --path ops, sre and lake (and "
+          "features on Redis) run as several");
     }
   }
   return Status::OK();
@@ -102,6 +107,22 @@ int RunConsume(ServerConfig config, const std::string& path, const std::string& 
       g.advertise_url = "http://" + config.host + ":" + std::to_string(config.port);
     }
   }
+  if (path == "sre") {
+    if (config.port == 0) {
+      spdlog::error("consume --path sre needs a fixed --listen port: the other processes of "
+                    "the sre group read this one's partitions there");
+      return 2;
+    }
+    // The group's store is the ops group's ([ops] state_uri), under sre/.
+    sre::SreGroupOptions& g = sre::SreGroupServeOptions();
+    g.enabled = true;
+    g.state_store = ops::OpsGroupServeOptions().state_store;
+    g.state_dir = ops::OpsGroupServeOptions().state_dir;
+    g.advertise_url = ops::OpsGroupServeOptions().advertise_url;
+    if (g.advertise_url.empty()) {
+      g.advertise_url = "http://" + config.host + ":" + std::to_string(config.port);
+    }
+  }
   sigset_t signals = BlockStopSignals();
   PipelineServer server(config);
   Status st = server.Start();
@@ -125,8 +146,8 @@ void AddConsumeCommand(CLI::App& app, std::function<int()>* run) {
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("consume", "Run one consumer path as its own process (Kafka)");
   cmd->add_option("--path", *path,
-                  "The path: ops, features (both: several processes; features on the Redis store), "
-                  "sre, lake or hot "
+                  "The path: ops, sre, features (several processes; features on the Redis store), "
+                  "lake or hot "
                   "(lake and hot run together)")
       ->required()
       ->check(CLI::IsMember({"ops", "sre", "features", "lake", "hot", "history"}));

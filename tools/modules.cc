@@ -9,6 +9,7 @@
 #include "ops/ops_module.h"
 #include "opsgroup/ops_group_module.h"
 #include "sre/sre_module.h"
+#include "sregroup/sre_group_module.h"
 #include "tools/pipeline_server.h"
 #include "warehouse/history_module.h"
 
@@ -24,7 +25,8 @@ std::vector<std::unique_ptr<ServerModule>> MakeModules(const ServerConfig& /*con
   modules.push_back(experiments::MakeExperimentsModule(modules));  // after history
   modules.push_back(std::make_unique<batch::BatchModule>());
   modules.push_back(features::MakeFeaturesModule());
-  modules.push_back(std::make_unique<sre::SreModule>());
+  modules.push_back(sre::SreGroupServeOptions().enabled ? sre::MakeSreGroupModule()
+                                                        : std::make_unique<sre::SreModule>());
   return modules;
 }
 

@@ -11,7 +11,8 @@
 //   [features] store = "rocksdb" | "redis", redis_url = "redis://HOST:PORT/DB",
 //             redis_key_prefix (default "viewpipe:features:")
 //   [ops]     state_uri = "s3://bucket/prefix" | "/shared/dir" (consume --path
-//             ops: the ops group's checkpoints and members; default
+//             ops: the ops group's checkpoints and members, and consume
+//             --path sre's under sre/; default
 //             <data_dir>/ops/shared), endpoint, region, create_bucket,
 //             advertise_url (default http://<listen>)
 //

@@ -53,18 +53,22 @@ Status ParseMember(std::string_view json, MemberInfo* m) {
 }
 
 GroupMembers::GroupMembers(ObjectStore* store, Clock* clock, std::string instance,
-                           std::string url)
-    : store_(store), clock_(clock), instance_(std::move(instance)), url_(std::move(url)) {}
+                           std::string url, std::string prefix)
+    : store_(store),
+      clock_(clock),
+      instance_(std::move(instance)),
+      url_(std::move(url)),
+      prefix_(std::move(prefix)) {}
 
 Status GroupMembers::Publish(const std::vector<PartitionId>& partitions) {
   MemberInfo m{instance_, url_, clock_->NowMs(), partitions};
-  return store_->Put(Key(instance_), MemberJson(m));
+  return store_->Put(prefix_ + instance_, MemberJson(m));
 }
 
-Status GroupMembers::Leave() { return store_->Delete(Key(instance_)); }
+Status GroupMembers::Leave() { return store_->Delete(prefix_ + instance_); }
 
 Result<std::vector<MemberInfo>> GroupMembers::Live(int64_t max_age_ms) {
-  auto listed = store_->List("ops/members/");
+  auto listed = store_->List(prefix_);
   if (!listed.ok()) return listed.status();
   const int64_t now = clock_->NowMs();
   std::vector<MemberInfo> out;

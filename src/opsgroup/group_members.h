@@ -30,8 +30,10 @@ struct MemberInfo {
 
 class GroupMembers {
  public:
-  // store and clock must outlive this.
-  GroupMembers(ObjectStore* store, Clock* clock, std::string instance, std::string url);
+  // store and clock must outlive this. prefix: where the entries live
+  // (another group, e.g. the sre group's "sre/members/", keeps its own).
+  GroupMembers(ObjectStore* store, Clock* clock, std::string instance, std::string url,
+               std::string prefix = "ops/members/");
 
   const std::string& instance() const { return instance_; }
   const std::string& url() const { return url_; }
@@ -49,6 +51,7 @@ class GroupMembers {
   Clock* clock_;
   std::string instance_;
   std::string url_;
+  std::string prefix_;
 };
 
 // The JSON of a member entry, and back.

@@ -441,21 +441,23 @@ def test_two_ops_processes_stay_exact_when_one_is_killed(scale_server, viewpipe_
 
 
 def test_a_second_lake_process_is_refused(scale_server, viewpipe_bin, tmp_path):
-    """Paths that keep one state for all partitions (hot, sre, features)
-    run as one process: a second `consume` of one of them exits with an error
-    naming the group, instead of splitting the partitions and writing twice."""
+    """Paths that keep one state for all partitions (hot; features on
+    RocksDB) run as one process: a second `consume` of one of them exits
+    with an error naming the group, instead of splitting the partitions and
+    writing twice. (sre is not refused any more: test_scale_sre_group.py.)"""
     s, bucket = scale_server
     cfg = _group_config(s, bucket, tmp_path, "single")
-    sre = _Consumer(viewpipe_bin, "sre", cfg, tmp_path / "sre1", tmp_path / "sre1.log").start()
+    first = _Consumer(viewpipe_bin, "features", cfg, tmp_path / "f1", tmp_path / "f1.log").start()
     try:
-        second = _Consumer(viewpipe_bin, "sre", cfg, tmp_path / "sre2", tmp_path / "sre2.log")
+        second = _Consumer(viewpipe_bin, "features", cfg, tmp_path / "f2", tmp_path / "f2.log")
         second.start(wait_ready=False)
         assert second.proc.wait(timeout=60) == 2
         text = second.log.read_text()
-        assert f"consumer group {bucket}-single.sre already has 1 member(s)" in text, text[-2000:]
-        assert sre.proc.poll() is None
+        assert f"consumer group {bucket}-single.features already has 1 member(s)" in text, \
+            text[-2000:]
+        assert first.proc.poll() is None
     finally:
-        sre.kill()
+        first.kill()
     # serve runs the hot tier itself: a consume of it on the same groups is
     # refused (the lake path's processes share their group instead:
     # test_scale_lake_group.py).
