@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 
 #include <spdlog/spdlog.h>
@@ -24,8 +25,13 @@ void LookupHttpServer::Loop::Accept() {
     if (fd < 0) {
       if (errno != EMFILE && errno != ENFILE) return;  // EAGAIN: another loop took it, or none left
       if (!server_->ShedOneConnection()) return;
-      spdlog::warn("{} port: out of file descriptors; a new connection was closed",
-                   server_->options_.metrics_port);
+      static std::atomic<int64_t> last_warned_s{-60};
+      const int64_t now_s =
+          std::chrono::duration_cast<std::chrono::seconds>(now_.time_since_epoch()).count();
+      if (now_s - last_warned_s.exchange(now_s) >= 10) {  // at most one line per 10 s
+        spdlog::warn("{} port: out of file descriptors; new connections are closed",
+                     server_->options_.metrics_port);
+      }
       continue;
     }
     if (server_->connections_.fetch_add(1) >= server_->options_.max_connections) {
