@@ -54,8 +54,8 @@ Counter* HttpServerMetrics::StatusCounter(Route& r, int status) {
   std::atomic<Counter*>& slot = (*r.by_status)[static_cast<size_t>(status - 100)];
   Counter* c = slot.load(std::memory_order_acquire);
   if (c == nullptr) {  // first use of this label set: the registry's lock, once
-    c = registry_->GetCounter(kRequestsName, kRequestsHelp,
-                              {{"port", port_}, {"route", r.label}, {"status", std::to_string(status)}});
+    const Labels labels = {{"port", port_}, {"route", r.label}, {"status", std::to_string(status)}};
+    c = registry_->GetCounter(kRequestsName, kRequestsHelp, labels);
     slot.store(c, std::memory_order_release);
   }
   return c;

@@ -111,7 +111,8 @@ void LookupHttpServer::Loop::Run() {
   next_sweep_ = now_ + sweep_every_;
   while (!stopping_.load(std::memory_order_relaxed)) {
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_sweep_ - now_);
-    const int n = ::epoll_wait(epoll_fd_, events, 128, static_cast<int>(std::max<int64_t>(0, wait.count())));
+    const int timeout_ms = static_cast<int>(std::max<int64_t>(0, wait.count()));
+    const int n = ::epoll_wait(epoll_fd_, events, 128, timeout_ms);
     now_ = std::chrono::steady_clock::now();
     if (now_ >= next_sweep_) {
       Sweep();

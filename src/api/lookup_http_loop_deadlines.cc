@@ -110,9 +110,11 @@ void LookupHttpServer::Loop::Sweep() {
       std::string out;
       AppendHttpResponse({.status = 408, .close = true},
                          JsonErrorBody("the request did not arrive in time"), &out);
-      [[maybe_unused]] ssize_t n = ::send(c->fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      server_->metrics_->Request(c->route != nullptr ? c->route_id : HttpServerMetrics::kRouteOther,
-                                 408, std::chrono::duration<double>(now_ - c->request_start).count());
+      [[maybe_unused]] ssize_t n =
+          ::send(c->fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      const int route = c->route != nullptr ? c->route_id : HttpServerMetrics::kRouteOther;
+      server_->metrics_->Request(route, 408,
+                                 std::chrono::duration<double>(now_ - c->request_start).count());
     }
     server_->metrics_->ClosedBy(reason);
     Close(c);
