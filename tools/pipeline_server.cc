@@ -99,6 +99,12 @@ void PipelineServer::Impl::MakeFastServer() {
   o.threads = config.fast_threads;
   o.body_threads = config.fast_body_threads;
   o.read_tokens = config.read_tokens;
+  o.idle_timeout = std::chrono::milliseconds(config.fast_idle_timeout_ms);
+  o.read_timeout = std::chrono::milliseconds(config.fast_read_timeout_ms);
+  o.write_timeout = std::chrono::milliseconds(config.fast_write_timeout_ms);
+  o.max_connections = static_cast<size_t>(config.fast_max_connections);
+  o.metrics = &metrics;
+  o.metrics_port = "fast";
   fast = std::make_unique<LookupHttpServer>(o);
   if (collector) {
     events_route = std::make_unique<EventsBodyRoute>(collector.get());

@@ -24,6 +24,12 @@ struct ServerConfig {
   int fast_port = -1;
   int fast_threads = 2;        // its epoll loops
   int fast_body_threads = 32;  // its POST workers (each blocks until its fsync), as --http-threads
+  // Its timeouts (ms; 0: none) and connection limit, as the main port's
+  // cpp-httplib: 5 s keep-alive, 30 s read (for the whole request), 5 s write.
+  int fast_idle_timeout_ms = 5000;
+  int fast_read_timeout_ms = 30000;
+  int fast_write_timeout_ms = 5000;
+  int fast_max_connections = 4096;
   // Nice of the consumer paths' threads relative to the process: request
   // serving threads (lookups, the collector) win a core from them when both
   // want one; the paths still get what is left (common/thread_sched.h;

@@ -91,6 +91,23 @@ void AddServerFlags(CLI::App* cmd, ServerConfig* c) {
                   "POST workers of the fast port (each waits for its fsync)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  cmd->add_option("--fast-idle-timeout-ms", c->fast_idle_timeout_ms,
+                  "Fast port: close a keep-alive connection idle this long (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--fast-read-timeout-ms", c->fast_read_timeout_ms,
+                  "Fast port: a request's head and body must arrive within this of its first "
+                  "byte, else 408 and close (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--fast-write-timeout-ms", c->fast_write_timeout_ms,
+                  "Fast port: close a connection whose client reads no answer this long")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--fast-max-connections", c->fast_max_connections,
+                  "Fast port: connections over this are closed at accept")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--pipeline-nice", c->pipeline_nice,
                   "Nice of the consumer paths' threads relative to the process (request "
                   "serving threads then win a core from them)")

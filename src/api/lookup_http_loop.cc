@@ -32,32 +32,30 @@ Status Errno(const std::string& what) {
   return Status::IOError(what + ": " + std::strerror(errno));
 }
 
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Deadlines are checked every quarter of the shortest timeout (5 ms to 1 s).
+std::chrono::milliseconds SweepInterval(const LookupServerOptions& o) {
+  std::chrono::milliseconds shortest{4000};
+  for (auto t : {o.idle_timeout, o.read_timeout, o.write_timeout}) {
+    if (t.count() > 0) shortest = std::min(shortest, t);
+  }
+  return std::clamp(shortest / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
+}
+
 }  // namespace
 
-struct LookupHttpServer::Loop::Connection {
-  int fd = -1;
-  std::string in;  // bytes of heads (and the first body bytes that came with one)
-  std::string out;
-  size_t out_pos = 0;
-  bool closing = false;  // close once out is sent
-  bool watched = false;  // in the epoll set (not while a worker has the body)
-  uint32_t interest = 0;
-  // The POST whose body is being read (route set) or handled (in_flight).
-  const BodyRoute* route = nullptr;
-  bool in_flight = false;
-  bool keep_alive = true;
-  BodyRequest request;
-  std::unique_ptr<char[]> body;  // body_capacity + kBodyPadding bytes
-  size_t body_capacity = 0;
-  size_t body_size = 0;  // Content-Length
-  size_t body_have = 0;
-  LookupReply reply;  // written by the worker
-};
-
-LookupHttpServer::Loop::Loop(LookupHttpServer* server) : server_(server) {}
+LookupHttpServer::Loop::Loop(LookupHttpServer* server)
+    : server_(server), sweep_every_(SweepInterval(server->options_)) {}
 
 LookupHttpServer::Loop::~Loop() {
-  for (auto& [fd, c] : conns_) ::close(fd);
+  for (auto& [fd, c] : conns_) {
+    ::close(fd);
+    server_->ReleaseBodyBytes(c->body_capacity);
+    server_->metrics_->Closed();
+  }
   for (int fd : adopted_) ::close(fd);
   server_->connections_.fetch_sub(adopted_.size());
   if (wake_fd_ >= 0) ::close(wake_fd_);
@@ -109,8 +107,17 @@ void LookupHttpServer::Loop::Adopt(int fd) {
 
 void LookupHttpServer::Loop::Run() {
   epoll_event events[128];
+  now_ = std::chrono::steady_clock::now();
+  next_sweep_ = now_ + sweep_every_;
   while (!stopping_.load(std::memory_order_relaxed)) {
-    const int n = ::epoll_wait(epoll_fd_, events, 128, -1);
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_sweep_ - now_);
+    const int timeout_ms = static_cast<int>(std::max<int64_t>(0, wait.count()));
+    const int n = ::epoll_wait(epoll_fd_, events, 128, timeout_ms);
+    now_ = std::chrono::steady_clock::now();
+    if (now_ >= next_sweep_) {
+      Sweep();
+      next_sweep_ = now_ + sweep_every_;
+    }
     for (int i = 0; i < n; ++i) {
       void* tag = events[i].data.ptr;
       if (tag == &wake_tag_) {
@@ -124,34 +131,6 @@ void LookupHttpServer::Loop::Run() {
   }
 }
 
-void LookupHttpServer::Loop::Accept() {
-  while (true) {
-    const int fd = ::accept4(server_->listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN: another loop took it, or none left
-    if (server_->connections_.fetch_add(1) >= server_->options_.max_connections) {
-      server_->connections_.fetch_sub(1);
-      ::close(fd);
-      continue;
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    Loop* to = server_->NextLoop();
-    if (to == this) {
-      AddConnection(fd);
-    } else {
-      to->Adopt(fd);
-    }
-  }
-}
-
-void LookupHttpServer::Loop::AddConnection(int fd) {
-  auto c = std::make_unique<Connection>();
-  c->fd = fd;
-  Connection* raw = c.get();
-  conns_[fd] = std::move(c);
-  Watch(raw, EPOLLIN);
-}
-
 // Sets c's interest, adding it back to the epoll set if a worker had it.
 void LookupHttpServer::Loop::Watch(Connection* c, uint32_t interest) {
   if (c->watched && interest == c->interest) return;
@@ -161,15 +140,6 @@ void LookupHttpServer::Loop::Watch(Connection* c, uint32_t interest) {
   ::epoll_ctl(epoll_fd_, c->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev);
   c->watched = true;
   c->interest = interest;
-}
-
-// REQUIRES: !c->in_flight (a worker may not hold it).
-void LookupHttpServer::Loop::Close(Connection* c) {
-  const int fd = c->fd;
-  if (c->watched) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  ::close(fd);
-  conns_.erase(fd);
-  server_->connections_.fetch_sub(1);
 }
 
 void LookupHttpServer::Loop::Serve(Connection* c, uint32_t events) {
@@ -206,6 +176,9 @@ bool LookupHttpServer::Loop::Read(Connection* c) {
     if (c->route != nullptr) return ReadBody(c);
     const ssize_t n = ::recv(c->fd, buf, sizeof(buf), 0);
     if (n > 0) {
+      server_->metrics_->Received(static_cast<size_t>(n));
+      c->last_io = now_;
+      if (c->in.empty()) c->request_start = now_;  // a request's first bytes
       c->in.append(buf, static_cast<size_t>(n));
       Process(c);
       if (c->in_flight || c->closing) return true;
@@ -228,6 +201,8 @@ bool LookupHttpServer::Loop::ReadBody(Connection* c) {
     const size_t want = c->body_size - c->body_have;
     const ssize_t n = ::recv(c->fd, c->body.get() + c->body_have, want, 0);
     if (n > 0) {
+      server_->metrics_->Received(static_cast<size_t>(n));
+      c->last_io = now_;
       c->body_have += static_cast<size_t>(n);
       if (static_cast<size_t>(n) < want) return true;  // nothing more now
       continue;
@@ -246,6 +221,8 @@ bool LookupHttpServer::Loop::Flush(Connection* c) {
     const ssize_t n =
         ::send(c->fd, c->out.data() + c->out_pos, c->out.size() - c->out_pos, MSG_NOSIGNAL);
     if (n > 0) {
+      server_->metrics_->Sent(static_cast<size_t>(n));
+      c->last_io = now_;
       c->out_pos += static_cast<size_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       return true;
@@ -269,6 +246,7 @@ void LookupHttpServer::Loop::Process(Connection* c) {
     if (parsed == HttpRequestHead::Parse::kIncomplete) break;
     if (parsed != HttpRequestHead::Parse::kOk) {
       const bool large = parsed == HttpRequestHead::Parse::kTooLarge;
+      server_->metrics_->Request(HttpServerMetrics::kRouteOther, large ? 431 : 400, 0);
       AppendHttpResponse({.status = large ? 431 : 400, .close = true},
                          JsonErrorBody(large ? "request head too large" : "malformed request"),
                          &c->out);
@@ -276,13 +254,21 @@ void LookupHttpServer::Loop::Process(Connection* c) {
       break;
     }
     used += head.head_bytes;
-    if (const BodyRoute* route = server_->BodyRouteFor(head)) {
+    const auto t0 = std::chrono::steady_clock::now();
+    int route_id = 0;
+    if (const BodyRoute* route = server_->BodyRouteFor(head, &route_id)) {
+      c->route_id = route_id;
+      c->head_parsed = t0;
       StartBody(c, head, route, &used);
     } else {
-      c->closing = !server_->Answer(head, &c->out);
+      RequestOutcome outcome;
+      c->closing = !server_->Answer(head, &c->out, &outcome);
+      server_->metrics_->Request(outcome.route, outcome.status, SecondsSince(t0));
     }
   }
   c->in.erase(0, used);
+  // What is left in c->in is the next request's start (a body keeps its head's).
+  if (used > 0 && c->route == nullptr) c->request_start = now_;
   if (c->route != nullptr && c->body_have == c->body_size) Submit(c);
 }
 
@@ -300,6 +286,10 @@ void LookupHttpServer::Loop::StartBody(Connection* c, const HttpRequestHead& hea
     c->request.content_encoding.assign(head.content_encoding);
     c->body_size = head.content_length;
     if (!c->body || c->body_capacity < c->body_size) {
+      ReleaseBody(c);
+      if (!server_->ReserveBodyBytes(c->body_size)) {
+        return RefuseBody(c, 503, 1, JsonErrorBody("too many request bodies in memory; retry"));
+      }
       c->body.reset(new char[c->body_size + kBodyPadding]);
       c->body_capacity = c->body_size;
     }
@@ -313,9 +303,17 @@ void LookupHttpServer::Loop::StartBody(Connection* c, const HttpRequestHead& hea
     *used += c->body_have;
     return;
   }
-  // The body stays unread: it would be taken for the next request.
-  AppendHttpResponse({.status = refusal.status, .close = true}, refusal.body, &c->out);
+  RefuseBody(c, refusal.status, refusal.retry_after_s, refusal.body);
+}
+
+// The body stays unread: it would be taken for the next request, so close.
+void LookupHttpServer::Loop::RefuseBody(Connection* c, int status, int retry_after_s,
+                                        std::string_view json_body) {
+  c->route = nullptr;
+  AppendHttpResponse({.status = status, .close = true, .retry_after_s = retry_after_s}, json_body,
+                     &c->out);
   c->closing = true;
+  server_->metrics_->Request(c->route_id, status, SecondsSince(c->head_parsed));
 }
 
 // Parks c (out of the epoll set) and hands its body to a worker.
@@ -353,15 +351,15 @@ void LookupHttpServer::Loop::DrainFinished() {
 void LookupHttpServer::Loop::Finish(Connection* c) {
   c->in_flight = false;
   c->route = nullptr;
+  c->last_io = now_;
+  c->request_start = now_;  // pipelined bytes in c->in: the next request starts now
+  server_->metrics_->Request(c->route_id, c->reply.status, SecondsSince(c->head_parsed));
   const bool close = !c->keep_alive;
   AppendHttpResponse(
       {.status = c->reply.status, .close = close, .retry_after_s = c->reply.retry_after_s},
       c->reply.body, &c->out);
   c->closing = c->closing || close;
-  if (c->body_capacity > kKeepBodyBuffer) {
-    c->body.reset();
-    c->body_capacity = 0;
-  }
+  if (c->body_capacity > kKeepBodyBuffer) ReleaseBody(c);
   Watch(c, EPOLLIN);
   Continue(c);
 }

@@ -1,5 +1,6 @@
 #include "api/lookup_http_server.h"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -24,12 +25,48 @@ void LookupHttpServer::AddBodyRoute(std::string path, const BodyRoute* route) {
   body_routes_.emplace_back(std::move(path), route);
 }
 
-const BodyRoute* LookupHttpServer::BodyRouteFor(const HttpRequestHead& head) const {
+const BodyRoute* LookupHttpServer::BodyRouteFor(const HttpRequestHead& head,
+                                                int* route_id) const {
   if (head.method != "POST") return nullptr;
-  for (const auto& [path, route] : body_routes_) {
-    if (head.path == path) return route;
+  for (size_t i = 0; i < body_routes_.size(); ++i) {
+    if (head.path != body_routes_[i].first) continue;
+    if (route_id != nullptr) *route_id = kFirstPrefixRoute + static_cast<int>(routes_.size() + i);
+    return body_routes_[i].second;
   }
   return nullptr;
+}
+
+void LookupHttpServer::MakeMetrics() {
+  std::vector<std::string> labels = {"other", "/healthz"};
+  for (const Route& r : routes_) labels.push_back(r.prefix);
+  for (const auto& [path, route] : body_routes_) labels.push_back(path);
+  metrics_ = std::make_unique<HttpServerMetrics>(options_.metrics, options_.metrics_port,
+                                                 std::move(labels));
+}
+
+bool LookupHttpServer::ReserveBodyBytes(size_t n) {
+  size_t have = body_buffer_bytes_.load();
+  do {
+    if (have + n > options_.max_body_buffer_bytes) return false;
+  } while (!body_buffer_bytes_.compare_exchange_weak(have, have + n));
+  return true;
+}
+
+// The listener stays readable while a connection waits in its backlog; at
+// EMFILE accept cannot take it, and a level-triggered loop would spin. So
+// give up the spare descriptor, take the connection, close it, and take the
+// spare back (a refused client sees its connection closed, as past
+// max_connections).
+bool LookupHttpServer::ShedOneConnection() {
+  std::lock_guard lock(reserve_mu_);
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
+  const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) {
+    ::close(fd);
+    metrics_->Rejected(HttpServerMetrics::RejectReason::kFdLimit);
+  }
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return fd >= 0;
 }
 
 void LookupHttpServer::AddPrefix(std::string prefix, LookupHandler handler) {
@@ -67,6 +104,8 @@ Status LookupHttpServer::Start() {
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
                                            : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  MakeMetrics();
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (!body_routes_.empty()) workers_.Start(std::max(1, options_.body_threads));
   // All loops exist before any runs: a running loop deals connections to them.
   for (int i = 0; i < std::max(1, options_.threads); ++i) {
@@ -92,11 +131,14 @@ void LookupHttpServer::Stop() {
   loops_.clear();  // closes the connections
   if (listen_fd_ >= 0) ::close(listen_fd_);
   listen_fd_ = -1;
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
+  reserve_fd_ = -1;
 }
 
 void LookupHttpServer::Dispatch(const HttpRequestHead& head, LookupReply* reply,
-                                bool* unauthorized) const {
+                                bool* unauthorized, int* route_id) const {
   if (head.path == "/healthz") {
+    *route_id = kRouteHealth;
     reply->body = "{\"status\":\"ok\"}";
     return;
   }
@@ -111,8 +153,10 @@ void LookupHttpServer::Dispatch(const HttpRequestHead& head, LookupReply* reply,
       return;
     }
   }
-  for (const Route& r : routes_) {
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const Route& r = routes_[i];
     if (!head.path.starts_with(r.prefix)) continue;
+    *route_id = kFirstPrefixRoute + static_cast<int>(i);
     const std::optional<std::string> rest = PercentDecode(head.path.substr(r.prefix.size()), false);
     if (!rest) {
       reply->status = 400;
@@ -125,21 +169,27 @@ void LookupHttpServer::Dispatch(const HttpRequestHead& head, LookupReply* reply,
   reply->body = JsonErrorBody("no such lookup route (this port serves GET lookups only)");
 }
 
-bool LookupHttpServer::Answer(const HttpRequestHead& head, std::string* out) const {
+bool LookupHttpServer::Answer(const HttpRequestHead& head, std::string* out,
+                              RequestOutcome* outcome) const {
+  RequestOutcome ignored;
+  if (outcome == nullptr) outcome = &ignored;
   const bool head_only = head.method == "HEAD";
   if (head.has_body) {
+    outcome->status = 400;
     AppendHttpResponse({.status = 400, .close = true},
                        JsonErrorBody("request bodies are not accepted here"), out);
     return false;
   }
   if (head.method != "GET" && !head_only) {
+    outcome->status = 405;
     AppendHttpResponse({.status = 405, .close = !head.keep_alive},
                        JsonErrorBody("only GET lookups (and POST on a body route) are served here"), out);
     return head.keep_alive;
   }
   LookupReply reply;
   bool unauthorized = false;
-  Dispatch(head, &reply, &unauthorized);
+  Dispatch(head, &reply, &unauthorized, &outcome->route);
+  outcome->status = reply.status;
   AppendHttpResponse({.status = reply.status,
                       .head_only = head_only,
                       .close = !head.keep_alive,

@@ -32,12 +32,25 @@
 // fsync; the worker posts the reply back to the loop through its eventfd,
 // the loop sends it and resumes the connection.
 //
+// Timeouts and limits (docs/fast_port.md, "Timeouts and limits"): a
+// connection with no request under way is closed after idle_timeout; a
+// request whose head and body have not all arrived within read_timeout of
+// its first byte gets a 408 and the connection closes (a slowloris that
+// trickles or stops mid-body); answers a client does not read for
+// write_timeout close it. Past max_connections a new connection is closed
+// at accept; when the process is out of descriptors, too (no busy loop on
+// the listener). All connections' body buffers together stay within
+// max_body_buffer_bytes: a POST that would pass it gets 503 + Retry-After.
+// Metrics (when options.metrics is set): http_server_metrics.h.
+//
 // Thread safety: GET handlers run concurrently on the loop threads, body
 // handlers on the body workers.
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -45,10 +58,17 @@
 
 #include "api/body_workers.h"
 #include "api/http_request_head.h"
+#include "api/http_server_metrics.h"
 #include "common/status.h"
 #include "common/thread_sched.h"
 
 namespace viewpipe {
+
+// What a request was answered with, for the metrics.
+struct RequestOutcome {
+  int route = HttpServerMetrics::kRouteOther;
+  int status = 0;
+};
 
 struct LookupReply {
   int status = 200;
@@ -89,6 +109,14 @@ struct LookupServerOptions {
   std::vector<std::string> read_tokens;
   size_t max_head_bytes = 8192;
   size_t max_connections = 4096;  // over it a new connection is closed at once
+  // The main port's cpp-httplib values: 5 s keep-alive, 30 s read (here for
+  // the whole request, not per recv), 5 s write.
+  std::chrono::milliseconds idle_timeout{5000};
+  std::chrono::milliseconds read_timeout{30000};
+  std::chrono::milliseconds write_timeout{5000};
+  size_t max_body_buffer_bytes = size_t{256} << 20;  // all connections' body buffers
+  MetricsRegistry* metrics = nullptr;  // not owned; null: no metrics
+  std::string metrics_port = "fast";   // the port="..." label
   int body_threads = 16;          // body workers (only when a body route is added)
   // A body route's Content-Length is refused (413) above this, whatever Admit says.
   size_t max_body_bytes = 64 << 20;
@@ -120,9 +148,10 @@ class LookupHttpServer {
 
   // The whole HTTP/1.1 answer for a request with head (exposed for tests):
   // appends it to out; returns false when the connection must close after it.
-  bool Answer(const HttpRequestHead& head, std::string* out) const;
-  // The body route for a request with head, or nullptr.
-  const BodyRoute* BodyRouteFor(const HttpRequestHead& head) const;
+  bool Answer(const HttpRequestHead& head, std::string* out,
+              RequestOutcome* outcome = nullptr) const;
+  // The body route for a request with head (and its metrics route id), or nullptr.
+  const BodyRoute* BodyRouteFor(const HttpRequestHead& head, int* route_id = nullptr) const;
 
  private:
   class Loop;
@@ -130,7 +159,18 @@ class LookupHttpServer {
     std::string prefix;
     LookupHandler handler;
   };
-  void Dispatch(const HttpRequestHead& head, LookupReply* reply, bool* unauthorized) const;
+  // Metrics route ids: other (0), /healthz (1), routes_ (2...), then body_routes_.
+  static constexpr int kRouteHealth = 1;
+  static constexpr int kFirstPrefixRoute = 2;
+  void Dispatch(const HttpRequestHead& head, LookupReply* reply, bool* unauthorized,
+                int* route_id) const;
+  void MakeMetrics();
+  // Accounts a body buffer of n more bytes; false when the budget has no room.
+  bool ReserveBodyBytes(size_t n);
+  void ReleaseBodyBytes(size_t n) { body_buffer_bytes_.fetch_sub(n); }
+  // Out of descriptors: accepts and closes one pending connection; false
+  // when there was none.
+  bool ShedOneConnection();
   // The loop the next accepted connection goes to (round robin).
   Loop* NextLoop();
 
@@ -140,7 +180,11 @@ class LookupHttpServer {
   BodyWorkers workers_;
   int listen_fd_ = -1;
   int port_ = 0;
+  std::unique_ptr<HttpServerMetrics> metrics_;
   std::atomic<size_t> connections_{0};
+  std::atomic<size_t> body_buffer_bytes_{0};
+  std::mutex reserve_mu_;
+  int reserve_fd_ = -1;  // a spare descriptor, given up to shed a connection at EMFILE
   std::atomic<size_t> next_loop_{0};
   std::vector<std::unique_ptr<Loop>> loops_;
 };

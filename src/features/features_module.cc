@@ -84,6 +84,8 @@ Status FeaturesModule::StartLookups(const ModuleContext& ctx) {
   o.threads = options_.lookup_threads;
   o.loop_sched = {.nice_delta = options_.lookup_nice, .slice_us = options_.lookup_slice_us};
   o.read_tokens = ctx.read_tokens;
+  o.metrics = ctx.metrics;
+  o.metrics_port = "lookup";
   lookups_ = std::make_unique<LookupHttpServer>(o);
   routes_->RegisterLookups(lookups_.get());
   VP_RETURN_IF_ERROR(lookups_->Start());

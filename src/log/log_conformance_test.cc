@@ -23,7 +23,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int64_t kT0 = 1700000000000;
+// Record timestamps a minute ago. Not a fixed date: a broker deletes records
+// older than its time retention (scripts/kafka.sh: log.retention.hours=1)
+// whenever its retention check runs, and with a 2023 date the check could
+// delete a case's records between its appends and its reads (the reader
+// then started at the new low watermark: "read 160 of 400", issue 9).
+const int64_t kT0 = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count() -
+                    60'000;
 
 struct Owned {
   PartitionId partition;

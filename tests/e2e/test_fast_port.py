@@ -1,7 +1,8 @@
 """End-to-end tests of the event-loop port (`serve --fast-port`,
 docs/fast_port.md): POST /v1/events there answers as on the main port (the
 same statuses and bodies for the same requests, Retry-After on 503), stores
-the same way, and the same port serves the feature lookups.
+the same way, and the same port serves the feature lookups; idle and slow
+connections are closed on time, and its HTTP metrics move.
 (kill -9 with clients on this port: test_crash_recovery.py[fast].)"""
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import gzip as gz
 import json
 import random
+import socket
+import time
 
 import requests
 
@@ -93,3 +96,64 @@ def test_fast_port_serves_lookups_and_ingest_on_one_port(server):
     fast = http.get(f"{furl}/v1/features/titles/t-1?at={at}", timeout=10)
     assert main.status_code == fast.status_code == 200 and main.content == fast.content
     assert post_all(s, [make_event("heartbeat")])  # the main port still ingests
+    text = s.get("/metrics").text
+    assert metric(text, "viewpipe_http_requests_total", port="fast",
+                  route="/v1/features/titles/", status="200") >= 2, text
+
+
+def metric(text: str, name: str, **labels) -> float:
+    """The value of name{labels} in a Prometheus text page (0 when absent)."""
+    want = name + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+    for line in text.splitlines():
+        if line.startswith(want + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_fast_port_times_out_idle_and_slow_clients_and_counts_in_metrics(server):
+    fport = free_port()
+    s = server("--fast-port", fport, "--paths", "none", "--fast-idle-timeout-ms", "500",
+               "--fast-read-timeout-ms", "1000")
+    furl = f"http://127.0.0.1:{fport}"
+    before = s.get("/metrics").text
+    assert metric(before, "viewpipe_http_open_connections", port="fast") == 0, before
+    body, headers = encode([make_event("heartbeat")], "json", False)
+    r = requests.post(furl + "/v1/events", data=body,
+                      headers={**headers, "Authorization": f"Bearer {WRITE_KEY}"}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert requests.post(furl + "/v1/events", data=body, headers=headers,
+                         timeout=10).status_code == 401
+    assert requests.get(furl + "/healthz", timeout=10).status_code == 200
+    # A slowloris: the head and half the body, then nothing -> 408 and closed after ~1 s.
+    slow = socket.create_connection(("127.0.0.1", fport), timeout=5)
+    head = (f"POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {WRITE_KEY}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    slow.sendall(head + body[: len(body) // 2])
+    idle = socket.create_connection(("127.0.0.1", fport), timeout=5)  # never sends
+    t0 = time.monotonic()
+    answer = b""
+    while chunk := slow.recv(4096):
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert 0.9 <= time.monotonic() - t0 < 4, time.monotonic() - t0
+    assert idle.recv(1) == b""  # closed by the server (a timeout would raise)
+    slow.close()
+    idle.close()
+    wait_for(lambda: metric(s.get("/metrics").text, "viewpipe_http_open_connections",
+                            port="fast") == 0, what="fast port connections all closed")
+    text = s.get("/metrics").text
+    def moved(name, **labels):
+        return metric(text, name, **labels) - metric(before, name, **labels)
+    assert moved("viewpipe_http_requests_total", port="fast", route="/v1/events",
+                 status="200") == 1, text
+    assert moved("viewpipe_http_requests_total", port="fast", route="/v1/events",
+                 status="401") == 1
+    assert moved("viewpipe_http_requests_total", port="fast", route="/v1/events",
+                 status="408") == 1
+    assert moved("viewpipe_http_requests_total", port="fast", route="/healthz",
+                 status="200") == 1
+    assert moved("viewpipe_http_connections_closed_total", port="fast", reason="idle") >= 1
+    assert moved("viewpipe_http_connections_closed_total", port="fast",
+                 reason="read_timeout") == 1
+    assert moved("viewpipe_http_received_bytes_total", port="fast") >= 2 * len(body)
+    assert moved("viewpipe_http_request_seconds_count", port="fast", route="/v1/events") == 3

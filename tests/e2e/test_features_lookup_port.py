@@ -86,6 +86,13 @@ def test_lookup_port_answers_like_the_main_api(server):
     answers = raw_exchange(lport, req * 300, 300)
     assert all(a.startswith(b"HTTP/1.1 200 OK\r\n") and b'"title_id":"t-1"' in a
                for a in answers)
+    # The lookup port's own HTTP metrics (docs/fast_port.md, "Metrics").
+    text = s.get("/metrics").text
+    ok_titles = ('viewpipe_http_requests_total{port="lookup",route="/v1/features/titles/",'
+                 'status="200"}')
+    assert any(line.startswith(ok_titles + " ") and float(line.split()[-1]) >= 301
+               for line in text.splitlines()), text
+    assert 'viewpipe_http_requests_total{port="lookup",route="other",status="404"}' in text
 
 
 def test_lookup_port_needs_a_read_token_and_survives_kill9(server):
