@@ -11,6 +11,10 @@
 // whole replay, as in the steady-hour bench.
 //
 //   build/release/bench/sre_replay --data-dir DIR [--batch 4096] [--mixed]
+//   build/release/bench/sre_replay --data-dir DIR --live STEP_MS [--delay-ms D]
+//
+// --live: in arrival order instead, as the live consumer saw it
+// (sre_replay_live.h): the earliest wall time each alert could be raised.
 //
 // DIR is opened read only (a copy of a bench run's data dir, or a live one).
 
@@ -26,6 +30,7 @@
 #include "sre/alert_book.h"
 #include "sre/sre_processor.h"
 #include "sre/sre_state.h"
+#include "sre_replay_live.h"
 
 using namespace viewpipe;
 
@@ -35,6 +40,8 @@ struct Args {
   std::string data_dir;
   size_t batch = 4096;
   bool mixed = false;
+  int64_t live_step_ms = 0;  // > 0: --live
+  int64_t delay_ms = 0;
 };
 
 bool Parse(int argc, char** argv, Args* a) {
@@ -46,6 +53,10 @@ bool Parse(int argc, char** argv, Args* a) {
       a->data_dir = argv[++i];
     } else if (i + 1 < argc && k == "--batch") {
       a->batch = std::stoul(argv[++i]);
+    } else if (i + 1 < argc && k == "--live") {
+      a->live_step_ms = std::stoll(argv[++i]);
+    } else if (i + 1 < argc && k == "--delay-ms") {
+      a->delay_ms = std::stoll(argv[++i]);
     } else {
       return false;
     }
@@ -64,10 +75,15 @@ size_t ReadInto(RecordReader* r, size_t n, std::vector<ConsumedRecord>* out) {
 int main(int argc, char** argv) {
   Args args;
   if (!Parse(argc, argv, &args)) {
-    std::fprintf(stderr, "usage: sre_replay --data-dir DIR [--batch N] [--mixed]\n");
+    std::fprintf(stderr,
+                 "usage: sre_replay --data-dir DIR [--batch N] [--mixed] | [--live STEP_MS "
+                 "[--delay-ms D]]\n");
     return 2;
   }
   spdlog::set_level(spdlog::level::warn);
+  if (args.live_step_ms > 0) {
+    return bench::RunLiveReplay({args.data_dir, args.live_step_ms, args.delay_ms});
+  }
   FileLogOptions lo;
   lo.dir = JoinPath(args.data_dir, "log");
   lo.read_only = true;
