@@ -12,6 +12,7 @@
 //
 //   build/release/bench/sre_replay --data-dir DIR [--batch 4096] [--mixed]
 //   build/release/bench/sre_replay --data-dir DIR --live STEP_MS [--delay-ms D]
+//                                  [--set max_p_value=1e-8 ...]
 //
 // --live: in arrival order instead, as the live consumer saw it
 // (sre_replay_live.h): the earliest wall time each alert could be raised.
@@ -42,6 +43,7 @@ struct Args {
   bool mixed = false;
   int64_t live_step_ms = 0;  // > 0: --live
   int64_t delay_ms = 0;
+  std::vector<std::pair<std::string, double>> set;  // --set key=value (--live)
 };
 
 bool Parse(int argc, char** argv, Args* a) {
@@ -57,6 +59,11 @@ bool Parse(int argc, char** argv, Args* a) {
       a->live_step_ms = std::stoll(argv[++i]);
     } else if (i + 1 < argc && k == "--delay-ms") {
       a->delay_ms = std::stoll(argv[++i]);
+    } else if (i + 1 < argc && k == "--set") {
+      const std::string kv = argv[++i];
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos) return false;
+      a->set.emplace_back(kv.substr(0, eq), std::stod(kv.substr(eq + 1)));
     } else {
       return false;
     }
@@ -82,7 +89,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::warn);
   if (args.live_step_ms > 0) {
-    return bench::RunLiveReplay({args.data_dir, args.live_step_ms, args.delay_ms});
+    return bench::RunLiveReplay({args.data_dir, args.live_step_ms, args.delay_ms, args.set});
   }
   FileLogOptions lo;
   lo.dir = JoinPath(args.data_dir, "log");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -88,6 +89,25 @@ bool LoadTopic(const std::string& data_dir, std::vector<std::vector<Stored>>* ou
   return true;
 }
 
+bool SetKnob(const std::string& key, double value, sre::DetectorOptions* d) {
+  const std::map<std::string, double*> reals = {{"max_p_value", &d->max_p_value},
+                                                {"persist_p_value", &d->persist_p_value},
+                                                {"burst_share", &d->burst_share}};
+  const std::map<std::string, int64_t*> ms = {{"persist_ms", &d->persist_ms},
+                                              {"recent_max_ms", &d->recent_max_ms},
+                                              {"partial_ms", &d->partial_ms},
+                                              {"settle_ms", &d->settle_ms}};
+  if (auto it = reals.find(key); it != reals.end()) {
+    *it->second = value;
+    return true;
+  }
+  if (auto it = ms.find(key); it != ms.end()) {
+    *it->second = static_cast<int64_t>(value);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int RunLiveReplay(const LiveReplayArgs& args) {
@@ -102,6 +122,14 @@ int RunLiveReplay(const LiveReplayArgs& args) {
   }
   auto options = sre::SreOptionsFromEnv();  // the server's knobs
   if (!options.ok()) return 1;
+  // What-if knobs of the detector (offline only: what a rule costs).
+  sre::DetectorOptions& d = options->detector;
+  for (const auto& [key, value] : args.set) {
+    if (!SetKnob(key, value, &options->detector)) {
+      std::fprintf(stderr, "unknown --set key %s\n", key.c_str());
+      return 2;
+    }
+  }
   ManualClock clock(first);
   sre::AlertBook book(nullptr, "");
   sre::SreState state(*options, &book, &clock);

@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace viewpipe::bench {
 
@@ -18,6 +20,9 @@ struct LiveReplayArgs {
   std::string data_dir;
   int64_t step_ms = 100;
   int64_t delay_ms = 0;
+  // --set key=value: detector options (max_p_value, persist_p_value,
+  // burst_share, persist_ms, recent_max_ms, partial_ms, settle_ms).
+  std::vector<std::pair<std::string, double>> set;
 };
 
 // Prints every qoe/silence alert as one JSON line, then a summary line.

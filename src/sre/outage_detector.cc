@@ -118,10 +118,10 @@ double OutageDetector::Denominator(QoeMetric m, const Evidence& e) {
   return 0;
 }
 
-// The newest data of the group for metric m: the newest slices back to
-// where they hold recent_volume of the span's minimum volume, at most
-// recent_max_ms back (the newest slices are partial while data arrive out
-// of order; one slice when it has the volume).
+// The newest data of the group for metric m before `end`: the newest
+// slices back to where they hold recent_volume of the span's minimum
+// volume, at most recent_max_ms back (the newest slices are partial while
+// data arrive out of order; one slice when it has the volume).
 OutageDetector::Evidence OutageDetector::Newest(QoeMetric m,
                                                 const std::vector<GroupSlice>& mine,
                                                 int64_t end) const {
