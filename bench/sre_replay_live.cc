@@ -123,7 +123,6 @@ int RunLiveReplay(const LiveReplayArgs& args) {
   auto options = sre::SreOptionsFromEnv();  // the server's knobs
   if (!options.ok()) return 1;
   // What-if knobs of the detector (offline only: what a rule costs).
-  sre::DetectorOptions& d = options->detector;
   for (const auto& [key, value] : args.set) {
     if (!SetKnob(key, value, &options->detector)) {
       std::fprintf(stderr, "unknown --set key %s\n", key.c_str());
