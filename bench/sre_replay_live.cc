@@ -110,9 +110,12 @@ bool SetKnob(const std::string& key, double value, sre::DetectorOptions* d) {
 
 }  // namespace
 
-int RunLiveReplay(const LiveReplayArgs& args) {
-  std::vector<std::vector<Stored>> parts;
-  if (!LoadTopic(args.data_dir, &parts) || parts.empty()) return 1;
+namespace {
+
+// Hands the records to the processor as they become visible, every
+// step_ms of the clock; returns the records applied (-1 on an error).
+int64_t Drive(const LiveReplayArgs& args, const std::vector<std::vector<Stored>>& parts,
+              ManualClock* clock, ArrivalLog* log, sre::SreProcessor* processor) {
   int64_t first = INT64_MAX, last = INT64_MIN;
   for (const auto& part : parts) {
     for (const Stored& s : part) {
@@ -120,6 +123,35 @@ int RunLiveReplay(const LiveReplayArgs& args) {
       last = std::max(last, s.arrival);
     }
   }
+  std::vector<size_t> next(parts.size(), 0);
+  int64_t records = 0;
+  std::vector<ConsumedRecord> batch;
+  for (int64_t t = first; t <= last + 60000; t += args.step_ms) {
+    clock->Set(t);
+    batch.clear();
+    for (size_t p = 0; p < parts.size(); ++p) {
+      // In log order: a record is visible once it and those before it are.
+      while (next[p] < parts[p].size() && parts[p][next[p]].arrival + args.delay_ms <= t) {
+        const Stored& s = parts[p][next[p]++];
+        batch.push_back({static_cast<PartitionId>(p), s.offset, s.arrival, s.key, s.value});
+      }
+      log->SetEnd(static_cast<PartitionId>(p), next[p] == 0 ? 0 : parts[p][next[p] - 1].offset + 1);
+    }
+    records += static_cast<int64_t>(batch.size());
+    if (batch.empty()) {
+      processor->Idle();
+    } else if (!processor->Process(batch).ok()) {
+      return -1;
+    }
+  }
+  return records;
+}
+
+}  // namespace
+
+int RunLiveReplay(const LiveReplayArgs& args) {
+  std::vector<std::vector<Stored>> parts;
+  if (!LoadTopic(args.data_dir, &parts) || parts.empty()) return 1;
   auto options = sre::SreOptionsFromEnv();  // the server's knobs
   if (!options.ok()) return 1;
   // What-if knobs of the detector (offline only: what a rule costs).
@@ -129,33 +161,14 @@ int RunLiveReplay(const LiveReplayArgs& args) {
       return 2;
     }
   }
-  ManualClock clock(first);
+  ManualClock clock(0);
   sre::AlertBook book(nullptr, "");
   sre::SreState state(*options, &book, &clock);
   ArrivalLog log(std::vector<Offset>(parts.size(), 0));
   sre::SreProcessor processor(&log, "qoe", &state, &book, &clock, nullptr);
   if (!processor.Restore().ok()) return 1;
-  std::vector<size_t> next(parts.size(), 0);
-  uint64_t records = 0;
-  std::vector<ConsumedRecord> batch;
-  for (int64_t t = first; t <= last + 60000; t += args.step_ms) {
-    clock.Set(t);
-    batch.clear();
-    for (size_t p = 0; p < parts.size(); ++p) {
-      // In log order: a record is visible once it and those before it are.
-      while (next[p] < parts[p].size() && parts[p][next[p]].arrival + args.delay_ms <= t) {
-        const Stored& s = parts[p][next[p]++];
-        batch.push_back({static_cast<PartitionId>(p), s.offset, s.arrival, s.key, s.value});
-      }
-      log.SetEnd(static_cast<PartitionId>(p), next[p] == 0 ? 0 : parts[p][next[p] - 1].offset + 1);
-    }
-    records += batch.size();
-    if (batch.empty()) {
-      processor.Idle();
-    } else if (!processor.Process(batch).ok()) {
-      return 1;
-    }
-  }
+  const int64_t records = Drive(args, parts, &clock, &log, &processor);
+  if (records < 0) return 1;
   size_t n = 0;
   for (const sre::Alert& a : book.List(false, 0)) {
     if (a.kind != "qoe" && a.kind != "silence") continue;
@@ -164,8 +177,8 @@ int RunLiveReplay(const LiveReplayArgs& args) {
     std::printf("%s\n", line.c_str());
     ++n;
   }
-  std::printf("{\"records\":%llu,\"alerts\":%zu,\"live_step_ms\":%lld,\"delay_ms\":%lld}\n",
-              static_cast<unsigned long long>(records), n, static_cast<long long>(args.step_ms),
+  std::printf("{\"records\":%lld,\"alerts\":%zu,\"live_step_ms\":%lld,\"delay_ms\":%lld}\n",
+              static_cast<long long>(records), n, static_cast<long long>(args.step_ms),
               static_cast<long long>(args.delay_ms));
   return 0;
 }
