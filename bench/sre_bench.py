@@ -120,7 +120,7 @@ def outage_run(args, work):
     scen = os.path.join(work, "outages.toml")
     open(scen, "w").write(text)
     srv = Server(args.bin, os.path.join(work, "data-outages"), os.path.join(work, "serve-outages.log"))
-    srv.start()
+    srv.start(*(["--paths", args.paths] if args.paths else []))
     start = (int(time.time()) - duration - 3 * 3600) // 10 * 10 * 1000
     truth = os.path.join(work, "truth.ndjson")
     summary, sim_wall = run_sim(args, srv, scen, duration, start, truth, args.realtime)
@@ -300,6 +300,9 @@ def main():
     p.add_argument("--down-s", type=int, default=300)
     p.add_argument("--catchup-viewers", type=int, default=3000)
     p.add_argument("--out", default="bench/results/sre-latest.json")
+    p.add_argument("--paths", default="",
+                   help="serve's consumer paths in the outage run (default: all; 'sre': the SRE "
+                        "path alone, for a larger audience on the shared box)")
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix="viewpipe-bench-sre-", dir="build")
     if args.catchup:

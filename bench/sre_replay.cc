@@ -11,6 +11,11 @@
 // whole replay, as in the steady-hour bench.
 //
 //   build/release/bench/sre_replay --data-dir DIR [--batch 4096] [--mixed]
+//   build/release/bench/sre_replay --data-dir DIR --live STEP_MS [--delay-ms D]
+//                                  [--set max_p_value=1e-8 ...]
+//
+// --live: in arrival order instead, as the live consumer saw it
+// (sre_replay_live.h): the earliest wall time each alert could be raised.
 //
 // DIR is opened read only (a copy of a bench run's data dir, or a live one).
 
@@ -26,6 +31,7 @@
 #include "sre/alert_book.h"
 #include "sre/sre_processor.h"
 #include "sre/sre_state.h"
+#include "sre_replay_live.h"
 
 using namespace viewpipe;
 
@@ -35,6 +41,9 @@ struct Args {
   std::string data_dir;
   size_t batch = 4096;
   bool mixed = false;
+  int64_t live_step_ms = 0;  // > 0: --live
+  int64_t delay_ms = 0;
+  std::vector<std::pair<std::string, double>> set;  // --set key=value (--live)
 };
 
 bool Parse(int argc, char** argv, Args* a) {
@@ -46,6 +55,15 @@ bool Parse(int argc, char** argv, Args* a) {
       a->data_dir = argv[++i];
     } else if (i + 1 < argc && k == "--batch") {
       a->batch = std::stoul(argv[++i]);
+    } else if (i + 1 < argc && k == "--live") {
+      a->live_step_ms = std::stoll(argv[++i]);
+    } else if (i + 1 < argc && k == "--delay-ms") {
+      a->delay_ms = std::stoll(argv[++i]);
+    } else if (i + 1 < argc && k == "--set") {
+      const std::string kv = argv[++i];
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos) return false;
+      a->set.emplace_back(kv.substr(0, eq), std::stod(kv.substr(eq + 1)));
     } else {
       return false;
     }
@@ -64,10 +82,15 @@ size_t ReadInto(RecordReader* r, size_t n, std::vector<ConsumedRecord>* out) {
 int main(int argc, char** argv) {
   Args args;
   if (!Parse(argc, argv, &args)) {
-    std::fprintf(stderr, "usage: sre_replay --data-dir DIR [--batch N] [--mixed]\n");
+    std::fprintf(stderr,
+                 "usage: sre_replay --data-dir DIR [--batch N] [--mixed] | [--live STEP_MS "
+                 "[--delay-ms D]]\n");
     return 2;
   }
   spdlog::set_level(spdlog::level::warn);
+  if (args.live_step_ms > 0) {
+    return bench::RunLiveReplay({args.data_dir, args.live_step_ms, args.delay_ms, args.set});
+  }
   FileLogOptions lo;
   lo.dir = JoinPath(args.data_dir, "log");
   lo.read_only = true;

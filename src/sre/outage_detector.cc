@@ -118,13 +118,13 @@ double OutageDetector::Denominator(QoeMetric m, const Evidence& e) {
   return 0;
 }
 
-// The newest data of the group for metric m: the newest slices back to
-// where they hold recent_volume of the span's minimum volume, at most
-// recent_max_ms back (the newest slices are partial while data arrive out
-// of order; one slice when it has the volume).
+// The newest data of the group for metric m before `end`: the newest
+// slices back to where they hold recent_volume of the span's minimum
+// volume, at most recent_max_ms back (the newest slices are partial while
+// data arrive out of order; one slice when it has the volume).
 OutageDetector::Evidence OutageDetector::Newest(QoeMetric m,
                                                 const std::vector<GroupSlice>& mine,
-                                                int64_t now) const {
+                                                int64_t end) const {
   const double need = options_.recent_volume * (m == QoeMetric::kRebufferRatio
                                                     ? static_cast<double>(options_.min_watch_ms)
                                                 : m == QoeMetric::kPlaybackFailureRate
@@ -132,8 +132,9 @@ OutageDetector::Evidence OutageDetector::Newest(QoeMetric m,
                                                     : static_cast<double>(options_.min_attempts));
   Evidence e;
   for (auto it = mine.rbegin(); it != mine.rend(); ++it) {
-    if (it->first < now - options_.recent_max_ms) break;
-    if (it->first < now - options_.recent_ms && Denominator(m, e) >= need) break;
+    if (it->first >= end) continue;
+    if (it->first < end - options_.recent_max_ms) break;
+    if (it->first < end - options_.recent_ms && Denominator(m, e) >= need) break;
     e.Add(*it->second);
   }
   return e;
@@ -157,7 +158,11 @@ void OutageDetector::OnGroupTick(const GroupKey& g, GroupState& gs, const SliceV
   group_ = &gs;
   for (size_t m = 0; m < kQoeMetrics; ++m) {
     const auto metric = static_cast<QoeMetric>(m);
-    Evaluate(g, metric, gs.metrics[m], Read(metric, span, Newest(metric, mine, now)), now);
+    Reading r = Read(metric, span, Newest(metric, mine, now));
+    if (metric == QoeMetric::kRebufferRatio) {
+      r.settled = Read(metric, span, Newest(metric, mine, now - options_.settle_ms)).newest;
+    }
+    Evaluate(g, metric, gs.metrics[m], r, now);
   }
   if (!partial_) LearnStalls(gs, now);
   mine_ = nullptr;
@@ -227,11 +232,15 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
   // No verdict without volume (an open alert stays open). Hysteresis: back
   // to normal only when the newest data are clearly so.
   if (!r.volume) return;
-  if (r.newest > b.base + floor / 2) {
+  // The ratio on settled data: its newest seconds lack playing time.
+  const bool ratio = m == QoeMetric::kRebufferRatio;
+  if ((ratio ? r.settled : r.newest) > b.base + floor / 2) {
     s.normal = 0;
     return;
   }
-  if (s.normal++ == 0) s.normal_start = now - options_.recent_ms;
+  if (s.normal++ == 0) {
+    s.normal_start = now - options_.recent_ms - (ratio ? options_.settle_ms : 0);
+  }
   if (s.normal * options_.tick_ms >= options_.resolve_ms) {
     book_->Resolve(s.open_id, s.normal_start);  // a covered alert is not in the book: no-op
     spdlog::info("sre: resolved {}", s.open_id);

@@ -113,6 +113,7 @@ class OutageDetector {
   struct Reading {
     bool volume = false;
     double value = 0, newest = 0;
+    double settled = 0;  // the rebuffering ratio's newest settled data (settle_ms)
     double num = 0, den = 0;  // the span's proportion, when it is one
     bool proportion = false;
   };
@@ -136,7 +137,9 @@ class OutageDetector {
   static double Denominator(QoeMetric m, const Evidence& e);
   // P(X >= k) for X ~ Poisson(lambda).
   static double PoissonTail(double k, double lambda);
-  Evidence Newest(QoeMetric m, const std::vector<GroupSlice>& mine, int64_t now) const;
+  // The newest data of slices that start before `end` (now, or now -
+  // settle_ms for the settled data).
+  Evidence Newest(QoeMetric m, const std::vector<GroupSlice>& mine, int64_t end) const;
   void OnGroupTick(const GroupKey& g, GroupState& gs, const SliceView& slices, int64_t now);
   Reading Read(QoeMetric m, const Evidence& span, const Evidence& newest) const;
   Baseline BaselineOf(QoeMetric m, const MetricState& s, const Reading& r) const;

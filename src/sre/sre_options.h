@@ -65,6 +65,14 @@ struct DetectorOptions {
   // cdn x country cell's few long stalls raised one in the steady hour).
   int max_gap = 2;
   int64_t resolve_ms = 30000;
+  // The rebuffering ratio resolves on settled data: the newest slices
+  // before now - settle_ms. A session's playing time is counted at its next
+  // event (a heartbeat every 10 s, events.md) while a stall's time is
+  // counted when it ends, so the newest ~10 s hold a fraction of the
+  // playing time: their ratio reads several times the true one, and live a
+  // CDN's rebuffering alert did not resolve for minutes (it then covered the
+  // CDN's next outage). 10 s + the players' batches.
+  int64_t settle_ms = 12000;
   // Baseline: the last history readings seen while normal (one per tick:
   // 15 min); no alert before min_history of them (2 min).
   size_t history = 900;

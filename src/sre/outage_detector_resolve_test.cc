@@ -1,0 +1,116 @@
+// Resolution of the rebuffering ratio as the live data arrive: a session's
+// playing time is counted at its next event (a heartbeat every 10 s), a
+// stall's time when it ends, so the newest slices hold a tenth of the
+// playing time at first and their ratio reads several times the true one.
+// Live, a CDN's rebuffering alert then stayed open for minutes and covered
+// the CDN's next outage (bench/README.md, SRE, session 6).
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sre/outage_detector.h"
+
+namespace viewpipe::sre {
+namespace {
+
+constexpr int64_t kT0 = 1764400000000;
+constexpr int64_t kTick = 1000;  // DetectorOptions::tick_ms
+
+class ResolveTest : public ::testing::Test {
+ protected:
+  ResolveTest() : clock_(kT0), book_(nullptr, ""), detector_(options_, &book_, &clock_) {}
+
+  // One second of cdn-r: 1,000 viewers playing, a tenth of them sending
+  // their heartbeat in it (each crediting its last 10 s of playing, one
+  // second to each of the last ten slices), and `stalls` stalls of
+  // stall_ms that start and end in it.
+  void Tick(int stalls, int64_t stall_ms) {
+    QoeCounts now;
+    now.stall_starts = static_cast<uint64_t>(stalls);
+    now.rebuffers = static_cast<uint64_t>(stalls);
+    now.stalled_ms = stalls * stall_ms;
+    now.longest_stall_ms = stalls > 0 ? stall_ms : 0;
+    now.attempts = 5;
+    now.ended_plays = 5;
+    Add(now_, now);
+    for (int k = 0; k < 10; ++k) {
+      QoeCounts playing;
+      playing.playing_ms = 100 * kTick;
+      Add(now_ - k * kTick, playing);
+    }
+    now_ += kTick;
+    clock_.Advance(kTick);
+    SliceView view;
+    for (const auto& [s, counts] : slices_) view.emplace(s, &counts);
+    detector_.OnTick(now_, view);
+    while (slices_.begin()->first < now_ - options_.span_ms) slices_.erase(slices_.begin());
+  }
+  void Add(int64_t at, const QoeCounts& c) {
+    for (const GroupKey& k : {GroupKey{QoeDim::kTotal, ""}, GroupKey{QoeDim::kCdn, "cdn-r"}}) {
+      slices_[at][k].Merge(c);
+    }
+  }
+  // Normal: three 500 ms stalls a second (a ratio of ~0.2 %, but ~1.5 % in
+  // the newest slice, which holds a tenth of its playing time).
+  void Normal(int seconds) {
+    for (int i = 0; i < seconds; ++i) Tick(3, 500);
+  }
+  // An outage: 30 stalls of 1 s a second.
+  void Outage(int seconds) {
+    for (int i = 0; i < seconds; ++i) Tick(30, 1000);
+  }
+  std::vector<Alert> Alerts() {
+    std::vector<Alert> out;
+    for (const Alert& a : book_.List(false, 0)) {
+      if (a.dimension == "cdn" && a.metric == "rebuffer_ratio") out.push_back(a);
+    }
+    return out;
+  }
+
+  DetectorOptions options_;
+  ManualClock clock_;
+  AlertBook book_;
+  OutageDetector detector_;
+  std::map<int64_t, GroupCounts> slices_;
+  int64_t now_ = kT0;
+};
+
+TEST_F(ResolveTest, RebufferAlertResolvesThoughTheNewestSlicesLackPlayingTime) {
+  Normal(200);
+  EXPECT_TRUE(Alerts().empty());
+  const int64_t first = now_;
+  Outage(20);
+  const int64_t back = now_;
+  Normal(60);
+  auto alerts = Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_LE(std::abs(alerts[0].started_at - first), 2 * kTick);
+  // Resolved, at the start of the normal data it judged (settled ones).
+  ASSERT_FALSE(alerts[0].open);
+  ASSERT_TRUE(alerts[0].resolved_at.has_value());
+  EXPECT_GE(*alerts[0].resolved_at, back);
+  EXPECT_LE(*alerts[0].resolved_at, back + 10 * kTick);
+  // So the CDN's next outage raises its own alert, within seconds.
+  Normal(40);
+  const int64_t second = now_;
+  Outage(20);
+  alerts = Alerts();
+  ASSERT_EQ(alerts.size(), 2u);
+  const Alert& next = alerts[0].started_at > alerts[1].started_at ? alerts[0] : alerts[1];
+  EXPECT_TRUE(next.open);
+  EXPECT_LE(std::abs(next.started_at - second), 2 * kTick);
+  EXPECT_LE(next.detected_event_time - second, 5 * kTick);
+}
+
+TEST_F(ResolveTest, RebufferAlertStaysOpenWhileTheOutageGoesOn) {
+  Normal(200);
+  Outage(90);
+  const auto alerts = Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_TRUE(alerts[0].open);
+}
+
+}  // namespace
+}  // namespace viewpipe::sre
