@@ -118,13 +118,15 @@ double OutageDetector::Denominator(QoeMetric m, const Evidence& e) {
   return 0;
 }
 
-// The newest data of the group for metric m before `end`: the newest
-// slices back to where they hold recent_volume of the span's minimum
-// volume, at most recent_max_ms back (the newest slices are partial while
-// data arrive out of order; one slice when it has the volume).
+// The newest data of the group for metric m: the newest slices back to
+// where they hold recent_volume of the span's minimum volume, at most
+// recent_max_ms before `end` (the newest slices are partial while data
+// arrive out of order; one slice when it has the volume). With before_end
+// (the settled read) only slices before `end`; without, also the slices
+// past it that data running ahead of the watermark have begun.
 OutageDetector::Evidence OutageDetector::Newest(QoeMetric m,
                                                 const std::vector<GroupSlice>& mine,
-                                                int64_t end) const {
+                                                int64_t end, bool before_end) const {
   const double need = options_.recent_volume * (m == QoeMetric::kRebufferRatio
                                                     ? static_cast<double>(options_.min_watch_ms)
                                                 : m == QoeMetric::kPlaybackFailureRate
@@ -132,7 +134,7 @@ OutageDetector::Evidence OutageDetector::Newest(QoeMetric m,
                                                     : static_cast<double>(options_.min_attempts));
   Evidence e;
   for (auto it = mine.rbegin(); it != mine.rend(); ++it) {
-    if (it->first >= end) continue;
+    if (before_end && it->first >= end) continue;
     if (it->first < end - options_.recent_max_ms) break;
     if (it->first < end - options_.recent_ms && Denominator(m, e) >= need) break;
     e.Add(*it->second);
@@ -158,9 +160,9 @@ void OutageDetector::OnGroupTick(const GroupKey& g, GroupState& gs, const SliceV
   group_ = &gs;
   for (size_t m = 0; m < kQoeMetrics; ++m) {
     const auto metric = static_cast<QoeMetric>(m);
-    Reading r = Read(metric, span, Newest(metric, mine, now));
+    Reading r = Read(metric, span, Newest(metric, mine, now, false));
     if (metric == QoeMetric::kRebufferRatio) {
-      r.settled = Read(metric, span, Newest(metric, mine, now - options_.settle_ms)).newest;
+      r.settled = Read(metric, span, Newest(metric, mine, now - options_.settle_ms, true)).newest;
     }
     Evaluate(g, metric, gs.metrics[m], r, now);
   }

@@ -139,7 +139,8 @@ class OutageDetector {
   static double PoissonTail(double k, double lambda);
   // The newest data of slices that start before `end` (now, or now -
   // settle_ms for the settled data).
-  Evidence Newest(QoeMetric m, const std::vector<GroupSlice>& mine, int64_t end) const;
+  Evidence Newest(QoeMetric m, const std::vector<GroupSlice>& mine, int64_t end,
+                  bool before_end) const;
   void OnGroupTick(const GroupKey& g, GroupState& gs, const SliceView& slices, int64_t now);
   Reading Read(QoeMetric m, const Evidence& span, const Evidence& newest) const;
   Baseline BaselineOf(QoeMetric m, const MetricState& s, const Reading& r) const;
