@@ -36,8 +36,8 @@ void LookupHttpServer::Loop::Accept() {
     }
     if (server_->connections_.fetch_add(1) >= server_->options_.max_connections) {
       server_->connections_.fetch_sub(1);
-      ::close(fd);
       server_->metrics_->Rejected(HttpServerMetrics::RejectReason::kMaxConnections);
+      ::close(fd);  // after counting: a client that sees the close sees the count
       continue;
     }
     int one = 1;

@@ -62,8 +62,8 @@ bool LookupHttpServer::ShedOneConnection() {
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
   const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd >= 0) {
-    ::close(fd);
     metrics_->Rejected(HttpServerMetrics::RejectReason::kFdLimit);
+    ::close(fd);  // after counting, as for max_connections
   }
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   return fd >= 0;
