@@ -29,11 +29,6 @@ struct BatchCli {
   size_t limit = 50;
 };
 
-int Fail(const Status& st) {
-  std::fprintf(stderr, "error: %s\n", st.message().c_str());
-  return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
-}
-
 // A progress bar on a terminal, plain lines otherwise.
 batch::JobProgress ProgressBar(std::string what) {
   bool tty = isatty(STDERR_FILENO) != 0;

@@ -4,7 +4,10 @@
 // that executes it (returning the process exit code).
 
 #include <csignal>
+#include <cstdio>
 #include <functional>
+
+#include "common/status.h"
 
 namespace CLI {
 class App;
@@ -13,6 +16,11 @@ class App;
 namespace viewpipe::tools {
 
 struct ServerConfig;
+// Prints "error: <status>" to stderr; the exit code: 2 for a bad argument, else 1.
+inline int Fail(const Status& st) {
+  std::fprintf(stderr, "error: %s\n", st.ToString().c_str());
+  return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
+}
 // Blocks SIGINT/SIGTERM in every thread started after this call, so the
 // calling thread can sigwait for them (serve and demo).
 sigset_t BlockStopSignals();

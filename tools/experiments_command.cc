@@ -29,11 +29,6 @@ struct ExperimentsCli {
   int64_t from_ms = -1, to_ms = -1;
 };
 
-int Fail(const Status& st) {
-  std::fprintf(stderr, "error: %s\n", st.ToString().c_str());
-  return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
-}
-
 std::string Query(const ExperimentsCli& c) {
   std::string q;
   auto add = [&q](const char* k, const std::string& v) {

@@ -89,11 +89,6 @@ void AddServeFlags(CLI::App* cmd, HistoryOptions* o) {
   AddPricingFlags(cmd, o);
 }
 
-int Fail(const Status& st) {
-  std::fprintf(stderr, "error: %s\n", st.ToString().c_str());
-  return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
-}
-
 // GET or POST against a running server; the body, or an error.
 Result<std::string> Http(const std::string& url, const std::string& path, const std::string* body) {
   httplib::Client client(url);

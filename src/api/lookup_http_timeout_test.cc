@@ -38,7 +38,7 @@ class SizeRoute final : public BodyRoute {
   mutable std::atomic<int> handled_{0};
 };
 
-std::string Post(const std::string& body, const std::string& key = "ok") {
+std::string KeyedPost(const std::string& body, const std::string& key = "ok") {
   return "POST /v1/events HTTP/1.1\r\nAuthorization: Bearer " + key +
          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
@@ -136,7 +136,7 @@ TEST_F(LookupHttpTimeoutTest, ConnectionThatNeverSendsIsClosedAfterTheIdleTimeou
 TEST_F(LookupHttpTimeoutTest, HalfSentBodyGets408AndIsClosedAfterTheReadTimeout) {
   Start(Timeouts(/*idle_ms=*/10000, /*read_ms=*/400));
   RawClient c(server_->port());
-  const std::string req = Post(std::string(1000, 'x'));
+  const std::string req = KeyedPost(std::string(1000, 'x'));
   const auto t0 = Clock::now();
   c.Send(req.substr(0, req.size() - 500));  // the head and half the body, then nothing
   const std::string r = c.Next();
@@ -149,7 +149,7 @@ TEST_F(LookupHttpTimeoutTest, HalfSentBodyGets408AndIsClosedAfterTheReadTimeout)
   EXPECT_EQ(Requests("/v1/events", 408), 1u);
   // The server still serves.
   RawClient d(server_->port());
-  d.Send(Post("abc"));
+  d.Send(KeyedPost("abc"));
   EXPECT_EQ(d.Next().rfind("HTTP/1.1 200", 0), 0u);
 }
 
@@ -199,11 +199,11 @@ TEST_F(LookupHttpTimeoutTest, MetricsCountRequestsByRouteAndStatusAndBytes) {
   send(c, kGet);
   send(c, "GET /nope HTTP/1.1\r\n\r\n");
   send(c, "GET /healthz HTTP/1.1\r\n\r\n");
-  send(c, Post("hello"));
-  send(c, Post("busy"));
+  send(c, KeyedPost("hello"));
+  send(c, KeyedPost("busy"));
   for (int i = 0; i < 6; ++i) EXPECT_FALSE(c.Next().empty());
   RawClient refused(server_->port());
-  send(refused, Post("x", "wrong"));
+  send(refused, KeyedPost("x", "wrong"));
   EXPECT_EQ(refused.Next().rfind("HTTP/1.1 401", 0), 0u);
   EXPECT_EQ(Requests("/v1/ping", 200), 2u);
   EXPECT_EQ(Requests("other", 404), 1u);
@@ -250,7 +250,7 @@ TEST_F(LookupHttpTimeoutTest, BodiesOverTheMemoryBudgetGet503UntilOneIsFreed) {
   LookupServerOptions o = Timeouts(10000, 10000);
   o.max_body_buffer_bytes = 1500;
   Start(o);
-  const std::string req = Post(std::string(1000, 'y'));
+  const std::string req = KeyedPost(std::string(1000, 'y'));
   RawClient holder(server_->port());
   holder.Send(req.substr(0, req.size() - 10));  // holds a 1000-byte buffer, unfinished
   std::this_thread::sleep_for(milliseconds(100));

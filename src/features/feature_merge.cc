@@ -11,7 +11,7 @@ namespace viewpipe::features {
 namespace {
 
 // (ts, event_id) order, as in FeatureFold.
-bool Newer(const RecentTitle& a, const RecentTitle& b) {
+bool NewerTitle(const RecentTitle& a, const RecentTitle& b) {
   return std::tie(a.ts, a.event_id) > std::tie(b.ts, b.event_id);
 }
 
@@ -29,12 +29,12 @@ void MergeRecent(std::span<const ProfileState> parts, ProfileState* out) {
   for (const ProfileState& p : parts) {
     for (const RecentTitle& r : p.recent) {
       auto [it, inserted] = newest.try_emplace(r.title_id, r);
-      if (!inserted && Newer(r, it->second)) it->second = r;
+      if (!inserted && NewerTitle(r, it->second)) it->second = r;
     }
   }
   out->recent.clear();
   for (auto& [title, r] : newest) out->recent.push_back(std::move(r));
-  std::sort(out->recent.begin(), out->recent.end(), Newer);
+  std::sort(out->recent.begin(), out->recent.end(), NewerTitle);
   if (out->recent.size() > static_cast<size_t>(kRecentTitles)) out->recent.resize(kRecentTitles);
 }
 

@@ -13,10 +13,10 @@
 namespace viewpipe {
 namespace {
 
-constexpr int64_t kNow = 1'790'000'000'000;
+constexpr int64_t kCollectorNow = 1'790'000'000'000;
 
 std::string EventJson(const std::string& id, const std::string& type = "heartbeat",
-                      int64_t ts = kNow - 1000) {
+                      int64_t ts = kCollectorNow - 1000) {
   std::string extra;
   if (type == "play_start") extra = ",\"startup_ms\":800";
   return "{\"event_id\":\"" + id + "\",\"type\":\"" + type + "\",\"ts\":" + std::to_string(ts) +
@@ -80,7 +80,7 @@ class CollectorTest : public ::testing::Test {
   size_t DeadLetters() { return static_cast<size_t>(log_->EndOffset(kTopicDeadLetters, 0)); }
 
   FaultInjectionEnv env_{Env::Default()};
-  ManualClock clock_{kNow};
+  ManualClock clock_{kCollectorNow};
   std::filesystem::path dir_;
   std::unique_ptr<MetricsRegistry> metrics_;
   std::unique_ptr<FileLog> log_;
@@ -169,11 +169,11 @@ TEST_F(CollectorTest, RecoveryRepairsQoeTopic) {
   {
     auto parsed = ParseBatch(
         Body({EventJson("q", "attempt"), EventJson("h", "heartbeat"), EventJson("s", "seek")}),
-        BodyFormat::kJson, kNow, {});
+        BodyFormat::kJson, kCollectorNow, {});
     ASSERT_TRUE(parsed.ok());
     ASSERT_EQ(parsed->accepted.size(), 3u);
     for (const AcceptedEvent& e : parsed->accepted) {
-      ProduceRecord only_viewing{kTopicViewing, e.session_id, e.encoded, kNow};
+      ProduceRecord only_viewing{kTopicViewing, e.session_id, e.encoded, kCollectorNow};
       ASSERT_TRUE(log_->Append({&only_viewing, 1}).ok());
     }
   }
@@ -189,10 +189,10 @@ TEST_F(CollectorTest, RecoveryRepairsQoeTopic) {
 TEST_F(CollectorTest, RecoveryCompletesCommitTornTheOtherWay) {
   std::string body = Body({EventJson("q", "attempt")});
   {
-    auto parsed = ParseBatch(body, BodyFormat::kJson, kNow, {});
+    auto parsed = ParseBatch(body, BodyFormat::kJson, kCollectorNow, {});
     ASSERT_TRUE(parsed.ok());
     const AcceptedEvent& e = parsed->accepted[0];
-    ProduceRecord only_qoe{kTopicQoe, e.session_id, e.encoded, kNow};
+    ProduceRecord only_qoe{kTopicQoe, e.session_id, e.encoded, kCollectorNow};
     ASSERT_TRUE(log_->Append({&only_qoe, 1}).ok());
   }
   Open();

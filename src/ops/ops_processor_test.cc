@@ -16,8 +16,8 @@ namespace {
 using testing::TestEvent;
 using testing::TrackerCount;
 
-constexpr int64_t kB = 1700000000;
-constexpr int64_t kMs = kB * 1000;
+using testing::kB;
+using testing::kMs;
 
 // Every count of every key over [from, to]: what two runs must agree on.
 std::map<std::string, std::vector<int64_t>> Dump(const SessionTracker& t, int64_t from,

@@ -12,8 +12,8 @@ namespace {
 
 using testing::TestEvent;
 
-constexpr int64_t kB = 1700000000;
-constexpr int64_t kMs = kB * 1000;
+using testing::kB;
+using testing::kMs;
 
 class OpsRoutesTest : public ::testing::Test {
  protected:

@@ -14,6 +14,9 @@
 
 namespace viewpipe::ops::testing {
 
+inline constexpr int64_t kB = 1700000000;  // a second; test events start around kB * 1000 ms
+inline constexpr int64_t kMs = kB * 1000;
+
 // An event that owns its strings.
 struct TestEvent {
   std::string session;

@@ -15,8 +15,8 @@ using testing::Oracle;
 using testing::TestEvent;
 using testing::TrackerCount;
 
-constexpr int64_t kB = 1700000000;  // a second; events start around kB * 1000 ms
-constexpr int64_t kMs = kB * 1000;
+using testing::kB;
+using testing::kMs;
 
 class SessionTrackerTest : public ::testing::Test {
  protected:

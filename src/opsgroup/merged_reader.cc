@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "ops/ops_query.h"
+
 namespace viewpipe::ops {
 namespace {
 
@@ -12,7 +14,6 @@ constexpr int64_t kMemberMaxAgeMs = 5000;
 constexpr auto kMemberCacheTtl = std::chrono::milliseconds(500);
 constexpr int kAttempts = 3;
 constexpr int64_t kDefaultSeriesSeconds = 3600;
-constexpr int64_t kMaxSeriesPoints = 86401;
 
 MergedAnswer Fail(int status, std::string why) {
   MergedAnswer a;

@@ -10,12 +10,13 @@
 #include <string>
 
 #include "sre/outage_detector.h"
+#include "sre/sre_test_util.h"
 
 namespace viewpipe::sre {
 namespace {
 
-constexpr int64_t kT0 = 1764400000000;
-constexpr int64_t kTick = 1000;  // DetectorOptions::tick_ms
+using testing::kT0;
+using testing::kTick;
 
 class StallTest : public ::testing::Test {
  protected:

@@ -1,5 +1,6 @@
 // Outage detection on synthetic 10 s windows with binomial noise.
 #include "sre/outage_detector.h"
+#include "sre/sre_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -10,9 +11,9 @@
 namespace viewpipe::sre {
 namespace {
 
-constexpr int64_t kT0 = 1764400000000;
+using testing::kT0;
 constexpr int64_t kStep = 10000;
-constexpr int64_t kTick = 1000;  // DetectorOptions::tick_ms
+using testing::kTick;
 constexpr int kSlices = kStep / kTick;
 
 struct Cell {

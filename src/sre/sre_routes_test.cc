@@ -13,7 +13,7 @@ namespace {
 
 using testing::Ev;
 using T = EventType;
-constexpr int64_t kT0 = 1764400000000;
+using testing::kT0;
 
 class SreRoutesTest : public ::testing::Test {
  protected:

@@ -9,6 +9,9 @@
 
 namespace viewpipe::sre::testing {
 
+inline constexpr int64_t kT0 = 1764400000000;  // a test's first event time
+inline constexpr int64_t kTick = 1000;         // DetectorOptions::tick_ms
+
 struct Ev {
   EventView v;
   explicit Ev(EventType type, int64_t ts, const char* session = "s1", const char* cdn = "cdn-a",

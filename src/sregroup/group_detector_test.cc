@@ -22,9 +22,9 @@ namespace {
 
 using testing::Ev;
 
-constexpr int64_t kT0 = 1700000000000;
-constexpr int64_t kOutage = kT0 + 10 * 60000;  // cdn-b fails 60 % of starts for 2 min
-constexpr int kPartitions = 2;
+constexpr int64_t kDetT0 = 1700000000000;
+constexpr int64_t kOutage = kDetT0 + 10 * 60000;  // cdn-b fails 60 % of starts for 2 min
+constexpr int kDetPartitions = 2;
 
 std::deque<Ev> OutageTraffic(std::deque<std::string>* ids) {
   std::mt19937 rng(11);
@@ -35,7 +35,7 @@ std::deque<Ev> OutageTraffic(std::deque<std::string>* ids) {
     events.push_back(e);
   };
   for (int i = 0; i < 14 * 60 * 5; ++i) {
-    const int64_t t = kT0 + i * 200 + static_cast<int64_t>(rng() % 200);
+    const int64_t t = kDetT0 + i * 200 + static_cast<int64_t>(rng() % 200);
     const std::string& s = ids->emplace_back("s" + std::to_string(i));
     const char* cdn = i % 2 == 0 ? "cdn-a" : "cdn-b";
     const char* country = i % 3 == 0 ? "FR" : "DE";
@@ -74,12 +74,12 @@ std::pair<std::vector<Alert>, std::vector<Alert>> RunGroup(int64_t handover_at) 
   const std::deque<Ev> events = OutageTraffic(&ids);
   ScopedTempDir tmp;
   SreOptions o;
-  ManualClock clock(kT0);
+  ManualClock clock(kDetT0);
   AlertBook ref_book(nullptr, "");
   SreState one(o, &ref_book, &clock);
   SreShards shards;
   shards.Write([&](SreShards::Map& m) {
-    for (PartitionId p = 0; p < kPartitions; ++p) m[p].qoe = std::make_unique<PartitionQoe>(o, 120000);
+    for (PartitionId p = 0; p < kDetPartitions; ++p) m[p].qoe = std::make_unique<PartitionQoe>(o, 120000);
   });
   LocalObjectStore store(Env::Default(), JoinPath(tmp.path(), "store"));
   int owner = 1;
@@ -103,7 +103,7 @@ std::pair<std::vector<Alert>, std::vector<Alert>> RunGroup(int64_t handover_at) 
   for (size_t i = 0; i < events.size(); ++i) {
     const EventView& e = events[i].v;
     one.Apply(e);
-    shards.Write([&](SreShards::Map& m) { m[HashPartition(e.session_id, kPartitions)].qoe->Apply(e); });
+    shards.Write([&](SreShards::Map& m) { m[HashPartition(e.session_id, kDetPartitions)].qoe->Apply(e); });
     w = std::max(w, std::min(e.ts_ms, e.received_at_ms));
     if (i % 40 != 39) continue;
     clock.Set(w + 1000);
@@ -183,10 +183,10 @@ TEST(GroupDetectorTest, UnownedPartitionStopsTheDetectorAndIsReported) {
   const std::deque<Ev> events = OutageTraffic(&ids);
   ScopedTempDir tmp;
   SreOptions o;
-  ManualClock clock(kT0);
+  ManualClock clock(kDetT0);
   SreShards shards;
   shards.Write([&](SreShards::Map& m) {
-    for (PartitionId p = 0; p < kPartitions; ++p) m[p].qoe = std::make_unique<PartitionQoe>(o, 120000);
+    for (PartitionId p = 0; p < kDetPartitions; ++p) m[p].qoe = std::make_unique<PartitionQoe>(o, 120000);
   });
   LocalObjectStore store(Env::Default(), JoinPath(tmp.path(), "store"));
   bool hide_p1 = false;
@@ -200,7 +200,7 @@ TEST(GroupDetectorTest, UnownedPartitionStopsTheDetectorAndIsReported) {
     for (PartitionPartial& p : shards.Report(q)) {
       if (!(hide_p1 && p.partition == 1)) g.parts.push_back(std::move(p));
     }
-    g.missing = MissingPartitions(g.parts, kPartitions);
+    g.missing = MissingPartitions(g.parts, kDetPartitions);
     return g;
   };
   d.is_detector = [] { return true; };
@@ -222,7 +222,7 @@ TEST(GroupDetectorTest, UnownedPartitionStopsTheDetectorAndIsReported) {
   int64_t tick_when_hidden = 0;
   for (size_t i = 0; i < events.size() / 2; ++i) {
     const EventView& e = events[i].v;
-    shards.Write([&](SreShards::Map& m) { m[HashPartition(e.session_id, kPartitions)].qoe->Apply(e); });
+    shards.Write([&](SreShards::Map& m) { m[HashPartition(e.session_id, kDetPartitions)].qoe->Apply(e); });
     w = std::max(w, std::min(e.ts_ms, e.received_at_ms));
     if (i % 40 != 39) continue;
     clock.Set(w + 1000);
@@ -260,7 +260,7 @@ namespace {
 TEST(GroupDetectorTest, DamagedStoredStateIsSetAsideNotFatal) {
   ScopedTempDir tmp;
   SreOptions o;
-  ManualClock clock(kT0);
+  ManualClock clock(kDetT0);
   SreShards shards;
   LocalObjectStore store(Env::Default(), JoinPath(tmp.path(), "store"));
   ASSERT_TRUE(store.Put(GroupDetector::kAlertsKey, "not an alert book").ok());
@@ -273,7 +273,7 @@ TEST(GroupDetectorTest, DamagedStoredStateIsSetAsideNotFatal) {
   d.gather = [&](const PartialQuery& q) {
     Gathered g;
     g.parts = shards.Report(q);
-    g.missing = MissingPartitions(g.parts, kPartitions);
+    g.missing = MissingPartitions(g.parts, kDetPartitions);
     return g;
   };
   d.is_detector = [] { return true; };
