@@ -16,7 +16,7 @@
 #include "log/file_log.h"
 #include "ops/ops_processor.h"
 #include "ops/ops_test_util.h"
-#include "opsgroup/group_members.h"
+#include "partgroup/group_members.h"
 #include "opsgroup/merged_reader.h"
 #include "opsgroup/ops_group_processor.h"
 #include "opsgroup/ops_group_routes.h"
@@ -188,7 +188,7 @@ class OpsGroupTest : public ::testing::Test {
     Dumped out;
     for (Member* m : members) {
       for (const auto& [p, s] : m->shards->owner_view()) {
-        AddDump(*s.tracker, kB - 1, kB + 900, &out);
+        AddDump(*s.state, kB - 1, kB + 900, &out);
       }
     }
     return out;
@@ -268,14 +268,15 @@ TEST_F(OpsGroupTest, MergedReadsOverHttpAreExactAndNameMissingPartitions) {
   Feed(&a, 1.0);
   Feed(&b, 1.0);
   httplib::Server server_b;
-  GroupMembers members_b(&store_, &clock_, "b", "");
+  partgroup::GroupMembers members_b(&store_, &clock_, "b", "");
   MergedReader reader_b(b.shards.get(), &members_b, kPartitions);
   OpsGroupRoutes routes_b(b.shards.get(), &reader_b, "b", 1, nullptr);
   routes_b.Register(&server_b);
   const int port = server_b.bind_to_any_port("127.0.0.1");
   std::thread serving([&] { server_b.listen_after_bind(); });
-  GroupMembers members_a(&store_, &clock_, "a", "http://127.0.0.1:1");
-  GroupMembers announce_b(&store_, &clock_, "b", "http://127.0.0.1:" + std::to_string(port));
+  partgroup::GroupMembers members_a(&store_, &clock_, "a", "http://127.0.0.1:1");
+  partgroup::GroupMembers announce_b(&store_, &clock_, "b",
+                                     "http://127.0.0.1:" + std::to_string(port));
   ASSERT_TRUE(members_a.Publish({0, 2}).ok());
   ASSERT_TRUE(announce_b.Publish({1, 3}).ok());
   MergedReader reader(a.shards.get(), &members_a, kPartitions);
