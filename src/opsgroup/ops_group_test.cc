@@ -14,6 +14,8 @@
 #include "event/codec.h"
 #include "lake/local_object_store.h"
 #include "log/file_log.h"
+#include "ops/bytes.h"
+#include "ops/checkpoint_file.h"
 #include "ops/ops_processor.h"
 #include "ops/ops_test_util.h"
 #include "partgroup/group_members.h"
@@ -140,13 +142,13 @@ class OpsGroupTest : public ::testing::Test {
     return out;
   }
 
-  Member NewMember(const std::string& name) {
+  Member NewMember(const std::string& name, MetricsRegistry* metrics = nullptr) {
     Member m;
     m.shards = std::make_unique<PartitionShards>(options_.tracker);
     m.checkpoints = std::make_unique<ShardCheckpoints>(
         &store_, Env::Default(), JoinPath(tmp_.path(), name + "-scratch"), options_.tracker);
     m.processor = std::make_unique<OpsGroupProcessor>(log_.get(), "viewing", m.shards.get(),
-                                                      m.checkpoints.get(), &clock_, nullptr,
+                                                      m.checkpoints.get(), &clock_, metrics,
                                                       options_);
     return m;
   }
@@ -318,6 +320,48 @@ TEST_F(OpsGroupTest, MergedReadsOverHttpAreExactAndNameMissingPartitions) {
   const MergedAnswer short_of_b = reader.Counts(MergedReader::Mode::kNewest, 0, {}, "");
   EXPECT_EQ(short_of_b.status, 503);
   EXPECT_NE(short_of_b.error.find("partitions 1, 3 of 4"), std::string::npos) << short_of_b.error;
+}
+
+// What other processes, older checkpoints and dashboards rely on: the
+// objects' keys and shard section, the metrics' names and help texts.
+TEST_F(OpsGroupTest, CheckpointObjectsAndMetricsKeepTheirNames) {
+  EXPECT_EQ(ShardCheckpoints::Key(2), "ops/partitions/2/checkpoint");
+  MetricsRegistry metrics;
+  Member a = NewMember("a", &metrics);
+  Reassign(&a, {}, {0, 1, 2, 3});
+  Feed(&a, 0.5);
+  ASSERT_TRUE(a.processor->Checkpoint(a.next).ok());
+  auto data = store_.Get("ops/partitions/2/checkpoint");
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  const std::string copy = JoinPath(tmp_.path(), "copy");
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(copy, *data).ok());
+  auto reader = CheckpointReader::Open(Env::Default(), copy);
+  ASSERT_TRUE(reader.ok());
+  uint8_t kind;
+  std::string payload;
+  ASSERT_TRUE((*reader)->Next(&kind, &payload).ok());
+  EXPECT_EQ(kind, 17);
+  std::string_view in = payload;
+  uint64_t partition, next;
+  ASSERT_TRUE(bytes::GetCount(&in, INT32_MAX, &partition));
+  ASSERT_TRUE(bytes::GetCount(&in, INT64_MAX, &next));
+  EXPECT_EQ(partition, 2u);
+  EXPECT_EQ(static_cast<Offset>(next), a.next.at(2));
+  const std::string text = metrics.RenderPrometheus();
+  for (const char* line :
+       {"# HELP viewpipe_ops_events_total Events applied by the ops path",
+        "# HELP viewpipe_ops_corrupt_records_total Records of the viewing topic the ops path "
+        "could not decode",
+        "# HELP viewpipe_ops_partition_handovers_total Partitions this ops process took over",
+        "# HELP viewpipe_ops_partitions_owned Partitions of viewing this ops process counts",
+        "# HELP viewpipe_ops_watermark_ms The ops watermark (event time)",
+        "# HELP viewpipe_ops_checkpoint_seconds Time to write one ops checkpoint (all changed "
+        "partitions)",
+        "viewpipe_ops_checkpoint_seconds_bucket{le=\"30\"} 1",
+        "viewpipe_ops_partition_handovers_total{outcome=\"rebuild\"} 4",
+        "viewpipe_ops_partitions_owned 4"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  }
 }
 
 }  // namespace
