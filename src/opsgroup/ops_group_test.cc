@@ -19,6 +19,7 @@
 #include "ops/ops_processor.h"
 #include "ops/ops_test_util.h"
 #include "partgroup/group_members.h"
+#include "partgroup/group_test_util.h"
 #include "opsgroup/merged_reader.h"
 #include "opsgroup/ops_group_processor.h"
 #include "opsgroup/ops_group_routes.h"
@@ -49,24 +50,13 @@ void AddDump(const SessionTracker& t, int64_t from, int64_t to, Dumped* out) {
 }
 
 // One simulated process of the group.
-struct Member {
-  std::unique_ptr<PartitionShards> shards;
-  std::unique_ptr<ShardCheckpoints> checkpoints;
-  std::unique_ptr<OpsGroupProcessor> processor;
-  std::map<PartitionId, Offset> next;
-};
+using Member = partgroup::testing::Member<PartitionShards, ShardCheckpoints, OpsGroupProcessor>;
 
 class OpsGroupTest : public ::testing::Test {
  protected:
   OpsGroupTest() : clock_(kMs + 3600 * 1000), store_(Env::Default(), JoinPath(tmp_.path(), "shared")) {
-    FileLogOptions o;
-    o.dir = JoinPath(tmp_.path(), "log");
-    o.clock = &clock_;
-    o.topics = {{"viewing", kPartitions}};
-    o.min_free_bytes = 0;
-    auto log = FileLog::Open(o);
-    EXPECT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(log).value();
+    log_ = partgroup::testing::OpenGroupLog(JoinPath(tmp_.path(), "log"), &clock_, "viewing",
+                                            kPartitions);
     options_.background_checkpoint = false;
     Produce();
   }
@@ -103,22 +93,9 @@ class OpsGroupTest : public ::testing::Test {
     std::stable_sort(events.begin(), events.end(), [](const TestEvent& a, const TestEvent& b) {
       return a.received_at < b.received_at;
     });
-    std::vector<std::string> values(events.size());
-    std::vector<ProduceRecord> records;
-    for (size_t i = 0; i < events.size(); ++i) {
-      EventView v = events[i].View();
-      EncodeEvent(v, &values[i]);
-      ProduceRecord r;
-      r.topic = "viewing";
-      r.key = events[i].session;
-      r.value = values[i];
-      r.timestamp_ms = events[i].received_at;
-      records.push_back(r);
-    }
-    for (size_t i = 0; i < records.size(); i += 500) {
-      const size_t n = std::min<size_t>(500, records.size() - i);
-      ASSERT_TRUE(log_->Append(std::span(records).subspan(i, n)).ok());
-    }
+    std::vector<EventView> views;
+    for (const TestEvent& e : events) views.push_back(e.View());
+    partgroup::testing::AppendEvents(log_.get(), "viewing", views);
   }
 
   // What the one-process ops path counts over the whole log.
@@ -143,48 +120,20 @@ class OpsGroupTest : public ::testing::Test {
   }
 
   Member NewMember(const std::string& name, MetricsRegistry* metrics = nullptr) {
-    Member m;
-    m.shards = std::make_unique<PartitionShards>(options_.tracker);
-    m.checkpoints = std::make_unique<ShardCheckpoints>(
-        &store_, Env::Default(), JoinPath(tmp_.path(), name + "-scratch"), options_.tracker);
-    m.processor = std::make_unique<OpsGroupProcessor>(log_.get(), "viewing", m.shards.get(),
-                                                      m.checkpoints.get(), &clock_, metrics,
-                                                      options_);
-    return m;
+    return Member::Make(std::make_unique<PartitionShards>(options_.tracker),
+                        std::make_unique<ShardCheckpoints>(
+                            &store_, Env::Default(), JoinPath(tmp_.path(), name + "-scratch"),
+                            options_.tracker),
+                        log_.get(), "viewing", &clock_, metrics, options_);
   }
   void Reassign(Member* m, std::vector<PartitionId> lost, std::vector<PartitionId> gained) {
-    auto offsets = m->processor->Reassign(lost, gained);
-    ASSERT_TRUE(offsets.ok()) << offsets.status().ToString();
-    for (PartitionId p : lost) {
-      m->next.erase(p);
-    }
-    for (const auto& [p, o] : *offsets) {
-      m->next[p] = o;
-    }
+    partgroup::testing::ReassignTracked(m->processor.get(), lost, gained, &m->next);
   }
   // Feeds m its partitions' records up to fraction of each partition, in
   // batches that interleave the partitions (as a consumer does).
   void Feed(Member* m, double fraction) {
-    for (bool more = true; more;) {
-      more = false;
-      std::vector<ConsumedRecord> batch;
-      std::vector<std::unique_ptr<RecordReader>> readers;
-      for (auto& [p, next] : m->next) {
-        const Offset end = static_cast<Offset>(fraction * log_->EndOffset("viewing", p));
-        if (next >= end) continue;
-        auto reader = log_->NewReader("viewing", p, next);
-        ASSERT_TRUE(reader.ok());
-        std::vector<ConsumedRecord> got;
-        ASSERT_TRUE((*reader)->Read(static_cast<size_t>(std::min<Offset>(end - next, 37)), &got).ok());
-        for (const ConsumedRecord& r : got) next = r.offset + 1;
-        batch.insert(batch.end(), got.begin(), got.end());
-        readers.push_back(std::move(reader).value());
-        more = true;
-      }
-      if (!batch.empty()) {
-        ASSERT_TRUE(m->processor->Process(batch).ok());
-      }
-    }
+    partgroup::testing::FeedInterleaved(log_.get(), "viewing", m->processor.get(), &m->next,
+                                        fraction, 37);
   }
   Dumped Merged(const std::vector<Member*>& members) {
     Dumped out;

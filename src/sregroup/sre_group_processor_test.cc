@@ -11,9 +11,8 @@
 #include <deque>
 
 #include "common/scoped_temp_dir.h"
-#include "event/codec.h"
 #include "lake/local_object_store.h"
-#include "log/file_log.h"
+#include "partgroup/group_test_util.h"
 #include "sre/sre_test_util.h"
 
 namespace viewpipe::sre {
@@ -25,25 +24,15 @@ constexpr int64_t kGroupT0 = 1700000000000;
 constexpr int kQoePartitions = 2;
 
 // One simulated process of the group.
-struct SreMember {
-  std::unique_ptr<SreShards> shards;
-  std::unique_ptr<SreShardCheckpoints> checkpoints;
-  std::unique_ptr<SreGroupProcessor> processor;
-  std::map<PartitionId, Offset> next;
-};
+using SreMember =
+    partgroup::testing::Member<SreShards, SreShardCheckpoints, SreGroupProcessor>;
 
 class SreGroupProcessorTest : public ::testing::Test {
  protected:
   SreGroupProcessorTest()
       : clock_(kGroupT0 + 3600 * 1000), store_(Env::Default(), JoinPath(tmp_.path(), "shared")) {
-    FileLogOptions o;
-    o.dir = JoinPath(tmp_.path(), "log");
-    o.clock = &clock_;
-    o.topics = {{"qoe", kQoePartitions}};
-    o.min_free_bytes = 0;
-    auto log = FileLog::Open(o);
-    EXPECT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(log).value();
+    log_ = partgroup::testing::OpenGroupLog(JoinPath(tmp_.path(), "log"), &clock_, "qoe",
+                                            kQoePartitions);
     Produce();
   }
 
@@ -66,63 +55,23 @@ class SreGroupProcessorTest : public ::testing::Test {
     }
     std::stable_sort(events.begin(), events.end(),
                      [](const Ev& a, const Ev& b) { return a.v.ts_ms < b.v.ts_ms; });
-    std::vector<std::string> values(events.size());
-    std::vector<ProduceRecord> records;
-    for (size_t i = 0; i < events.size(); ++i) {
-      EncodeEvent(events[i].v, &values[i]);
-      ProduceRecord r;
-      r.topic = "qoe";
-      r.key = std::string(events[i].v.session_id);
-      r.value = values[i];
-      r.timestamp_ms = events[i].v.received_at_ms;
-      records.push_back(r);
-    }
-    for (size_t i = 0; i < records.size(); i += 500) {
-      const size_t n = std::min<size_t>(500, records.size() - i);
-      ASSERT_TRUE(log_->Append(std::span(records).subspan(i, n)).ok());
-    }
+    std::vector<EventView> views;
+    for (const Ev& e : events) views.push_back(e.v);
+    partgroup::testing::AppendEvents(log_.get(), "qoe", views);
   }
 
   SreMember NewMember(const std::string& name, MetricsRegistry* metrics = nullptr) {
-    SreMember m;
-    m.shards = std::make_unique<SreShards>();
-    m.checkpoints = std::make_unique<SreShardCheckpoints>(
+    auto checkpoints = std::make_unique<SreShardCheckpoints>(
         &store_, Env::Default(), JoinPath(tmp_.path(), name + "-scratch"), options_, 120000);
-    m.processor = std::make_unique<SreGroupProcessor>(log_.get(), "qoe", m.shards.get(),
-                                                      m.checkpoints.get(), &clock_, metrics,
-                                                      options_);
-    return m;
+    return SreMember::Make(std::make_unique<SreShards>(), std::move(checkpoints), log_.get(),
+                           "qoe", &clock_, metrics, options_);
   }
   void Reassign(SreMember* m, std::vector<PartitionId> lost, std::vector<PartitionId> gained) {
-    auto offsets = m->processor->Reassign(lost, gained);
-    ASSERT_TRUE(offsets.ok()) << offsets.status().ToString();
-    for (PartitionId p : lost) m->next.erase(p);
-    for (const auto& [p, o] : *offsets) m->next[p] = o;
+    partgroup::testing::ReassignTracked(m->processor.get(), lost, gained, &m->next);
   }
-  // Feeds m its partitions' records up to fraction of each, in batches that
-  // interleave the partitions (as a consumer does).
   void Feed(SreMember* m, double fraction) {
-    for (bool more = true; more;) {
-      more = false;
-      std::vector<ConsumedRecord> batch;
-      std::vector<std::unique_ptr<RecordReader>> readers;
-      for (auto& [p, next] : m->next) {
-        const Offset end = static_cast<Offset>(fraction * log_->EndOffset("qoe", p));
-        if (next >= end) continue;
-        auto reader = log_->NewReader("qoe", p, next);
-        ASSERT_TRUE(reader.ok());
-        std::vector<ConsumedRecord> got;
-        const size_t n = static_cast<size_t>(std::min<Offset>(end - next, 41));
-        ASSERT_TRUE((*reader)->Read(n, &got).ok());
-        for (const ConsumedRecord& r : got) next = r.offset + 1;
-        batch.insert(batch.end(), got.begin(), got.end());
-        readers.push_back(std::move(reader).value());
-        more = true;
-      }
-      if (!batch.empty()) {
-        ASSERT_TRUE(m->processor->Process(batch).ok());
-      }
-    }
+    partgroup::testing::FeedInterleaved(log_.get(), "qoe", m->processor.get(), &m->next,
+                                        fraction, 41);
   }
 
   ScopedTempDir tmp_;
