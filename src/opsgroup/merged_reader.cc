@@ -1,7 +1,6 @@
 #include "opsgroup/merged_reader.h"
 
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -10,8 +9,6 @@
 namespace viewpipe::ops {
 namespace {
 
-constexpr int64_t kMemberMaxAgeMs = 5000;
-constexpr auto kMemberCacheTtl = std::chrono::milliseconds(500);
 constexpr int kAttempts = 3;
 constexpr int64_t kDefaultSeriesSeconds = 3600;
 
@@ -49,43 +46,14 @@ std::string PartialsQuery(const ReportQuery& q) {
   return s;
 }
 
-MergedReader::MergedReader(PartitionShards* local, GroupMembers* members, int partitions)
-    : local_(local), members_(members), partitions_(partitions) {}
-
-std::vector<MemberInfo> MergedReader::Members() {
-  std::lock_guard<std::mutex> lock(mu_);
-  const auto now = std::chrono::steady_clock::now();
-  if (now - cached_at_ >= kMemberCacheTtl) {
-    auto live = members_->Live(kMemberMaxAgeMs);
-    if (live.ok()) {
-      cached_ = std::move(live).value();
-      cached_at_ = now;
-    } else {
-      spdlog::warn("ops: listing the group's members: {}", live.status().ToString());
-    }
-  }
-  return cached_;
-}
+MergedReader::MergedReader(PartitionShards* local, partgroup::GroupMembers* members,
+                           int partitions)
+    : local_(local), fanout_(members, "ops", spdlog::level::warn), partitions_(partitions) {}
 
 std::vector<PartitionReport> MergedReader::Collect(const ReportQuery& q, const std::string& auth) {
   std::vector<PartitionReport> out = local_->Report(q);
-  const std::string path = PartialsQuery(q);
-  for (const MemberInfo& m : Members()) {
-    if (m.instance == members_->instance()) continue;
-    httplib::Client client(m.url);
-    client.set_connection_timeout(1, 0);
-    client.set_read_timeout(5, 0);
-    httplib::Headers headers;
-    if (!auth.empty()) headers.emplace("Authorization", auth);
-    auto res = client.Get(path, headers);
-    if (!res || res->status != 200) {
-      spdlog::warn("ops: member {} at {} did not answer ({})", m.instance, m.url,
-                   res ? std::to_string(res->status) : httplib::to_string(res.error()));
-      continue;
-    }
-    Status st = ParseReports(res->body, &out);
-    if (!st.ok()) spdlog::warn("ops: member {}: {}", m.instance, st.ToString());
-  }
+  fanout_.AskOthers(PartialsQuery(q), auth,
+                    [&out](const std::string& body) { return ParseReports(body, &out); });
   return out;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // MergedReader: the read side of the ops group. It asks every live member
-// (GroupMembers) for its partition reports — this process's own shards
+// (partgroup::MemberFanout) for its partition reports — this process's own shards
 // directly, the others over GET /v1/ops/partials — keeps one report per
 // partition (partial_counts.h), and sums them at one second every
 // partition can answer for:
@@ -17,15 +17,14 @@
 // Thread safety: thread safe (HTTP threads).
 
 #include <array>
-#include <chrono>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "opsgroup/group_members.h"
 #include "opsgroup/partial_counts.h"
 #include "opsgroup/partition_shards.h"
+#include "partgroup/group_members.h"
+#include "partgroup/member_fanout.h"
 
 namespace viewpipe::ops {
 
@@ -44,7 +43,7 @@ class MergedReader {
  public:
   enum class Mode { kNewest, kAt, kLive };
   // local and members must outlive the reader.
-  MergedReader(PartitionShards* local, GroupMembers* members, int partitions);
+  MergedReader(PartitionShards* local, partgroup::GroupMembers* members, int partitions);
 
   // Every partition's reports for q; auth is the caller's Authorization
   // header (forwarded to the members; empty: none).
@@ -59,16 +58,12 @@ class MergedReader {
                       const std::string& auth);
 
  private:
-  std::vector<MemberInfo> Members();
   // 503 naming missing partitions, or nullopt when all are there.
   std::optional<MergedAnswer> CheckComplete(const std::map<PartitionId, PartitionReport>& r);
 
   PartitionShards* local_;
-  GroupMembers* members_;
+  partgroup::MemberFanout fanout_;
   const int partitions_;
-  std::mutex mu_;
-  std::vector<MemberInfo> cached_;
-  std::chrono::steady_clock::time_point cached_at_{};
 };
 
 // A request's query string for q (the partials endpoint's parameters).

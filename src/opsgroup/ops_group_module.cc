@@ -8,7 +8,7 @@
 #include "common/env.h"
 #include "lake/local_object_store.h"
 #include "ops/ops_module.h"
-#include "opsgroup/group_members.h"
+#include "partgroup/group_members.h"
 #include "opsgroup/merged_reader.h"
 #include "opsgroup/ops_group_processor.h"
 #include "opsgroup/ops_group_routes.h"
@@ -41,7 +41,7 @@ class OpsGroupModule final : public ServerModule {
   std::shared_ptr<ObjectStore> store_;
   std::unique_ptr<PartitionShards> shards_;
   std::unique_ptr<ShardCheckpoints> checkpoints_;
-  std::unique_ptr<GroupMembers> members_;
+  std::unique_ptr<partgroup::GroupMembers> members_;
   std::unique_ptr<MergedReader> reader_;
   std::unique_ptr<OpsGroupRoutes> routes_;
   std::unique_ptr<OpsGroupProcessor> processor_;
@@ -72,8 +72,8 @@ Status OpsGroupModule::Start(const ModuleContext& ctx) {
   checkpoints_ = std::make_unique<ShardCheckpoints>(
       store_.get(), Env::Default(), JoinPath(JoinPath(ctx.data_dir, "ops"), "scratch"),
       o.tracker);
-  members_ = std::make_unique<GroupMembers>(store_.get(), ctx.clock, NewInstanceId(),
-                                            g.advertise_url);
+  members_ = std::make_unique<partgroup::GroupMembers>(store_.get(), ctx.clock,
+                                                       NewInstanceId(), g.advertise_url);
   const int partitions = ctx.log->Partitions(kTopicViewing);
   reader_ = std::make_unique<MergedReader>(shards_.get(), members_.get(), partitions);
   routes_ = std::make_unique<OpsGroupRoutes>(shards_.get(), reader_.get(), members_->instance(),

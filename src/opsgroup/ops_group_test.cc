@@ -14,9 +14,12 @@
 #include "event/codec.h"
 #include "lake/local_object_store.h"
 #include "log/file_log.h"
+#include "ops/bytes.h"
+#include "ops/checkpoint_file.h"
 #include "ops/ops_processor.h"
 #include "ops/ops_test_util.h"
-#include "opsgroup/group_members.h"
+#include "partgroup/group_members.h"
+#include "partgroup/group_test_util.h"
 #include "opsgroup/merged_reader.h"
 #include "opsgroup/ops_group_processor.h"
 #include "opsgroup/ops_group_routes.h"
@@ -47,24 +50,13 @@ void AddDump(const SessionTracker& t, int64_t from, int64_t to, Dumped* out) {
 }
 
 // One simulated process of the group.
-struct Member {
-  std::unique_ptr<PartitionShards> shards;
-  std::unique_ptr<ShardCheckpoints> checkpoints;
-  std::unique_ptr<OpsGroupProcessor> processor;
-  std::map<PartitionId, Offset> next;
-};
+using Member = partgroup::testing::Member<PartitionShards, ShardCheckpoints, OpsGroupProcessor>;
 
 class OpsGroupTest : public ::testing::Test {
  protected:
   OpsGroupTest() : clock_(kMs + 3600 * 1000), store_(Env::Default(), JoinPath(tmp_.path(), "shared")) {
-    FileLogOptions o;
-    o.dir = JoinPath(tmp_.path(), "log");
-    o.clock = &clock_;
-    o.topics = {{"viewing", kPartitions}};
-    o.min_free_bytes = 0;
-    auto log = FileLog::Open(o);
-    EXPECT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(log).value();
+    log_ = partgroup::testing::OpenGroupLog(JoinPath(tmp_.path(), "log"), &clock_, "viewing",
+                                            kPartitions);
     options_.background_checkpoint = false;
     Produce();
   }
@@ -101,22 +93,9 @@ class OpsGroupTest : public ::testing::Test {
     std::stable_sort(events.begin(), events.end(), [](const TestEvent& a, const TestEvent& b) {
       return a.received_at < b.received_at;
     });
-    std::vector<std::string> values(events.size());
-    std::vector<ProduceRecord> records;
-    for (size_t i = 0; i < events.size(); ++i) {
-      EventView v = events[i].View();
-      EncodeEvent(v, &values[i]);
-      ProduceRecord r;
-      r.topic = "viewing";
-      r.key = events[i].session;
-      r.value = values[i];
-      r.timestamp_ms = events[i].received_at;
-      records.push_back(r);
-    }
-    for (size_t i = 0; i < records.size(); i += 500) {
-      const size_t n = std::min<size_t>(500, records.size() - i);
-      ASSERT_TRUE(log_->Append(std::span(records).subspan(i, n)).ok());
-    }
+    std::vector<EventView> views;
+    for (const TestEvent& e : events) views.push_back(e.View());
+    partgroup::testing::AppendEvents(log_.get(), "viewing", views);
   }
 
   // What the one-process ops path counts over the whole log.
@@ -140,55 +119,27 @@ class OpsGroupTest : public ::testing::Test {
     return out;
   }
 
-  Member NewMember(const std::string& name) {
-    Member m;
-    m.shards = std::make_unique<PartitionShards>(options_.tracker);
-    m.checkpoints = std::make_unique<ShardCheckpoints>(
-        &store_, Env::Default(), JoinPath(tmp_.path(), name + "-scratch"), options_.tracker);
-    m.processor = std::make_unique<OpsGroupProcessor>(log_.get(), "viewing", m.shards.get(),
-                                                      m.checkpoints.get(), &clock_, nullptr,
-                                                      options_);
-    return m;
+  Member NewMember(const std::string& name, MetricsRegistry* metrics = nullptr) {
+    return Member::Make(std::make_unique<PartitionShards>(options_.tracker),
+                        std::make_unique<ShardCheckpoints>(
+                            &store_, Env::Default(), JoinPath(tmp_.path(), name + "-scratch"),
+                            options_.tracker),
+                        log_.get(), "viewing", &clock_, metrics, options_);
   }
   void Reassign(Member* m, std::vector<PartitionId> lost, std::vector<PartitionId> gained) {
-    auto offsets = m->processor->Reassign(lost, gained);
-    ASSERT_TRUE(offsets.ok()) << offsets.status().ToString();
-    for (PartitionId p : lost) {
-      m->next.erase(p);
-    }
-    for (const auto& [p, o] : *offsets) {
-      m->next[p] = o;
-    }
+    partgroup::testing::ReassignTracked(m->processor.get(), lost, gained, &m->next);
   }
   // Feeds m its partitions' records up to fraction of each partition, in
   // batches that interleave the partitions (as a consumer does).
   void Feed(Member* m, double fraction) {
-    for (bool more = true; more;) {
-      more = false;
-      std::vector<ConsumedRecord> batch;
-      std::vector<std::unique_ptr<RecordReader>> readers;
-      for (auto& [p, next] : m->next) {
-        const Offset end = static_cast<Offset>(fraction * log_->EndOffset("viewing", p));
-        if (next >= end) continue;
-        auto reader = log_->NewReader("viewing", p, next);
-        ASSERT_TRUE(reader.ok());
-        std::vector<ConsumedRecord> got;
-        ASSERT_TRUE((*reader)->Read(static_cast<size_t>(std::min<Offset>(end - next, 37)), &got).ok());
-        for (const ConsumedRecord& r : got) next = r.offset + 1;
-        batch.insert(batch.end(), got.begin(), got.end());
-        readers.push_back(std::move(reader).value());
-        more = true;
-      }
-      if (!batch.empty()) {
-        ASSERT_TRUE(m->processor->Process(batch).ok());
-      }
-    }
+    partgroup::testing::FeedInterleaved(log_.get(), "viewing", m->processor.get(), &m->next,
+                                        fraction, 37);
   }
   Dumped Merged(const std::vector<Member*>& members) {
     Dumped out;
     for (Member* m : members) {
       for (const auto& [p, s] : m->shards->owner_view()) {
-        AddDump(*s.tracker, kB - 1, kB + 900, &out);
+        AddDump(*s.state, kB - 1, kB + 900, &out);
       }
     }
     return out;
@@ -268,14 +219,15 @@ TEST_F(OpsGroupTest, MergedReadsOverHttpAreExactAndNameMissingPartitions) {
   Feed(&a, 1.0);
   Feed(&b, 1.0);
   httplib::Server server_b;
-  GroupMembers members_b(&store_, &clock_, "b", "");
+  partgroup::GroupMembers members_b(&store_, &clock_, "b", "");
   MergedReader reader_b(b.shards.get(), &members_b, kPartitions);
   OpsGroupRoutes routes_b(b.shards.get(), &reader_b, "b", 1, nullptr);
   routes_b.Register(&server_b);
   const int port = server_b.bind_to_any_port("127.0.0.1");
   std::thread serving([&] { server_b.listen_after_bind(); });
-  GroupMembers members_a(&store_, &clock_, "a", "http://127.0.0.1:1");
-  GroupMembers announce_b(&store_, &clock_, "b", "http://127.0.0.1:" + std::to_string(port));
+  partgroup::GroupMembers members_a(&store_, &clock_, "a", "http://127.0.0.1:1");
+  partgroup::GroupMembers announce_b(&store_, &clock_, "b",
+                                     "http://127.0.0.1:" + std::to_string(port));
   ASSERT_TRUE(members_a.Publish({0, 2}).ok());
   ASSERT_TRUE(announce_b.Publish({1, 3}).ok());
   MergedReader reader(a.shards.get(), &members_a, kPartitions);
@@ -317,6 +269,48 @@ TEST_F(OpsGroupTest, MergedReadsOverHttpAreExactAndNameMissingPartitions) {
   const MergedAnswer short_of_b = reader.Counts(MergedReader::Mode::kNewest, 0, {}, "");
   EXPECT_EQ(short_of_b.status, 503);
   EXPECT_NE(short_of_b.error.find("partitions 1, 3 of 4"), std::string::npos) << short_of_b.error;
+}
+
+// What other processes, older checkpoints and dashboards rely on: the
+// objects' keys and shard section, the metrics' names and help texts.
+TEST_F(OpsGroupTest, CheckpointObjectsAndMetricsKeepTheirNames) {
+  EXPECT_EQ(ShardCheckpoints::Key(2), "ops/partitions/2/checkpoint");
+  MetricsRegistry metrics;
+  Member a = NewMember("a", &metrics);
+  Reassign(&a, {}, {0, 1, 2, 3});
+  Feed(&a, 0.5);
+  ASSERT_TRUE(a.processor->Checkpoint(a.next).ok());
+  auto data = store_.Get("ops/partitions/2/checkpoint");
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  const std::string copy = JoinPath(tmp_.path(), "copy");
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(copy, *data).ok());
+  auto reader = CheckpointReader::Open(Env::Default(), copy);
+  ASSERT_TRUE(reader.ok());
+  uint8_t kind;
+  std::string payload;
+  ASSERT_TRUE((*reader)->Next(&kind, &payload).ok());
+  EXPECT_EQ(kind, 17);
+  std::string_view in = payload;
+  uint64_t partition, next;
+  ASSERT_TRUE(bytes::GetCount(&in, INT32_MAX, &partition));
+  ASSERT_TRUE(bytes::GetCount(&in, INT64_MAX, &next));
+  EXPECT_EQ(partition, 2u);
+  EXPECT_EQ(static_cast<Offset>(next), a.next.at(2));
+  const std::string text = metrics.RenderPrometheus();
+  for (const char* line :
+       {"# HELP viewpipe_ops_events_total Events applied by the ops path",
+        "# HELP viewpipe_ops_corrupt_records_total Records of the viewing topic the ops path "
+        "could not decode",
+        "# HELP viewpipe_ops_partition_handovers_total Partitions this ops process took over",
+        "# HELP viewpipe_ops_partitions_owned Partitions of viewing this ops process counts",
+        "# HELP viewpipe_ops_watermark_ms The ops watermark (event time)",
+        "# HELP viewpipe_ops_checkpoint_seconds Time to write one ops checkpoint (all changed "
+        "partitions)",
+        "viewpipe_ops_checkpoint_seconds_bucket{le=\"30\"} 1",
+        "viewpipe_ops_partition_handovers_total{outcome=\"rebuild\"} 4",
+        "viewpipe_ops_partitions_owned 4"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  }
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ PartitionReport ReportOf(PartitionId p, const Shard& s, const ReportQuery& q) {
   r.partition = p;
   r.next = s.next;
   r.caught_up = s.caught_up;
-  const SessionTracker& t = *s.tracker;
+  const SessionTracker& t = *s.state;
   r.has_time = t.has_time();
   if (!r.has_time) return r;
   r.watermark = t.watermark();
@@ -40,19 +40,7 @@ PartitionReport ReportOf(PartitionId p, const Shard& s, const ReportQuery& q) {
 }
 
 std::vector<PartitionReport> PartitionShards::Report(const ReportQuery& q) const {
-  return Read([&q](const Map& shards) {
-    std::vector<PartitionReport> out;
-    for (const auto& [p, s] : shards) out.push_back(ReportOf(p, s, q));
-    return out;
-  });
-}
-
-std::vector<PartitionId> PartitionShards::Owned() const {
-  return Read([](const Map& shards) {
-    std::vector<PartitionId> out;
-    for (const auto& [p, s] : shards) out.push_back(p);
-    return out;
-  });
+  return Each([&q](PartitionId p, const Shard& s) { return ReportOf(p, s, q); });
 }
 
 }  // namespace viewpipe::ops

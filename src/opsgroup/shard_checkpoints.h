@@ -4,16 +4,10 @@
 // directory or an S3 prefix), so a partition's next owner restores the
 // sessions its last owner had and replays from there.
 //
-// Object ops/partitions/<p>/checkpoint: a checkpoint file (ops/
-// checkpoint_file.h framing) of
+// Object ops/partitions/<p>/checkpoint (partgroup/shard_checkpoint_file.h):
 //   section 17 "shard": varint partition, varint next offset, signed
 //              partition time (INT64_MIN: none)
 //   then the partition's SessionTracker sections.
-// It is written to a local scratch file, then stored with one Put (atomic:
-// a reader sees the old or the new checkpoint). Any checkpoint a process
-// ever wrote is a consistent (state, offset) pair, so one written late by a
-// process that already lost the partition is harmless: the next owner
-// replays from its offset.
 //
 // Thread safety: Save and Load of different partitions may run at once;
 // one partition from one thread at a time.
@@ -24,29 +18,28 @@
 #include "common/env.h"
 #include "lake/object_store.h"
 #include "opsgroup/partition_shards.h"
+#include "partgroup/shard_checkpoint_file.h"
+#include "partgroup/shard_store.h"
 
 namespace viewpipe::ops {
 
-class ShardCheckpoints {
+class ShardCheckpoints final : public partgroup::ShardStore<SessionTracker> {
  public:
   // store and env must outlive this; scratch_dir is a local directory.
   ShardCheckpoints(ObjectStore* store, Env* env, std::string scratch_dir,
                    const TrackerOptions& options);
 
   static std::string Key(PartitionId p);
-  // Stores the checkpoint of s (partition p); *bytes gets its size.
-  Status Save(PartitionId p, const Shard& s, uint64_t* bytes = nullptr);
+  using ShardStore::Save;
+  Status Save(PartitionId p, const Shard& s, uint64_t* bytes) override;
   // NotFound when the partition has none; Corruption when it is damaged,
   // for another partition, or written with other tracker options.
-  Result<Shard> Load(PartitionId p);
-  std::string where() const { return store_->RootUri(); }
+  Result<Shard> Load(PartitionId p) override;
+  std::unique_ptr<SessionTracker> Fresh() const override;
+  std::string where() const override { return file_.where(); }
 
  private:
-  std::string Scratch(PartitionId p, const char* what) const;
-
-  ObjectStore* store_;
-  Env* env_;
-  std::string scratch_dir_;
+  partgroup::ShardCheckpointFile file_;
   TrackerOptions options_;
 };
 

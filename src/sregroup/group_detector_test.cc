@@ -79,7 +79,7 @@ std::pair<std::vector<Alert>, std::vector<Alert>> RunGroup(int64_t handover_at) 
   SreState one(o, &ref_book, &clock);
   SreShards shards;
   shards.Write([&](SreShards::Map& m) {
-    for (PartitionId p = 0; p < kDetPartitions; ++p) m[p].qoe = std::make_unique<PartitionQoe>(o, 120000);
+    for (PartitionId p = 0; p < kDetPartitions; ++p) m[p].state = std::make_unique<PartitionQoe>(o, 120000);
   });
   LocalObjectStore store(Env::Default(), JoinPath(tmp.path(), "store"));
   int owner = 1;
@@ -103,13 +103,13 @@ std::pair<std::vector<Alert>, std::vector<Alert>> RunGroup(int64_t handover_at) 
   for (size_t i = 0; i < events.size(); ++i) {
     const EventView& e = events[i].v;
     one.Apply(e);
-    shards.Write([&](SreShards::Map& m) { m[HashPartition(e.session_id, kDetPartitions)].qoe->Apply(e); });
+    shards.Write([&](SreShards::Map& m) { m[HashPartition(e.session_id, kDetPartitions)].state->Apply(e); });
     w = std::max(w, std::min(e.ts_ms, e.received_at_ms));
     if (i % 40 != 39) continue;
     clock.Set(w + 1000);
     one.AdvanceWatermark(w);
     shards.Write([&](SreShards::Map& m) {
-      for (auto& [p, s] : m) s.qoe->AdvanceWatermark(w);
+      for (auto& [p, s] : m) s.state->AdvanceWatermark(w);
     });
     if (handover_at != 0 && owner == 1 && w >= handover_at) {
       first.reset();  // killed: nothing saved since its last periodic save
@@ -186,7 +186,7 @@ TEST(GroupDetectorTest, UnownedPartitionStopsTheDetectorAndIsReported) {
   ManualClock clock(kDetT0);
   SreShards shards;
   shards.Write([&](SreShards::Map& m) {
-    for (PartitionId p = 0; p < kDetPartitions; ++p) m[p].qoe = std::make_unique<PartitionQoe>(o, 120000);
+    for (PartitionId p = 0; p < kDetPartitions; ++p) m[p].state = std::make_unique<PartitionQoe>(o, 120000);
   });
   LocalObjectStore store(Env::Default(), JoinPath(tmp.path(), "store"));
   bool hide_p1 = false;
@@ -222,12 +222,12 @@ TEST(GroupDetectorTest, UnownedPartitionStopsTheDetectorAndIsReported) {
   int64_t tick_when_hidden = 0;
   for (size_t i = 0; i < events.size() / 2; ++i) {
     const EventView& e = events[i].v;
-    shards.Write([&](SreShards::Map& m) { m[HashPartition(e.session_id, kDetPartitions)].qoe->Apply(e); });
+    shards.Write([&](SreShards::Map& m) { m[HashPartition(e.session_id, kDetPartitions)].state->Apply(e); });
     w = std::max(w, std::min(e.ts_ms, e.received_at_ms));
     if (i % 40 != 39) continue;
     clock.Set(w + 1000);
     shards.Write([&](SreShards::Map& m) {
-      for (auto& [p, s] : m) s.qoe->AdvanceWatermark(w);
+      for (auto& [p, s] : m) s.state->AdvanceWatermark(w);
     });
     if (!hide_p1 && i > events.size() / 4) {
       hide_p1 = true;

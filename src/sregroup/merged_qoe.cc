@@ -1,15 +1,10 @@
 #include "sregroup/merged_qoe.h"
 
-#include <httplib.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
 namespace viewpipe::sre {
 namespace {
 
-constexpr int64_t kMemberMaxAgeMs = 5000;
-constexpr auto kMemberCacheTtl = std::chrono::milliseconds(500);
 constexpr int kAttempts = 3;
 
 std::string PartitionList(const std::vector<PartitionId>& ps) {
@@ -41,49 +36,21 @@ std::vector<PartitionPartial> NewestPerPartition(std::vector<PartitionPartial> p
   return out;
 }
 
-MergedQoe::MergedQoe(SreShards* local, ops::GroupMembers* members, int partitions,
+MergedQoe::MergedQoe(SreShards* local, partgroup::GroupMembers* members, int partitions,
                      const SreOptions& options)
-    : local_(local), members_(members), partitions_(partitions), options_(options) {}
-
-std::vector<ops::MemberInfo> MergedQoe::Members() {
-  std::lock_guard<std::mutex> lock(mu_);
-  const auto now = std::chrono::steady_clock::now();
-  if (now - cached_at_ >= kMemberCacheTtl) {
-    auto live = members_->Live(kMemberMaxAgeMs);
-    if (live.ok()) {
-      cached_ = std::move(live).value();
-      cached_at_ = now;
-    } else {
-      spdlog::warn("sre: listing the group's members: {}", live.status().ToString());
-    }
-  }
-  return cached_;
-}
+    : local_(local),
+      fanout_(members, "sre", spdlog::level::debug),
+      partitions_(partitions),
+      options_(options) {}
 
 Gathered MergedQoe::Gather(const PartialQuery& q, const std::string& auth) {
   std::vector<PartitionPartial> all = local_->Report(q);
-  const std::string path = PartialsPath(q);
-  for (const ops::MemberInfo& m : Members()) {
-    if (m.instance == members_->instance()) continue;
-    httplib::Client client(m.url);
-    client.set_connection_timeout(1, 0);
-    client.set_read_timeout(5, 0);
-    httplib::Headers headers;
-    if (!auth.empty()) headers.emplace("Authorization", auth);
-    auto res = client.Get(path, headers);
-    if (!res || res->status != 200) {
-      spdlog::debug("sre: member {} at {} did not answer ({})", m.instance, m.url,
-                    res ? std::to_string(res->status) : httplib::to_string(res.error()));
-      continue;
-    }
+  fanout_.AskOthers(PartialsPath(q), auth, [&all](const std::string& body) {
     std::vector<PartitionPartial> theirs;
-    Status st = DecodePartials(res->body, &theirs);
-    if (!st.ok()) {
-      spdlog::warn("sre: member {}: {}", m.instance, st.ToString());
-      continue;
-    }
+    VP_RETURN_IF_ERROR(DecodePartials(body, &theirs));
     for (PartitionPartial& p : theirs) all.push_back(std::move(p));
-  }
+    return Status::OK();
+  });
   Gathered g;
   g.parts = NewestPerPartition(std::move(all));
   g.missing = MissingPartitions(g.parts, partitions_);

@@ -1,6 +1,6 @@
 #pragma once
 // MergedQoe: the read side of the sre group. It asks every live member
-// (ops::GroupMembers under sre/members/) for its partitions' partials —
+// (partgroup::MemberFanout; members under sre/members/) for its partitions' partials —
 // this process's own shards directly, the others over GET /v1/sre/partials
 // — keeps one partial per partition (the highest offset, when a partition
 // moves while it is read) and sums them:
@@ -17,14 +17,13 @@
 //
 // Thread safety: thread safe.
 
-#include <chrono>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "opsgroup/group_members.h"
+#include "partgroup/group_members.h"
+#include "partgroup/member_fanout.h"
 #include "sre/sre_state.h"
 #include "sregroup/sre_shards.h"
 
@@ -46,7 +45,7 @@ struct MergedQoeReading {
 class MergedQoe {
  public:
   // local and members must outlive this.
-  MergedQoe(SreShards* local, ops::GroupMembers* members, int partitions,
+  MergedQoe(SreShards* local, partgroup::GroupMembers* members, int partitions,
             const SreOptions& options);
 
   // Every partition's partial for q; auth is forwarded (empty: none).
@@ -60,17 +59,13 @@ class MergedQoe {
   int partitions() const { return partitions_; }
 
  private:
-  std::vector<ops::MemberInfo> Members();
   // The smallest closed_through (kNothingClosed when a partition has none).
   static int64_t AsOf(const std::vector<PartitionPartial>& parts);
 
   SreShards* local_;
-  ops::GroupMembers* members_;
+  partgroup::MemberFanout fanout_;
   const int partitions_;
   SreOptions options_;
-  std::mutex mu_;
-  std::vector<ops::MemberInfo> cached_;
-  std::chrono::steady_clock::time_point cached_at_{};
 };
 
 // "1, 3" for the partitions missing from parts (0..partitions-1).

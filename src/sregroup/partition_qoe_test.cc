@@ -99,7 +99,7 @@ class PartitionQoeTest : public ::testing::TestWithParam<uint32_t> {
   PartitionQoeTest() : clock_(kT0 + 24 * 3600 * 1000), book_(nullptr, ""), one_(options_, &book_, &clock_) {
     unsplit_ = std::make_unique<PartitionQoe>(options_, kSliceKeep);
     shards_.Write([&](SreShards::Map& m) {
-      for (PartitionId p = 0; p < kPartitions; ++p) m[p].qoe = std::make_unique<PartitionQoe>(options_, kSliceKeep);
+      for (PartitionId p = 0; p < kPartitions; ++p) m[p].state = std::make_unique<PartitionQoe>(options_, kSliceKeep);
     });
   }
 
@@ -111,7 +111,7 @@ class PartitionQoeTest : public ::testing::TestWithParam<uint32_t> {
       one_.Apply(e);
       unsplit_->Apply(e);
       const PartitionId p = HashPartition(e.session_id, kPartitions);
-      shards_.Write([&](SreShards::Map& m) { m[p].qoe->Apply(e); });
+      shards_.Write([&](SreShards::Map& m) { m[p].state->Apply(e); });
       watermark_ = std::max(watermark_, std::min(e.ts_ms, e.received_at_ms));
       if (i % 40 == 39 || i + 1 == to) Advance(watermark_);
     }
@@ -120,7 +120,7 @@ class PartitionQoeTest : public ::testing::TestWithParam<uint32_t> {
     one_.AdvanceWatermark(w);
     unsplit_->AdvanceWatermark(w);
     shards_.Write([&](SreShards::Map& m) {
-      for (auto& [p, s] : m) s.qoe->AdvanceWatermark(w);
+      for (auto& [p, s] : m) s.state->AdvanceWatermark(w);
     });
   }
 

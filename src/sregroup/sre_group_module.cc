@@ -11,7 +11,7 @@
 #include "common/env.h"
 #include "common/env_knob.h"
 #include "lake/local_object_store.h"
-#include "opsgroup/group_members.h"
+#include "partgroup/group_members.h"
 #include "sre/sre_module.h"
 #include "sregroup/group_detector.h"
 #include "sregroup/merged_qoe.h"
@@ -48,7 +48,7 @@ class SreGroupModule final : public ServerModule {
   std::shared_ptr<ObjectStore> store_;
   std::unique_ptr<SreShards> shards_;
   std::unique_ptr<SreShardCheckpoints> checkpoints_;
-  std::unique_ptr<ops::GroupMembers> members_;
+  std::unique_ptr<partgroup::GroupMembers> members_;
   std::unique_ptr<MergedQoe> merged_;
   std::unique_ptr<SreGroupRoutes> routes_;
   std::unique_ptr<GroupDetector> detector_;
@@ -109,7 +109,7 @@ Status SreGroupModule::Start(const ModuleContext& ctx) {
   shards_ = std::make_unique<SreShards>();
   checkpoints_ = std::make_unique<SreShardCheckpoints>(store_.get(), Env::Default(),
                                                        JoinPath(dir, "scratch"), o, slice_keep_ms);
-  members_ = std::make_unique<ops::GroupMembers>(store_.get(), ctx.clock, NewInstanceId(),
+  members_ = std::make_unique<partgroup::GroupMembers>(store_.get(), ctx.clock, NewInstanceId(),
                                                  g.advertise_url, "sre/members/");
   const int partitions = ctx.log->Partitions(kTopicQoe);
   merged_ = std::make_unique<MergedQoe>(shards_.get(), members_.get(), partitions, o);

@@ -1,10 +1,10 @@
-#include "opsgroup/group_members.h"
+#include "partgroup/group_members.h"
 
 #include <simdjson.h>
 
 #include "common/json_writer.h"
 
-namespace viewpipe::ops {
+namespace viewpipe::partgroup {
 namespace {
 
 constexpr int64_t kForgetAfterMs = 3600 * 1000;
@@ -86,4 +86,4 @@ Result<std::vector<MemberInfo>> GroupMembers::Live(int64_t max_age_ms) {
   return out;
 }
 
-}  // namespace viewpipe::ops
+}  // namespace viewpipe::partgroup

@@ -1,6 +1,7 @@
 #pragma once
-// GroupMembers: how the processes of the ops group find each other. Each
-// process stores ops/members/<instance> in the shared store every second:
+// GroupMembers: how the processes of a group (the ops group, the sre group)
+// find each other. Each process stores <prefix><instance> (ops/members/,
+// sre/members/) in the shared store every second:
 //   {"instance": "...", "url": "http://host:port", "heartbeat_ms": wall ms,
 //    "partitions": [0, 2]}
 // A reader asks every member whose heartbeat is recent for its partials;
@@ -19,7 +20,7 @@
 #include "lake/object_store.h"
 #include "log/log.h"
 
-namespace viewpipe::ops {
+namespace viewpipe::partgroup {
 
 struct MemberInfo {
   std::string instance;
@@ -58,4 +59,4 @@ class GroupMembers {
 std::string MemberJson(const MemberInfo& m);
 Status ParseMember(std::string_view json, MemberInfo* m);
 
-}  // namespace viewpipe::ops
+}  // namespace viewpipe::partgroup
