@@ -115,6 +115,7 @@ class OutageDetector {
     double value = 0, newest = 0;
     double settled = 0;  // the rebuffering ratio's newest settled data (settle_ms)
     double num = 0, den = 0;  // the span's proportion, when it is one
+    double newest_num = 0, newest_den = 0;  // the newest data's, when a proportion
     bool proportion = false;
   };
   struct Baseline {
@@ -143,6 +144,9 @@ class OutageDetector {
                   bool before_end) const;
   void OnGroupTick(const GroupKey& g, GroupState& gs, const SliceView& slices, int64_t now);
   Reading Read(QoeMetric m, const Evidence& span, const Evidence& newest) const;
+  // Whether the newest data still read as the anomaly for resolution: over
+  // `above` and, for a proportion, significantly so (resolve_p_value).
+  bool StillElevated(QoeMetric m, const Reading& r, double above) const;
   Baseline BaselineOf(QoeMetric m, const MetricState& s, const Reading& r) const;
   void Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, int64_t now);
   void Learn(MetricState& s, const Reading& r, const Baseline& b) const;
