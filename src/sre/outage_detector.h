@@ -26,7 +26,8 @@
 //   a cdn or cdn_country alert is open for a metric, the broader groups
 //   (total, country, isp, device_type) do not raise their own for it;
 // - resolved once the newest data have been under baseline + floor / 2
-//   (hysteresis) at every tick for resolve_ms, at the start of that data.
+//   (hysteresis; a proportion's also when not significantly over it) at
+//   every tick for resolve_ms, at the start of that data.
 // Silence: a group whose median attempts per span reach min_attempts and
 // that then has no data at all for silent_ms gets a "silence" alert
 // (started_at = the end of its last slice with data), resolved when data
