@@ -65,6 +65,10 @@ struct DetectorOptions {
   // cdn x country cell's few long stalls raised one in the steady hour).
   int max_gap = 2;
   int64_t resolve_ms = 30000;
+  // A proportion's newest data keep an alert open only when they are over
+  // baseline + floor / 2 with a Poisson tail at that rate <= this (one
+  // normal failure in a thin group's newest second is not the outage).
+  double resolve_p_value = 1e-2;
   // The rebuffering ratio resolves on settled data: the newest slices
   // before now - settle_ms. A session's playing time is counted at its next
   // event (a heartbeat every 10 s, events.md) while a stall's time is
