@@ -6,20 +6,17 @@
 #include <string>
 
 #include "sre/outage_detector.h"
-#include "sre/sre_test_util.h"
+#include "sre/detector_test_fixture.h"
 
 namespace viewpipe::sre {
 namespace {
 
-using testing::kT0;
 using testing::kTick;
 
 using Cdns = std::map<std::string, QoeCounts>;
 
-class ScanTest : public ::testing::Test {
+class ScanTest : public testing::SliceDetectorTest {
  protected:
-  ScanTest() : clock_(kT0), book_(nullptr, ""), detector_(options_, &book_, &clock_) {}
-
   // A normal second of a CDN: `attempts` attempts (one failure every 60 s),
   // 300 sessions playing, one stall a second (started and ended, 300 ms).
   QoeCounts Normal(uint64_t attempts) const {
@@ -37,10 +34,7 @@ class ScanTest : public ::testing::Test {
   // the tick at its end.
   void Slice(const Cdns& cdns) {
     Put(cdns);
-    now_ += kTick;
-    clock_.Advance(kTick);
-    detector_.OnTick(now_, View());
-    while (slices_.begin()->first < now_ - options_.span_ms) slices_.erase(slices_.begin());
+    EndSlice();
   }
   void Put(const Cdns& cdns) {
     GroupCounts& g = slices_[now_];
@@ -49,29 +43,11 @@ class ScanTest : public ::testing::Test {
       g[GroupKey{QoeDim::kCdn, cdn}].Merge(c);
     }
   }
-  SliceView View() const {
-    SliceView view;
-    for (const auto& [s, counts] : slices_) view.emplace(s, &counts);
-    return view;
-  }
   // n normal seconds of cdn-x (and cdn-y) with `attempts` a second each.
   void Steady(int n, uint64_t attempts) {
     for (int i = 0; i < n; ++i) Slice({{"cdn-x", Normal(attempts)}, {"cdn-y", Normal(attempts)}});
   }
-  std::vector<Alert> Cdn(const std::string& key) {
-    std::vector<Alert> out;
-    for (const Alert& a : book_.List(false, 0)) {
-      if (a.dimension == "cdn" && a.key == key) out.push_back(a);
-    }
-    return out;
-  }
-
-  DetectorOptions options_;
-  ManualClock clock_;
-  AlertBook book_;
-  OutageDetector detector_;
-  std::map<int64_t, GroupCounts> slices_;
-  int64_t now_ = kT0;
+  std::vector<Alert> Cdn(const std::string& key) const { return AlertsOf("cdn", key, ""); }
 };
 
 TEST_F(ScanTest, ThinCdnOutageIsRaisedOnceItsFailuresAddUp) {

@@ -10,18 +10,15 @@
 #include <string>
 
 #include "sre/outage_detector.h"
-#include "sre/sre_test_util.h"
+#include "sre/detector_test_fixture.h"
 
 namespace viewpipe::sre {
 namespace {
 
-using testing::kT0;
 using testing::kTick;
 
-class StallTest : public ::testing::Test {
+class StallTest : public testing::SliceDetectorTest {
  protected:
-  StallTest() : clock_(kT0), book_(nullptr, ""), detector_(options_, &book_, &clock_) {}
-
   // A second of the small group cdn-s: 25 viewers playing, an attempt, a
   // 300 ms stall every 15 s; and of the big cdn-b: 300 viewers.
   QoeCounts Small() const {
@@ -60,12 +57,7 @@ class StallTest : public ::testing::Test {
     for (const GroupKey& k : {GroupKey{QoeDim::kTotal, ""}, GroupKey{QoeDim::kCdn, "cdn-b"}}) {
       slices_[now_][k].Merge(Big());
     }
-    now_ += kTick;
-    clock_.Advance(kTick);
-    SliceView view;
-    for (const auto& [s, counts] : slices_) view.emplace(s, &counts);
-    detector_.OnTick(now_, view);
-    while (slices_.begin()->first < now_ - options_.span_ms) slices_.erase(slices_.begin());
+    EndSlice();
   }
   void Steady(int n) {
     for (int i = 0; i < n; ++i) Tick(Small());
@@ -84,20 +76,9 @@ class StallTest : public ::testing::Test {
       Add(t - t % kTick, part);
     }
   }
-  std::vector<Alert> Alerts(const std::string& cdn) {
-    std::vector<Alert> out;
-    for (const Alert& a : book_.List(false, 0)) {
-      if (a.key == cdn && a.metric == "rebuffer_ratio") out.push_back(a);
-    }
-    return out;
+  std::vector<Alert> Alerts(const std::string& cdn) const {
+    return AlertsOf("", cdn, "rebuffer_ratio");
   }
-
-  DetectorOptions options_;
-  ManualClock clock_;
-  AlertBook book_;
-  OutageDetector detector_;
-  std::map<int64_t, GroupCounts> slices_;
-  int64_t now_ = kT0;
 };
 
 TEST_F(StallTest, OneViewersLongStallInASmallGroupDoesNotAlert) {
