@@ -20,7 +20,8 @@ namespace viewpipe::sre::testing {
 
 class SliceDetectorTest : public ::testing::Test {
  protected:
-  SliceDetectorTest() : clock_(kT0), book_(nullptr, ""), detector_(options_, &book_, &clock_) {}
+  explicit SliceDetectorTest(DetectorOptions options = {})
+      : options_(options), clock_(kT0), book_(nullptr, ""), detector_(options_, &book_, &clock_) {}
 
   // Ends the slice [now_, now_ + 1 s): the tick at its end over every
   // slice kept, then the slices older than the detector's span are dropped.

@@ -257,9 +257,9 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
 // time. A proportion's newest data are a second or two, a few attempts in a
 // thin group: one normal failure there read 25 % against a 3 % threshold, so
 // a CDN's alert stayed open for minutes and covered its next outage
-// (bench/README.md, SRE, session 7). They count as the anomaly only when
-// their count is unlikely at the threshold too; while the outage goes on the
-// evidence scan (Evaluate) keeps the alert open anyway.
+// (bench/README.md, SRE, session 7). With resolve_p_value < 1 (off by
+// default: it split a thin CDN's 10 min outage into two alerts) they count
+// as the anomaly only when their count is unlikely at the threshold too.
 bool OutageDetector::StillElevated(QoeMetric m, const Reading& r, double above) const {
   if (m == QoeMetric::kRebufferRatio) return r.settled > above;
   if (r.newest <= above) return false;

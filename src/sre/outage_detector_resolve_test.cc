@@ -95,6 +95,13 @@ TEST_F(ResolveTest, RebufferAlertStaysOpenWhileTheOutageGoesOn) {
 // session 7: cdn-a at 15,000 viewers, found 11 s late by a cell instead).
 class VsfResolveTest : public testing::SliceDetectorTest {
  protected:
+  VsfResolveTest() : SliceDetectorTest(SignificantResolution()) {}
+  static DetectorOptions SignificantResolution() {
+    DetectorOptions o;
+    o.resolve_p_value = 1e-2;  // off by default (sre_options.h)
+    return o;
+  }
+
   void Tick(int failures) {
     QoeCounts c;
     c.attempts = 4;
