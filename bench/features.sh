@@ -42,7 +42,8 @@
 # cores), BOMB_CONNS (16), LOOKUP_THREADS (1), LOOKUP_SLICE_US (100; 0: the kernel's
 # slice for the lookup loop), PIPELINE_NICE (5; serve --pipeline-nice), AB_OLD_SCHED (1:
 # the oha steps again with the server's threads on the kernel's default scheduling),
-# AUTOGROUP_NICE (unset: this session's autogroup nice, below),
+# AUTOGROUP_NICE (unset: this session's autogroup nice, below), RT_PRIO (0; > 0: the oha
+# steps again with the lookup loop and oha at SCHED_FIFO, steps "...-rt"),
 # LOOKUP_CACHE_MB (64; 0: no lookup cache),
 # FRESH_SECONDS (60), RATE (5), KEEP (0), NO_BUILD (0). Prints a table and
 # writes bench/results/features-<store>-<time>.json (git-ignored).
@@ -149,7 +150,7 @@ LURL=http://127.0.0.1:$LPORT
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
 STEPS=$(($(wc -w <<<"$CONNS") + $(wc -w <<<"$API_CONNS") + 3))
-FIXED_STEPS=$(( (2 * $(wc -w <<<"$OHA_CONNS") + 1) * $(wc -w <<<"$RATES") + 1 + $(wc -w <<<"$VEGETA_RATES")))
+FIXED_STEPS=$(( (3 * $(wc -w <<<"$OHA_CONNS") + 1) * $(wc -w <<<"$RATES") + 1 + $(wc -w <<<"$VEGETA_RATES")))
 SIM_SECONDS=$((30 + (WRK_SECONDS + 5) * STEPS + (FIXED_SECONDS + WARMUP_SECONDS + 5) * FIXED_STEPS +
   FRESH_SECONDS + 30))
 log "ingest: $VIEWERS steady viewers (scenarios/demo.toml) for ${SIM_SECONDS} s"
@@ -212,6 +213,23 @@ if [[ -n $OHA && ${AB_OLD_SCHED:-1} == 1 ]]; then
   done
   python3 bench/sched_stat.py set "$SERVER_PID" vp- 0 \
     "$(( $(cut -d' ' -f19 /proc/$SERVER_PID/stat) + PIPELINE_NICE ))"
+  python3 bench/sched_stat.py set "$SERVER_PID" vp-lookup "$LOOKUP_SLICE_US" \
+    "$(cut -d' ' -f19 /proc/$SERVER_PID/stat)"
+fi
+# RT_PRIO > 0: the oha steps once more with the lookup loop and oha at
+# SCHED_FIFO priority RT_PRIO (steps "...-rt"), as if each had a core of its
+# own (the load tool would, on its own machine): the ingest and the
+# simulator then get what they leave (the kernel's RT throttling keeps 5 %).
+if [[ -n $OHA && ${RT_PRIO:-0} -gt 0 ]]; then
+  python3 bench/sched_stat.py fifo "$SERVER_PID" vp-lookup "$RT_PRIO"
+  for c in $OHA_CONNS; do
+    for r in $RATES; do
+      step "oha-lookup-c$c-rt" oha --binary "$OHA" --rate "$r" --seconds "$FIXED_SECONDS" \
+        --warmup-seconds "$WARMUP_SECONDS" --connections "$c" ${OHA_THREADS:+--threads "$OHA_THREADS"} \
+        --rt-prio "$RT_PRIO" --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
+    done
+  done
+  python3 bench/sched_stat.py fifo "$SERVER_PID" vp-lookup 0
   python3 bench/sched_stat.py set "$SERVER_PID" vp-lookup "$LOOKUP_SLICE_US" \
     "$(cut -d' ' -f19 /proc/$SERVER_PID/stat)"
 fi

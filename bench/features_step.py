@@ -25,6 +25,7 @@ lookups/s fit in the machine's cores even when the latency says "shared".
       [--connections 16]
   features_step.py --pid PID --name NAME oha --rate R --seconds S --url URL
       [--connections 16] [--warmup-seconds 3]
+  (any tool) [--rt-prio N]: run the tool with SCHED_FIFO priority N (chrt -f)
 
 wrk must print one JSON line last (bench/features_lookup.lua); vegeta
 (a Go module: fixed rate, open loop, random ids from a targets file) is run
@@ -82,10 +83,13 @@ def loadavg():
 
 
 TOOL_WAIT = []  # (cpu_ns, wait_ns, slices) of each tool process run by run_tool
+RT_PRIO = [0]  # > 0: run the tool with SCHED_FIFO at this priority (chrt -f)
 
 
 def run_tool(cmd):
     """subprocess.run(cmd, check=True).stdout, sampling the tool's run-queue wait."""
+    if RT_PRIO[0] > 0:
+        cmd = ["chrt", "-f", str(RT_PRIO[0]), *cmd]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     sampler = sched_stat.Sampler(p.pid)
     out = p.communicate()[0]
@@ -163,7 +167,11 @@ def main():
     ap.add_argument("--threads", type=int, help="oha: worker threads (its default: the cores)")
     ap.add_argument("--warmup-seconds", type=int, default=3,
                     help="oha: an unmeasured run at the same rate first")
+    ap.add_argument("--rt-prio", type=int, default=0,
+                    help="run the tool with SCHED_FIFO at this priority (chrt -f), as if it "
+                         "had a core of its own")
     args, rest = ap.parse_known_args()
+    RT_PRIO[0] = args.rt_prio
 
     if args.tool == "oha" and args.warmup_seconds > 0:
         run_oha(args.binary or "oha", args.rate, args.warmup_seconds, args.url,
@@ -202,6 +210,8 @@ def main():
               "client_wait_ms_s": round(tool_wait_ns / 1e6 / wall, 1)})
     if args.tool == "oha":
         r.update({"connections": args.connections or 16, "threads": args.threads})
+    if args.rt_prio:
+        r["rt_prio"] = args.rt_prio
     print(json.dumps(r))
 
 

@@ -89,6 +89,23 @@ def set_sched(pid, prefix, slice_us, nice):
     return n
 
 
+def set_fifo(pid, prefix, prio):
+    """Gives pid's threads whose name starts with prefix SCHED_FIFO at prio
+    (0: back to SCHED_OTHER). Returns how many."""
+    n = 0
+    policy = os.SCHED_FIFO if prio > 0 else os.SCHED_OTHER
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if not f.read().strip().startswith(prefix):
+                    continue
+        except OSError:
+            continue
+        os.sched_setscheduler(int(tid), policy, os.sched_param(prio))
+        n += 1
+    return n
+
+
 if __name__ == "__main__":
     import sys
     # sched_stat.py set PID PREFIX SLICE_US NICE
@@ -96,5 +113,9 @@ if __name__ == "__main__":
         pid, prefix, slice_us, nice = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
         print(f"{set_sched(pid, prefix, slice_us, nice)} threads {prefix}*: slice {slice_us} us, "
               f"nice {nice}", file=sys.stderr)
+    # sched_stat.py fifo PID PREFIX PRIO (0: SCHED_OTHER again)
+    elif len(sys.argv) == 5 and sys.argv[1] == "fifo":
+        pid, prefix, prio = int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+        print(f"{set_fifo(pid, prefix, prio)} threads {prefix}*: SCHED_FIFO {prio}", file=sys.stderr)
     else:
-        sys.exit("usage: sched_stat.py set PID PREFIX SLICE_US NICE")
+        sys.exit("usage: sched_stat.py set PID PREFIX SLICE_US NICE | fifo PID PREFIX PRIO")

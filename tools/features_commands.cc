@@ -100,6 +100,11 @@ void AddFeaturesCommands(CLI::App& app, std::function<int()>* run) {
                     "Nice of the lookup loops relative to the process (< 0 needs CAP_SYS_NICE)")
         ->capture_default_str()
         ->check(CLI::Range(-39, 39));
+    sub->add_option("--features-lookup-fifo-priority", serve->lookup_fifo_priority,
+                    "Real-time (SCHED_FIFO) priority of the lookup loops, 1-99: they run "
+                    "ahead of all pipeline work (needs CAP_SYS_NICE; 0: off)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 99));
     sub->add_option("--features-lookup-cache-mb", serve->lookup_cache_mb,
                     "Memory for the answers of profile lookups, kept until the profile "
                     "changes (RocksDB store; 0: off)")

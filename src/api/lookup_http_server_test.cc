@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -240,6 +242,36 @@ TEST(LookupHttpServerSchedTest, LoopsRunWithTheConfiguredSliceAndNice) {
   EXPECT_EQ(nice, std::min(19, process_nice + 1));
   if (slice <= 0) GTEST_SKIP() << "kernel without custom EEVDF slices (6.12+)";
   EXPECT_EQ(slice, 250);
+}
+
+// fifo_priority > 0 puts the loops on SCHED_FIFO at that priority.
+TEST(LookupHttpServerSchedTest, LoopsRunAtTheConfiguredFifoPriority) {
+  {  // can this process use SCHED_FIFO at all? (CAP_SYS_NICE or RLIMIT_RTPRIO)
+    std::atomic<int> rc{0};
+    std::thread([&rc] {
+      const sched_param p{.sched_priority = 3};
+      rc = ::sched_setscheduler(0, SCHED_FIFO, &p);
+    }).join();
+    if (rc != 0) GTEST_SKIP() << "no permission for SCHED_FIFO here";
+  }
+  LookupServerOptions o;
+  o.loop_sched = {.fifo_priority = 3};
+  LookupHttpServer server(o);
+  server.AddPrefix("/sched", [](std::string_view, const HttpRequestHead&, LookupReply* reply) {
+    sched_param p{};
+    const int policy = ::sched_getscheduler(0);
+    ::sched_getparam(0, &p);
+    reply->body = std::to_string(policy) + " " + std::to_string(p.sched_priority);
+  });
+  ASSERT_TRUE(server.Start().ok());
+  RawClient c(server.port());
+  c.Send("GET /sched HTTP/1.1\r\n\r\n");
+  const std::string body = Body(c.Next());
+  int policy = -1;
+  int prio = -1;
+  ASSERT_EQ(std::sscanf(body.c_str(), "%d %d", &policy, &prio), 2) << body;
+  EXPECT_EQ(policy, SCHED_FIFO);
+  EXPECT_EQ(prio, 3);
 }
 
 }  // namespace

@@ -39,6 +39,11 @@ std::atomic<int64_t> pipeline_slice_us{0};
 }  // namespace
 
 Status ApplyThreadSched(const ThreadSched& sched) {
+  if (sched.fifo_priority > 0) {
+    const sched_param param{.sched_priority = std::clamp(sched.fifo_priority, 1, 99)};
+    if (::sched_setscheduler(0, SCHED_FIFO, &param) != 0) return Errno("sched_setscheduler (FIFO)");
+    return Status::OK();
+  }
   const auto tid = static_cast<id_t>(::gettid());
   const int nice = std::clamp(CurrentThreadNice() + sched.nice_delta, -20, 19);
   if (sched.nice_delta != 0 && ::setpriority(PRIO_PROCESS, tid, nice) != 0) {

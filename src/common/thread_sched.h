@@ -29,6 +29,13 @@ struct ThreadSched {
   // wakes it preempts a thread with the default slice (2.8-3 ms) at once
   // instead of waiting for that thread's slice to end. 0: the kernel default.
   int64_t slice_us = 0;
+  // > 0: SCHED_FIFO at this real-time priority (1-99) instead of the fair
+  // scheduler (nice_delta and slice_us then do not apply): the thread runs
+  // whenever it is ready, ahead of every fair-scheduled thread, as if it
+  // had a core of its own. For a thread that blocks between short bursts
+  // (a request loop), never for one that can spin. Needs CAP_SYS_NICE (or an
+  // RLIMIT_RTPRIO); the kernel's RT throttling keeps a share for the rest.
+  int fifo_priority = 0;
 };
 
 // Applies sched to the calling thread.

@@ -82,7 +82,9 @@ Status FeaturesModule::StartLookups(const ModuleContext& ctx) {
   o.host = ctx.host;
   o.port = options_.lookup_port;
   o.threads = options_.lookup_threads;
-  o.loop_sched = {.nice_delta = options_.lookup_nice, .slice_us = options_.lookup_slice_us};
+  o.loop_sched = {.nice_delta = options_.lookup_nice,
+                  .slice_us = options_.lookup_slice_us,
+                  .fifo_priority = options_.lookup_fifo_priority};
   o.read_tokens = ctx.read_tokens;
   o.metrics = ctx.metrics;
   o.metrics_port = "lookup";

@@ -44,6 +44,7 @@ struct FeaturesOptions {
   // relative to the process (< 0 needs CAP_SYS_NICE); lookup_http_server.h.
   int64_t lookup_slice_us = 100;
   int lookup_nice = 0;
+  int lookup_fifo_priority = 0;  // > 0: the loops at SCHED_FIFO (thread_sched.h)
 };
 
 // <data_dir>/features, and the default catalog of a data dir.
