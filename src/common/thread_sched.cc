@@ -41,8 +41,12 @@ std::atomic<int64_t> pipeline_slice_us{0};
 Status ApplyThreadSched(const ThreadSched& sched) {
   if (sched.fifo_priority > 0) {
     const sched_param param{.sched_priority = std::clamp(sched.fifo_priority, 1, 99)};
-    if (::sched_setscheduler(0, SCHED_FIFO, &param) != 0) return Errno("sched_setscheduler (FIFO)");
-    return Status::OK();
+    if (::sched_setscheduler(0, SCHED_FIFO, &param) == 0) return Status::OK();
+    const Status fifo = Errno("sched_setscheduler (FIFO)");
+    ThreadSched fair = sched;  // no permission: keep the fair scheduler's settings
+    fair.fifo_priority = 0;
+    const Status st = ApplyThreadSched(fair);
+    return st.ok() ? fifo : st;
   }
   const auto tid = static_cast<id_t>(::gettid());
   const int nice = std::clamp(CurrentThreadNice() + sched.nice_delta, -20, 19);

@@ -34,7 +34,8 @@ struct ThreadSched {
   // whenever it is ready, ahead of every fair-scheduled thread, as if it
   // had a core of its own. For a thread that blocks between short bursts
   // (a request loop), never for one that can spin. Needs CAP_SYS_NICE (or an
-  // RLIMIT_RTPRIO); the kernel's RT throttling keeps a share for the rest.
+  // RLIMIT_RTPRIO; without it the other fields apply and the error is
+  // returned); the kernel's RT throttling keeps a share for the rest.
   int fifo_priority = 0;
 };
 
