@@ -220,8 +220,14 @@ fi
 # SCHED_FIFO priority RT_PRIO (steps "...-rt"), as if each had a core of its
 # own (the load tool would, on its own machine): the ingest and the
 # simulator then get what they leave (the kernel's RT throttling keeps 5 %).
+# Freshness is probed during these steps too (the ingest then gets what the
+# loop and oha leave): "freshness_during_rt" in the results.
 if [[ -n $OHA && ${RT_PRIO:-0} -gt 0 ]]; then
   python3 bench/sched_stat.py fifo "$SERVER_PID" vp-lookup "$RT_PRIO"
+  python3 bench/features_probe.py --url "$URL" --write-key "$KEY" --rate "$RATE" --seconds \
+    $(( (FIXED_SECONDS + WARMUP_SECONDS + 6) * $(wc -w <<<"$OHA_CONNS") * $(wc -w <<<"$RATES") )) \
+    >"$WORK/fresh-rt.json" &
+  RT_PROBE_PID=$!
   for c in $OHA_CONNS; do
     for r in $RATES; do
       step "oha-lookup-c$c-rt" oha --binary "$OHA" --rate "$r" --seconds "$FIXED_SECONDS" \
@@ -229,6 +235,7 @@ if [[ -n $OHA && ${RT_PRIO:-0} -gt 0 ]]; then
         --rt-prio "$RT_PRIO" --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
     done
   done
+  wait "$RT_PROBE_PID"
   python3 bench/sched_stat.py fifo "$SERVER_PID" vp-lookup 0
   python3 bench/sched_stat.py set "$SERVER_PID" vp-lookup "$LOOKUP_SLICE_US" \
     "$(cut -d' ' -f19 /proc/$SERVER_PID/stat)"
@@ -276,6 +283,8 @@ import json, os, re, sys
 work, out, store = sys.argv[1], sys.argv[2], sys.argv[3]
 steps = [json.loads(l) for l in open(os.path.join(work, "steps.jsonl")) if l.strip()]
 fresh = json.loads(open(os.path.join(work, "fresh.json")).read())
+fresh_rt_file = os.path.join(work, "fresh-rt.json")
+fresh_rt = json.loads(open(fresh_rt_file).read()) if os.path.exists(fresh_rt_file) else None
 metrics = open(os.path.join(work, "metrics.txt")).read()
 def metric(name):
     m = re.search(r"^%s(?:\{[^}]*\})? (\S+)$" % name, metrics, re.M)
@@ -283,7 +292,7 @@ def metric(name):
 events = metric("viewpipe_features_events_total")
 hits = metric("viewpipe_features_lookup_cache_hits_total") or 0
 misses = metric("viewpipe_features_lookup_cache_misses_total") or 0
-res = {"store": store, "steps": steps, "freshness": fresh, "features_events": events,
+res = {"store": store, "steps": steps, "freshness": fresh, "freshness_during_rt": fresh_rt, "features_events": events,
        "catalog_misses": metric("viewpipe_features_catalog_misses_total"),
        "lookup_cache_hits": hits, "lookup_cache_misses": misses,
        "loadavg": open("/proc/loadavg").read().split()[:3], "cores": os.cpu_count()}
@@ -307,5 +316,10 @@ if hits + misses:
     print(f"lookup cache: {hits:.0f} hits, {misses:.0f} misses ({100 * hits / (hits + misses):.1f} % hits)")
 print(f"freshness (200 -> readable): n={f['n']} missing={f['missing']} p50={f['p50_ms']:.0f} ms "
       f"p90={f['p90_ms']:.0f} ms p99={f['p99_ms']:.0f} ms max={f['max_ms']:.0f} ms")
+if fresh_rt:
+    f = fresh_rt
+    print(f"freshness during the -rt steps: n={f['n']} missing={f['missing']} "
+          f"p50={f['p50_ms']:.0f} ms p90={f['p90_ms']:.0f} ms p99={f['p99_ms']:.0f} ms "
+          f"max={f['max_ms']:.0f} ms")
 print(f"results: {out}")
 PY
