@@ -64,6 +64,17 @@ class Sampler:
         return delta(self.first, self.last)
 
 
+def threads_named(pid, prefix):
+    """The ids of pid's threads whose name starts with prefix."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip().startswith(prefix):
+                    yield tid
+        except OSError:
+            continue
+
+
 def set_sched(pid, prefix, slice_us, nice):
     """Gives pid's threads whose name starts with prefix an EEVDF slice
     (0: the kernel's default) and a nice value, with sched_setattr (x86_64);
@@ -72,13 +83,7 @@ def set_sched(pid, prefix, slice_us, nice):
     import struct
     libc = ctypes.CDLL(None, use_errno=True)
     n = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                if not f.read().strip().startswith(prefix):
-                    continue
-        except OSError:
-            continue
+    for tid in threads_named(pid, prefix):
         # struct sched_attr: size, policy (SCHED_OTHER), flags, nice, priority,
         # runtime (the slice, ns), deadline, period, util min/max.
         attr = ctypes.create_string_buffer(
@@ -94,13 +99,7 @@ def set_fifo(pid, prefix, prio):
     (0: back to SCHED_OTHER). Returns how many."""
     n = 0
     policy = os.SCHED_FIFO if prio > 0 else os.SCHED_OTHER
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                if not f.read().strip().startswith(prefix):
-                    continue
-        except OSError:
-            continue
+    for tid in threads_named(pid, prefix):
         os.sched_setscheduler(int(tid), policy, os.sched_param(prio))
         n += 1
     return n
