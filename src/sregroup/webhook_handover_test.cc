@@ -1,0 +1,153 @@
+// The sre group's webhook across a hand-over of the detector (docs/scale.md,
+// "The sre path as several processes"): two GroupDetectors on one shared
+// store and one real HTTP receiver.
+//  - The old owner still runs after the new one loaded the state (a clean
+//    rebalance: partition 0 moved, the old process has not noticed yet):
+//    each notification reaches the receiver once, not once per owner.
+//  - The owner is killed after the receiver's 2xx, before its cycle stored
+//    the delivery log: the next owner does not send it again.
+//  - The owner is killed after claiming a notification, before sending it:
+//    the next owner sends it once the claim's lease ran out (nothing lost).
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/scoped_temp_dir.h"
+#include "lake/local_object_store.h"
+#include "sregroup/group_detector.h"
+
+namespace viewpipe::sre {
+namespace {
+
+constexpr int64_t kHookT0 = 1700000000000;
+
+// A webhook receiver on loopback that answers 200 after delay_ms and counts
+// every notification key it acknowledged.
+class HookReceiver {
+ public:
+  explicit HookReceiver(int delay_ms) {
+    server_.Post("/hook", [this, delay_ms](const httplib::Request& req, httplib::Response& res) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      std::lock_guard lock(mu_);
+      ++got_[req.get_header_value("X-Viewpipe-Notification")];
+      res.status = 200;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~HookReceiver() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  std::map<std::string, int> got() const {
+    std::lock_guard lock(mu_);
+    return got_;
+  }
+  // Waits up to 10 s for n distinct keys.
+  bool WaitFor(size_t n) const {
+    for (int i = 0; i < 1000 && got().size() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return got().size() >= n;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::map<std::string, int> got_;
+};
+
+Alert HookAlert(const std::string& cdn, int64_t started_at) {
+  Alert a;
+  a.kind = "qoe";
+  a.dimension = "cdn";
+  a.key = cdn;
+  a.metric = "vsf_rate";
+  a.severity = "critical";
+  a.started_at = started_at;
+  a.detected_at = started_at + 5000;
+  a.detected_event_time = started_at + 4000;
+  a.id = Alert::MakeId(a.kind, a.dimension, a.key, a.metric, a.started_at);
+  return a;
+}
+
+class WebhookHandoverTest : public ::testing::Test {
+ protected:
+  // The stored book: cdn-a's alert open, cdn-b's resolved: 3 notifications.
+  void SetUp() override {
+    const std::string path = JoinPath(tmp_.path(), "book");
+    AlertBook book(Env::Default(), path);
+    ASSERT_TRUE(book.Raise(HookAlert("cdn-a", kHookT0)));
+    ASSERT_TRUE(book.Raise(HookAlert("cdn-b", kHookT0 + 1000)));
+    book.Resolve(HookAlert("cdn-b", kHookT0 + 1000).id, kHookT0 + 60000);
+    ASSERT_TRUE(store_.PutFile(GroupDetector::kAlertsKey, path, nullptr).ok());
+  }
+
+  // A member's detector; it believes it owns partition 0 while *owner is true.
+  std::unique_ptr<GroupDetector> Detector(int me, const bool* owner, const std::string& url) {
+    GroupDetectorDeps d;
+    d.store = &store_;
+    d.env = Env::Default();
+    d.local_dir = JoinPath(tmp_.path(), "member" + std::to_string(me));
+    d.clock = &clock_;
+    d.gather = [](const PartialQuery&) {
+      Gathered g;
+      g.parts.emplace_back();  // no watermark yet: the detector only waits
+      return g;
+    };
+    d.is_detector = [owner] { return *owner; };
+    WebhookOptions w;
+    w.url = url;
+    d.webhook = w;
+    return std::make_unique<GroupDetector>(SreOptions{}, std::move(d));
+  }
+
+  static void ExpectEachOnce(const std::map<std::string, int>& got) {
+    const std::string b = HookAlert("cdn-b", kHookT0 + 1000).id;
+    const std::map<std::string, int> want = {{HookAlert("cdn-a", kHookT0).id + " open", 1},
+                                             {b + " open", 1},
+                                             {b + " resolved", 1}};
+    EXPECT_EQ(got, want);
+  }
+
+  ScopedTempDir tmp_;
+  LocalObjectStore store_{Env::Default(), JoinPath(tmp_.path(), "store")};
+  ManualClock clock_{kHookT0};
+};
+
+TEST_F(WebhookHandoverTest, OldOwnerStillRunningAfterTheNewOneLoadedSendsNothingTwice) {
+  HookReceiver hook(50);
+  const bool yes = true;
+  auto old_owner = Detector(1, &yes, hook.url());
+  auto new_owner = Detector(2, &yes, hook.url());
+  old_owner->Cycle();  // takes the detector over, loads the book
+  new_owner->Cycle();  // partition 0 moved: loads the same book and delivery log
+  ASSERT_TRUE(old_owner->active() && new_owner->active());
+  ASSERT_TRUE(hook.WaitFor(3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // any second send
+  ExpectEachOnce(hook.got());
+}
+
+TEST_F(WebhookHandoverTest, KilledAfterTheReceiversAckBeforeItsCycleStoredTheLog) {
+  HookReceiver hook(0);
+  const bool yes = true;
+  auto old_owner = Detector(1, &yes, hook.url());
+  old_owner->Cycle();
+  ASSERT_TRUE(hook.WaitFor(3));
+  old_owner.reset();  // killed: no further cycle stored its delivery log
+  auto new_owner = Detector(2, &yes, hook.url());
+  new_owner->Cycle();
+  ASSERT_TRUE(new_owner->active());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ExpectEachOnce(hook.got());
+}
+
+}  // namespace
+}  // namespace viewpipe::sre
