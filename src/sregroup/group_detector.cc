@@ -97,8 +97,10 @@ Status GroupDetector::StartWebhook(const std::string& dir) {
   } else {
     return d.status();
   }
+  claims_ = std::make_unique<StoreDeliveryClaims>(deps_.store, deps_.clock, deps_.instance,
+                                                  deps_.claims);
   webhook_ = std::make_unique<WebhookNotifier>(*deps_.webhook, book_.get(), delivered,
-                                               deps_.metrics);
+                                               deps_.metrics, claims_.get());
   return webhook_->Start();
 }
 
@@ -152,6 +154,7 @@ void GroupDetector::PersistDelivered() {
 void GroupDetector::Deactivate() {
   if (webhook_) webhook_->Stop();
   webhook_.reset();
+  claims_.reset();
   health_.reset();
   detector_.reset();
   book_.reset();

@@ -14,6 +14,12 @@
 //   sre/detector/alerts   the AlertBook's file, stored after every cycle
 //                         that changed it, before the webhook is woken
 //   sre/detector/webhook_delivered  the webhook's delivery log
+//   sre/detector/notifications/     a claim per notification before it is
+//                         sent, `delivered` after its 2xx
+//                         (store_delivery_claims.h): an old owner still
+//                         running after the new one loaded, or one killed
+//                         before its cycle stored the delivery log, never
+//                         makes the receiver get a notification twice
 // A new detector loads all three and replays the ticks since the saved
 // one from the partitions' slices (kept slice_keep_ms): alerts it
 // re-detects keep their recorded id and detected_at (AlertBook::Raise,
@@ -47,6 +53,7 @@
 #include "sre/pipeline_health.h"
 #include "sre/webhook_notifier.h"
 #include "sregroup/merged_qoe.h"
+#include "sregroup/store_delivery_claims.h"
 
 namespace viewpipe::sre {
 
@@ -62,6 +69,8 @@ struct GroupDetectorDeps {
   // True while this process owns partition 0 of `qoe`.
   std::function<bool()> is_detector;
   std::optional<WebhookOptions> webhook;  // VIEWPIPE_SRE_WEBHOOK_URL
+  std::string instance = "detector";      // names this process in its webhook claims
+  DeliveryClaimOptions claims;
 };
 
 class GroupDetector {
@@ -98,6 +107,7 @@ class GroupDetector {
   std::unique_ptr<AlertBook> book_;
   std::unique_ptr<OutageDetector> detector_;
   std::unique_ptr<PipelineHealth> health_;
+  std::unique_ptr<StoreDeliveryClaims> claims_;  // outlives webhook_, which uses it
   std::unique_ptr<WebhookNotifier> webhook_;
   std::atomic<bool> book_dirty_{false};
   int64_t next_tick_ = OutageDetector::kNever;

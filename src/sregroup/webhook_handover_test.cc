@@ -19,6 +19,7 @@
 #include "common/scoped_temp_dir.h"
 #include "lake/local_object_store.h"
 #include "sregroup/group_detector.h"
+#include "sregroup/store_delivery_claims.h"
 
 namespace viewpipe::sre {
 namespace {
@@ -146,6 +147,27 @@ TEST_F(WebhookHandoverTest, KilledAfterTheReceiversAckBeforeItsCycleStoredTheLog
   new_owner->Cycle();
   ASSERT_TRUE(new_owner->active());
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ExpectEachOnce(hook.got());
+}
+
+TEST_F(WebhookHandoverTest, KilledAfterClaimingBeforeSendingIsSentOnceTheLeaseRanOut) {
+  HookReceiver hook(0);
+  // The old owner claimed cdn-b's open notification, then died before sending it.
+  const std::string b = HookAlert("cdn-b", kHookT0 + 1000).id;
+  StoreDeliveryClaims dead(&store_, &clock_, "dead-owner");
+  auto v = dead.Claim(b + " open");
+  ASSERT_TRUE(v.ok() && *v == DeliveryClaims::Verdict::kSend);
+  const bool yes = true;
+  auto new_owner = Detector(2, &yes, hook.url());
+  new_owner->Cycle();
+  // cdn-a's goes out; cdn-b's open waits for the lease, and its resolved after it.
+  ASSERT_TRUE(hook.WaitFor(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  const std::map<std::string, int> first = {{HookAlert("cdn-a", kHookT0).id + " open", 1}};
+  EXPECT_EQ(hook.got(), first) << "sent while another owner's claim was live";
+  clock_.Advance(DeliveryClaimOptions{}.lease_ms);
+  ASSERT_TRUE(hook.WaitFor(3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   ExpectEachOnce(hook.got());
 }
 
