@@ -91,16 +91,19 @@ class WebhookHandoverTest : public ::testing::Test {
     ASSERT_TRUE(store_.PutFile(GroupDetector::kAlertsKey, path, nullptr).ok());
   }
 
-  // A member's detector; it believes it owns partition 0 while *owner is true.
-  std::unique_ptr<GroupDetector> Detector(int me, const bool* owner, const std::string& url) {
+  // A member's detector; it believes it owns partition 0 while *owner is
+  // true, and sees partition 1 without an owner while *missing (if given).
+  std::unique_ptr<GroupDetector> Detector(int me, const bool* owner, const std::string& url,
+                                          const bool* missing = nullptr) {
     GroupDetectorDeps d;
     d.store = &store_;
     d.env = Env::Default();
     d.local_dir = JoinPath(tmp_.path(), "member" + std::to_string(me));
     d.clock = &clock_;
-    d.gather = [](const PartialQuery&) {
+    d.gather = [missing](const PartialQuery&) {
       Gathered g;
       g.parts.emplace_back();  // no watermark yet: the detector only waits
+      if (missing != nullptr && *missing) g.missing.push_back(1);
       return g;
     };
     d.is_detector = [owner] { return *owner; };
@@ -169,6 +172,42 @@ TEST_F(WebhookHandoverTest, KilledAfterClaimingBeforeSendingIsSentOnceTheLeaseRa
   ASSERT_TRUE(hook.WaitFor(3));
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   ExpectEachOnce(hook.got());
+}
+
+// KNOWN GAP, disabled on purpose (docs/scale.md, the sre group's
+// "Limits"): the detector has no fence. The old owner, still running after
+// the new one loaded the book, raises an alert (here partition_unowned: the
+// window is a rebalance) and notifies it once; the new owner never knows
+// it, so its resolution is never notified. Fails today: "... resolved" is
+// never received. Enable it with the detector's epoch fence.
+TEST_F(WebhookHandoverTest, DISABLED_AnAlertOnlyTheOldOwnerRaisedIsResolvedToo) {
+  HookReceiver hook(0);
+  bool old_owns = true, old_sees_missing = false;
+  const bool yes = true;
+  auto old_owner = Detector(1, &old_owns, hook.url(), &old_sees_missing);
+  auto new_owner = Detector(2, &yes, hook.url());
+  old_owner->Cycle();
+  new_owner->Cycle();
+  ASSERT_TRUE(hook.WaitFor(3));
+  old_sees_missing = true;  // the rebalance: partition 1 unowned, seen by the old owner
+  old_owner->Cycle();
+  clock_.Advance(2500);
+  old_owner->Cycle();  // raises partition_unowned, stores its book, notifies
+  ASSERT_TRUE(hook.WaitFor(4));
+  old_owns = false;  // its next cycle notices partition 0 moved
+  old_owner->Cycle();
+  ASSERT_FALSE(old_owner->active());
+  std::string unowned;
+  for (const auto& [key, n] : hook.got()) {
+    if (key.rfind("partition_unowned:", 0) == 0) unowned = key.substr(0, key.rfind(' '));
+  }
+  ASSERT_FALSE(unowned.empty());
+  for (int i = 0; i < 20; ++i) {  // partition 1 is owned again: it must resolve
+    clock_.Advance(200);
+    new_owner->Cycle();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(hook.got()[unowned + " resolved"], 1) << "an alert notified open, never resolved";
 }
 
 }  // namespace
