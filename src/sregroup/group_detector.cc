@@ -11,6 +11,8 @@ namespace {
 
 constexpr std::string_view kStateMagic = "viewpipe-sre-detector-1\n";
 constexpr int64_t kUnownedAfterMs = 2000;
+constexpr int64_t kFencedPauseMs = 5000;    // after being fenced: let the new owner keep it
+constexpr int64_t kRestoreBookAfterMs = 5000;
 
 SliceView View(const std::map<int64_t, GroupCounts>& merged, int64_t from, int64_t to) {
   SliceView out;
@@ -44,6 +46,8 @@ Status GroupDetector::Activate() {
   const std::string dir = JoinPath(deps_.local_dir, "detector");
   VP_RETURN_IF_ERROR(deps_.env->CreateDirs(dir));
   const std::string path = JoinPath(dir, "alerts");
+  epoch_ = std::make_unique<DetectorEpoch>(deps_.store, deps_.instance);
+  VP_RETURN_IF_ERROR(epoch_->Take());  // before loading: an older owner is fenced from now on
   auto stored = deps_.store->Get(kAlertsKey);
   if (stored.ok()) {
     VP_RETURN_IF_ERROR(deps_.env->WriteFileAtomic(path, *stored));
@@ -74,12 +78,17 @@ Status GroupDetector::Activate() {
     health_ = std::make_unique<PipelineHealth>(options_.health, deps_.log, deps_.metrics,
                                                book_.get(), deps_.clock);
   }
+  published_ = std::make_unique<AlertBook>(deps_.env, JoinPath(dir, "alerts.published"));
+  std::string loaded;
+  if (deps_.env->FileExists(path)) VP_RETURN_IF_ERROR(deps_.env->ReadFileToString(path, &loaded));
+  VP_RETURN_IF_ERROR(PublishBook(loaded));
   if (deps_.webhook) VP_RETURN_IF_ERROR(StartWebhook(dir));
   last_save_ms_ = deps_.clock->NowMs();
+  restore_book_at_ = last_save_ms_ + kRestoreBookAfterMs;
   last_partial_ = OutageDetector::kNever;
   spdlog::info("sre: this process owns partition 0 of qoe: it runs the group's detector from "
-               "tick {} ({} alerts open in the book, state in {})",
-               next_tick_, book_->open_count(), deps_.store->RootUri());
+               "tick {} (epoch {}, {} alerts open in the book, state in {})",
+               next_tick_, epoch_->epoch(), book_->open_count(), deps_.store->RootUri());
   if (active_ != nullptr) active_->Set(1);
   return Status::OK();
 }
@@ -99,7 +108,7 @@ Status GroupDetector::StartWebhook(const std::string& dir) {
   }
   claims_ = std::make_unique<StoreDeliveryClaims>(deps_.store, deps_.clock, deps_.instance,
                                                   deps_.claims);
-  webhook_ = std::make_unique<WebhookNotifier>(*deps_.webhook, book_.get(), delivered,
+  webhook_ = std::make_unique<WebhookNotifier>(*deps_.webhook, published_.get(), delivered,
                                                deps_.metrics, claims_.get());
   return webhook_->Start();
 }
@@ -131,16 +140,46 @@ Status GroupDetector::SaveState() {
   return deps_.store->Put(kStateKey, out);
 }
 
-void GroupDetector::PersistBook() {
-  if (!book_dirty_.exchange(false)) return;
-  Status st = deps_.store->PutFile(kAlertsKey, JoinPath(JoinPath(deps_.local_dir, "detector"),
-                                                        "alerts"), nullptr);
+bool GroupDetector::PersistBook() {
+  const std::string path = JoinPath(JoinPath(deps_.local_dir, "detector"), "alerts");
+  if (!book_dirty_.exchange(false) || !deps_.env->FileExists(path)) return true;  // none yet
+  std::string data;
+  Status st = deps_.env->ReadFileToString(path, &data);
+  if (st.ok() && epoch_->Fenced()) return Fence("before storing the alert book");
+  if (st.ok()) st = deps_.store->Put(kAlertsKey, data);
   if (!st.ok()) {
     book_dirty_ = true;
     spdlog::warn("sre: storing the alert book: {}", st.ToString());
-    return;
+    return true;
   }
-  if (webhook_) webhook_->Wake();  // after the book is stored: the next owner knows it
+  // Only once no newer epoch exists after the store is the next owner sure
+  // to load this book: then its alerts may be notified.
+  if (epoch_->Fenced()) return Fence("after storing the alert book (its new alerts not notified)");
+  st = PublishBook(data);
+  if (!st.ok()) {
+    book_dirty_ = true;
+    spdlog::warn("sre: publishing the alert book to the webhook: {}", st.ToString());
+  }
+  return true;
+}
+
+Status GroupDetector::PublishBook(const std::string& data) {
+  const std::string path = JoinPath(JoinPath(deps_.local_dir, "detector"), "alerts.published");
+  if (data.empty()) {  // no book stored yet (only at activation: published_ is new, empty)
+    return deps_.env->FileExists(path) ? deps_.env->RemoveFile(path) : Status::OK();
+  }
+  VP_RETURN_IF_ERROR(deps_.env->WriteFileAtomic(path, data));
+  VP_RETURN_IF_ERROR(published_->Load());
+  if (webhook_) webhook_->Wake();
+  return Status::OK();
+}
+
+bool GroupDetector::Fence(const char* when) {
+  spdlog::warn("sre: another process took the detector over (an epoch after {}), found {}: this "
+               "one stops running it", epoch_->epoch(), when);
+  fenced_until_ms_ = deps_.clock->NowMs() + kFencedPauseMs;
+  Deactivate();
+  return false;
 }
 
 void GroupDetector::PersistDelivered() {
@@ -157,15 +196,20 @@ void GroupDetector::Deactivate() {
   claims_.reset();
   health_.reset();
   detector_.reset();
+  published_.reset();
   book_.reset();
+  epoch_.reset();
   unowned_ids_.clear();
   missing_since_.clear();
   if (active_ != nullptr) active_->Set(0);
 }
 
 void GroupDetector::Stop() {
-  if (!active()) return;
-  PersistBook();
+  if (!active() || !PersistBook()) return;
+  if (epoch_->Fenced()) {
+    Fence("before storing the detector state");
+    return;
+  }
   Status st = SaveState();
   if (!st.ok()) spdlog::warn("sre: storing the detector state: {}", st.ToString());
   PersistDelivered();
@@ -247,6 +291,7 @@ void GroupDetector::Cycle() {
     return;
   }
   if (!active()) {
+    if (deps_.clock->NowMs() < fenced_until_ms_) return;  // just fenced: the new owner keeps it
     Status st = Activate();
     if (!st.ok()) {
       spdlog::warn("sre: taking over the detector: {} (again next cycle)", st.ToString());
@@ -275,8 +320,16 @@ void GroupDetector::Cycle() {
     Deactivate();
     return;
   }
-  PersistBook();
+  if (restore_book_at_ != 0 && now >= restore_book_at_) {
+    restore_book_at_ = 0;
+    book_dirty_ = true;  // replaces a late store of the previous owner
+  }
+  if (!PersistBook()) return;
   if (now - last_save_ms_ >= options_.checkpoint_interval_ms) {
+    if (epoch_->Fenced()) {
+      Fence("before storing the detector state");
+      return;
+    }
     Status st = SaveState();
     if (!st.ok()) spdlog::warn("sre: storing the detector state: {}", st.ToString());
     last_save_ms_ = now;

@@ -174,40 +174,60 @@ TEST_F(WebhookHandoverTest, KilledAfterClaimingBeforeSendingIsSentOnceTheLeaseRa
   ExpectEachOnce(hook.got());
 }
 
-// KNOWN GAP, disabled on purpose (docs/scale.md, the sre group's
-// "Limits"): the detector has no fence. The old owner, still running after
-// the new one loaded the book, raises an alert (here partition_unowned: the
-// window is a rebalance) and notifies it once; the new owner never knows
-// it, so its resolution is never notified. Fails today: "... resolved" is
-// never received. Enable it with the detector's epoch fence.
-TEST_F(WebhookHandoverTest, DISABLED_AnAlertOnlyTheOldOwnerRaisedIsResolvedToo) {
+// The old owner, still running after the new one took its epoch and loaded
+// the book, raises an alert (here partition_unowned: the window is a
+// rebalance). Without the fence it stored and notified it, the new owner
+// never knew it, and its resolution was never notified (this failed:
+// "... resolved" never came). Now the old owner finds the newer epoch and
+// stops: every alert notified open is in the book the owner keeps, and
+// resolved when its cause ends.
+TEST_F(WebhookHandoverTest, AnAlertNotifiedOpenIsKnownToTheOwnerThatResolvesIt) {
   HookReceiver hook(0);
-  bool old_owns = true, old_sees_missing = false;
+  bool old_owns = true, old_sees_missing = false, new_sees_missing = false;
   const bool yes = true;
   auto old_owner = Detector(1, &old_owns, hook.url(), &old_sees_missing);
-  auto new_owner = Detector(2, &yes, hook.url());
+  auto new_owner = Detector(2, &yes, hook.url(), &new_sees_missing);
   old_owner->Cycle();
   new_owner->Cycle();
   ASSERT_TRUE(hook.WaitFor(3));
   old_sees_missing = true;  // the rebalance: partition 1 unowned, seen by the old owner
   old_owner->Cycle();
   clock_.Advance(2500);
-  old_owner->Cycle();  // raises partition_unowned, stores its book, notifies
-  ASSERT_TRUE(hook.WaitFor(4));
-  old_owns = false;  // its next cycle notices partition 0 moved
+  old_owner->Cycle();  // raises partition_unowned
+  EXPECT_FALSE(old_owner->active()) << "the old owner was not fenced";
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // its webhook's scans
+  old_owns = false;  // its next poll: partition 0 moved
   old_owner->Cycle();
-  ASSERT_FALSE(old_owner->active());
-  std::string unowned;
-  for (const auto& [key, n] : hook.got()) {
-    if (key.rfind("partition_unowned:", 0) == 0) unowned = key.substr(0, key.rfind(' '));
-  }
-  ASSERT_FALSE(unowned.empty());
-  for (int i = 0; i < 20; ++i) {  // partition 1 is owned again: it must resolve
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The new owner sees partition 1 unowned too, later, then owned again.
+  new_sees_missing = true;
+  new_owner->Cycle();
+  clock_.Advance(2500);
+  new_owner->Cycle();
+  new_sees_missing = false;
+  for (int i = 0; i < 30; ++i) {  // 6 s: past the book's re-store
     clock_.Advance(200);
     new_owner->Cycle();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_EQ(hook.got()[unowned + " resolved"], 1) << "an alert notified open, never resolved";
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  AlertBook stored(Env::Default(), JoinPath(tmp_.path(), "stored"));
+  auto data = store_.Get(GroupDetector::kAlertsKey);
+  ASSERT_TRUE(data.ok());
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(JoinPath(tmp_.path(), "stored"), *data).ok());
+  ASSERT_TRUE(stored.Load().ok());
+  int unowned = 0;
+  for (const auto& [key, n] : hook.got()) {
+    EXPECT_EQ(n, 1) << key;
+    const std::string id = key.substr(0, key.rfind(' '));
+    auto a = stored.Get(id);
+    ASSERT_TRUE(a.has_value()) << key << ": notified, not in the owner's book";
+    if (a->kind != "partition_unowned") continue;
+    ++unowned;
+    EXPECT_FALSE(a->open) << id;
+    EXPECT_EQ(hook.got()[id + " resolved"], 1) << id << ": notified open, never resolved";
+  }
+  EXPECT_EQ(unowned, 2);  // the new owner's own: open and resolved
 }
 
 }  // namespace
