@@ -45,9 +45,32 @@ GroupDetector::~GroupDetector() { Deactivate(); }
 Status GroupDetector::Activate() {
   const std::string dir = JoinPath(deps_.local_dir, "detector");
   VP_RETURN_IF_ERROR(deps_.env->CreateDirs(dir));
-  const std::string path = JoinPath(dir, "alerts");
   epoch_ = std::make_unique<DetectorEpoch>(deps_.store, deps_.instance);
   VP_RETURN_IF_ERROR(epoch_->Take());  // before loading: an older owner is fenced from now on
+  VP_RETURN_IF_ERROR(LoadBook(dir));
+  for (const Alert& a : book_->List(true, 0)) {
+    if (a.kind == "partition_unowned") unowned_ids_[std::stoi(a.key)] = a.id;
+  }
+  detector_ = std::make_unique<OutageDetector>(options_.detector, book_.get(), deps_.clock);
+  VP_RETURN_IF_ERROR(LoadState());
+  if (deps_.log != nullptr) {
+    health_ = std::make_unique<PipelineHealth>(options_.health, deps_.log, deps_.metrics,
+                                               book_.get(), deps_.clock);
+  }
+  if (deps_.webhook) VP_RETURN_IF_ERROR(StartWebhook(dir));
+  last_save_ms_ = deps_.clock->NowMs();
+  restore_book_at_ = last_save_ms_ + kRestoreBookAfterMs;
+  last_partial_ = OutageDetector::kNever;
+  spdlog::info("sre: this process owns partition 0 of qoe: it runs the group's detector from "
+               "tick {} (epoch {}, {} alerts open in the book, state in {})",
+               next_tick_, epoch_->epoch(), book_->open_count(), deps_.store->RootUri());
+  if (active_ != nullptr) active_->Set(1);
+  return Status::OK();
+}
+
+// The stored book into book_ (and published_: it was stored).
+Status GroupDetector::LoadBook(const std::string& dir) {
+  const std::string path = JoinPath(dir, "alerts");
   auto stored = deps_.store->Get(kAlertsKey);
   if (stored.ok()) {
     VP_RETURN_IF_ERROR(deps_.env->WriteFileAtomic(path, *stored));
@@ -69,28 +92,10 @@ Status GroupDetector::Activate() {
     return st;
   }
   book_->SetListener([this](const Alert&) { book_dirty_ = true; });
-  for (const Alert& a : book_->List(true, 0)) {
-    if (a.kind == "partition_unowned") unowned_ids_[std::stoi(a.key)] = a.id;
-  }
-  detector_ = std::make_unique<OutageDetector>(options_.detector, book_.get(), deps_.clock);
-  VP_RETURN_IF_ERROR(LoadState());
-  if (deps_.log != nullptr) {
-    health_ = std::make_unique<PipelineHealth>(options_.health, deps_.log, deps_.metrics,
-                                               book_.get(), deps_.clock);
-  }
   published_ = std::make_unique<AlertBook>(deps_.env, JoinPath(dir, "alerts.published"));
   std::string loaded;
   if (deps_.env->FileExists(path)) VP_RETURN_IF_ERROR(deps_.env->ReadFileToString(path, &loaded));
-  VP_RETURN_IF_ERROR(PublishBook(loaded));
-  if (deps_.webhook) VP_RETURN_IF_ERROR(StartWebhook(dir));
-  last_save_ms_ = deps_.clock->NowMs();
-  restore_book_at_ = last_save_ms_ + kRestoreBookAfterMs;
-  last_partial_ = OutageDetector::kNever;
-  spdlog::info("sre: this process owns partition 0 of qoe: it runs the group's detector from "
-               "tick {} (epoch {}, {} alerts open in the book, state in {})",
-               next_tick_, epoch_->epoch(), book_->open_count(), deps_.store->RootUri());
-  if (active_ != nullptr) active_->Set(1);
-  return Status::OK();
+  return PublishBook(loaded);
 }
 
 // The webhook, from the delivery log the previous detector stored.
@@ -207,7 +212,7 @@ void GroupDetector::Deactivate() {
 void GroupDetector::Stop() {
   if (!active() || !PersistBook()) return;
   if (epoch_->Fenced()) {
-    Fence("before storing the detector state");
+    Fence("before storing the detector state");  // deactivated
     return;
   }
   Status st = SaveState();
@@ -320,23 +325,25 @@ void GroupDetector::Cycle() {
     Deactivate();
     return;
   }
+  if (!StoreCycle(now)) return;
+  if (tick_ != nullptr) tick_->Set(static_cast<double>(next_tick_));
+  if (open_alerts_ != nullptr) open_alerts_->Set(static_cast<double>(book_->open_count()));
+}
+
+bool GroupDetector::StoreCycle(int64_t now) {
   if (restore_book_at_ != 0 && now >= restore_book_at_) {
     restore_book_at_ = 0;
     book_dirty_ = true;  // replaces a late store of the previous owner
   }
-  if (!PersistBook()) return;
+  if (!PersistBook()) return false;
   if (now - last_save_ms_ >= options_.checkpoint_interval_ms) {
-    if (epoch_->Fenced()) {
-      Fence("before storing the detector state");
-      return;
-    }
+    if (epoch_->Fenced()) return Fence("before storing the detector state");
     Status st = SaveState();
     if (!st.ok()) spdlog::warn("sre: storing the detector state: {}", st.ToString());
     last_save_ms_ = now;
   }
   PersistDelivered();
-  if (tick_ != nullptr) tick_->Set(static_cast<double>(next_tick_));
-  if (open_alerts_ != nullptr) open_alerts_->Set(static_cast<double>(book_->open_count()));
+  return true;
 }
 
 }  // namespace viewpipe::sre

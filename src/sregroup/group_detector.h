@@ -104,6 +104,7 @@ class GroupDetector {
   void Deactivate();
   Status SaveState();
   Status LoadState();
+  Status LoadBook(const std::string& dir);
   Status StartWebhook(const std::string& dir);
   // Stores the book if it changed, then publishes it to the webhook; false
   // when fenced (the detector is then deactivated).
@@ -113,6 +114,9 @@ class GroupDetector {
   // Another process took a newer epoch: stop running the detector for a while.
   bool Fence(const char* when);
   void PersistDelivered();
+  // The end of an active cycle: book, state (when due), delivery log;
+  // false when fenced (deactivated).
+  bool StoreCycle(int64_t now);
   // Opens or resolves the partition_unowned alerts; true when all are owned.
   bool CheckOwners(const Gathered& g, int64_t now);
   void RunTicks(const Gathered& slices, int64_t watermark);
