@@ -142,7 +142,9 @@ WebhookNotifier::Outcome WebhookNotifier::Deliver(const Pending& p) {
     // First, so the next owner knows at once (the local log is stored with
     // the detector's cycle). If it fails, that stored log is the record.
     Status st = claims_->Delivered(p.key);
-    if (!st.ok()) spdlog::error("sre: webhook: recording '{}' as delivered: {}", p.key, st.ToString());
+    if (!st.ok()) {
+      spdlog::error("sre: webhook: recording '{}' as delivered: {}", p.key, st.ToString());
+    }
   }
   Status st = MarkDelivered(p.key);
   if (!st.ok()) spdlog::error("sre: webhook delivery log: {}", st.ToString());

@@ -30,7 +30,8 @@ Status DetectorEpoch::Take() {
   if (IsAlreadyExists(st)) {
     auto stored = store_->Get(KeyOf(next));  // ours when a retried request created it
     if (!stored.ok() || *stored != owner_) {
-      return Status::Aborted(fmt::format("another process took the detector over (epoch {})", next));
+      return Status::Aborted(
+          fmt::format("another process took the detector over (epoch {})", next));
     }
   } else if (!st.ok()) {
     return st;

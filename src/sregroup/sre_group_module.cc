@@ -89,8 +89,8 @@ std::unique_ptr<GroupDetector> SreGroupModule::MakeDetector(const ModuleContext&
     WebhookOptions wo;
     wo.url = url;
     d.webhook = wo;
-    d.instance = members_->instance();
   }
+  d.instance = members_->instance();
   return std::make_unique<GroupDetector>(o, std::move(d));
 }
 

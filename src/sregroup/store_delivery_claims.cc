@@ -48,7 +48,8 @@ Result<DeliveryClaims::Verdict> StoreDeliveryClaims::Claim(const std::string& ke
       return Verdict::kDelivered;
     }
     if (name.substr(0, kClaimPrefix.size()) == kClaimPrefix) {
-      attempt = std::max<int64_t>(attempt, std::atoll(std::string(name.substr(kClaimPrefix.size())).c_str()));
+      const std::string number(name.substr(kClaimPrefix.size()));
+      attempt = std::max<int64_t>(attempt, std::atoll(number.c_str()));
     }
   }
   if (attempt == 0) return Take(key, folder, 1);
