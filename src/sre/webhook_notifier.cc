@@ -18,8 +18,12 @@ std::string KeyOf(const Alert& a, bool resolved) {
 }  // namespace
 
 WebhookNotifier::WebhookNotifier(WebhookOptions options, const AlertBook* book,
-                                 std::string delivered_path, MetricsRegistry* metrics)
-    : options_(std::move(options)), book_(book), delivered_path_(std::move(delivered_path)) {
+                                 std::string delivered_path, MetricsRegistry* metrics,
+                                 DeliveryClaims* claims)
+    : options_(std::move(options)),
+      book_(book),
+      delivered_path_(std::move(delivered_path)),
+      claims_(claims) {
   if (metrics == nullptr) return;
   backlog_ = metrics->GetGauge("viewpipe_sre_webhook_backlog",
                                "Alert notifications not yet acknowledged by the webhook");
@@ -115,6 +119,38 @@ Status WebhookNotifier::MarkDelivered(const std::string& key) {
   return ok ? Status::OK() : Status::IOError("write " + delivered_path_);
 }
 
+WebhookNotifier::Outcome WebhookNotifier::Deliver(const Pending& p) {
+  if (claims_ != nullptr) {
+    auto verdict = claims_->Claim(p.key);
+    if (!verdict.ok()) {
+      spdlog::warn("sre: webhook: claiming '{}': {}", p.key, verdict.status().ToString());
+      return Outcome::kFailed;
+    }
+    if (*verdict == DeliveryClaims::Verdict::kWait) return Outcome::kWait;
+    if (*verdict == DeliveryClaims::Verdict::kDelivered) {
+      Status st = MarkDelivered(p.key);  // another notifier's 2xx
+      if (!st.ok()) spdlog::error("sre: webhook delivery log: {}", st.ToString());
+      return Outcome::kDone;
+    }
+  }
+  if (!Send(p)) {
+    if (failed_ != nullptr) failed_->Inc();
+    return Outcome::kFailed;
+  }
+  if (ok_ != nullptr) ok_->Inc();
+  if (claims_ != nullptr) {
+    // First, so the next owner knows at once (the local log is stored with
+    // the detector's cycle). If it fails, that stored log is the record.
+    Status st = claims_->Delivered(p.key);
+    if (!st.ok()) {
+      spdlog::error("sre: webhook: recording '{}' as delivered: {}", p.key, st.ToString());
+    }
+  }
+  Status st = MarkDelivered(p.key);
+  if (!st.ok()) spdlog::error("sre: webhook delivery log: {}", st.ToString());
+  return Outcome::kDone;
+}
+
 void WebhookNotifier::Run() {
   int64_t backoff = 0;  // while the receiver fails: 500 ms, doubling to 30 s
   while (Wait(backoff > 0 ? backoff : 200)) {
@@ -122,15 +158,18 @@ void WebhookNotifier::Run() {
     if (backlog_ != nullptr) backlog_->Set(static_cast<double>(pending.size()));
     if (pending.size() > options_.max_in_flight) pending.resize(options_.max_in_flight);
     bool failed = false;
+    std::set<std::string> held;  // alerts with a notification another notifier holds
     for (const Pending& p : pending) {
-      if (!Send(p)) {
-        if (failed_ != nullptr) failed_->Inc();
+      if (held.count(p.alert.id) > 0) continue;  // its resolved never before its open
+      const Outcome outcome = Deliver(p);
+      if (outcome == Outcome::kWait) {
+        held.insert(p.alert.id);  // scanned again in 200 ms
+        continue;
+      }
+      if (outcome == Outcome::kFailed) {
         failed = true;
         break;
       }
-      if (ok_ != nullptr) ok_->Inc();
-      Status st = MarkDelivered(p.key);
-      if (!st.ok()) spdlog::error("sre: webhook delivery log: {}", st.ToString());
       if (backlog_ != nullptr) backlog_->Set(static_cast<double>(Scan().size()));
       std::lock_guard lock(mu_);
       if (stop_) return;

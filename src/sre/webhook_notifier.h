@@ -13,6 +13,14 @@
 // at least once, and each request carries the header
 // X-Viewpipe-Notification: "<id> <state>" for the receiver to de-duplicate.
 //
+// Several notifiers on one book (the sre group's old and new detector
+// across a hand-over) share DeliveryClaims (sre/delivery_claims.h): before
+// sending a notification this one does not know as delivered it claims it;
+// it sends only what it holds, records what another notifier had
+// acknowledged, and passes over an alert while another holds a live claim
+// on one of its notifications (its resolved never goes before its open).
+// Without claims (the one-process path) nothing changes.
+//
 // Bounded: at most max_in_flight notifications are held in memory per scan
 // (the rest wait in the book); retries back off from 500 ms to 30 s.
 // Metrics: viewpipe_sre_webhook_backlog (pending notifications),
@@ -31,6 +39,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "sre/alert_book.h"
+#include "sre/delivery_claims.h"
 
 namespace viewpipe::sre {
 
@@ -44,9 +53,10 @@ struct WebhookOptions {
 
 class WebhookNotifier {
  public:
-  // book and metrics (may be null) must outlive the notifier.
+  // book, metrics (may be null) and claims (may be null: none) must
+  // outlive the notifier.
   WebhookNotifier(WebhookOptions options, const AlertBook* book, std::string delivered_path,
-                  MetricsRegistry* metrics);
+                  MetricsRegistry* metrics, DeliveryClaims* claims = nullptr);
   ~WebhookNotifier();
   // Loads the delivery log and starts the thread. InvalidArgument for a bad URL.
   Status Start();
@@ -59,8 +69,11 @@ class WebhookNotifier {
     std::string key;  // "<id> <state>"
     Alert alert;
   };
+  enum class Outcome { kDone, kFailed, kWait };
   void Run();
   std::vector<Pending> Scan() const;
+  // Claims (if shared), sends and records one notification.
+  Outcome Deliver(const Pending& p);
   // True on a 2xx.
   bool Send(const Pending& p);
   Status MarkDelivered(const std::string& key);
@@ -70,6 +83,7 @@ class WebhookNotifier {
   WebhookOptions options_;
   const AlertBook* book_;
   std::string delivered_path_;
+  DeliveryClaims* claims_;
   std::string base_, path_;  // the URL split for httplib
   std::set<std::string> delivered_;
   std::mutex mu_;

@@ -11,6 +11,8 @@ namespace {
 
 constexpr std::string_view kStateMagic = "viewpipe-sre-detector-1\n";
 constexpr int64_t kUnownedAfterMs = 2000;
+constexpr int64_t kFencedPauseMs = 5000;    // after being fenced: let the new owner keep it
+constexpr int64_t kRestoreBookAfterMs = 5000;
 
 SliceView View(const std::map<int64_t, GroupCounts>& merged, int64_t from, int64_t to) {
   SliceView out;
@@ -43,6 +45,31 @@ GroupDetector::~GroupDetector() { Deactivate(); }
 Status GroupDetector::Activate() {
   const std::string dir = JoinPath(deps_.local_dir, "detector");
   VP_RETURN_IF_ERROR(deps_.env->CreateDirs(dir));
+  epoch_ = std::make_unique<DetectorEpoch>(deps_.store, deps_.instance);
+  VP_RETURN_IF_ERROR(epoch_->Take());  // before loading: an older owner is fenced from now on
+  VP_RETURN_IF_ERROR(LoadBook(dir));
+  for (const Alert& a : book_->List(true, 0)) {
+    if (a.kind == "partition_unowned") unowned_ids_[std::stoi(a.key)] = a.id;
+  }
+  detector_ = std::make_unique<OutageDetector>(options_.detector, book_.get(), deps_.clock);
+  VP_RETURN_IF_ERROR(LoadState());
+  if (deps_.log != nullptr) {
+    health_ = std::make_unique<PipelineHealth>(options_.health, deps_.log, deps_.metrics,
+                                               book_.get(), deps_.clock);
+  }
+  if (deps_.webhook) VP_RETURN_IF_ERROR(StartWebhook(dir));
+  last_save_ms_ = deps_.clock->NowMs();
+  restore_book_at_ = last_save_ms_ + kRestoreBookAfterMs;
+  last_partial_ = OutageDetector::kNever;
+  spdlog::info("sre: this process owns partition 0 of qoe: it runs the group's detector from "
+               "tick {} (epoch {}, {} alerts open in the book, state in {})",
+               next_tick_, epoch_->epoch(), book_->open_count(), deps_.store->RootUri());
+  if (active_ != nullptr) active_->Set(1);
+  return Status::OK();
+}
+
+// The stored book into book_ (and published_: it was stored).
+Status GroupDetector::LoadBook(const std::string& dir) {
   const std::string path = JoinPath(dir, "alerts");
   auto stored = deps_.store->Get(kAlertsKey);
   if (stored.ok()) {
@@ -65,23 +92,10 @@ Status GroupDetector::Activate() {
     return st;
   }
   book_->SetListener([this](const Alert&) { book_dirty_ = true; });
-  for (const Alert& a : book_->List(true, 0)) {
-    if (a.kind == "partition_unowned") unowned_ids_[std::stoi(a.key)] = a.id;
-  }
-  detector_ = std::make_unique<OutageDetector>(options_.detector, book_.get(), deps_.clock);
-  VP_RETURN_IF_ERROR(LoadState());
-  if (deps_.log != nullptr) {
-    health_ = std::make_unique<PipelineHealth>(options_.health, deps_.log, deps_.metrics,
-                                               book_.get(), deps_.clock);
-  }
-  if (deps_.webhook) VP_RETURN_IF_ERROR(StartWebhook(dir));
-  last_save_ms_ = deps_.clock->NowMs();
-  last_partial_ = OutageDetector::kNever;
-  spdlog::info("sre: this process owns partition 0 of qoe: it runs the group's detector from "
-               "tick {} ({} alerts open in the book, state in {})",
-               next_tick_, book_->open_count(), deps_.store->RootUri());
-  if (active_ != nullptr) active_->Set(1);
-  return Status::OK();
+  published_ = std::make_unique<AlertBook>(deps_.env, JoinPath(dir, "alerts.published"));
+  std::string loaded;
+  if (deps_.env->FileExists(path)) VP_RETURN_IF_ERROR(deps_.env->ReadFileToString(path, &loaded));
+  return PublishBook(loaded);
 }
 
 // The webhook, from the delivery log the previous detector stored.
@@ -97,8 +111,10 @@ Status GroupDetector::StartWebhook(const std::string& dir) {
   } else {
     return d.status();
   }
-  webhook_ = std::make_unique<WebhookNotifier>(*deps_.webhook, book_.get(), delivered,
-                                               deps_.metrics);
+  claims_ = std::make_unique<StoreDeliveryClaims>(deps_.store, deps_.clock, deps_.instance,
+                                                  deps_.claims);
+  webhook_ = std::make_unique<WebhookNotifier>(*deps_.webhook, published_.get(), delivered,
+                                               deps_.metrics, claims_.get());
   return webhook_->Start();
 }
 
@@ -129,16 +145,46 @@ Status GroupDetector::SaveState() {
   return deps_.store->Put(kStateKey, out);
 }
 
-void GroupDetector::PersistBook() {
-  if (!book_dirty_.exchange(false)) return;
-  Status st = deps_.store->PutFile(kAlertsKey, JoinPath(JoinPath(deps_.local_dir, "detector"),
-                                                        "alerts"), nullptr);
+bool GroupDetector::PersistBook() {
+  const std::string path = JoinPath(JoinPath(deps_.local_dir, "detector"), "alerts");
+  if (!book_dirty_.exchange(false) || !deps_.env->FileExists(path)) return true;  // none yet
+  std::string data;
+  Status st = deps_.env->ReadFileToString(path, &data);
+  if (st.ok() && epoch_->Fenced()) return Fence("before storing the alert book");
+  if (st.ok()) st = deps_.store->Put(kAlertsKey, data);
   if (!st.ok()) {
     book_dirty_ = true;
     spdlog::warn("sre: storing the alert book: {}", st.ToString());
-    return;
+    return true;
   }
-  if (webhook_) webhook_->Wake();  // after the book is stored: the next owner knows it
+  // Only once no newer epoch exists after the store is the next owner sure
+  // to load this book: then its alerts may be notified.
+  if (epoch_->Fenced()) return Fence("after storing the alert book (its new alerts not notified)");
+  st = PublishBook(data);
+  if (!st.ok()) {
+    book_dirty_ = true;
+    spdlog::warn("sre: publishing the alert book to the webhook: {}", st.ToString());
+  }
+  return true;
+}
+
+Status GroupDetector::PublishBook(const std::string& data) {
+  const std::string path = JoinPath(JoinPath(deps_.local_dir, "detector"), "alerts.published");
+  if (data.empty()) {  // no book stored yet (only at activation: published_ is new, empty)
+    return deps_.env->FileExists(path) ? deps_.env->RemoveFile(path) : Status::OK();
+  }
+  VP_RETURN_IF_ERROR(deps_.env->WriteFileAtomic(path, data));
+  VP_RETURN_IF_ERROR(published_->Load());
+  if (webhook_) webhook_->Wake();
+  return Status::OK();
+}
+
+bool GroupDetector::Fence(const char* when) {
+  spdlog::warn("sre: another process took the detector over (an epoch after {}), found {}: this "
+               "one stops running it", epoch_->epoch(), when);
+  fenced_until_ms_ = deps_.clock->NowMs() + kFencedPauseMs;
+  Deactivate();
+  return false;
 }
 
 void GroupDetector::PersistDelivered() {
@@ -152,17 +198,23 @@ void GroupDetector::PersistDelivered() {
 void GroupDetector::Deactivate() {
   if (webhook_) webhook_->Stop();
   webhook_.reset();
+  claims_.reset();
   health_.reset();
   detector_.reset();
+  published_.reset();
   book_.reset();
+  epoch_.reset();
   unowned_ids_.clear();
   missing_since_.clear();
   if (active_ != nullptr) active_->Set(0);
 }
 
 void GroupDetector::Stop() {
-  if (!active()) return;
-  PersistBook();
+  if (!active() || !PersistBook()) return;
+  if (epoch_->Fenced()) {
+    Fence("before storing the detector state");  // deactivated
+    return;
+  }
   Status st = SaveState();
   if (!st.ok()) spdlog::warn("sre: storing the detector state: {}", st.ToString());
   PersistDelivered();
@@ -244,6 +296,7 @@ void GroupDetector::Cycle() {
     return;
   }
   if (!active()) {
+    if (deps_.clock->NowMs() < fenced_until_ms_) return;  // just fenced: the new owner keeps it
     Status st = Activate();
     if (!st.ok()) {
       spdlog::warn("sre: taking over the detector: {} (again next cycle)", st.ToString());
@@ -272,15 +325,25 @@ void GroupDetector::Cycle() {
     Deactivate();
     return;
   }
-  PersistBook();
+  if (!StoreCycle(now)) return;
+  if (tick_ != nullptr) tick_->Set(static_cast<double>(next_tick_));
+  if (open_alerts_ != nullptr) open_alerts_->Set(static_cast<double>(book_->open_count()));
+}
+
+bool GroupDetector::StoreCycle(int64_t now) {
+  if (restore_book_at_ != 0 && now >= restore_book_at_) {
+    restore_book_at_ = 0;
+    book_dirty_ = true;  // replaces a late store of the previous owner
+  }
+  if (!PersistBook()) return false;
   if (now - last_save_ms_ >= options_.checkpoint_interval_ms) {
+    if (epoch_->Fenced()) return Fence("before storing the detector state");
     Status st = SaveState();
     if (!st.ok()) spdlog::warn("sre: storing the detector state: {}", st.ToString());
     last_save_ms_ = now;
   }
   PersistDelivered();
-  if (tick_ != nullptr) tick_->Set(static_cast<double>(next_tick_));
-  if (open_alerts_ != nullptr) open_alerts_->Set(static_cast<double>(book_->open_count()));
+  return true;
 }
 
 }  // namespace viewpipe::sre

@@ -14,10 +14,24 @@
 //   sre/detector/alerts   the AlertBook's file, stored after every cycle
 //                         that changed it, before the webhook is woken
 //   sre/detector/webhook_delivered  the webhook's delivery log
-// A new detector loads all three and replays the ticks since the saved
-// one from the partitions' slices (kept slice_keep_ms): alerts it
-// re-detects keep their recorded id and detected_at (AlertBook::Raise,
-// Recorded), so they are neither raised nor notified again.
+//   sre/detector/notifications/     a claim per notification before it is
+//                         sent, `delivered` after its 2xx
+//                         (store_delivery_claims.h): an old owner still
+//                         running after the new one loaded, or one killed
+//                         before its cycle stored the delivery log, never
+//                         makes the receiver get a notification twice
+//   sre/detector/epochs/  one per activation (detector_epoch.h): the fence
+// A new detector takes the next epoch, loads the rest and replays the
+// ticks since the saved one from the partitions' slices (kept
+// slice_keep_ms): alerts it re-detects keep their recorded id and
+// detected_at (AlertBook::Raise, Recorded), so they are neither raised nor
+// notified again. An old owner still running (partition 0 moved, it has not
+// polled yet) finds the newer epoch before or after storing its book and
+// stops: the webhook notifies only alerts of a book stored before the next
+// owner took its epoch (the published copy), which that owner loaded, so
+// every alert notified open is known to the owner that will resolve it.
+// The new owner stores its book again 5 s after taking over, replacing a
+// late store of the old one.
 //
 // Never a short count: while a partition has no live owner (or no time
 // yet) the detector does not evaluate; after 2 s it opens a pipeline-health
@@ -46,7 +60,9 @@
 #include "sre/outage_detector.h"
 #include "sre/pipeline_health.h"
 #include "sre/webhook_notifier.h"
+#include "sregroup/detector_epoch.h"
 #include "sregroup/merged_qoe.h"
+#include "sregroup/store_delivery_claims.h"
 
 namespace viewpipe::sre {
 
@@ -62,6 +78,8 @@ struct GroupDetectorDeps {
   // True while this process owns partition 0 of `qoe`.
   std::function<bool()> is_detector;
   std::optional<WebhookOptions> webhook;  // VIEWPIPE_SRE_WEBHOOK_URL
+  std::string instance = "detector";      // names this process in its webhook claims
+  DeliveryClaimOptions claims;
 };
 
 class GroupDetector {
@@ -86,23 +104,38 @@ class GroupDetector {
   void Deactivate();
   Status SaveState();
   Status LoadState();
+  Status LoadBook(const std::string& dir);
   Status StartWebhook(const std::string& dir);
-  void PersistBook();
+  // Stores the book if it changed, then publishes it to the webhook; false
+  // when fenced (the detector is then deactivated).
+  bool PersistBook();
+  // Makes data (the stored book) what the webhook notifies from.
+  Status PublishBook(const std::string& data);
+  // Another process took a newer epoch: stop running the detector for a while.
+  bool Fence(const char* when);
   void PersistDelivered();
+  // The end of an active cycle: book, state (when due), delivery log;
+  // false when fenced (deactivated).
+  bool StoreCycle(int64_t now);
   // Opens or resolves the partition_unowned alerts; true when all are owned.
   bool CheckOwners(const Gathered& g, int64_t now);
   void RunTicks(const Gathered& slices, int64_t watermark);
 
   SreOptions options_;
   GroupDetectorDeps deps_;
+  std::unique_ptr<DetectorEpoch> epoch_;
   std::unique_ptr<AlertBook> book_;
+  std::unique_ptr<AlertBook> published_;  // the book as last stored unfenced: the webhook's
   std::unique_ptr<OutageDetector> detector_;
   std::unique_ptr<PipelineHealth> health_;
+  std::unique_ptr<StoreDeliveryClaims> claims_;  // outlives webhook_, which uses it
   std::unique_ptr<WebhookNotifier> webhook_;
   std::atomic<bool> book_dirty_{false};
   int64_t next_tick_ = OutageDetector::kNever;
   int64_t last_partial_ = OutageDetector::kNever;
   int64_t last_save_ms_ = 0;
+  int64_t fenced_until_ms_ = 0;   // wall ms: no new activation before
+  int64_t restore_book_at_ = 0;   // wall ms: store the book again (0: done)
   uint64_t delivered_size_ = 0;
   std::map<PartitionId, int64_t> missing_since_;   // wall ms
   std::map<PartitionId, std::string> unowned_ids_;  // open partition_unowned alerts

@@ -90,6 +90,7 @@ std::unique_ptr<GroupDetector> SreGroupModule::MakeDetector(const ModuleContext&
     wo.url = url;
     d.webhook = wo;
   }
+  d.instance = members_->instance();
   return std::make_unique<GroupDetector>(o, std::move(d));
 }
 
