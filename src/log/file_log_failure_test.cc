@@ -140,6 +140,58 @@ TEST_F(FailureTest, ConsumersNeverSeeRecordsBeforeTheirFsync) {
   EXPECT_EQ(polled->size(), 4u);
 }
 
+// Appends queued behind a group whose fsync is held: the finishing leader
+// hands leadership to one of them; their group's write fails, so each gets
+// the error (each woken exactly once: a lost wake-up hangs the test) and the
+// log goes on at the offset after the first group.
+TEST_F(FailureTest, QueuedAppendsBehindAFailedWriteAllGetTheErrorAndTheLogGoesOn) {
+  auto log = Open();
+  auto gate = std::make_unique<SyncGate>(&env_);
+  auto first = std::async(std::launch::async, [&] { return AppendN(log.get(), 3, "a"); });
+  gate->WaitForASync();
+  env_.SetWriteError(true);  // the first group is written; the next write fails
+  std::vector<std::future<Status>> queued;
+  for (int i = 0; i < 6; ++i) {
+    queued.push_back(std::async(std::launch::async,
+                                [&, i] { return AppendN(log.get(), 2, "q" + std::to_string(i)); }));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let them queue
+  gate->Release();
+  EXPECT_TRUE(first.get().ok());
+  for (auto& q : queued) EXPECT_EQ(q.get().code(), Status::Code::kIOError);
+  env_.SetWriteError(false);
+  EXPECT_TRUE(log->Health().ok());
+  std::vector<Offset> offsets;
+  ASSERT_TRUE(AppendN(log.get(), 2, "after", "t", 0, kT0, &offsets).ok());
+  EXPECT_EQ(offsets, (std::vector<Offset>{3, 4}));
+  auto recs = ReadAll(log.get());
+  ASSERT_EQ(recs.size(), 5u);
+  EXPECT_EQ(recs[3].value, "after-0");
+}
+
+// A failed fsync poisons the log: the group and every append queued behind
+// it get the error and return (none left asleep), later ones too.
+TEST_F(FailureTest, FailedFsyncWakesEveryQueuedAppendWithTheError) {
+  auto log = Open();
+  auto gate = std::make_unique<SyncGate>(&env_);
+  auto first = std::async(std::launch::async, [&] { return AppendN(log.get(), 3, "a"); });
+  gate->WaitForASync();
+  env_.SetSyncError(true);  // the held fsync fails once released
+  std::vector<std::future<Status>> queued;
+  for (int i = 0; i < 6; ++i) {
+    queued.push_back(std::async(std::launch::async,
+                                [&, i] { return AppendN(log.get(), 2, "q" + std::to_string(i)); }));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  gate->Release();
+  EXPECT_EQ(first.get().code(), Status::Code::kIOError);
+  for (auto& q : queued) EXPECT_EQ(q.get().code(), Status::Code::kIOError);
+  EXPECT_EQ(log->EndOffset("t", 0), 0);
+  EXPECT_FALSE(log->Health().ok());
+  env_.SetSyncError(false);
+  EXPECT_EQ(AppendN(log.get(), 1, "c").code(), Status::Code::kIOError);
+}
+
 TEST_F(FailureTest, FullBufferIsRefusedAtOnce) {
   options_.max_pending_bytes = 250;
   auto log = Open();
