@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -190,6 +192,65 @@ TEST_F(FailureTest, FailedFsyncWakesEveryQueuedAppendWithTheError) {
   EXPECT_FALSE(log->Health().ok());
   env_.SetSyncError(false);
   EXPECT_EQ(AppendN(log.get(), 1, "c").code(), Status::Code::kIOError);
+}
+
+// Write errors switched on and off while many threads append: groups fail,
+// the appends queued behind them are renumbered and their batches (sealed
+// in place) sealed again. Every append that returned OK must be read back
+// at its offsets with its values, offsets dense, before and after a reopen
+// (which checks every batch's crc and base offset).
+TEST_F(FailureTest, AppendsRenumberedAfterFailedWritesReadBackIntact) {
+  auto log = Open();
+  constexpr int kThreads = 8, kRounds = 60;
+  std::atomic<bool> stop{false};
+  std::thread flipper([&] {
+    for (bool on = true; !stop.load(); on = !on) {
+      env_.SetWriteError(on);
+      std::this_thread::sleep_for(std::chrono::microseconds(on ? 300 : 1500));
+    }
+    env_.SetWriteError(false);
+  });
+  std::mutex mu;
+  std::map<Offset, std::string> accepted;  // offset -> value
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        std::string prefix = std::to_string(t) + "." + std::to_string(i);
+        std::vector<Offset> offsets;
+        Status st = AppendN(log.get(), 3, prefix, "t", 0, kT0, &offsets);
+        if (!st.ok()) {
+          EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
+          ++failed;
+          continue;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        for (int k = 0; k < 3; ++k) accepted[offsets[k]] = prefix + "-" + std::to_string(k);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  stop = true;
+  flipper.join();
+  ASSERT_TRUE(log->Health().ok());
+  EXPECT_GT(failed.load(), 0) << "no write failed: the test did not test renumbering";
+  ASSERT_FALSE(accepted.empty());
+  for (int pass = 0; pass < 2; ++pass) {
+    auto recs = ReadAll(log.get());
+    ASSERT_EQ(recs.size(), accepted.size()) << "pass " << pass;
+    size_t i = 0;
+    for (const auto& [offset, value] : accepted) {
+      EXPECT_EQ(recs[i].offset, offset);
+      EXPECT_EQ(offset, static_cast<Offset>(i)) << "offsets are dense";
+      EXPECT_EQ(recs[i].value, value);
+      ++i;
+    }
+    log.reset();
+    RecoveryReport report;
+    log = Open(&report);
+    EXPECT_TRUE(report.Clean()) << report.ToString();
+  }
 }
 
 TEST_F(FailureTest, FullBufferIsRefusedAtOnce) {
