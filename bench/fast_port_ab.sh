@@ -2,6 +2,8 @@
 # A/B of the fast port's server CPU per event: two viewpipe binaries, alternating,
 # a fresh server each run, plain 500-event bodies, 16 connections, 8 s (2 s warmup).
 # Usage (under the lock): flock /work/bench.lock bench/fast_port_ab.sh OLD_BIN NEW_BIN [ROUNDS]
+# AB_DIR: the data dir (default build/ab.tmp, the repo's disk; /dev/shm/ab.tmp for tmpfs).
+# Prints the server's and the load generator's CPU-s per 1 M events of each run.
 set -u
 declare -A BIN=([old]=$(realpath "${1:?OLD_BIN}") [new]=$(realpath "${2:?NEW_BIN}"))
 ROUNDS=${3:-3}
@@ -10,23 +12,28 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 uptime
 for round in $(seq "$ROUNDS"); do
   for which in old new; do
-    D=build/ab.tmp; rm -rf $D; mkdir -p $D
+    D=${AB_DIR:-build/ab.tmp}; rm -rf $D; mkdir -p $D
     P=$(free_port); F=$(free_port)
     "${BIN[$which]}" serve --data-dir $D --port $P --fast-port $F --paths none --write-key k >$D/serve.log 2>&1 &
     PID=$!
     for i in $(seq 100); do curl -sf http://127.0.0.1:$P/readyz >/dev/null && break; sleep 0.1; done
     build/release/bench/ingest_load --target 127.0.0.1:$F --key k --batch 500 --warmup 2 --mode max --encoding json --connections 16 --duration 8 >$D/load.json 2>$D/load.err &
     LP=$!
+    python3 bench/proc_cpu.py sample $LP 2 6 >$D/lcpu.json 2>/dev/null &
+    LC=$!
     python3 bench/proc_cpu.py sample $PID 2 6 >$D/cpu.json 2>/dev/null
+    wait $LC
     wait $LP
     kill $PID; wait $PID 2>/dev/null
-    python3 - "$which" "$round" <<'PY'
+    python3 - "$which" "$round" "$D" <<'PY'
 import json,sys
-l=json.load(open("build/ab.tmp/load.json")); c=json.load(open("build/ab.tmp/cpu.json"))
-eps=l["events_per_s"]; cores=c.get("total_cores")
-print(f"{sys.argv[2]} {sys.argv[1]:4s} {eps:>10,.0f} ev/s  server {cores:.2f} cores  {cores/eps*1e6:.2f} CPU-s/1M  p99 {l['latency_ms']['p99']:.1f} ms")
+d=sys.argv[3]
+l=json.load(open(f"{d}/load.json")); c=json.load(open(f"{d}/cpu.json")); g=json.load(open(f"{d}/lcpu.json"))
+eps=l["events_per_s"]; cores=c.get("total_cores"); lg=g.get("total_cores")
+print(f"{sys.argv[2]} {sys.argv[1]:4s} {eps:>10,.0f} ev/s  server {cores:.2f} cores  {cores/eps*1e6:.2f} CPU-s/1M  "
+      f"load-gen {lg/eps*1e6:.2f} CPU-s/1M  p99 {l['latency_ms']['p99']:.1f} ms")
 PY
   done
 done
 uptime
-rm -rf build/ab.tmp
+rm -rf "${AB_DIR:-build/ab.tmp}"

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,12 @@ class WritableFile {
   // Appends to the end; the bytes are "written" (visible to readers) but not
   // durable until Sync() returns OK.
   virtual Status Append(std::string_view data) = 0;
+  // Appends the pieces in order, as one Append of their concatenation
+  // would. The default calls Append per piece; PosixEnv's uses writev.
+  virtual Status AppendV(std::span<const std::string_view> pieces) {
+    for (std::string_view piece : pieces) VP_RETURN_IF_ERROR(Append(piece));
+    return Status::OK();
+  }
   // fdatasync: everything appended so far is durable when this returns OK.
   virtual Status Sync() = 0;
   virtual Status Close() = 0;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/fault_injection_env.h"
 #include "common/scoped_temp_dir.h"
@@ -92,6 +94,44 @@ TEST(PosixEnvTest, DirNameAndJoinPath) {
   EXPECT_EQ(DirName("a/b/c"), "a/b");
   EXPECT_EQ(DirName("c"), ".");
   EXPECT_EQ(DirName("/c"), "/");
+}
+
+// AppendV: writev in chunks of at most 256 pieces, empty pieces skipped;
+// the file must hold exactly the concatenation, in order.
+TEST(PosixEnvTest, AppendVWritesTheConcatenationInOrder) {
+  ScopedTempDir tmp;
+  Env* env = Env::Default();
+  std::string path = JoinPath(tmp.path(), "v");
+  auto f = env->NewAppendableFile(path);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Append("head|").ok());
+  std::vector<std::string> owned;
+  for (int i = 0; i < 700; ++i) owned.push_back(i % 7 == 3 ? "" : std::to_string(i) + ",");
+  owned.push_back(std::string(300000, 'z'));  // a piece bigger than one write's worth
+  owned.push_back("tail");
+  std::vector<std::string_view> pieces(owned.begin(), owned.end());
+  std::string want = "head|";
+  for (const std::string& s : owned) want += s;
+  ASSERT_TRUE((*f)->AppendV(pieces).ok());
+  EXPECT_EQ((*f)->Size(), want.size());
+  ASSERT_TRUE((*f)->AppendV({}).ok());
+  ASSERT_TRUE((*f)->Close().ok());
+  EXPECT_EQ(Read(env, path), want);
+}
+
+// Through the fault-injection Env (the default AppendV, piece by piece), a
+// full disk tears the write where the space ends, like a real disk.
+TEST(FaultInjectionEnvTest, AppendVTearsAtTheSpaceLimit) {
+  ScopedTempDir tmp;
+  FaultInjectionEnv env(Env::Default());
+  std::string path = JoinPath(tmp.path(), "f");
+  env.SetSpaceLimit(10);
+  auto f = env.NewAppendableFile(path);
+  ASSERT_TRUE(f.ok());
+  std::vector<std::string_view> pieces = {"1234", "", "5678", "abcd"};
+  EXPECT_TRUE((*f)->AppendV(pieces).IsNoSpace());
+  EXPECT_EQ(Read(&env, path), "12345678ab");
+  EXPECT_EQ((*f)->Size(), 10u);
 }
 
 TEST(FaultInjectionEnvTest, DropUnsyncedDataKeepsSyncedPrefix) {

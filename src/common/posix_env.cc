@@ -2,6 +2,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -32,6 +33,37 @@ class PosixWritableFile final : public WritableFile {
       p += n;
       left -= static_cast<size_t>(n);
       size_ += static_cast<uint64_t>(n);
+    }
+    return Status::OK();
+  }
+  // writev of up to kMaxIov pieces a call; a short write resumes inside the
+  // piece where it stopped.
+  Status AppendV(std::span<const std::string_view> pieces) override {
+    constexpr size_t kMaxIov = 256;  // well under IOV_MAX (1024 on Linux)
+    iovec iov[kMaxIov];
+    size_t next = 0;  // first piece not yet in iov
+    size_t skip = 0;  // bytes of pieces[next] already written
+    while (next < pieces.size()) {
+      size_t n = 0;
+      for (size_t i = next; i < pieces.size() && n < kMaxIov; ++i) {
+        size_t off = i == next ? skip : 0;
+        if (pieces[i].size() == off) continue;
+        iov[n++] = {const_cast<char*>(pieces[i].data() + off), pieces[i].size() - off};
+      }
+      if (n == 0) break;
+      ssize_t w = ::writev(fd_, iov, static_cast<int>(n));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return Status::FromErrno(errno, path_);
+      }
+      size_ += static_cast<uint64_t>(w);
+      auto left = static_cast<size_t>(w);
+      while (next < pieces.size() && left >= pieces[next].size() - skip) {
+        left -= pieces[next].size() - skip;
+        skip = 0;
+        ++next;
+      }
+      skip += left;
     }
     return Status::OK();
   }

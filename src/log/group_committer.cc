@@ -14,7 +14,8 @@ GroupCommitter::GroupCommitter(std::vector<Partition*> partitions, const Options
       signal_(signal),
       metrics_(metrics),
       sync_workers_(options.sync_threads),
-      write_buf_(partitions_.size()),
+      write_parts_(partitions_.size()),
+      write_bytes_(partitions_.size()),
       group_end_(partitions_.size()),
       group_max_ts_(partitions_.size()) {
   for (Partition* p : partitions_) next_.push_back(p->written_end());
@@ -25,7 +26,19 @@ GroupCommitter::~GroupCommitter() { Close(); }
 void GroupCommitter::Close() {
   std::unique_lock<std::mutex> lock(mu_);
   closed_ = true;
-  cv_.wait(lock, [&] { return !leader_active_ && queue_.empty(); });
+  closed_cv_.wait(lock, [&] { return !leader_active_ && queue_.empty(); });
+}
+
+void GroupCommitter::Waiter::Signal(Wake w) {
+  std::lock_guard<std::mutex> lock(wake_mu);
+  wake = w;
+  wake_cv.notify_one();
+}
+
+GroupCommitter::Waiter::Wake GroupCommitter::Waiter::Sleep() {
+  std::unique_lock<std::mutex> lock(wake_mu);
+  wake_cv.wait(lock, [&] { return wake != Wake::kNone; });
+  return wake;
 }
 
 Status GroupCommitter::health() const {
@@ -63,13 +76,17 @@ Status GroupCommitter::Commit(std::span<PendingBatch> batches, uint64_t bytes) {
   Number(&w);
   queue_.push_back(&w);
   queued_bytes_ += bytes;
-  while (!w.done) {
-    if (!leader_active_) {
-      LeadOneGroup(lock);
-    } else {
-      cv_.wait(lock);
-    }
+  if (leader_active_) {
+    lock.unlock();
+    // Woken once: done (status set by the leader before the wake), or
+    // elected to lead the group this waiter is queued in.
+    if (w.Sleep() == Waiter::Wake::kDone) return w.status;
+    lock.lock();
+  } else {
+    leader_active_ = true;
   }
+  LeadOneGroup(lock);
+  VP_CHECK(w.done, "a leader's own append is in the group it led");
   return w.status;
 }
 
@@ -81,14 +98,23 @@ void GroupCommitter::Number(Waiter* w) {
 }
 
 void GroupCommitter::LeadOneGroup(std::unique_lock<std::mutex>& lock) {
-  leader_active_ = true;
   group_.swap(queue_);
   lock.unlock();
   Status st = WriteGroup();
   lock.lock();
   Finish(st);
-  leader_active_ = false;
-  cv_.notify_all();
+  Waiter* next = next_leader_;
+  next_leader_ = nullptr;
+  if (next == nullptr) {
+    leader_active_ = false;
+    closed_cv_.notify_all();
+  }
+  // From here the next leader owns the leader's state: take the list.
+  std::vector<Waiter*> wake;
+  wake.swap(to_wake_);
+  lock.unlock();
+  if (next != nullptr) next->Signal(Waiter::Wake::kLead);
+  for (Waiter* w : wake) w->Signal(Waiter::Wake::kDone);
 }
 
 void GroupCommitter::Finish(const Status& st) {
@@ -97,26 +123,28 @@ void GroupCommitter::Finish(const Status& st) {
     VP_CHECK(part->EndOffset() <= part->written_end() && part->written_end() <= next_[p],
              "partition offsets out of order: durable <= written <= next");
   }
-  for (Waiter* w : group_) {
-    w->status = st;
+  // The leader's own waiter is in its group; it needs no wake-up, but
+  // waking it is harmless (its wake is never read), so it is not singled out.
+  auto complete = [&](Waiter* w, const Status& status) {
+    w->status = status;
     w->done = true;
     queued_bytes_ -= w->bytes;
-  }
+    to_wake_.push_back(w);
+  };
+  for (Waiter* w : group_) complete(w, st);
   group_.clear();
   if (!poison_.ok()) {
     failed_ = poison_;
-    for (Waiter* w : queue_) {
-      w->status = poison_;
-      w->done = true;
-      queued_bytes_ -= w->bytes;
-    }
+    for (Waiter* w : queue_) complete(w, poison_);
     queue_.clear();
     return;
   }
-  if (st.ok()) return;
-  // The failed group's offsets were not used: hand the queued appends new ones.
-  for (size_t p = 0; p < partitions_.size(); ++p) next_[p] = partitions_[p]->written_end();
-  for (Waiter* w : queue_) Number(w);
+  if (!st.ok()) {
+    // The failed group's offsets were not used: hand the queued appends new ones.
+    for (size_t p = 0; p < partitions_.size(); ++p) next_[p] = partitions_[p]->written_end();
+    for (Waiter* w : queue_) Number(w);
+  }
+  if (!queue_.empty()) next_leader_ = queue_.front();
 }
 
 uint64_t GroupCommitter::GatherGroup() {
@@ -124,15 +152,16 @@ uint64_t GroupCommitter::GatherGroup() {
   uint64_t records = 0;
   for (Waiter* w : group_) {
     for (const PendingBatch& b : w->batches) {
-      std::string& buf = write_buf_[b.partition];
+      std::vector<std::string_view>& parts = write_parts_[b.partition];
       if (std::find(touched_.begin(), touched_.end(), b.partition) == touched_.end()) {
         touched_.push_back(b.partition);
-        buf.clear();
+        parts.clear();
+        write_bytes_[b.partition] = 0;
         group_max_ts_[b.partition] = INT64_MIN;
       }
-      size_t at = buf.size();
-      buf.append(*b.data);
-      SealBatch(buf.data() + at, b.base);
+      SealBatch(b.data->data(), b.base);
+      parts.push_back(*b.data);
+      write_bytes_[b.partition] += b.data->size();
       group_end_[b.partition] = b.base + b.count;
       group_max_ts_[b.partition] = std::max(group_max_ts_[b.partition], b.max_ts);
       records += b.count;
@@ -143,7 +172,8 @@ uint64_t GroupCommitter::GatherGroup() {
 
 Status GroupCommitter::WriteTouched() {
   for (int p : touched_) {
-    Status st = partitions_[p]->Append(write_buf_[p], group_end_[p], group_max_ts_[p]);
+    Status st = partitions_[p]->Append(write_parts_[p], write_bytes_[p], group_end_[p],
+                                       group_max_ts_[p]);
     if (st.ok()) continue;
     LogMetrics::Inc(st.IsNoSpace() ? metrics_->no_space : metrics_->io_error);
     // All or nothing: cut every file of the group back to its durable size.
@@ -166,7 +196,7 @@ Status GroupCommitter::WriteGroup() {
   signal_->Notify();
   if (!st.ok()) return st;
   uint64_t bytes = 0;
-  for (int p : touched_) bytes += write_buf_[p].size();
+  for (int p : touched_) bytes += write_bytes_[p];
   LogMetrics::Inc(metrics_->append_records, records);
   LogMetrics::Inc(metrics_->append_bytes, bytes);
   LogMetrics::Inc(metrics_->group_commits);

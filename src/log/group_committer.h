@@ -3,11 +3,19 @@
 //
 // Each Append queues its batches (at most one per partition) and waits. The
 // first waiter that finds no leader becomes the leader: it takes the whole
-// queue as one group, writes it with one write per partition file,
-// fdatasyncs each touched file, publishes the new durable ends, wakes the
-// consumers and completes every waiter of the group. Appends arriving
-// meanwhile queue up for the next group, so the group grows with the load.
-// Offsets are handed out at queue time, in queue order.
+// queue as one group, seals each batch in place and writes a partition's
+// batches with one vectored write (no gather copy), fdatasyncs each touched
+// file, publishes the new durable ends, wakes the consumers and completes
+// every waiter of the group. Appends arriving meanwhile queue up for the
+// next group, so the group grows with the load. Offsets are handed out at
+// queue time, in queue order.
+//
+// Wake-ups: a waiter sleeps on its own condition variable, not on a shared
+// one. The finishing leader hands leadership to the oldest queued waiter
+// (when there is one) and then wakes exactly the waiters whose fate is now
+// known: each is woken once, when its group is durable or failed (or, for
+// the next leader, when it must lead). No thundering herd on the mutex, no
+// queued waiter woken only to sleep again.
 //
 // Failure semantics:
 //   - write fails (NoSpace, IOError): every touched file of the group is cut
@@ -29,6 +37,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/env.h"
@@ -42,7 +51,9 @@ namespace viewpipe {
 // One batch of one Append, built by the caller (see record_batch.h).
 struct PendingBatch {
   int partition = 0;            // index into the committer's partitions
-  std::string* data = nullptr;  // the finished, unsealed batch; caller-owned
+  // The finished batch; caller-owned. The leader seals it in place (base
+  // offset and crc), again if a failed group made it renumber.
+  std::string* data = nullptr;
   uint32_t count = 0;
   int64_t max_ts = 0;
   Offset base = 0;  // set by Commit
@@ -75,22 +86,37 @@ class GroupCommitter {
 
  private:
   struct Waiter {
+    enum class Wake { kNone, kDone, kLead };
     std::span<PendingBatch> batches;
     uint64_t bytes = 0;
-    Status status;
-    bool done = false;
+    Status status;      // set under mu_ before the waiter is woken kDone
+    bool done = false;  // guarded by mu_
+    // The waiter's own sleep, so a wake-up reaches exactly one thread.
+    std::mutex wake_mu;
+    std::condition_variable wake_cv;
+    Wake wake = Wake::kNone;  // guarded by wake_mu
+
+    // Sets wake and signals under wake_mu: the waiter (and this object,
+    // on its stack) may be gone as soon as wake_mu is released.
+    void Signal(Wake w);
+    Wake Sleep();
   };
 
   Status CheckFreeSpace(uint64_t bytes);
   void Number(Waiter* w);
-  // REQUIRES: lock held, no leader. Returns with lock held.
+  // REQUIRES: lock held, leader_active_ set by this thread. Writes the
+  // queue as one group, completes it and hands leadership on; returns with
+  // the lock released.
   void LeadOneGroup(std::unique_lock<std::mutex>& lock);
+  // REQUIRES: lock held. Completes the group (and everything queued when
+  // the log is poisoned) into to_wake_, elects the next leader.
   void Finish(const Status& st);
   // The leader's IO, outside the lock. Sets poison_ when the log must stop.
   Status WriteGroup();
-  // Concatenates and seals the group's batches per partition; returns records.
+  // Seals the group's batches in place and lists them per partition;
+  // returns records.
   uint64_t GatherGroup();
-  // One write per touched partition; on failure cuts them all back.
+  // One vectored write per touched partition; on failure cuts them all back.
   Status WriteTouched();
   Status SyncTouched();
 
@@ -101,8 +127,8 @@ class GroupCommitter {
   SyncWorkers sync_workers_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Waiter*> queue_;  // guarded by mu_
+  std::condition_variable closed_cv_;  // Close waits here for the last group
+  std::vector<Waiter*> queue_;         // guarded by mu_
   std::vector<Offset> next_;    // next offset per partition; guarded by mu_
   uint64_t queued_bytes_ = 0;   // queued + in flight; guarded by mu_
   bool leader_active_ = false;  // guarded by mu_
@@ -111,7 +137,10 @@ class GroupCommitter {
 
   // The leader's state: only the thread with leader_active_ touches these.
   std::vector<Waiter*> group_;
-  std::vector<std::string> write_buf_;  // per partition
+  std::vector<std::vector<std::string_view>> write_parts_;  // per partition
+  std::vector<uint64_t> write_bytes_;                      // per partition
+  std::vector<Waiter*> to_wake_;  // completed by Finish, woken after unlock
+  Waiter* next_leader_ = nullptr;
   std::vector<Offset> group_end_;
   std::vector<int64_t> group_max_ts_;
   std::vector<int> touched_;

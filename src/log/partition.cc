@@ -141,17 +141,22 @@ Status Partition::CreateFirstSegment() {
   return Status::OK();
 }
 
-Status Partition::Append(std::string_view batches, Offset next_end, int64_t max_ts) {
+Status Partition::Append(std::span<const std::string_view> batches, uint64_t bytes,
+                         Offset next_end, int64_t max_ts) {
   VP_CHECK(active_file_ != nullptr, "Append on a partition without writer");
-  if (active_size_ > 0 && active_size_ + batches.size() > options_.segment_bytes) {
+  if (active_size_ > 0 && active_size_ + bytes > options_.segment_bytes) {
     VP_RETURN_IF_ERROR(Roll());
   }
   uint64_t pos = active_size_;
-  Status st = active_file_->Append(batches);
+  Status st = active_file_->AppendV(batches);
   active_size_ = active_file_->Size();
   size_bytes_.fetch_add(active_size_ - pos, std::memory_order_relaxed);
   if (!st.ok()) return st;
-  IndexBatches(batches, pos);
+  VP_CHECK(active_size_ - pos == bytes, "partition append wrote a different size");
+  for (std::string_view piece : batches) {
+    IndexBatches(piece, pos);
+    pos += piece.size();
+  }
   written_end_ = next_end;
   written_max_ts_ = std::max(written_max_ts_, max_ts);
   VP_CHECK(EndOffset() <= written_end_, "durable end passed written end");

@@ -18,7 +18,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/env.h"
@@ -58,11 +60,13 @@ class Partition {
 
   // Writer side: the group-commit leader only.
   Offset written_end() const { return written_end_; }
-  // Appends sealed batches whose records end at next_end, rolling to a new
+  // Appends sealed batches (each piece one or more whole batches, bytes in
+  // all; one vectored write) whose records end at next_end, rolling to a new
   // segment first when the active one would pass segment_bytes. Not durable
   // (nor visible) until Sync. On error the file may hold part of the batches:
   // call CutUnsynced.
-  Status Append(std::string_view batches, Offset next_end, int64_t max_ts);
+  Status Append(std::span<const std::string_view> batches, uint64_t bytes, Offset next_end,
+                int64_t max_ts);
   // fdatasync of the active segment, then publishes all written records.
   Status Sync();
   // Cuts the active segment back to its durable size (after a failed Append).
