@@ -2,7 +2,7 @@
 # A/B of the fast port's server CPU per event: two viewpipe binaries, alternating,
 # a fresh server each run, plain 500-event bodies, 16 connections, 8 s (2 s warmup).
 # Usage (under the lock): flock /work/bench.lock bench/fast_port_ab.sh OLD_BIN NEW_BIN [ROUNDS]
-# AB_DIR: the data dir (default build/ab.tmp, the repo's disk; /dev/shm/ab.tmp for tmpfs).
+# AB_CONNS: the load generator's connections (16). AB_DIR: the data dir (default build/ab.tmp, the repo's disk; /dev/shm/ab.tmp for tmpfs).
 # Prints the server's and the load generator's CPU-s per 1 M events of each run.
 set -u
 declare -A BIN=([old]=$(realpath "${1:?OLD_BIN}") [new]=$(realpath "${2:?NEW_BIN}"))
@@ -17,7 +17,7 @@ for round in $(seq "$ROUNDS"); do
     "${BIN[$which]}" serve --data-dir $D --port $P --fast-port $F --paths none --write-key k >$D/serve.log 2>&1 &
     PID=$!
     for i in $(seq 100); do curl -sf http://127.0.0.1:$P/readyz >/dev/null && break; sleep 0.1; done
-    build/release/bench/ingest_load --target 127.0.0.1:$F --key k --batch 500 --warmup 2 --mode max --encoding json --connections 16 --duration 8 >$D/load.json 2>$D/load.err &
+    build/release/bench/ingest_load --target 127.0.0.1:$F --key k --batch 500 --warmup 2 --mode max --encoding json --connections ${AB_CONNS:-16} --duration 8 >$D/load.json 2>$D/load.err &
     LP=$!
     python3 bench/proc_cpu.py sample $LP 2 6 >$D/lcpu.json 2>/dev/null &
     LC=$!
