@@ -237,7 +237,7 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
   // to normal only when the newest data are clearly so.
   if (!r.volume) return;
   const bool ratio = m == QoeMetric::kRebufferRatio;
-  if (StillElevated(m, s, r, b.base + floor / 2)) {
+  if (StillElevated(m, s, r, b.base + floor / 2, now)) {
     s.normal = 0;
     return;
   }
@@ -270,7 +270,7 @@ void OutageDetector::Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, co
 // then costs a second or two (the next stretch begins after it); an
 // outage's failures add up in the stretch whatever second they fall in.
 bool OutageDetector::StillElevated(QoeMetric m, const MetricState& s, const Reading& r,
-                                   double above) const {
+                                   double above, int64_t now) const {
   if (m == QoeMetric::kRebufferRatio) return r.settled > above;
   const auto over = [&](double num, double den, double p_value) {
     return den > 0 && num / den > above && PoissonTail(num, den * above) <= p_value;
@@ -278,7 +278,14 @@ bool OutageDetector::StillElevated(QoeMetric m, const MetricState& s, const Read
   if (over(r.newest_num, r.newest_den, options_.resolve_p_value)) return true;
   if (options_.resolve_p_value >= 1 || s.normal == 0) return false;
   const Evidence stretch = Since(s.normal_start);
-  return over(Numerator(m, stretch), Denominator(m, stretch), options_.resolve_stretch_p_value);
+  // Once the stretch is longer than the span, its oldest slices left: their
+  // failures, counted 1-3 s after their attempts, would stay without them
+  // (after a burst of attempts that read 4 of 76), so the numerator then
+  // starts persist_ms into the span.
+  const int64_t from = now - options_.span_ms;
+  const double num = s.normal_start < from ? Numerator(m, Since(from + options_.persist_ms))
+                                           : Numerator(m, stretch);
+  return over(num, Denominator(m, stretch), options_.resolve_stretch_p_value);
 }
 
 void OutageDetector::Raise(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r,

@@ -150,7 +150,8 @@ class OutageDetector {
   // data over `above` and, for a proportion, significantly so
   // (resolve_p_value < 1), or the proportion's data since the ticks counted
   // normal began (s.normal_start) significantly so.
-  bool StillElevated(QoeMetric m, const MetricState& s, const Reading& r, double above) const;
+  bool StillElevated(QoeMetric m, const MetricState& s, const Reading& r, double above,
+                     int64_t now) const;
   Baseline BaselineOf(QoeMetric m, const MetricState& s, const Reading& r) const;
   void Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, int64_t now);
   void Learn(MetricState& s, const Reading& r, const Baseline& b) const;
