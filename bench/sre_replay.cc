@@ -10,7 +10,7 @@
 // batch (a consumer that keeps up). Between-tick evaluations run for the
 // whole replay, as in the steady-hour bench.
 //
-//   build/release/bench/sre_replay --data-dir DIR [--batch 4096] [--mixed]
+//   build/release/bench/sre_replay --data-dir DIR [--batch 4096] [--mixed] [--set k=v ...]
 //   build/release/bench/sre_replay --data-dir DIR --live STEP_MS [--delay-ms D]
 //                                  [--set max_p_value=1e-8 ...]
 //
@@ -43,7 +43,7 @@ struct Args {
   bool mixed = false;
   int64_t live_step_ms = 0;  // > 0: --live
   int64_t delay_ms = 0;
-  std::vector<std::pair<std::string, double>> set;  // --set key=value (--live)
+  std::vector<std::pair<std::string, double>> set;  // --set key=value
 };
 
 bool Parse(int argc, char** argv, Args* a) {
@@ -101,6 +101,12 @@ int main(int argc, char** argv) {
   }
   sre::SreOptions options;
   options.detector.partial_within_ms = INT64_MAX / 4;  // as the steady-hour bench
+  for (const auto& [key, value] : args.set) {
+    if (!bench::SetKnob(key, value, &options.detector)) {
+      std::fprintf(stderr, "unknown --set key %s\n", key.c_str());
+      return 2;
+    }
+  }
   ManualClock clock(0);
   sre::AlertBook book(nullptr, "");
   sre::SreState state(options, &book, &clock);

@@ -89,10 +89,14 @@ bool LoadTopic(const std::string& data_dir, std::vector<std::vector<Stored>>* ou
   return true;
 }
 
+}  // namespace
+
 bool SetKnob(const std::string& key, double value, sre::DetectorOptions* d) {
   const std::map<std::string, double*> reals = {{"max_p_value", &d->max_p_value},
                                                 {"persist_p_value", &d->persist_p_value},
                                                 {"resolve_p_value", &d->resolve_p_value},
+                                                {"resolve_stretch_p_value",
+                                                 &d->resolve_stretch_p_value},
                                                 {"burst_share", &d->burst_share}};
   const std::map<std::string, int64_t*> ms = {{"persist_ms", &d->persist_ms},
                                               {"recent_max_ms", &d->recent_max_ms},
@@ -108,8 +112,6 @@ bool SetKnob(const std::string& key, double value, sre::DetectorOptions* d) {
   }
   return false;
 }
-
-}  // namespace
 
 namespace {
 

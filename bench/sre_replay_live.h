@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "sre/sre_options.h"
+
 namespace viewpipe::bench {
 
 struct LiveReplayArgs {
@@ -24,6 +26,10 @@ struct LiveReplayArgs {
   // burst_share, persist_ms, recent_max_ms, partial_ms, settle_ms).
   std::vector<std::pair<std::string, double>> set;
 };
+
+// --set key=value of a detector option (the keys of LiveReplayArgs::set
+// and resolve_p_value); false when the key is unknown.
+bool SetKnob(const std::string& key, double value, sre::DetectorOptions* d);
 
 // Prints every qoe/silence alert as one JSON line, then a summary line.
 // Returns the process exit code.

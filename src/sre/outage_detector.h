@@ -26,8 +26,9 @@
 //   a cdn or cdn_country alert is open for a metric, the broader groups
 //   (total, country, isp, device_type) do not raise their own for it;
 // - resolved once the newest data have been under baseline + floor / 2
-//   (hysteresis; a proportion's also when not significantly over it) at
-//   every tick for resolve_ms, at the start of that data.
+//   (hysteresis; a proportion's also when not significantly over it, and
+//   the data since those ticks began not either) at every tick for
+//   resolve_ms, at the start of that data.
 // Silence: a group whose median attempts per span reach min_attempts and
 // that then has no data at all for silent_ms gets a "silence" alert
 // (started_at = the end of its last slice with data), resolved when data
@@ -145,9 +146,12 @@ class OutageDetector {
                   bool before_end) const;
   void OnGroupTick(const GroupKey& g, GroupState& gs, const SliceView& slices, int64_t now);
   Reading Read(QoeMetric m, const Evidence& span, const Evidence& newest) const;
-  // Whether the newest data still read as the anomaly for resolution: over
-  // `above` and, for a proportion, significantly so (resolve_p_value).
-  bool StillElevated(QoeMetric m, const Reading& r, double above) const;
+  // Whether the data still read as the anomaly for resolution: the newest
+  // data over `above` and, for a proportion, significantly so
+  // (resolve_p_value < 1), or the proportion's data since the ticks counted
+  // normal began (s.normal_start) significantly so.
+  bool StillElevated(QoeMetric m, const MetricState& s, const Reading& r, double above,
+                     int64_t now) const;
   Baseline BaselineOf(QoeMetric m, const MetricState& s, const Reading& r) const;
   void Evaluate(const GroupKey& g, QoeMetric m, MetricState& s, const Reading& r, int64_t now);
   void Learn(MetricState& s, const Reading& r, const Baseline& b) const;

@@ -67,11 +67,15 @@ struct DetectorOptions {
   int64_t resolve_ms = 30000;
   // A proportion's newest data keep an alert open only when they are over
   // baseline + floor / 2 with a Poisson tail at that rate <= this (one
-  // normal failure in a thin group's newest second is not the outage).
-  // 1 (off, the default): any excess keeps it open. 1e-2 resolved a thin
-  // CDN's alert in the middle of a 10 min outage and raised a second one
-  // (tests/e2e/test_scale_sre_group.py, session 7): not on until that is solved.
-  double resolve_p_value = 1.0;
+  // normal failure in a thin group's newest second is not the outage); 1:
+  // any excess keeps it open (the rule before session 7). And with it < 1,
+  // the data since the ticks counted normal began, pooled, keep it open
+  // when over that rate with a tail <= resolve_stretch_p_value (a count
+  // above the median there): a thin CDN's newest attempts alone resolved an
+  // alert in the middle of a 10 min outage (tests/e2e/test_scale_sre_group.py,
+  // session 7; docs/sre.md "Resolution").
+  double resolve_p_value = 1e-2;
+  double resolve_stretch_p_value = 0.5;
   // The rebuffering ratio resolves on settled data: the newest slices
   // before now - settle_ms. A session's playing time is counted at its next
   // event (a heartbeat every 10 s, events.md) while a stall's time is
