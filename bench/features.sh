@@ -43,7 +43,8 @@
 # slice for the lookup loop), PIPELINE_NICE (5; serve --pipeline-nice), AB_OLD_SCHED (1:
 # the oha steps again with the server's threads on the kernel's default scheduling),
 # AUTOGROUP_NICE (unset: this session's autogroup nice, below), RT_PRIO (0; > 0: the oha
-# steps again with the lookup loop and oha at SCHED_FIFO, steps "...-rt"),
+# steps again with the lookup loop and oha at SCHED_FIFO, steps "...-rt"), SCENARIO
+# (scenarios/demo.toml; "none": the steady viewers alone, no live final),
 # LOOKUP_CACHE_MB (64; 0: no lookup cache),
 # FRESH_SECONDS (60), RATE (5), KEEP (0), NO_BUILD (0). Prints a table and
 # writes bench/results/features-<store>-<time>.json (git-ignored).
@@ -70,6 +71,7 @@ FRESH_SECONDS=${FRESH_SECONDS:-60}
 RATE=${RATE:-5}
 KEEP=${KEEP:-0}
 STORE=${STORE:-rocksdb}
+SCENARIO=${SCENARIO:-scenarios/demo.toml}
 KEY=bench-write-key
 
 log() { printf '\033[1;32m[features-bench]\033[0m %s\n' "$*" >&2; }
@@ -153,9 +155,11 @@ STEPS=$(($(wc -w <<<"$CONNS") + $(wc -w <<<"$API_CONNS") + 3))
 FIXED_STEPS=$(( (3 * $(wc -w <<<"$OHA_CONNS") + 1) * $(wc -w <<<"$RATES") + 1 + $(wc -w <<<"$VEGETA_RATES")))
 SIM_SECONDS=$((30 + (WRK_SECONDS + 5) * STEPS + (FIXED_SECONDS + WARMUP_SECONDS + 5) * FIXED_STEPS +
   FRESH_SECONDS + 30))
-log "ingest: $VIEWERS steady viewers (scenarios/demo.toml) for ${SIM_SECONDS} s"
+SCENARIO_ARGS=(--scenario "$SCENARIO")
+[[ $SCENARIO == none ]] && SCENARIO_ARGS=()
+log "ingest: $VIEWERS steady viewers (scenario: $SCENARIO) for ${SIM_SECONDS} s"
 "$VP" sim --url "$URL" --write-key "$KEY" --viewers "$VIEWERS" --duration "${SIM_SECONDS}s" \
-  --speed 1 --seed 3 --scenario scenarios/demo.toml --catalog-out "$WORK/catalog.csv" --quiet \
+  --speed 1 --seed 3 "${SCENARIO_ARGS[@]}" --catalog-out "$WORK/catalog.csv" --quiet \
   >"$WORK/sim.json" 2>"$WORK/sim.err" &
 SIM_PID=$!
 sleep 25
