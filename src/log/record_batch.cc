@@ -1,6 +1,7 @@
 #include "log/record_batch.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "common/crc32c.h"
@@ -67,16 +68,25 @@ void BatchBuilder::Begin(std::string* out, int64_t first_ts) {
 
 void BatchBuilder::Add(int64_t timestamp_ms, std::string_view key, std::string_view value) {
   // Writes through a pointer into room made ahead: no per-field append.
-  size_t need = 20 + key.size() + value.size();
+  const auto k = reinterpret_cast<uintptr_t>(key.data());
+  const auto v = reinterpret_cast<uintptr_t>(value.data());
+  const bool in_value = !key.empty() && k >= v && k + key.size() <= v + value.size();
+  size_t need = 25 + (in_value ? 0 : key.size()) + value.size();
   if (pos_ + need > out_->size()) out_->resize(std::max(2 * out_->size(), pos_ + need));
   char* p = out_->data() + pos_;
   // Wrapping subtraction: any pair of int64 timestamps round-trips.
   p = PutVarint(p, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(timestamp_ms) -
                                                static_cast<uint64_t>(base_ts_))));
   p = PutVarint(p, key.size());
-  // memcpy from a null pointer is undefined even for 0 bytes (empty views).
-  if (!key.empty()) std::memcpy(p, key.data(), key.size());
-  p = PutVarint(p + key.size(), value.size());
+  if (in_value) {
+    p = PutVarint(p, k - v + 1);
+  } else {
+    *p++ = 0;
+    // memcpy from a null pointer is undefined even for 0 bytes (empty views).
+    if (!key.empty()) std::memcpy(p, key.data(), key.size());
+    p += key.size();
+  }
+  p = PutVarint(p, value.size());
   if (!value.empty()) std::memcpy(p, value.data(), value.size());
   pos_ = static_cast<size_t>(p + value.size() - out_->data());
   max_ts_ = std::max(max_ts_, timestamp_ms);
@@ -89,7 +99,7 @@ size_t BatchBuilder::Finish() {
   size_t size = pos_ - start_;
   PutFixed<uint32_t>(h, static_cast<uint32_t>(size - 4));
   h[8] = static_cast<char>(kBatchMagic);
-  h[9] = static_cast<char>(kBatchTypeData);
+  h[9] = static_cast<char>(kBatchTypeDataKeyRef);
   PutFixed<uint32_t>(h + 20, count_);
   PutFixed<int64_t>(h + 24, base_ts_);
   PutFixed<int64_t>(h + 32, max_ts_);
@@ -138,7 +148,8 @@ BatchCheck CheckBatch(std::string_view data, BatchHeader* h, std::string* why) {
     *why = "crc mismatch";
     return BatchCheck::kCorrupt;
   }
-  if (h->magic != kBatchMagic || h->type != kBatchTypeData || h->count == 0 || h->base_offset < 0) {
+  if (h->magic != kBatchMagic || (h->type != kBatchTypeData && h->type != kBatchTypeDataKeyRef) ||
+      h->count == 0 || h->base_offset < 0) {
     *why = "unknown magic/type or empty batch";
     return BatchCheck::kCorrupt;
   }
@@ -149,14 +160,22 @@ Result<size_t> DecodeBatch(std::string_view data, const BatchHeader& h, Offset f
                            std::vector<ConsumedRecord>* out) {
   const char* p = data.data() + kBatchHeaderSize;
   const char* end = data.data() + h.TotalSize();
+  const bool key_refs = h.type == kBatchTypeDataKeyRef;
   size_t before = out->size();
   for (uint32_t i = 0; i < h.count; ++i) {
-    uint64_t ts, klen, vlen;
+    uint64_t ts, klen, kpos = 0, vlen;
     bool ok = GetVarint(&p, end, 64, &ts) && GetVarint(&p, end, 32, &klen) &&
-              klen <= static_cast<uint64_t>(end - p);
+              (!key_refs || GetVarint(&p, end, 32, &kpos));
     const char* key = p;
-    if (ok) p += klen;
+    if (ok && kpos == 0) {  // inline key
+      ok = klen <= static_cast<uint64_t>(end - p);
+      if (ok) p += klen;
+    }
     ok = ok && GetVarint(&p, end, 32, &vlen) && vlen <= static_cast<uint64_t>(end - p);
+    if (ok && kpos != 0) {  // the key is a slice of the value
+      ok = kpos - 1 <= vlen && klen <= vlen - (kpos - 1);
+      key = p + (kpos - 1);
+    }
     if (!ok) break;
     Offset offset = h.base_offset + i;
     if (offset >= from && out->size() - before < max) {

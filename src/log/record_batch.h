@@ -14,10 +14,18 @@
 //   20   4   count        number of records, >= 1
 //   24   8   base_ts      timestamp (ms) of the first record (int64)
 //   32   8   max_ts       largest record timestamp in the batch (int64)
-//   40   ... count records, each:
+//   40   ... count records, each (type 1, still read):
 //              varint64  zigzag(timestamp - base_ts)
 //              varint32  key length,   then the key bytes
 //              varint32  value length, then the value bytes
+//            or each (type 2, what BatchBuilder writes):
+//              varint64  zigzag(timestamp - base_ts)
+//              varint32  key length
+//              varint32  key position: 0 = the key bytes follow here;
+//                        p > 0 = the key is the value's bytes [p-1, p-1+length)
+//              varint32  value length, then the value bytes
+//            The collector's key (session_id) is a slice of its value (the
+//            encoded event), so type 2 stores it once: 2 bytes, not 37.
 //
 // Offsets are dense: a batch's base_offset is the previous batch's
 // base_offset + count, and the first batch of a segment starts at the
@@ -41,7 +49,8 @@ namespace viewpipe {
 
 inline constexpr size_t kBatchHeaderSize = 40;
 inline constexpr uint8_t kBatchMagic = 0x56;
-inline constexpr uint8_t kBatchTypeData = 1;
+inline constexpr uint8_t kBatchTypeData = 1;         // keys inline (read only)
+inline constexpr uint8_t kBatchTypeDataKeyRef = 2;   // keys may be slices of values
 // Upper bound of one batch (bigger Appends to one partition are rejected).
 inline constexpr uint32_t kMaxBatchBytes = 64u << 20;
 
@@ -65,6 +74,7 @@ class BatchBuilder {
  public:
   // Starts a batch at the end of *out (out must outlive the builder's use).
   void Begin(std::string* out, int64_t first_ts);
+  // A key that lies inside value (same memory) is stored as its position.
   void Add(int64_t timestamp_ms, std::string_view key, std::string_view value);
   // Fills length, count and max_ts. Returns the batch size in bytes.
   size_t Finish();

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,92 @@ TEST(RecordBatchTest, MalformedRecordsWithValidCrcAreRejected) {
   std::vector<ConsumedRecord> out;
   EXPECT_TRUE(DecodeBatch(data, h, 0, 10, &out).status().IsCorruption());
   EXPECT_TRUE(out.empty());
+}
+
+TEST(RecordBatchTest, AKeyInsideItsValueIsStoredOnceAndReadBack) {
+  // The collector's records: the key (session_id) is a slice of the value.
+  const std::string value = std::string(40, 'h') + "0f8fad5b-d9cb-469f-a165-70867728950e" + "tail";
+  const std::string_view key = std::string_view(value).substr(40, 36);
+  std::string ref, copy;
+  BatchBuilder b;
+  b.Begin(&ref, 5);
+  b.Add(5, key, value);
+  b.Add(6, std::string_view(value).substr(0, 1), value);              // at position 0
+  b.Add(7, std::string_view(value).substr(value.size() - 4), value);  // ends with the value
+  b.Finish();
+  SealBatch(ref.data(), 3);
+  b.Begin(&copy, 5);
+  const std::string separate(key);
+  b.Add(5, separate, value);
+  b.Finish();
+  SealBatch(copy.data(), 3);
+
+  BatchHeader h;
+  std::string why;
+  ASSERT_EQ(CheckBatch(ref, &h, &why), BatchCheck::kOk) << why;
+  EXPECT_EQ(h.type, kBatchTypeDataKeyRef);
+  std::vector<ConsumedRecord> out;
+  ASSERT_EQ(DecodeBatch(ref, h, 0, 10, &out).value(), 3u);
+  EXPECT_EQ(out[0].key, key);
+  EXPECT_EQ(out[0].value, value);
+  EXPECT_EQ(out[1].key, "h");
+  EXPECT_EQ(out[2].key, "tail");
+  // The key stored as a position costs 2 bytes, a copy 1 + 36.
+  std::vector<ConsumedRecord> one;
+  ASSERT_EQ(CheckBatch(copy, &h, &why), BatchCheck::kOk);
+  ASSERT_EQ(DecodeBatch(copy, h, 0, 10, &one).value(), 1u);
+  EXPECT_EQ(one[0].key, key);
+  const size_t one_ref = 1 + 1 + 1 + 1 + value.size();  // ts, klen, kpos, vlen, value
+  EXPECT_EQ(copy.size(), kBatchHeaderSize + one_ref + 36);
+}
+
+TEST(RecordBatchTest, TypeOneBatchesAreStillRead) {
+  // A batch as the first format wrote it: keys inline, no key position.
+  std::string data(kBatchHeaderSize, '\0');
+  data += '\x02';                 // zigzag(ts delta 1)
+  data += '\x03';                 // key length
+  data += "abc";
+  data += '\x02';                 // value length
+  data += "xy";
+  const uint32_t length = static_cast<uint32_t>(data.size() - 4);
+  std::memcpy(data.data(), &length, 4);
+  data[8] = static_cast<char>(kBatchMagic);
+  data[9] = static_cast<char>(kBatchTypeData);
+  const uint32_t count = 1;
+  std::memcpy(data.data() + 20, &count, 4);
+  const int64_t ts = 100;
+  std::memcpy(data.data() + 24, &ts, 8);
+  std::memcpy(data.data() + 32, &ts, 8);
+  SealBatch(data.data(), 9);
+  BatchHeader h;
+  std::string why;
+  ASSERT_EQ(CheckBatch(data, &h, &why), BatchCheck::kOk) << why;
+  std::vector<ConsumedRecord> out;
+  ASSERT_EQ(DecodeBatch(data, h, 0, 10, &out).value(), 1u);
+  EXPECT_EQ(out[0].offset, 9);
+  EXPECT_EQ(out[0].timestamp_ms, 101);
+  EXPECT_EQ(out[0].key, "abc");
+  EXPECT_EQ(out[0].value, "xy");
+}
+
+TEST(RecordBatchTest, AKeyPositionPastItsValueIsCorrupt) {
+  const std::string value = "0123456789";
+  for (int bad_end : {11, 12, 40}) {  // the key would end past the value
+    std::string data;
+    BatchBuilder b;
+    b.Begin(&data, 0);
+    b.Add(0, std::string_view(value).substr(6, 4), value);  // kpos 7, klen 4: ends at 10
+    b.Finish();
+    // Record: ts(1) klen(1) kpos(1) ...: move the key's position.
+    data[kBatchHeaderSize + 2] = static_cast<char>(bad_end - 4 + 1);
+    SealBatch(data.data(), 0);
+    BatchHeader h;
+    std::string why;
+    ASSERT_EQ(CheckBatch(data, &h, &why), BatchCheck::kOk);
+    std::vector<ConsumedRecord> out;
+    EXPECT_TRUE(DecodeBatch(data, h, 0, 10, &out).status().IsCorruption()) << bad_end;
+    EXPECT_TRUE(out.empty());
+  }
 }
 
 TEST(RecordBatchTest, ZeroFilledTailIsCorrupt) {
