@@ -13,13 +13,22 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 
 #include "common/status.h"
 
 namespace viewpipe {
 namespace {
 
-constexpr size_t kShards = 64;
+// Many small shards, each growing at its own fill level (GrowAtPerMille):
+// a table that doubles stalls the requests that need it while it rehashes,
+// so the index is cut into pieces small enough that one rehash is short,
+// and the pieces do not all double at the same moment. With one threshold
+// for all, 64 shards all doubled within a few requests of each other: at
+// 500,000 events/s, 15 s in (7.5 M ids), that stalled every request for
+// tens of ms in turn (p99 71 ms against 9 ms with a 1 s window).
+constexpr size_t kShardBits = 10;
+constexpr size_t kShards = size_t{1} << kShardBits;
 constexpr uint32_t kPending = 0;   // expiry value of a claimed, not yet durable id
 constexpr uint32_t kReleased = 1;  // expiry in the past: reusable slot
 constexpr size_t kMinCapacity = 64;
@@ -68,16 +77,35 @@ struct DedupIndex::ShardGroups {
   }
 };
 
+// Shard i grows (or cleans) at a fill of 55 % up to 78 %, spread evenly
+// over the shards; after growing it is 27-39 % full.
+uint32_t GrowAtPerMille(size_t shard_index) {
+  return static_cast<uint32_t>(550 + shard_index * 230 / kShards);
+}
+
 struct DedupIndex::Shard {
   enum class Outcome { kClaimed, kDuplicate, kPending };
 
   std::mutex mu;
+  uint32_t grow_at_per_mille = 750;
   std::condition_variable resolved;  // a pending id of this shard was committed or released
   std::vector<Slot> slots = std::vector<Slot>(kMinCapacity);
   size_t used = 0;
+  // slots' address and size - 1, for prefetching without the lock: a stale
+  // pair only prefetches a useless (never dereferenced) address.
+  std::atomic<uintptr_t> table{reinterpret_cast<uintptr_t>(slots.data())};
+  std::atomic<size_t> mask{kMinCapacity - 1};
 
   size_t Home(const Key& k) const { return (k.lo >> 7) & (slots.size() - 1); }
   void Prefetch(const Key& k) const { __builtin_prefetch(&slots[Home(k)], 1); }
+  // Without the lock: a call prefetches all its keys' home slots before it
+  // visits the shards, so the cache misses overlap (a shard's group of a
+  // 500-event call is 0-2 keys: too few to overlap within the group).
+  void PrefetchUnlocked(const Key& k) const {
+    const uintptr_t at = table.load(std::memory_order_relaxed) +
+                         ((k.lo >> 7) & mask.load(std::memory_order_relaxed)) * sizeof(Slot);
+    __builtin_prefetch(reinterpret_cast<const void*>(at), 1);
+  }
 
   // The slot holding k, or where to put it (first dead slot on the probe
   // path, else the empty slot that ends it).
@@ -99,9 +127,9 @@ struct DedupIndex::Shard {
   }
 
   // Makes room for n more slots: grows or cleans the table (keeping live
-  // ids only) when they would take it past 3/4 full.
+  // ids only) when they would take it past grow_at_per_mille.
   void Reserve(size_t n, uint32_t now_sec) {
-    if ((used + n) * 4 < slots.size() * 3) return;
+    if ((used + n) * 1000 < slots.size() * grow_at_per_mille) return;
     std::vector<Slot> old;
     old.swap(slots);
     size_t live = 0;
@@ -109,6 +137,8 @@ struct DedupIndex::Shard {
     size_t cap = kMinCapacity;
     while (cap < (live + n) * 2 + 2) cap *= 2;
     slots.assign(cap, Slot{});
+    table.store(reinterpret_cast<uintptr_t>(slots.data()), std::memory_order_relaxed);
+    mask.store(cap - 1, std::memory_order_relaxed);
     used = 0;
     for (const Slot& s : old) {
       if (s.lo == 0 || Dead(s, now_sec)) continue;
@@ -137,14 +167,16 @@ struct DedupIndex::Shard {
 };
 
 DedupIndex::DedupIndex(int64_t window_ms)
-    : window_ms_(window_ms), shards_(new Shard[kShards]) {}
+    : window_ms_(window_ms), shards_(new Shard[kShards]) {
+  for (size_t i = 0; i < kShards; ++i) shards_[i].grow_at_per_mille = GrowAtPerMille(i);
+}
 
 DedupIndex::~DedupIndex() = default;
 
 DedupIndex::Key DedupIndex::KeyOf(std::string_view id) {
   XXH128_hash_t h = XXH3_128bits(id.data(), id.size());
   return Key{h.low64 | 1, static_cast<uint32_t>(h.high64),
-             static_cast<uint32_t>((h.high64 >> 58) % kShards)};
+             static_cast<uint32_t>(h.high64 >> (64 - kShardBits))};
 }
 
 void DedupIndex::ClaimAll(std::span<const Key> keys, int64_t now_ms, std::vector<Claim>* out) {
@@ -157,6 +189,7 @@ void DedupIndex::ClaimAll(std::span<const Key> keys, int64_t now_ms, std::vector
 bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec,
                              std::vector<Claim>* out) {
   out->assign(keys.size(), Claim::kDuplicate);
+  for (const Key& k : keys) shards_[k.shard].PrefetchUnlocked(k);
   const ShardGroups groups(keys);
   for (size_t shard_index = 0; shard_index < kShards; ++shard_index) {
     const std::span<const uint32_t> group = groups.Group(shard_index);
@@ -210,6 +243,7 @@ void DedupIndex::ClaimWaiting(std::span<const Key> keys, uint32_t now_sec,
 }
 
 void DedupIndex::Resolve(std::span<const Key> keys, uint32_t expires_sec, uint32_t now_sec) {
+  for (const Key& k : keys) shards_[k.shard].PrefetchUnlocked(k);
   const ShardGroups groups(keys);
   for (size_t shard_index = 0; shard_index < kShards; ++shard_index) {
     const std::span<const uint32_t> group = groups.Group(shard_index);

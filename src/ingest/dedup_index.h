@@ -4,9 +4,11 @@
 // duplicate instead of being stored twice.
 //
 // Each id is kept as a 96-bit XXH3 fingerprint plus a 32-bit expiry second:
-// 16 bytes a slot in open-addressing tables kept between 3/8 and 3/4 full,
-// so 21-43 bytes per remembered event (about 32 on average). Memory grows
-// with rate x window: 10,000 events/s for 1 h = 36 M ids = about 1.2 GB.
+// 16 bytes a slot in 1,024 open-addressing tables, each kept between half
+// and all of its own threshold full (thresholds 55-78 %, staggered so the
+// tables do not all double at once), so 21-58 bytes per remembered event
+// (about 34 on average). Memory grows with rate x window: 10,000 events/s
+// for 1 h = 36 M ids = about 1.2 GB.
 // The chance that two different ids share a fingerprint within a window of
 // n ids is about n^2 / 2^97 (1e-10 at 3.6 billion ids).
 //
@@ -16,7 +18,7 @@
 // so an id is never reported as a duplicate of an event that was not stored.
 //
 // The hot path hashes each id once (KeyOf) and hands the Keys to ClaimAll,
-// Commit and Release, which visit the 64 shards in order, take each shard's
+// Commit and Release, which visit the 1,024 shards in order, take each shard's
 // lock once per call and probe each id once. A call that meets an id pending
 // in another request gives back its own claims and claims again one id at a
 // time under a global lock, waiting there (see dedup_index.cc: why this
