@@ -3,7 +3,8 @@
 # a fresh server each run, plain 500-event bodies, 16 connections, 8 s (2 s warmup).
 # Usage (under the lock): flock /work/bench.lock bench/fast_port_ab.sh OLD_BIN NEW_BIN [ROUNDS]
 # AB_CONNS: the load generator's connections (16). AB_DIR: the data dir (default build/ab.tmp, the repo's disk; /dev/shm/ab.tmp for tmpfs).
-# Prints the server's and the load generator's CPU-s per 1 M events of each run.
+# Prints the server's and the load generator's CPU-s per 1 M events of each run, and the log's
+# stored bytes per event (bench/log_bytes.py: all topics' batches / `viewing` records).
 set -u
 declare -A BIN=([old]=$(realpath "${1:?OLD_BIN}") [new]=$(realpath "${2:?NEW_BIN}"))
 ROUNDS=${3:-3}
@@ -25,13 +26,15 @@ for round in $(seq "$ROUNDS"); do
     wait $LC
     wait $LP
     kill $PID; wait $PID 2>/dev/null
-    python3 - "$which" "$round" "$D" <<'PY'
+    STORED=$(python3 bench/log_bytes.py $D --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["bytes_per_event"]))')
+    python3 - "$which" "$round" "$D" "$STORED" <<'PY'
 import json,sys
-d=sys.argv[3]
+d=sys.argv[3]; stored=sys.argv[4]
 l=json.load(open(f"{d}/load.json")); c=json.load(open(f"{d}/cpu.json")); g=json.load(open(f"{d}/lcpu.json"))
 eps=l["events_per_s"]; cores=c.get("total_cores"); lg=g.get("total_cores")
 print(f"{sys.argv[2]} {sys.argv[1]:4s} {eps:>10,.0f} ev/s  server {cores:.2f} cores  {cores/eps*1e6:.2f} CPU-s/1M  "
-      f"load-gen {lg/eps*1e6:.2f} CPU-s/1M  p99 {l['latency_ms']['p99']:.1f} ms")
+      f"load-gen {lg/eps*1e6:.2f} CPU-s/1M  p99 {l['latency_ms']['p99']:.1f} ms  "
+      f"stored {stored} B/event")
 PY
   done
 done

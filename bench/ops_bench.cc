@@ -308,6 +308,7 @@ int Replay(int argc, char** argv) {
   double decode_cpu = 0;
   {
     EventView e;
+    DecodedIds ids;
     std::vector<ConsumedRecord> batch;
     const double a = CpuSeconds();
     for (PartitionId p = 0; p < 4; ++p) {
@@ -316,7 +317,7 @@ int Replay(int argc, char** argv) {
         batch.clear();
         auto n = (*reader)->Read(4096, &batch);
         if (!n.ok() || *n == 0) break;
-        for (const ConsumedRecord& r : batch) (void)DecodeEvent(r.value, &e);
+        for (const ConsumedRecord& r : batch) (void)DecodeEvent(r.value, &e, &ids);
       }
     }
     decode_cpu = CpuSeconds() - a;

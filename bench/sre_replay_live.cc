@@ -70,6 +70,7 @@ bool LoadTopic(const std::string& data_dir, std::vector<std::vector<Stored>>* ou
     return false;
   }
   EventView e;
+  DecodedIds ids;
   for (PartitionId p = 0; p < (*log)->Partitions("qoe"); ++p) {
     auto r = (*log)->NewReader("qoe", p, 0);
     if (!r.ok()) return false;
@@ -81,7 +82,7 @@ bool LoadTopic(const std::string& data_dir, std::vector<std::vector<Stored>>* ou
       if (!got.ok() || *got == 0) break;
       for (const ConsumedRecord& c : batch) {
         int64_t arrival = c.timestamp_ms;
-        if (DecodeEvent(c.value, &e).ok() && e.received_at_ms > 0) arrival = e.received_at_ms;
+        if (DecodeEvent(c.value, &e, &ids).ok() && e.received_at_ms > 0) arrival = e.received_at_ms;
         part.push_back({c.offset, arrival, std::string(c.key), std::string(c.value)});
       }
     }

@@ -63,7 +63,8 @@ Status DumpPartition(const FileLog& log, const DumpOptions& o, PartitionId p, bo
         line.append(r.value);
       } else {
         EventView e;
-        VP_RETURN_IF_ERROR(DecodeEvent(r.value, &e));
+        DecodedIds ids;
+        VP_RETURN_IF_ERROR(DecodeEvent(r.value, &e, &ids));
         AppendEventJson(e, &line);
       }
       line += "}\n";

@@ -10,6 +10,7 @@ namespace viewpipe {
 BatchBuilder::BatchBuilder(std::string_view body, const ParseLimits& limits) {
   // An encoding is smaller than the JSON it came from, so the arena rarely grows.
   batch_.arena.reserve(body.size() + 64);
+  batch_.ids.reserve(body.size() / 8);
   const size_t guess = std::min(limits.max_events, body.size() / 128 + 1);
   batch_.accepted.reserve(guess);
   spans_.reserve(guess);
@@ -24,8 +25,14 @@ void BatchBuilder::Accept(uint32_t index, const EventView& e) {
   accepted.type = e.type;
   accepted.ts_ms = e.ts_ms;
   batch_.accepted.push_back(accepted);
-  spans_.push_back({start, batch_.arena.size() - start, keys.event_id, e.event_id.size(),
-                    keys.session_id, e.session_id.size()});
+  Spans span{start, batch_.arena.size() - start, keys.event_id, keys.event_id_size,
+             keys.session_id, keys.session_id_size, keys.compact_event_id};
+  if (keys.compact_event_id) {  // dedup hashes the text: keep a copy
+    span.event_id = batch_.ids.size();
+    span.event_id_size = e.event_id.size();
+    batch_.ids.append(e.event_id);
+  }
+  spans_.push_back(span);
 }
 
 void BatchBuilder::Reject(uint32_t index, std::string_view event_id, std::string error,
@@ -43,8 +50,9 @@ ParsedBatch BatchBuilder::Finish(size_t total) {
     const Spans& s = spans_[i];
     AcceptedEvent& a = batch_.accepted[i];
     a.encoded = std::string_view(base + s.encoded, s.encoded_size);
-    a.event_id = std::string_view(base + s.event_id, s.event_id_size);
-    a.session_id = std::string_view(base + s.session_id, s.session_id_size);
+    a.event_id = std::string_view((s.event_id_in_ids ? batch_.ids.data() : base) + s.event_id,
+                                  s.event_id_size);
+    a.key = std::string_view(base + s.key, s.key_size);
   }
   batch_.total = total;
   return std::move(batch_);

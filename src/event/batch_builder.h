@@ -22,8 +22,9 @@ class BatchBuilder {
   ParsedBatch Finish(size_t total);
 
  private:
-  struct Spans {  // offsets into batch_.arena
-    size_t encoded, encoded_size, event_id, event_id_size, session_id, session_id_size;
+  struct Spans {  // offsets into batch_.arena (event_id: into batch_.ids when compact)
+    size_t encoded, encoded_size, event_id, event_id_size, key, key_size;
+    bool event_id_in_ids;
   };
   ParsedBatch batch_;
   std::vector<Spans> spans_;  // parallel to batch_.accepted

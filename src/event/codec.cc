@@ -17,6 +17,13 @@
 //     bit 8  fatal is present; bit 9 its value (true); bit 9 alone is invalid
 //     bit 10 str live_event_id
 //     bit 11 experiments: varint count (>= 1), then count x (str id, str variant)
+//     bit 12 event_id is written as uuid16 instead of str
+//     bit 13 session_id is written as uuid16 instead of str
+//
+//   uuid16: the 16 bytes of a UUID whose text is canonical (IsCompactUuid:
+//           8-4-4-4-12 lower-case hex); it decodes back to that text. An id
+//           that is such a UUID must be written as uuid16 (canonical form):
+//           36 bytes become 16, and the log key (session_id) with it.
 //
 //   varint: LEB128, 7 bits a byte, low group first, at most 10 bytes, no
 //           redundant trailing zero groups (canonical).
@@ -29,6 +36,7 @@
 
 #include "event/codec.h"
 
+#include <array>
 #include <bit>
 #include <charconv>
 #include <climits>
@@ -52,7 +60,49 @@ constexpr uint16_t kHasFatal = 1 << 8;
 constexpr uint16_t kFatalTrue = 1 << 9;
 constexpr uint16_t kHasLiveEvent = 1 << 10;
 constexpr uint16_t kHasExperiments = 1 << 11;
-constexpr uint16_t kKnownBits = 0x0FFF;
+constexpr uint16_t kEventIdUuid = 1 << 12;
+constexpr uint16_t kSessionIdUuid = 1 << 13;
+constexpr uint16_t kKnownBits = 0x3FFF;
+constexpr size_t kUuidText = 36;
+constexpr size_t kUuidBytes = 16;
+
+constexpr bool IsHyphenAt(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
+
+// -1 for anything but 0-9 a-f.
+constexpr std::array<int8_t, 256> kHexValue = [] {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<int8_t>(c - 'a' + 10);
+  return t;
+}();
+
+// The 16 bytes of a text IsCompactUuid accepted (every group of hex digits
+// has an even length, so no pair straddles a hyphen).
+void PackUuid(std::string_view text, char* out) {
+  size_t j = 0;
+  for (size_t i = 0; i < kUuidText;) {
+    if (IsHyphenAt(i)) {
+      ++i;
+      continue;
+    }
+    const auto hi = kHexValue[static_cast<uint8_t>(text[i])];
+    const auto lo = kHexValue[static_cast<uint8_t>(text[i + 1])];
+    out[j++] = static_cast<char>((hi << 4) | lo);
+    i += 2;
+  }
+}
+
+void UnpackUuid(const char* bytes, char* text) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  size_t j = 0;
+  for (size_t i = 0; i < kUuidBytes; ++i) {
+    if (IsHyphenAt(j)) text[j++] = '-';
+    const auto b = static_cast<uint8_t>(bytes[i]);
+    text[j++] = kDigits[b >> 4];
+    text[j++] = kDigits[b & 0xF];
+  }
+}
 constexpr uint8_t kMaxEventType = 11;
 constexpr uint8_t kMaxDeviceType = 6;
 
@@ -63,8 +113,27 @@ int64_t UnZigZag(uint64_t u) { return static_cast<int64_t>((u >> 1) ^ (~(u & 1) 
 size_t VarintLength(uint64_t v) { return 1 + (std::bit_width(v | 1) - 1) / 7; }
 size_t StrLength(std::string_view s) { return VarintLength(s.size()) + s.size(); }
 
+}  // namespace
+
+bool IsCompactUuid(std::string_view id) {
+  if (id.size() != kUuidText) return false;
+  bool ok = true;
+  for (size_t i = 0; i < kUuidText; ++i) {
+    ok &= IsHyphenAt(i) ? id[i] == '-' : kHexValue[static_cast<uint8_t>(id[i])] >= 0;
+  }
+  return ok;
+}
+
+namespace {
+
+size_t IdLength(std::string_view id, bool compact) {
+  return compact ? kUuidBytes : VarintLength(id.size()) + id.size();
+}
+
 uint16_t PresenceBits(const EventView& e) {
   uint16_t bits = 0;
+  if (IsCompactUuid(e.event_id)) bits |= kEventIdUuid;
+  if (IsCompactUuid(e.session_id)) bits |= kSessionIdUuid;
   if (!e.os.empty()) bits |= kHasOs;
   if (!e.app_version.empty()) bits |= kHasAppVersion;
   if (!e.isp.empty()) bits |= kHasIsp;
@@ -86,8 +155,8 @@ uint64_t ReceivedDelta(const EventView& e) {
 
 size_t EncodedLength(const EventView& e, uint16_t bits) {
   size_t n = 5 + VarintLength(ZigZag(e.ts_ms)) + VarintLength(ReceivedDelta(e));
-  n += StrLength(e.event_id) + StrLength(e.session_id) + StrLength(e.profile_id) +
-       StrLength(e.title_id) + StrLength(e.country) + StrLength(e.cdn);
+  n += IdLength(e.event_id, bits & kEventIdUuid) + IdLength(e.session_id, bits & kSessionIdUuid) +
+       StrLength(e.profile_id) + StrLength(e.title_id) + StrLength(e.country) + StrLength(e.cdn);
   if (bits & kHasOs) n += StrLength(e.os);
   if (bits & kHasAppVersion) n += StrLength(e.app_version);
   if (bits & kHasIsp) n += StrLength(e.isp);
@@ -148,6 +217,10 @@ class Writer {
   void Str(std::string_view s) {
     Varint(s.size());
     Bytes(s);
+  }
+  void Uuid(std::string_view text) {
+    PackUuid(text, p_);
+    p_ += kUuidBytes;
   }
 
  private:
@@ -219,6 +292,16 @@ class Reader {
   }
   // A present optional string: non-empty.
   bool NonEmptyStr(std::string_view* s) { return Str(s) && !s->empty(); }
+  // An id: uuid16 rendered into text[36] when compact, else a str that must
+  // not be one a writer would have made compact.
+  bool Id(bool compact, char* text, std::string_view* s) {
+    if (!compact) return Str(s) && !IsCompactUuid(*s);
+    if (remaining() < kUuidBytes) return false;
+    UnpackUuid(reinterpret_cast<const char*>(p_), text);
+    p_ += kUuidBytes;
+    *s = std::string_view(text, kUuidText);
+    return true;
+  }
   size_t remaining() const { return static_cast<size_t>(end_ - p_); }
 
  private:
@@ -299,12 +382,28 @@ void EncodeEvent(const EventView& e, std::string* out, EncodedKeyOffsets* offset
   w.Byte(static_cast<uint8_t>(bits >> 8));
   w.Varint(ZigZag(e.ts_ms));
   w.Varint(ReceivedDelta(e));
-  w.Varint(e.event_id.size());
-  offsets->event_id = static_cast<size_t>(w.position() - base);
-  w.Bytes(e.event_id);
-  w.Varint(e.session_id.size());
-  offsets->session_id = static_cast<size_t>(w.position() - base);
-  w.Bytes(e.session_id);
+  offsets->compact_event_id = (bits & kEventIdUuid) != 0;
+  if (offsets->compact_event_id) {
+    offsets->event_id = static_cast<size_t>(w.position() - base);
+    offsets->event_id_size = kUuidBytes;
+    w.Uuid(e.event_id);
+  } else {
+    w.Varint(e.event_id.size());
+    offsets->event_id = static_cast<size_t>(w.position() - base);
+    offsets->event_id_size = e.event_id.size();
+    w.Bytes(e.event_id);
+  }
+  offsets->compact_session_id = (bits & kSessionIdUuid) != 0;
+  if (offsets->compact_session_id) {
+    offsets->session_id = static_cast<size_t>(w.position() - base);
+    offsets->session_id_size = kUuidBytes;
+    w.Uuid(e.session_id);
+  } else {
+    w.Varint(e.session_id.size());
+    offsets->session_id = static_cast<size_t>(w.position() - base);
+    offsets->session_id_size = e.session_id.size();
+    w.Bytes(e.session_id);
+  }
   w.Str(e.profile_id);
   w.Str(e.title_id);
   w.Str(e.country);
@@ -317,7 +416,7 @@ void EncodeEvent(const EventView& e, std::string* out) {
   EncodeEvent(e, out, &unused);
 }
 
-Status DecodeEvent(std::string_view data, EventView* e) {
+Status DecodeEvent(std::string_view data, EventView* e, DecodedIds* ids) {
   Reader r(data);
   uint16_t bits = 0;
   VP_RETURN_IF_ERROR(ReadHeader(&r, e, &bits));
@@ -325,8 +424,11 @@ Status DecodeEvent(std::string_view data, EventView* e) {
   if (!r.ZigZag64(&e->ts_ms) || !r.Varint(&delta)) return Corrupt("truncated timestamps");
   e->received_at_ms = static_cast<int64_t>(static_cast<uint64_t>(e->ts_ms) +
                                            static_cast<uint64_t>(UnZigZag(delta)));
-  if (!r.Str(&e->event_id) || !r.Str(&e->session_id) || !r.Str(&e->profile_id) ||
-      !r.Str(&e->title_id) || !r.Str(&e->country) || !r.Str(&e->cdn)) {
+  if (!r.Id(bits & kEventIdUuid, ids->event_id, &e->event_id) ||
+      !r.Id(bits & kSessionIdUuid, ids->session_id, &e->session_id)) {
+    return Corrupt("truncated or non-canonical ids");
+  }
+  if (!r.Str(&e->profile_id) || !r.Str(&e->title_id) || !r.Str(&e->country) || !r.Str(&e->cdn)) {
     return Corrupt("truncated required fields");
   }
   if (!ReadOptional(&r, bits, e)) return Corrupt("truncated or invalid optional fields");

@@ -14,6 +14,15 @@ namespace {
 
 constexpr int64_t kTs = 1764396767123;  // 2025-11-29T06:12:47.123Z
 
+// The decoded views' compact ids live here (one decode at a time).
+Status Decode(std::string_view bytes, EventView* out) {
+  static DecodedIds ids;
+  return DecodeEvent(bytes, out, &ids);
+}
+
+constexpr std::string_view kUuid1 = "0f8fad5b-d9cb-469f-a165-70867728950e";
+constexpr std::string_view kUuid2 = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+
 EventView Minimal() {
   EventView e;
   e.event_id = "e-1";
@@ -116,7 +125,7 @@ TEST(CodecTest, MinimalRoundTrip) {
   const EventView in = Minimal();
   const std::string bytes = Encode(in);
   EventView out;
-  ASSERT_TRUE(DecodeEvent(bytes, &out).ok());
+  ASSERT_TRUE(Decode(bytes, &out).ok());
   ExpectSame(in, out);
   EXPECT_EQ(Encode(out), bytes);
 }
@@ -125,7 +134,7 @@ TEST(CodecTest, FullyPopulatedRoundTrip) {
   const EventView in = Full();
   const std::string bytes = Encode(in);
   EventView out;
-  ASSERT_TRUE(DecodeEvent(bytes, &out).ok());
+  ASSERT_TRUE(Decode(bytes, &out).ok());
   ExpectSame(in, out);
   EXPECT_EQ(Encode(out), bytes);
 }
@@ -139,7 +148,7 @@ TEST(CodecTest, ExtremeIntegersRoundTrip) {
   in.fatal = false;
   const std::string bytes = Encode(in);
   EventView out;
-  ASSERT_TRUE(DecodeEvent(bytes, &out).ok());
+  ASSERT_TRUE(Decode(bytes, &out).ok());
   ExpectSame(in, out);
 }
 
@@ -156,15 +165,79 @@ TEST(CodecTest, KeyOffsetsPointAtTheIds) {
   EXPECT_EQ(out.substr(offsets.session_id, 3), "s-1");
 }
 
+EventView WithUuids() {
+  EventView e = Full();
+  e.event_id = kUuid1;
+  e.session_id = kUuid2;
+  return e;
+}
+
+TEST(CodecTest, IsCompactUuid) {
+  EXPECT_TRUE(IsCompactUuid(kUuid1));
+  EXPECT_TRUE(IsCompactUuid("00000000-0000-0000-0000-000000000000"));
+  EXPECT_TRUE(IsCompactUuid("ffffffff-ffff-ffff-ffff-ffffffffffff"));
+  EXPECT_FALSE(IsCompactUuid("0F8FAD5B-D9CB-469F-A165-70867728950E"));  // upper case
+  EXPECT_FALSE(IsCompactUuid("0f8fad5b-d9cb-469f-a165-70867728950"));   // 35 characters
+  EXPECT_FALSE(IsCompactUuid("0f8fad5b-d9cb-469f-a165-70867728950e0"));
+  EXPECT_FALSE(IsCompactUuid("0f8fad5bd-9cb-469f-a165-70867728950e"));  // hyphen moved
+  EXPECT_FALSE(IsCompactUuid("0f8fad5b-d9cb-469f-a165-70867728950g"));
+  EXPECT_FALSE(IsCompactUuid("0f8fad5b-d9cb-469f-a165_70867728950e"));
+  EXPECT_FALSE(IsCompactUuid(""));
+}
+
+TEST(CodecTest, UuidIdsTakeSixteenBytesAndDecodeToTheirText) {
+  const EventView in = WithUuids();
+  EventView text = in;  // the same ids in upper case: kept as text
+  const std::string upper1 = "0F8FAD5B-D9CB-469F-A165-70867728950E";
+  const std::string upper2 = "7C9E6679-7425-40DE-944B-E07FC1F90AE7";
+  text.event_id = upper1;
+  text.session_id = upper2;
+  std::string bytes;
+  EncodedKeyOffsets offsets;
+  EncodeEvent(in, &bytes, &offsets);
+  EXPECT_EQ(bytes.size() + 2 * (36 + 1 - 16), Encode(text).size());
+  EXPECT_TRUE(offsets.compact_event_id && offsets.compact_session_id);
+  EXPECT_EQ(offsets.event_id_size, 16u);
+  EXPECT_EQ(offsets.session_id_size, 16u);
+  EXPECT_EQ(bytes.substr(offsets.event_id, 4), std::string("\x0f\x8f\xad\x5b"));
+  EXPECT_EQ(bytes.substr(offsets.session_id, 2), std::string("\x7c\x9e"));
+  EventView out;
+  DecodedIds ids;
+  ASSERT_TRUE(DecodeEvent(bytes, &out, &ids).ok());
+  ExpectSame(in, out);
+  EXPECT_EQ(out.event_id.data(), ids.event_id);
+  EXPECT_EQ(out.session_id.data(), ids.session_id);
+  EXPECT_EQ(Encode(out), bytes);
+  // Upper case round-trips as text.
+  const std::string text_bytes = Encode(text);
+  ASSERT_TRUE(Decode(text_bytes, &out).ok());
+  EXPECT_EQ(out.event_id, upper1);
+  EXPECT_EQ(out.session_id, upper2);
+}
+
+TEST(CodecTest, ACompactableIdSpelledAsTextIsCorruption) {
+  // Encode upper-case ids (text), then lower-case them in place: the bytes
+  // now spell ids a writer would have stored in 16 bytes.
+  EventView e = WithUuids();
+  const std::string upper = "0F8FAD5B-D9CB-469F-A165-70867728950E";
+  e.event_id = upper;
+  std::string bytes = Encode(e);
+  const size_t at = bytes.find(upper);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, upper.size(), kUuid1);
+  EventView out;
+  EXPECT_TRUE(Decode(bytes, &out).IsCorruption());
+}
+
 TEST(CodecTest, EveryTruncationIsCorruption) {
-  for (const EventView& e : {Minimal(), Full()}) {
+  for (const EventView& e : {Minimal(), Full(), WithUuids()}) {
     const std::string bytes = Encode(e);
     for (size_t n = 0; n < bytes.size(); ++n) {
       // A heap copy of exactly n bytes, so ASan catches any read past the end.
       std::unique_ptr<char[]> copy(new char[n == 0 ? 1 : n]);
       std::memcpy(copy.get(), bytes.data(), n);
       EventView out;
-      Status s = DecodeEvent(std::string_view(copy.get(), n), &out);
+      Status s = Decode(std::string_view(copy.get(), n), &out);
       EXPECT_TRUE(s.IsCorruption()) << "length " << n << ": " << s.ToString();
     }
   }
@@ -174,7 +247,7 @@ TEST(CodecTest, TrailingBytesAreCorruption) {
   std::string bytes = Encode(Full());
   bytes.push_back('\0');
   EventView out;
-  EXPECT_TRUE(DecodeEvent(bytes, &out).IsCorruption());
+  EXPECT_TRUE(Decode(bytes, &out).IsCorruption());
 }
 
 TEST(CodecTest, BadHeaderFieldsAreCorruption) {
@@ -183,14 +256,15 @@ TEST(CodecTest, BadHeaderFieldsAreCorruption) {
     std::string bytes = good;
     bytes[at] = value;
     EventView out;
-    return DecodeEvent(bytes, &out).IsCorruption();
+    return Decode(bytes, &out).IsCorruption();
   };
   EXPECT_TRUE(corrupt(0, 2));     // version
   EXPECT_TRUE(corrupt(1, 0));     // type
   EXPECT_TRUE(corrupt(1, 12));    // type
   EXPECT_TRUE(corrupt(2, 0));     // device type
   EXPECT_TRUE(corrupt(2, 7));     // device type
-  EXPECT_TRUE(corrupt(4, 0x10));  // reserved presence bit 12
+  EXPECT_TRUE(corrupt(4, 0x40));  // reserved presence bit 14
+  EXPECT_TRUE(corrupt(4, 0x80));  // reserved presence bit 15
   EXPECT_TRUE(corrupt(4, 0x02));  // "fatal is true" without "fatal present"
 }
 
@@ -203,20 +277,20 @@ TEST(CodecTest, OverlongVarintIsCorruption) {
   ASSERT_NE(pos, std::string::npos);
   empty_id.replace(pos, 1, std::string("\x80\x00", 2));
   EventView out;
-  EXPECT_TRUE(DecodeEvent(empty_id, &out).IsCorruption());
+  EXPECT_TRUE(Decode(empty_id, &out).IsCorruption());
 }
 
 TEST(CodecTest, GarbageNeverCrashes) {
   uint64_t x = 88172645463325252ULL;
-  for (int i = 0; i < 20000; ++i) {
+  for (int i = 0; i < 40000; ++i) {
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    std::string bytes = Encode(Full());
+    std::string bytes = Encode(i % 2 ? Full() : WithUuids());
     bytes[x % bytes.size()] = static_cast<char>(x >> 32);
     bytes.resize(bytes.size() - (x >> 40) % 4);
     EventView out;
-    Status s = DecodeEvent(bytes, &out);
+    Status s = Decode(bytes, &out);
     if (s.ok()) {
       EXPECT_EQ(Encode(out), bytes);  // whatever decodes is canonical
     }

@@ -23,8 +23,9 @@ EventView AcceptedView(const EventJson& e, ParsedBatch* keep) {
   *keep = std::move(batch.value());
   EXPECT_EQ(keep->accepted.size(), 1u) << (keep->rejected.empty() ? "" : keep->rejected[0].error);
   EventView view;
+  static DecodedIds ids;  // the returned view's compact ids point here
   if (!keep->accepted.empty()) {
-    EXPECT_TRUE(DecodeEvent(keep->accepted[0].encoded, &view).ok());
+    EXPECT_TRUE(DecodeEvent(keep->accepted[0].encoded, &view, &ids).ok());
   }
   return view;
 }
@@ -73,7 +74,7 @@ TEST(FieldRulesTest, FullyPopulatedEventKeepsEveryField) {
   EXPECT_EQ(v.experiments[1].first, "exp_c");
   EXPECT_EQ(v.experiments[1].second, "control");
   EXPECT_EQ(batch.accepted[0].event_id, "e-1");
-  EXPECT_EQ(batch.accepted[0].session_id, "s-1");
+  EXPECT_EQ(batch.accepted[0].key, "s-1");  // not a UUID: the text is the key
   EXPECT_EQ(batch.accepted[0].type, EventType::kError);
   EXPECT_EQ(batch.accepted[0].ts_ms, kNow);
 }

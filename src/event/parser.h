@@ -26,9 +26,9 @@ struct AcceptedEvent {
   uint32_t index = 0;  // position in the request
   EventType type = EventType::kHeartbeat;
   int64_t ts_ms = 0;
-  std::string_view event_id;    // points into ParsedBatch::arena
-  std::string_view session_id;  // points into ParsedBatch::arena
-  std::string_view encoded;     // EncodeEvent() bytes, in ParsedBatch::arena
+  std::string_view event_id;  // its text: in ParsedBatch::arena, or ::ids when encoded compact
+  std::string_view key;       // the log record key: session_id as `encoded` holds it (a slice)
+  std::string_view encoded;   // EncodeEvent() bytes, in ParsedBatch::arena
 };
 
 struct RejectedEvent {
@@ -40,6 +40,7 @@ struct RejectedEvent {
 
 struct ParsedBatch {
   std::string arena;  // encoded valid events, back to back
+  std::string ids;    // the text of the event_ids the arena holds as compact UUIDs
   std::vector<AcceptedEvent> accepted;
   std::vector<RejectedEvent> rejected;
   size_t total = 0;  // events in the request (accepted + rejected)

@@ -95,8 +95,13 @@ void CheckBatch(const ParsedBatch& batch, std::string_view input, const ParseLim
     FUZZ_CHECK(a.encoded.data() == batch.arena.data() + arena_offset);
     arena_offset += a.encoded.size();
     EventView e;
-    FUZZ_CHECK(DecodeEvent(a.encoded, &e).ok());
-    FUZZ_CHECK(e.event_id == a.event_id && e.session_id == a.session_id);
+    DecodedIds ids;
+    FUZZ_CHECK(DecodeEvent(a.encoded, &e, &ids).ok());
+    FUZZ_CHECK(e.event_id == a.event_id);
+    // The log key: a slice of the encoding, the session_id or its 16 bytes.
+    FUZZ_CHECK(a.key.data() >= a.encoded.data() &&
+               a.key.data() + a.key.size() <= a.encoded.data() + a.encoded.size());
+    FUZZ_CHECK(IsCompactUuid(e.session_id) ? a.key.size() == 16 : a.key == e.session_id);
     FUZZ_CHECK(e.type == a.type && e.ts_ms == a.ts_ms);
     std::string again;
     EncodeEvent(e, &again);
@@ -132,7 +137,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The decoder takes arbitrary bytes too; whatever it accepts is canonical.
   EventView e;
-  if (DecodeEvent(input, &e).ok()) {
+  DecodedIds ids;
+  if (DecodeEvent(input, &e, &ids).ok()) {
     std::string again;
     EncodeEvent(e, &again);
     FUZZ_CHECK(again == input);

@@ -69,9 +69,12 @@ TEST(ParseBatchTest, AcceptedViewsPointIntoTheArena) {
     offset += a.encoded.size();
     EXPECT_TRUE(a.event_id.data() >= begin && a.event_id.data() + a.event_id.size() <= end);
     EXPECT_EQ(a.event_id, "e-" + std::to_string(i));
-    EXPECT_EQ(a.session_id, "s-1");
+    EXPECT_EQ(a.key, "s-1");  // not a UUID: the text
+    EXPECT_TRUE(a.key.data() >= a.encoded.data() &&
+                a.key.data() + a.key.size() <= a.encoded.data() + a.encoded.size());
     EventView v;
-    ASSERT_TRUE(DecodeEvent(a.encoded, &v).ok());
+    DecodedIds ids;
+    ASSERT_TRUE(DecodeEvent(a.encoded, &v, &ids).ok());
     EXPECT_EQ(v.event_id, a.event_id);
     EXPECT_EQ(v.received_at_ms, kNow);
   }
@@ -167,8 +170,49 @@ TEST(ParseBatchTest, EscapesAreDecodedInValuesAndKeys) {
   ASSERT_EQ(batch->accepted.size(), 1u) << batch->rejected[0].error;
   EXPECT_EQ(batch->accepted[0].event_id, "e-1");
   EventView v;
-  ASSERT_TRUE(DecodeEvent(batch->accepted[0].encoded, &v).ok());
+  DecodedIds ids;
+  ASSERT_TRUE(DecodeEvent(batch->accepted[0].encoded, &v, &ids).ok());
   EXPECT_EQ(v.isp, "a\"b\\c\nd\xc3\xa9");
+}
+
+TEST(ParseBatchTest, UuidIdsAreEncodedCompactAndTheKeyIsASliceOfTheEncoding) {
+  // Many events with UUID ids (escaped in one, to be sure the text is what
+  // was meant, not what was sent), more than the ids arena reserves.
+  std::vector<std::string> events;
+  for (int i = 0; i < 50; ++i) {
+    char id[37];
+    std::snprintf(id, sizeof(id), "%08x-0000-4000-8000-%012x", i, 7 * i);
+    events.push_back(EventJson::Valid()
+                         .SetString("event_id", id)
+                         .SetString("session_id", "7c9e6679-7425-40de-944b-e07fc1f90ae7")
+                         .Json());
+  }
+  events.push_back(EventJson::Valid()
+                       .Set("event_id", "\"0f8fad5b\\u002dd9cb-469f-a165-70867728950e\"")
+                       .Json());
+  auto batch = Parse(JsonBody(events));
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch->accepted.size(), 51u);
+  for (size_t i = 0; i < 51; ++i) {
+    const AcceptedEvent& a = batch->accepted[i];
+    char id[37];
+    std::snprintf(id, sizeof(id), "%08x-0000-4000-8000-%012x", static_cast<int>(i),
+                  7 * static_cast<int>(i));
+    EXPECT_EQ(a.event_id, i < 50 ? std::string_view(id) : "0f8fad5b-d9cb-469f-a165-70867728950e");
+    EventView v;
+    DecodedIds ids;
+    ASSERT_TRUE(DecodeEvent(a.encoded, &v, &ids).ok());
+    EXPECT_EQ(v.event_id, a.event_id);
+    if (i < 50) {
+      EXPECT_EQ(v.session_id, "7c9e6679-7425-40de-944b-e07fc1f90ae7");
+      ASSERT_EQ(a.key.size(), 16u);  // the session's 16 bytes, inside the encoding
+      EXPECT_EQ(a.key.substr(0, 2), std::string_view("\x7c\x9e", 2));
+    } else {
+      EXPECT_EQ(a.key, "s-1");
+    }
+    EXPECT_TRUE(a.key.data() >= a.encoded.data() &&
+                a.key.data() + a.key.size() <= a.encoded.data() + a.encoded.size());
+  }
 }
 
 TEST(NdjsonTest, BlankLinesAndCrlfAreIgnored) {

@@ -159,8 +159,9 @@ Status FeatureProcessor::LoadStates(std::span<const ConsumedRecord> records) {
   titles_.clear();
   sessions_.clear();
   EventView e;
+  DecodedIds ids;
   for (const ConsumedRecord& r : records) {
-    if (!DecodeEvent(r.value, &e).ok()) continue;
+    if (!DecodeEvent(r.value, &e, &ids).ok()) continue;
     const PartitionId part = partitioned_ ? r.partition : kWholeState;
     profiles_.try_emplace(StateKey(part, e.profile_id));
     titles_.try_emplace(StateKey(part, e.title_id));
@@ -200,12 +201,13 @@ Status FeatureProcessor::Process(std::span<const ConsumedRecord> records) {
   VP_RETURN_IF_ERROR(LoadStates(records));
   const FeatureFold fold(&catalog_);
   EventView e;
+  DecodedIds ids;
   uint64_t folded = 0, bad = 0, misses = 0;
   for (const ConsumedRecord& r : records) {
     Offset& next = next_[r.partition];
     next = std::max(next, r.offset + 1);
     batch.offsets[r.partition] = next;
-    if (!DecodeEvent(r.value, &e).ok()) {
+    if (!DecodeEvent(r.value, &e, &ids).ok()) {
       ++bad;
       continue;
     }

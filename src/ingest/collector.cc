@@ -111,8 +111,8 @@ IngestResponse Collector::Ingest(std::string_view body, BodyFormat format, BodyP
     if (claims[i] != DedupIndex::Claim::kNew) continue;
     const AcceptedEvent& e = batch.accepted[i];
     claimed.push_back(keys[i]);
-    records.push_back(ProduceRecord{kTopicViewing, e.session_id, e.encoded, now});
-    if (IsQoe(e.type)) records.push_back(ProduceRecord{kTopicQoe, e.session_id, e.encoded, now});
+    records.push_back(ProduceRecord{kTopicViewing, e.key, e.encoded, now});
+    if (IsQoe(e.type)) records.push_back(ProduceRecord{kTopicQoe, e.key, e.encoded, now});
   }
   for (const std::string& d : dead_letters) {
     records.push_back(ProduceRecord{kTopicDeadLetters, {}, d, now});

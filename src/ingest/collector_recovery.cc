@@ -70,7 +70,8 @@ Status ScanTopic(const Log& log, std::string_view topic, int64_t from_ts, Fn fn)
       if (*n == 0) break;
       for (const ConsumedRecord& r : records) {
         EventView e;
-        Status st = DecodeEvent(r.value, &e);
+        DecodedIds ids;
+        Status st = DecodeEvent(r.value, &e, &ids);
         if (!st.ok()) return st;
         fn(r, e);
       }

@@ -71,7 +71,8 @@ class CollectorTest : public ::testing::Test {
       EXPECT_TRUE((*reader)->Read(100000, &records).ok());
       for (const auto& r : records) {
         EventView e;
-        EXPECT_TRUE(DecodeEvent(r.value, &e).ok());
+        DecodedIds decoded;
+        EXPECT_TRUE(DecodeEvent(r.value, &e, &decoded).ok());
         ids.emplace(e.event_id);
       }
     }
@@ -173,7 +174,7 @@ TEST_F(CollectorTest, RecoveryRepairsQoeTopic) {
     ASSERT_TRUE(parsed.ok());
     ASSERT_EQ(parsed->accepted.size(), 3u);
     for (const AcceptedEvent& e : parsed->accepted) {
-      ProduceRecord only_viewing{kTopicViewing, e.session_id, e.encoded, kCollectorNow};
+      ProduceRecord only_viewing{kTopicViewing, e.key, e.encoded, kCollectorNow};
       ASSERT_TRUE(log_->Append({&only_viewing, 1}).ok());
     }
   }
@@ -192,7 +193,7 @@ TEST_F(CollectorTest, RecoveryCompletesCommitTornTheOtherWay) {
     auto parsed = ParseBatch(body, BodyFormat::kJson, kCollectorNow, {});
     ASSERT_TRUE(parsed.ok());
     const AcceptedEvent& e = parsed->accepted[0];
-    ProduceRecord only_qoe{kTopicQoe, e.session_id, e.encoded, kCollectorNow};
+    ProduceRecord only_qoe{kTopicQoe, e.key, e.encoded, kCollectorNow};
     ASSERT_TRUE(log_->Append({&only_qoe, 1}).ok());
   }
   Open();

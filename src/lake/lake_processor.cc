@@ -58,6 +58,7 @@ Status LakeProcessor::Process(std::span<const ConsumedRecord> records) {
   VP_RETURN_IF_ERROR(idle_error());
   if (!writer_) return Status::Aborted("lake writer is not open");
   EventView e;
+  DecodedIds ids;
   for (const ConsumedRecord& r : records) {
     next_[r.partition] = r.offset + 1;
     watermark_ms_ = std::max(watermark_ms_, r.timestamp_ms);
@@ -65,7 +66,7 @@ Status LakeProcessor::Process(std::span<const ConsumedRecord> records) {
       int64_t& wm = watermarks_[r.partition];
       wm = std::max(wm, r.timestamp_ms);
     }
-    Status st = DecodeEvent(r.value, &e);
+    Status st = DecodeEvent(r.value, &e, &ids);
     if (!st.ok()) {
       // The collector only appends events it encoded; a bad record is a bug
       // or damage: skip it loudly rather than stop the lake.

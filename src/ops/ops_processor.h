@@ -50,6 +50,7 @@
 #include "common/env.h"
 #include "common/metrics.h"
 #include "log/log.h"
+#include "event/codec.h"
 #include "ops/ops_options.h"
 #include "ops/ops_state.h"
 #include "stream/consumer_runner.h"
@@ -103,6 +104,7 @@ class OpsProcessor final : public Processor {
   OpsOptions options_;
   std::map<PartitionId, PartitionState> partitions_;
   EventView event_;  // reused: its experiments vector keeps its capacity
+  DecodedIds event_ids_;  // event_'s compact ids
   bool dirty_ = false;
   int64_t last_publish_ms_ = 0;
   int64_t last_gauges_ms_ = 0;

@@ -109,6 +109,7 @@ class GroupProcessor : public Processor {
   std::string name_;
   GroupMetrics metrics_;
   EventView event_;
+  DecodedIds event_ids_;  // event_'s compact ids
   uint64_t duplicates_ = 0;
   std::set<PartitionId> dirty_;  // changed since their last checkpoint
 };
@@ -194,7 +195,7 @@ uint64_t GroupProcessor<State>::Apply(Map& shards, std::span<const ConsumedRecor
     Shard& s = it->second;
     s.next = r.offset + 1;
     dirty_.insert(r.partition);
-    if (!DecodeEvent(r.value, &event_).ok()) {
+    if (!DecodeEvent(r.value, &event_, &event_ids_).ok()) {
       ++*corrupt;
       continue;
     }

@@ -55,7 +55,8 @@ std::vector<Parsed> ParseAll(const testing::Run& run, std::vector<RejectedEvent>
     if (!batch.ok()) return out;
     for (const AcceptedEvent& a : batch->accepted) {
       EventView v;
-      EXPECT_TRUE(DecodeEvent(a.encoded, &v).ok());
+      DecodedIds ids;
+      EXPECT_TRUE(DecodeEvent(a.encoded, &v, &ids).ok());
       out.push_back({std::string(v.event_id), std::string(v.session_id), std::string(v.error_code),
                      std::string(v.live_event_id), std::string(v.cdn), std::string(v.country),
                      v.type, v.ts_ms, v.position_ms, v.bitrate_kbps, v.startup_ms, v.rebuffer_ms,

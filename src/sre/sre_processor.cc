@@ -191,7 +191,7 @@ Status SreProcessor::Process(std::span<const ConsumedRecord> records) {
   for (const ConsumedRecord& r : records) {
     PartitionState& ps = partitions_[r.partition];
     ps.next = r.offset + 1;
-    if (!DecodeEvent(r.value, &event_).ok()) {
+    if (!DecodeEvent(r.value, &event_, &event_ids_).ok()) {
       ++corrupt;
       continue;
     }

@@ -27,6 +27,7 @@
 #include "common/clock.h"
 #include "common/env.h"
 #include "common/metrics.h"
+#include "event/codec.h"
 #include "log/log.h"
 #include "sre/alert_book.h"
 #include "sre/pipeline_health.h"
@@ -78,6 +79,7 @@ class SreProcessor final : public Processor {
   std::map<PartitionId, PartitionState> partitions_;
   PipelineHealth health_;
   EventView event_;
+  DecodedIds event_ids_;  // event_'s compact ids
   QoeSessionTracker::Stats synced_;
 
   Counter* events_ = nullptr;

@@ -40,11 +40,13 @@ Status HotProcessor::LoadPending() {
   if (pending_next_.empty()) return Status::OK();
   std::vector<EventView> events;
   events.reserve(pending_.size());
+  // The views' compact ids: one slot per record, never reallocated.
+  std::vector<DecodedIds> ids(pending_.size());
   std::map<PartitionId, Offset> next = next_;
   for (const auto& [p, o] : pending_next_) next[p] = o;
   for (const PendingRecord& r : pending_) {
     EventView e;
-    Status st = DecodeEvent(r.value, &e);
+    Status st = DecodeEvent(r.value, &e, &ids[events.size()]);
     if (!st.ok()) {
       spdlog::error("hot tier: {}/{}@{}: {}", topic_, r.partition, r.offset, st.ToString());
       continue;
