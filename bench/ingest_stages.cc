@@ -166,8 +166,8 @@ int Main(const Args& a) {
       thread_local std::vector<ProduceRecord> records;
       records.clear();
       for (const AcceptedEvent& e : parsed[i].accepted) {
-        records.push_back({kTopicViewing, e.session_id, e.encoded, now});
-        if (IsQoe(e.type)) records.push_back({kTopicQoe, e.session_id, e.encoded, now});
+        records.push_back({kTopicViewing, e.key, e.encoded, now});
+        if (IsQoe(e.type)) records.push_back({kTopicQoe, e.key, e.encoded, now});
       }
       if (Status st = log->Append(records); !st.ok()) std::abort();
     });

@@ -32,6 +32,7 @@ constexpr size_t kShards = size_t{1} << kShardBits;
 constexpr uint32_t kPending = 0;   // expiry value of a claimed, not yet durable id
 constexpr uint32_t kReleased = 1;  // expiry in the past: reusable slot
 constexpr size_t kMinCapacity = 64;
+constexpr size_t kPrefetchAhead = 16;  // cache misses in flight per call
 
 struct Slot {
   uint64_t lo = 0;  // 0 with hi 0: empty (fingerprints never are: lo has bit 0 set)
@@ -75,6 +76,12 @@ struct DedupIndex::ShardGroups {
   std::span<const uint32_t> Group(size_t shard) const {
     return {order.data() + begin[shard], order.data() + begin[shard + 1]};
   }
+  // Prefetches the home slots of the keys at positions [from, from + n) of
+  // order (those that exist). A call visits its keys in this order and
+  // prefetches kPrefetchAhead positions ahead of the one it probes, so that
+  // many cache misses are in flight at once: a shard's group of a 500-event
+  // call is 0-2 keys, too few to overlap within the group.
+  void PrefetchAhead(std::span<const Key> keys, const Shard* shards, size_t from, size_t n) const;
 };
 
 // Shard i grows (or cleans) at a fill of 55 % up to 78 %, spread evenly
@@ -97,10 +104,7 @@ struct DedupIndex::Shard {
   std::atomic<size_t> mask{kMinCapacity - 1};
 
   size_t Home(const Key& k) const { return (k.lo >> 7) & (slots.size() - 1); }
-  void Prefetch(const Key& k) const { __builtin_prefetch(&slots[Home(k)], 1); }
-  // Without the lock: a call prefetches all its keys' home slots before it
-  // visits the shards, so the cache misses overlap (a shard's group of a
-  // 500-event call is 0-2 keys: too few to overlap within the group).
+  // Without the lock (ShardGroups::PrefetchAhead).
   void PrefetchUnlocked(const Key& k) const {
     const uintptr_t at = table.load(std::memory_order_relaxed) +
                          ((k.lo >> 7) & mask.load(std::memory_order_relaxed)) * sizeof(Slot);
@@ -166,6 +170,14 @@ struct DedupIndex::Shard {
   }
 };
 
+void DedupIndex::ShardGroups::PrefetchAhead(std::span<const Key> keys, const Shard* shards,
+                                            size_t from, size_t n) const {
+  for (size_t p = from; p < std::min(from + n, order.size()); ++p) {
+    const Key& k = keys[order[p]];
+    shards[k.shard].PrefetchUnlocked(k);
+  }
+}
+
 DedupIndex::DedupIndex(int64_t window_ms)
     : window_ms_(window_ms), shards_(new Shard[kShards]) {
   for (size_t i = 0; i < kShards; ++i) shards_[i].grow_at_per_mille = GrowAtPerMille(i);
@@ -189,14 +201,15 @@ void DedupIndex::ClaimAll(std::span<const Key> keys, int64_t now_ms, std::vector
 bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec,
                              std::vector<Claim>* out) {
   out->assign(keys.size(), Claim::kDuplicate);
-  for (const Key& k : keys) shards_[k.shard].PrefetchUnlocked(k);
   const ShardGroups groups(keys);
+  groups.PrefetchAhead(keys, shards_.get(), 0, kPrefetchAhead);
   for (size_t shard_index = 0; shard_index < kShards; ++shard_index) {
     const std::span<const uint32_t> group = groups.Group(shard_index);
     if (group.empty()) continue;
+    groups.PrefetchAhead(keys, shards_.get(), groups.begin[shard_index] + kPrefetchAhead,
+                         group.size());
     Shard& shard = shards_[shard_index];
     std::unique_lock<std::mutex> lock(shard.mu);
-    for (uint32_t i : group) shard.Prefetch(keys[i]);
     for (size_t g = 0; g < group.size(); ++g) {
       const Key& key = keys[group[g]];
       const Shard::Outcome outcome = shard.Claim(key, now_sec);
@@ -243,15 +256,16 @@ void DedupIndex::ClaimWaiting(std::span<const Key> keys, uint32_t now_sec,
 }
 
 void DedupIndex::Resolve(std::span<const Key> keys, uint32_t expires_sec, uint32_t now_sec) {
-  for (const Key& k : keys) shards_[k.shard].PrefetchUnlocked(k);
   const ShardGroups groups(keys);
+  groups.PrefetchAhead(keys, shards_.get(), 0, kPrefetchAhead);
   for (size_t shard_index = 0; shard_index < kShards; ++shard_index) {
     const std::span<const uint32_t> group = groups.Group(shard_index);
     if (group.empty()) continue;
+    groups.PrefetchAhead(keys, shards_.get(), groups.begin[shard_index] + kPrefetchAhead,
+                         group.size());
     Shard& shard = shards_[shard_index];
     {
       std::lock_guard<std::mutex> lock(shard.mu);
-      for (uint32_t i : group) shard.Prefetch(keys[i]);
       for (uint32_t i : group) {
         bool found;
         Slot* s = shard.Find(keys[i], now_sec, &found);
