@@ -123,6 +123,10 @@ void AddServerFlags(CLI::App* cmd, ServerConfig* c) {
   cmd->add_option("--dedup-window-ms", c->collector.dedup_window_ms,
                   "How long accepted event_ids are remembered for dedup")
       ->capture_default_str();
+  cmd->add_option("--dedup-max-bytes", c->collector.dedup_max_bytes,
+                  "Memory bound of the dedup index (0: a quarter of the machine's memory; -1: "
+                  "none); over it the oldest ids are forgotten first")
+      ->capture_default_str();
   cmd->add_option("--log-max-pending-bytes", c->log_max_pending_bytes,
                   "Bytes waiting for fsync before the collector answers 503")
       ->capture_default_str();

@@ -1,11 +1,24 @@
 #include "ingest/collector.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "common/json_writer.h"
 #include "event/codec.h"
 
 namespace viewpipe {
+
+size_t DedupMaxIds(int64_t max_bytes) {
+  if (max_bytes < 0) return 0;  // unbounded
+  if (max_bytes == 0) {
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long page = sysconf(_SC_PAGE_SIZE);
+    max_bytes = pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page / 4 : int64_t{4} << 30;
+  }
+  // 21-58 bytes an id (dedup_index.h); 40 keeps the tables under the bound.
+  return std::max<size_t>(1, static_cast<size_t>(max_bytes) / 40);
+}
 
 std::string DeadLetterJson(const RejectedEvent& rejected, int64_t received_at_ms) {
   std::string out = "{\"received_at\":";
@@ -27,7 +40,7 @@ Collector::Collector(Log* log, Clock* clock, MetricsRegistry* metrics, Collector
       clock_(clock),
       metrics_(metrics),
       options_(std::move(options)),
-      dedup_(options_.dedup_window_ms) {
+      dedup_(options_.dedup_window_ms, DedupMaxIds(options_.dedup_max_bytes)) {
   const std::string help = "Events posted to the collector, by outcome";
   accepted_ = metrics_->GetCounter("viewpipe_events_total", help, {{"outcome", "accepted"}});
   duplicates_ = metrics_->GetCounter("viewpipe_events_total", help, {{"outcome", "duplicate"}});
@@ -38,6 +51,14 @@ Collector::Collector(Log* log, Clock* clock, MetricsRegistry* metrics, Collector
                        MetricsRegistry::Type::kGauge, [this] {
                          return std::vector<std::pair<Labels, double>>{
                              {{}, static_cast<double>(dedup_.Size())}};
+                       });
+  metrics_->AddSampler("viewpipe_dedup_window_effective_seconds",
+                       "How long event_ids are remembered now: --dedup-window-ms, unless the "
+                       "memory bound (--dedup-max-bytes) made the index forget the oldest",
+                       MetricsRegistry::Type::kGauge, [this] {
+                         return std::vector<std::pair<Labels, double>>{
+                             {{}, static_cast<double>(dedup_.EffectiveWindowMs(clock_->NowMs())) /
+                                      1000.0}};
                        });
   metrics_->AddSampler("viewpipe_dedup_bytes", "memory held by the dedup index",
                        MetricsRegistry::Type::kGauge, [this] {

@@ -25,6 +25,9 @@ struct CollectorOptions {
   ParseLimits limits;
   size_t max_body_bytes = 1 << 20;  // after decompression
   int64_t dedup_window_ms = 3600 * 1000;
+  // Memory bound of the dedup index (DedupIndex: max_ids = this / 40 bytes):
+  // 0 = a quarter of the machine's memory, < 0 = unbounded.
+  int64_t dedup_max_bytes = 0;
   int retry_after_seconds = 1;
 };
 
@@ -33,6 +36,9 @@ struct IngestResponse {
   std::string body;      // JSON
   int retry_after_s = 0;  // > 0: send Retry-After
 };
+
+// The dedup index's bound in ids for CollectorOptions::dedup_max_bytes.
+size_t DedupMaxIds(int64_t max_bytes);
 
 class Collector {
  public:

@@ -15,6 +15,8 @@
 #include <array>
 #include <atomic>
 
+#include <spdlog/spdlog.h>
+
 #include "common/status.h"
 
 namespace viewpipe {
@@ -131,9 +133,11 @@ struct DedupIndex::Shard {
   }
 
   // Makes room for n more slots: grows or cleans the table (keeping live
-  // ids only) when they would take it past grow_at_per_mille.
-  void Reserve(size_t n, uint32_t now_sec) {
+  // ids only) when they would take it past grow_at_per_mille. Adds the
+  // change in slots held to *held.
+  void Reserve(size_t n, uint32_t now_sec, int64_t* held) {
     if ((used + n) * 1000 < slots.size() * grow_at_per_mille) return;
+    *held -= static_cast<int64_t>(used);
     std::vector<Slot> old;
     old.swap(slots);
     size_t live = 0;
@@ -150,22 +154,26 @@ struct DedupIndex::Shard {
       *Find(Key{s.lo, s.hi, 0}, now_sec, &found) = s;
       ++used;
     }
+    *held += static_cast<int64_t>(used);
   }
 
   // Stores k with the given expiry in *s, a slot Find returned for k.
-  void Store(Slot* s, const Key& k, uint32_t expires_sec, bool found) {
-    if (!found && s->lo == 0) ++used;
+  void Store(Slot* s, const Key& k, uint32_t expires_sec, bool found, int64_t* held) {
+    if (!found && s->lo == 0) {
+      ++used;
+      ++*held;
+    }
     *s = Slot{k.lo, k.hi, expires_sec};
   }
 
   // One probe: claims k unless it is live (duplicate) or pending.
-  Outcome Claim(const Key& k, uint32_t now_sec) {
-    Reserve(1, now_sec);
+  Outcome Claim(const Key& k, uint32_t now_sec, int64_t* held) {
+    Reserve(1, now_sec, held);
     bool found;
     Slot* s = Find(k, now_sec, &found);
     if (found && s->expires_sec == kPending) return Outcome::kPending;
     if (found && !Dead(*s, now_sec)) return Outcome::kDuplicate;
-    Store(s, k, kPending, found);
+    Store(s, k, kPending, found, held);
     return Outcome::kClaimed;
   }
 };
@@ -178,9 +186,64 @@ void DedupIndex::ShardGroups::PrefetchAhead(std::span<const Key> keys, const Sha
   }
 }
 
-DedupIndex::DedupIndex(int64_t window_ms)
-    : window_ms_(window_ms), shards_(new Shard[kShards]) {
+DedupIndex::DedupIndex(int64_t window_ms, size_t max_ids)
+    : window_ms_(window_ms), max_ids_(max_ids), shards_(new Shard[kShards]) {
   for (size_t i = 0; i < kShards; ++i) shards_[i].grow_at_per_mille = GrowAtPerMille(i);
+  if (max_ids_ > 0) {  // 256 buckets across the window, and room for the ones past it
+    expiry_span_sec_ = static_cast<uint32_t>(std::max<int64_t>(1, window_ms_ / 1000 / 256));
+    expiry_buckets_.assign(300, {UINT32_MAX, 0});
+  }
+}
+
+uint32_t DedupIndex::Horizon(uint32_t now_sec) const {
+  return std::max(now_sec, horizon_sec_.load(std::memory_order_relaxed));
+}
+
+void DedupIndex::CountExpiry(uint32_t expires_sec, int64_t n) {
+  if (max_ids_ == 0) return;
+  std::lock_guard<std::mutex> lock(expiry_mu_);
+  const uint32_t bucket = expires_sec / expiry_span_sec_;
+  auto& [number, count] = expiry_buckets_[bucket % expiry_buckets_.size()];
+  if (number != bucket) number = bucket, count = 0;
+  count += n;
+}
+
+void DedupIndex::Bound(uint32_t now_sec) {
+  if (max_ids_ == 0 || used_.load(std::memory_order_relaxed) <= static_cast<int64_t>(max_ids_)) {
+    return;
+  }
+  // Forget the ids that expire first, up to the bucket that leaves at most
+  // 3/4 of the bound (tables drop them as they fill; new ids reuse their
+  // slots on the way).
+  std::lock_guard<std::mutex> lock(expiry_mu_);
+  const uint32_t first = Horizon(now_sec) / expiry_span_sec_;
+  const uint32_t last = first + static_cast<uint32_t>(expiry_buckets_.size()) - 1;
+  auto ids_in = [&](uint32_t bucket) -> int64_t {
+    const auto& [number, count] = expiry_buckets_[bucket % expiry_buckets_.size()];
+    return number == bucket ? count : 0;
+  };
+  int64_t live = 0;
+  for (uint32_t b = first; b <= last; ++b) live += ids_in(b);
+  const auto target = static_cast<int64_t>(max_ids_ / 4 * 3);
+  uint32_t b = first;
+  for (; b <= last && live > target; ++b) live -= ids_in(b);
+  const uint32_t horizon = b * expiry_span_sec_;
+  uint32_t old = horizon_sec_.load(std::memory_order_relaxed);
+  while (horizon > old && !horizon_sec_.compare_exchange_weak(old, horizon)) {
+  }
+  if (horizon > now_sec && !warned_.exchange(true)) {
+    spdlog::warn("dedup: over the bound of {} event_ids: forgetting the oldest; the window is "
+                 "{} s instead of {} s while the rate stays this high "
+                 "(viewpipe_dedup_window_effective_seconds)",
+                 max_ids_, EffectiveWindowMs(int64_t{now_sec} * 1000) / 1000, window_ms_ / 1000);
+  }
+}
+
+int64_t DedupIndex::EffectiveWindowMs(int64_t now_ms) const {
+  const uint32_t now_sec = NowSec(now_ms);
+  const uint32_t horizon = horizon_sec_.load(std::memory_order_relaxed);
+  if (horizon <= now_sec) return window_ms_;
+  return std::max<int64_t>(0, window_ms_ - int64_t{horizon - now_sec} * 1000);
 }
 
 DedupIndex::~DedupIndex() = default;
@@ -192,7 +255,7 @@ DedupIndex::Key DedupIndex::KeyOf(std::string_view id) {
 }
 
 void DedupIndex::ClaimAll(std::span<const Key> keys, int64_t now_ms, std::vector<Claim>* out) {
-  const uint32_t now_sec = NowSec(now_ms);
+  const uint32_t now_sec = Horizon(NowSec(now_ms));
   if (TryClaimAll(keys, now_sec, out)) return;
   std::lock_guard<std::mutex> claim_lock(claim_mu_);
   ClaimWaiting(keys, now_sec, out);
@@ -201,6 +264,7 @@ void DedupIndex::ClaimAll(std::span<const Key> keys, int64_t now_ms, std::vector
 bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec,
                              std::vector<Claim>* out) {
   out->assign(keys.size(), Claim::kDuplicate);
+  int64_t held = 0;  // added to used_ on the way out
   const ShardGroups groups(keys);
   groups.PrefetchAhead(keys, shards_.get(), 0, kPrefetchAhead);
   for (size_t shard_index = 0; shard_index < kShards; ++shard_index) {
@@ -212,7 +276,7 @@ bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec,
     std::unique_lock<std::mutex> lock(shard.mu);
     for (size_t g = 0; g < group.size(); ++g) {
       const Key& key = keys[group[g]];
-      const Shard::Outcome outcome = shard.Claim(key, now_sec);
+      const Shard::Outcome outcome = shard.Claim(key, now_sec, &held);
       if (outcome == Shard::Outcome::kClaimed) (*out)[group[g]] = Claim::kNew;
       if (outcome != Shard::Outcome::kPending) continue;
       // Ours from earlier in this call (same key, same shard group)?
@@ -226,21 +290,24 @@ bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec,
       for (uint32_t j : std::span(groups.order.data(), groups.begin[shard_index] + g)) {
         if ((*out)[j] == Claim::kNew) mine.push_back(keys[j]);
       }
+      used_.fetch_add(held, std::memory_order_relaxed);
       Release(mine);
       return false;
     }
   }
+  used_.fetch_add(held, std::memory_order_relaxed);
   return true;
 }
 
 void DedupIndex::ClaimWaiting(std::span<const Key> keys, uint32_t now_sec,
                               std::vector<Claim>* out) {
   out->assign(keys.size(), Claim::kNew);
+  int64_t held = 0;
   for (size_t i = 0; i < keys.size(); ++i) {
     Shard& shard = shards_[keys[i].shard];
     std::unique_lock<std::mutex> lock(shard.mu);
     for (;;) {
-      const Shard::Outcome outcome = shard.Claim(keys[i], now_sec);
+      const Shard::Outcome outcome = shard.Claim(keys[i], now_sec, &held);
       if (outcome == Shard::Outcome::kClaimed) break;
       bool ours = false;
       for (size_t j = 0; j < i && !ours; ++j) {
@@ -253,9 +320,11 @@ void DedupIndex::ClaimWaiting(std::span<const Key> keys, uint32_t now_sec,
       shard.resolved.wait(lock);
     }
   }
+  used_.fetch_add(held, std::memory_order_relaxed);
 }
 
 void DedupIndex::Resolve(std::span<const Key> keys, uint32_t expires_sec, uint32_t now_sec) {
+  int64_t held = 0;
   const ShardGroups groups(keys);
   groups.PrefetchAhead(keys, shards_.get(), 0, kPrefetchAhead);
   for (size_t shard_index = 0; shard_index < kShards; ++shard_index) {
@@ -271,10 +340,10 @@ void DedupIndex::Resolve(std::span<const Key> keys, uint32_t expires_sec, uint32
         Slot* s = shard.Find(keys[i], now_sec, &found);
         if (expires_sec != kReleased) {
           if (!found) {  // not claimed first (tests); claimed ids are always found
-            shard.Reserve(1, now_sec);
+            shard.Reserve(1, now_sec, &held);
             s = shard.Find(keys[i], now_sec, &found);
           }
-          shard.Store(s, keys[i], expires_sec, found);
+          shard.Store(s, keys[i], expires_sec, found, &held);
         } else if (found && s->expires_sec == kPending) {
           s->expires_sec = kReleased;
         }
@@ -282,10 +351,15 @@ void DedupIndex::Resolve(std::span<const Key> keys, uint32_t expires_sec, uint32
     }
     shard.resolved.notify_all();
   }
+  used_.fetch_add(held, std::memory_order_relaxed);
 }
 
 void DedupIndex::Commit(std::span<const Key> keys, int64_t accepted_at_ms) {
-  Resolve(keys, ExpirySec(accepted_at_ms + window_ms_), NowSec(accepted_at_ms));
+  const uint32_t now_sec = NowSec(accepted_at_ms);
+  const uint32_t expires_sec = ExpirySec(accepted_at_ms + window_ms_);
+  Resolve(keys, expires_sec, Horizon(now_sec));
+  CountExpiry(expires_sec, static_cast<int64_t>(keys.size()));
+  Bound(now_sec);
 }
 
 void DedupIndex::Release(std::span<const Key> keys) { Resolve(keys, kReleased, kReleased + 1); }
@@ -304,12 +378,19 @@ void DedupIndex::Release(std::span<const std::string_view> ids) { Release(KeysOf
 void DedupIndex::Remember(std::string_view id, int64_t accepted_at_ms) {
   const Key key = KeyOf(id);
   Shard& shard = shards_[key.shard];
-  std::lock_guard<std::mutex> lock(shard.mu);
   const uint32_t now_sec = NowSec(accepted_at_ms);
-  shard.Reserve(1, now_sec);
-  bool found;
-  Slot* s = shard.Find(key, now_sec, &found);
-  shard.Store(s, key, ExpirySec(accepted_at_ms + window_ms_), found);
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    const uint32_t horizon = Horizon(now_sec);
+    int64_t held = 0;
+    shard.Reserve(1, horizon, &held);
+    bool found;
+    Slot* s = shard.Find(key, horizon, &found);
+    shard.Store(s, key, ExpirySec(accepted_at_ms + window_ms_), found, &held);
+    used_.fetch_add(held, std::memory_order_relaxed);
+  }
+  CountExpiry(ExpirySec(accepted_at_ms + window_ms_), 1);
+  Bound(now_sec);
 }
 
 size_t DedupIndex::Size() const {

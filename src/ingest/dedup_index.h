@@ -9,6 +9,13 @@
 // tables do not all double at once), so 21-58 bytes per remembered event
 // (about 34 on average). Memory grows with rate x window: 10,000 events/s
 // for 1 h = 36 M ids = about 1.2 GB.
+//
+// Bounded memory: with max_ids > 0, once more ids than that are held the
+// index forgets the oldest ones first (those that would expire soonest),
+// shortening its window for as long as the rate needs (EffectiveWindowMs,
+// logged once); a retry older than that is stored again, and the lake and
+// the hot tier still drop it by event_id. Without the bound, 1 M events/s
+// for 1 h would need ~115 GB.
 // The chance that two different ids share a fingerprint within a window of
 // n ids is about n^2 / 2^97 (1e-10 at 3.6 billion ids).
 //
@@ -24,12 +31,14 @@
 // time under a global lock, waiting there (see dedup_index.cc: why this
 // cannot deadlock). Thread safe.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace viewpipe {
@@ -46,7 +55,8 @@ class DedupIndex {
   };
   static Key KeyOf(std::string_view id);
 
-  explicit DedupIndex(int64_t window_ms);
+  // max_ids: 0 = unbounded.
+  explicit DedupIndex(int64_t window_ms, size_t max_ids = 0);
   ~DedupIndex();
 
   // For each key: kNew (now pending, owned by the caller, who must Commit or
@@ -66,6 +76,9 @@ class DedupIndex {
   void Remember(std::string_view id, int64_t accepted_at_ms);
 
   int64_t window_ms() const { return window_ms_; }
+  // The window ids are actually kept for at now_ms: window_ms() unless the
+  // bound made the index forget the oldest ones.
+  int64_t EffectiveWindowMs(int64_t now_ms) const;
   // Slots in use (live or expired-but-not-yet-reclaimed) and bytes held.
   size_t Size() const;
   size_t MemoryBytes() const;
@@ -82,7 +95,24 @@ class DedupIndex {
   // Sets each key's expiry: pending (kPending) -> expires_sec, committed or released.
   void Resolve(std::span<const Key> keys, uint32_t expires_sec, uint32_t now_sec);
 
+  // The current second, or the bound's horizon when that is later: ids
+  // expiring by then count as expired.
+  uint32_t Horizon(uint32_t now_sec) const;
+  // Raises the horizon when more than max_ids_ slots are held.
+  void Bound(uint32_t now_sec);
+
+  // Ids committed per span of expiry seconds, for Bound to find how many
+  // expire by when. REQUIRES for both: expiry_mu_.
+  void CountExpiry(uint32_t expires_sec, int64_t n);
+
   const int64_t window_ms_;
+  const size_t max_ids_;
+  std::mutex expiry_mu_;
+  uint32_t expiry_span_sec_ = 1;               // seconds per bucket
+  std::vector<std::pair<uint32_t, int64_t>> expiry_buckets_;  // ring: (bucket number, ids)
+  std::atomic<int64_t> used_{0};          // slots held, all shards (approximate between calls)
+  std::atomic<uint32_t> horizon_sec_{0};  // 0: no bound in force
+  std::atomic<bool> warned_{false};
   std::mutex claim_mu_;  // held by the one caller that may wait on pending ids
   std::unique_ptr<Shard[]> shards_;
 };

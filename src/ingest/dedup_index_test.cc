@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -111,6 +112,66 @@ TEST(DedupIndexTest, ExpiredSlotsAreReclaimedOnGrowth) {
 
 // A second request that meets an id in flight waits for the first one's
 // outcome: a duplicate only if the first one's append succeeded.
+// Ids accepted steadily, 1,000 every 10 s for 2,000 s, into an index
+// bounded at 20,000 ids (of the 200,000 a 1 h window would hold).
+struct SteadyRun {
+  std::vector<std::vector<std::string>> batches;
+  int64_t end_ms = 0;
+};
+SteadyRun AcceptSteadily(DedupIndex& index) {
+  SteadyRun run;
+  for (int b = 0; b < 200; ++b) {
+    std::vector<std::string>& ids = run.batches.emplace_back();
+    for (int i = 0; i < 1000; ++i) ids.push_back("id-" + std::to_string(b) + "-" + std::to_string(i));
+    const std::vector<std::string_view> views(ids.begin(), ids.end());
+    run.end_ms = kNow + b * 10'000;
+    std::vector<Claim> out;
+    index.ClaimAll(views, run.end_ms, &out);
+    EXPECT_EQ(std::count(out.begin(), out.end(), Claim::kNew), 1000);
+    index.Commit(views, run.end_ms);
+  }
+  return run;
+}
+int Duplicates(DedupIndex& index, const std::vector<std::string>& ids, int64_t now) {
+  const std::vector<std::string_view> views(ids.begin(), ids.end());
+  std::vector<Claim> out;
+  index.ClaimAll(views, now, &out);
+  const int duplicates = static_cast<int>(std::count(out.begin(), out.end(), Claim::kDuplicate));
+  std::vector<std::string_view> claimed;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == Claim::kNew) claimed.push_back(views[i]);
+  }
+  index.Release(claimed);
+  return duplicates;
+}
+
+TEST(DedupIndexTest, MemoryBoundForgetsTheOldestIdsFirst) {
+  DedupIndex index(kWindow, 20'000);
+  const SteadyRun run = AcceptSteadily(index);
+  // Held slots (forgotten ones until their table next fills) and memory stay
+  // near the bound, not at the 200,000 accepted.
+  EXPECT_LE(index.Size(), 40'000u);
+  EXPECT_LE(index.MemoryBytes(), 30'000u * 64);
+  // The newest ids are still duplicates; the oldest were forgotten.
+  EXPECT_EQ(Duplicates(index, run.batches.back(), run.end_ms), 1000);
+  EXPECT_EQ(Duplicates(index, run.batches[run.batches.size() - 10], run.end_ms), 1000);
+  EXPECT_EQ(Duplicates(index, run.batches.front(), run.end_ms), 0);
+  // The window in force says so: shorter than 1 h, long enough for the
+  // newest ~15,000 ids (150 s at this rate) and no more than ~20,000.
+  const int64_t effective = index.EffectiveWindowMs(run.end_ms);
+  EXPECT_LT(effective, kWindow);
+  EXPECT_GE(effective, 100'000);
+  EXPECT_LE(effective, 250'000);
+}
+
+TEST(DedupIndexTest, UnboundedIndexForgetsNothingWithinTheWindow) {
+  DedupIndex index(kWindow);
+  const SteadyRun run = AcceptSteadily(index);
+  EXPECT_EQ(index.Size(), 200'000u);
+  EXPECT_EQ(Duplicates(index, run.batches.front(), run.end_ms), 1000);
+  EXPECT_EQ(index.EffectiveWindowMs(run.end_ms), kWindow);
+}
+
 TEST(DedupIndexTest, PendingIdWaitsForOutcome) {
   for (bool commit : {true, false}) {
     DedupIndex index(kWindow);
