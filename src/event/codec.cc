@@ -394,28 +394,23 @@ void EncodeEvent(const EventView& e, std::string* out, EncodedKeyOffsets* offset
   w.Byte(static_cast<uint8_t>(bits >> 8));
   w.Varint(ZigZag(e.ts_ms));
   w.Varint(ReceivedDelta(e));
+  // An id: its 16 bytes or its text; where its bytes went.
+  auto id = [&](std::string_view text, const char* bytes, bool compact, size_t* at, size_t* size) {
+    if (!compact) w.Varint(text.size());
+    *at = static_cast<size_t>(w.position() - base);
+    *size = compact ? kUuidBytes : text.size();
+    if (compact) {
+      w.Uuid(bytes);
+    } else {
+      w.Bytes(text);
+    }
+  };
   offsets->compact_event_id = (bits & kEventIdUuid) != 0;
-  if (offsets->compact_event_id) {
-    offsets->event_id = static_cast<size_t>(w.position() - base);
-    offsets->event_id_size = kUuidBytes;
-    w.Uuid(packed.event_id);
-  } else {
-    w.Varint(e.event_id.size());
-    offsets->event_id = static_cast<size_t>(w.position() - base);
-    offsets->event_id_size = e.event_id.size();
-    w.Bytes(e.event_id);
-  }
+  id(e.event_id, packed.event_id, offsets->compact_event_id, &offsets->event_id,
+     &offsets->event_id_size);
   offsets->compact_session_id = (bits & kSessionIdUuid) != 0;
-  if (offsets->compact_session_id) {
-    offsets->session_id = static_cast<size_t>(w.position() - base);
-    offsets->session_id_size = kUuidBytes;
-    w.Uuid(packed.session_id);
-  } else {
-    w.Varint(e.session_id.size());
-    offsets->session_id = static_cast<size_t>(w.position() - base);
-    offsets->session_id_size = e.session_id.size();
-    w.Bytes(e.session_id);
-  }
+  id(e.session_id, packed.session_id, offsets->compact_session_id, &offsets->session_id,
+     &offsets->session_id_size);
   w.Str(e.profile_id);
   w.Str(e.title_id);
   w.Str(e.country);
