@@ -204,7 +204,10 @@ void DedupIndex::CountExpiry(uint32_t expires_sec, int64_t n) {
   std::lock_guard<std::mutex> lock(expiry_mu_);
   const uint32_t bucket = expires_sec / expiry_span_sec_;
   auto& [number, count] = expiry_buckets_[bucket % expiry_buckets_.size()];
-  if (number != bucket) number = bucket, count = 0;
+  if (number != bucket) {  // a bucket of an earlier lap of the ring: long expired
+    number = bucket;
+    count = 0;
+  }
   count += n;
 }
 
