@@ -112,6 +112,7 @@ void UnpackUuid(const char* bytes, char* text) {
     text[j++] = kDigits[b & 0xF];
   }
 }
+
 constexpr uint8_t kMaxEventType = 11;
 constexpr uint8_t kMaxDeviceType = 6;
 
