@@ -156,9 +156,20 @@ void LookupHttpServer::Loop::Serve(Connection* c, uint32_t events) {
 // Sends what is pending, answers what it held back, and sets the interest.
 void LookupHttpServer::Loop::Continue(Connection* c) {
   if (!Flush(c)) return Close(c);
-  if (c->out.empty()) Process(c);  // requests held back while answers were pending
-  if (c->in_flight) return;
-  if (!Flush(c)) return Close(c);
+  if (c->out.empty()) {
+    // Requests held back while answers were pending; again for as long as
+    // their answers all go out at once (a client that reads as fast as we
+    // answer). Stopping after one round left requests in c->in with nothing
+    // to send and only EPOLLIN watched: when the client had sent them all,
+    // no event ever came again.
+    while (true) {
+      const size_t held = c->in.size();
+      Process(c);
+      if (c->in_flight) return;
+      if (!Flush(c)) return Close(c);
+      if (!c->out.empty() || c->in.size() == held || c->closing || c->route != nullptr) break;
+    }
+  }
   const bool pending = !c->out.empty();
   if (c->closing && !pending) return Close(c);
   uint32_t interest = pending ? static_cast<uint32_t>(EPOLLOUT) : 0u;

@@ -19,7 +19,8 @@ namespace viewpipe {
 namespace {
 
 std::string Body(const std::string& response) {
-  return response.substr(response.find("\r\n\r\n") + 4);
+  const size_t end = response.find("\r\n\r\n");
+  return end == std::string::npos ? std::string() : response.substr(end + 4);
 }
 
 class LookupHttpServerTest : public ::testing::Test {
@@ -86,9 +87,13 @@ TEST_F(LookupHttpServerTest, ABigPipelinedBurstFromAClientThatReadsLateIsAnswere
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // answers pile up unread
   int in_order = 0;
   for (int i = 0; i < kRequests; ++i) {
-    in_order += Body(c.Next()) == "{\"id\":\"" + std::to_string(i) + "\",\"at\":\"\"}";
+    const std::string r = c.Next();  // "" after 5 s without an answer
+    if (r.empty()) break;
+    in_order += Body(r) == "{\"id\":\"" + std::to_string(i) + "\",\"at\":\"\"}";
   }
   sender.join();
+  // Regression: answers stopped for good at the ~17,000th when a round of
+  // held-back requests was all sent at once (LookupHttpServer::Loop::Continue).
   EXPECT_EQ(in_order, kRequests);
 }
 
