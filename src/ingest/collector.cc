@@ -9,6 +9,9 @@
 
 namespace viewpipe {
 
+namespace {
+
+// The dedup index's bound in ids for CollectorOptions::dedup_max_bytes.
 size_t DedupMaxIds(int64_t max_bytes) {
   if (max_bytes < 0) return 0;  // unbounded
   if (max_bytes == 0) {
@@ -19,6 +22,8 @@ size_t DedupMaxIds(int64_t max_bytes) {
   // 21-58 bytes an id (dedup_index.h); 40 keeps the tables under the bound.
   return std::max<size_t>(1, static_cast<size_t>(max_bytes) / 40);
 }
+
+}  // namespace
 
 std::string DeadLetterJson(const RejectedEvent& rejected, int64_t received_at_ms) {
   std::string out = "{\"received_at\":";

@@ -37,9 +37,6 @@ struct IngestResponse {
   int retry_after_s = 0;  // > 0: send Retry-After
 };
 
-// The dedup index's bound in ids for CollectorOptions::dedup_max_bytes.
-size_t DedupMaxIds(int64_t max_bytes);
-
 class Collector {
  public:
   // log, clock and metrics must outlive the collector.
