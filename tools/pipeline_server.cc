@@ -79,6 +79,7 @@ Status PipelineServer::Impl::OpenLog() {
   o.segment_bytes = config.log_segment_bytes;
   o.retention_ms = config.log_retention_ms;
   o.retention_bytes = config.log_retention_bytes;
+  o.page_cache_bytes = static_cast<uint64_t>(config.log_page_cache_bytes);
   o.max_pending_bytes = config.log_max_pending_bytes;
   o.min_free_bytes = config.log_min_free_bytes;
   VP_RETURN_IF_ERROR(Env::Default()->CreateDirs(o.dir));

@@ -44,6 +44,7 @@ struct ServerConfig {
   int64_t log_segment_bytes = 128LL << 20;
   int64_t log_retention_ms = 7LL * 24 * 3600 * 1000;
   int64_t log_retention_bytes = -1;
+  int64_t log_page_cache_bytes = 64LL << 20;
   int64_t log_max_pending_bytes = 256LL << 20;
   int64_t log_min_free_bytes = 64LL << 20;
   // The consumer paths to run (module names, e.g. "ops", "history"); empty:

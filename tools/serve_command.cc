@@ -138,6 +138,12 @@ void AddServerFlags(CLI::App* cmd, ServerConfig* c) {
   cmd->add_option("--log-retention-bytes", c->log_retention_bytes,
                   "Log retention by size per partition (-1: off)")
       ->capture_default_str();
+  cmd->add_option("--log-page-cache-bytes", c->log_page_cache_bytes,
+                  "Page cache the log keeps per partition behind its write head; older durable "
+                  "bytes are dropped from it after each fsync (consumers further behind read "
+                  "the disk; 0: the kernel decides)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
 }
 
 void AddServeCommand(CLI::App& app, std::function<int()>* run) {

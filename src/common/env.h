@@ -34,6 +34,13 @@ class WritableFile {
   virtual Status Close() = 0;
   // Bytes in the file, including appended-but-unsynced bytes.
   virtual uint64_t Size() const = 0;
+  // Advice: the synced bytes [offset, offset + n) will not be read soon, so
+  // the page cache may let them go (PosixEnv: posix_fadvise DONTNEED). Never
+  // changes the file's contents; the default does nothing.
+  virtual void DropCache(uint64_t offset, uint64_t n) {
+    (void)offset;
+    (void)n;
+  }
 };
 
 class RandomAccessFile {

@@ -30,6 +30,10 @@ class FaultWritableFile final : public WritableFile {
   }
   Status Close() override { return base_->Close(); }
   uint64_t Size() const override { return base_->Size(); }
+  void DropCache(uint64_t offset, uint64_t n) override {
+    env_->OnDropCache(path_, offset + n);
+    base_->DropCache(offset, n);
+  }
 
  private:
   FaultInjectionEnv* env_;
@@ -73,6 +77,17 @@ uint64_t FaultInjectionEnv::SyncedSize(const std::string& path) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
   return it == files_.end() ? 0 : it->second.synced;
+}
+
+uint64_t FaultInjectionEnv::CacheDroppedTo(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(path);
+  return it == files_.end() ? 0 : it->second.cache_dropped_to;
+}
+
+uint64_t FaultInjectionEnv::CacheDropsPastSynced() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cache_drops_past_synced_;
 }
 
 Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewAppendableFile(
@@ -165,6 +180,13 @@ void FaultInjectionEnv::OnSynced(const std::string& path, uint64_t size) {
   if (it != files_.end()) {
     it->second.synced = std::max(it->second.synced, std::min(size, it->second.size));
   }
+}
+
+void FaultInjectionEnv::OnDropCache(const std::string& path, uint64_t end) {
+  std::lock_guard<std::mutex> lock(mu_);
+  FileState& f = files_[path];
+  if (end > f.synced) ++cache_drops_past_synced_;
+  f.cache_dropped_to = std::max(f.cache_dropped_to, end);
 }
 
 Status FaultInjectionEnv::RemoveFile(const std::string& path) {

@@ -53,6 +53,10 @@ class FaultInjectionEnv final : public Env {
   uint64_t SyncCount() const;
   // Bytes of path known durable (0 when untracked).
   uint64_t SyncedSize(const std::string& path) const;
+  // End of the furthest range WritableFile::DropCache advised for path (0:
+  // none), and how many advised ranges reached past the synced size then.
+  uint64_t CacheDroppedTo(const std::string& path) const;
+  uint64_t CacheDropsPastSynced() const;
 
   // Env.
   Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) override;
@@ -81,6 +85,7 @@ class FaultInjectionEnv final : public Env {
     uint64_t size = 0;
     uint64_t synced = 0;
     bool dir_entry_synced = true;  // false: created since the last SyncDir
+    uint64_t cache_dropped_to = 0;
   };
 
   Result<std::unique_ptr<WritableFile>> Wrap(const std::string& path,
@@ -92,6 +97,7 @@ class FaultInjectionEnv final : public Env {
   // Fails when syncs fail; else *size gets the file's size now.
   Status BeforeSync(const std::string& path, uint64_t* size);
   void OnSynced(const std::string& path, uint64_t size);
+  void OnDropCache(const std::string& path, uint64_t end);
 
   Env* const base_;
   mutable std::mutex mu_;
@@ -99,6 +105,7 @@ class FaultInjectionEnv final : public Env {
   uint64_t used_ = 0;
   uint64_t limit_ = kNoLimit;
   uint64_t syncs_ = 0;
+  uint64_t cache_drops_past_synced_ = 0;
   bool write_error_ = false;
   bool sync_error_ = false;
   std::function<void(const std::string&)> before_sync_;

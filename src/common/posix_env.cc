@@ -79,6 +79,9 @@ class PosixWritableFile final : public WritableFile {
     return Status::OK();
   }
   uint64_t Size() const override { return size_; }
+  void DropCache(uint64_t offset, uint64_t n) override {
+    ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(n), POSIX_FADV_DONTNEED);
+  }
 
  private:
   std::string path_;

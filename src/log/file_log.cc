@@ -127,7 +127,8 @@ Status FileLog::OpenTopics(RecoveryReport* report) {
       for (int p = 0; p < count; ++p) partitions_.push_back(nullptr);
     }
   }
-  PartitionOptions popts{options_.segment_bytes, options_.index_interval_bytes, options_.read_only};
+  PartitionOptions popts{options_.segment_bytes, options_.index_interval_bytes, options_.read_only,
+                         options_.page_cache_bytes};
   for (const Topic& t : topics_) {
     std::string topic_dir = JoinPath(options_.dir, t.name);
     for (int p = 0; p < t.count; ++p) {

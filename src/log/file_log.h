@@ -85,6 +85,10 @@ struct FileLogOptions {
   // roughly doubled throughput on the dev box (see log_bench.cc).
   int sync_threads = 3;
   bool read_only = false;
+  // Page cache kept per partition behind its write head; older durable bytes
+  // are dropped from it after each fsync (PartitionOptions). 0: the kernel
+  // decides.
+  uint64_t page_cache_bytes = 0;
 };
 
 class FileLog final : public Log {

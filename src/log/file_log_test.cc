@@ -166,6 +166,55 @@ TEST_F(FileLogTest, SegmentsRollAndReadAcrossThem) {
   EXPECT_EQ(ReadAll(log.get()).size(), 2000u);
 }
 
+TEST_F(FileLogTest, PageCacheBehindTheWriteHeadIsDroppedOnlyOnceDurable) {
+  constexpr uint64_t kKeep = 64 << 10;
+  options_.page_cache_bytes = kKeep;
+  options_.segment_bytes = 3 << 20;  // rolls once
+  auto log = Open();
+  const std::string pad(1000, 'x');
+  uint64_t furthest = 0;
+  int drops_seen = 0;
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(AppendN(log.get(), 100, pad + std::to_string(i)).ok());
+    // The newest kKeep durable bytes stay; nothing unsynced is ever advised.
+    const std::string first = SegmentPath(0);
+    const uint64_t dropped = env_.CacheDroppedTo(first);
+    if (dropped > furthest) ++drops_seen;
+    furthest = std::max(furthest, dropped);
+    if (FileSize(first) <= options_.segment_bytes && dropped > 0) {
+      EXPECT_LE(dropped + kKeep, env_.SyncedSize(first)) << i;
+    }
+  }
+  EXPECT_EQ(env_.CacheDropsPastSynced(), 0u);
+  EXPECT_GE(drops_seen, 2);  // in steps, not once at the end
+  EXPECT_GE(furthest + kKeep + Partition::kCacheDropStep, env_.SyncedSize(SegmentPath(0)));
+  // The next segment drops from its own start.
+  auto files = env_.GetChildren(PartitionDir());
+  ASSERT_TRUE(files.ok());
+  std::vector<std::string> logs;
+  for (const auto& f : *files) {
+    if (f.ends_with(".log") && f != Segment::FileName(0, ".log")) logs.push_back(f);
+  }
+  ASSERT_EQ(logs.size(), 1u);
+  const std::string second = JoinPath(PartitionDir(), logs[0]);
+  EXPECT_GT(env_.CacheDroppedTo(second), 0u);
+  EXPECT_LE(env_.CacheDroppedTo(second) + kKeep, env_.SyncedSize(second));
+  const std::vector<StoredRecord> recs = ReadAll(log.get());
+  ASSERT_EQ(recs.size(), 6000u);
+  // Advice never changes what is read back.
+  for (size_t i = 0; i < recs.size(); ++i) {
+    ASSERT_EQ(recs[i].value, pad + std::to_string(i / 100) + "-" + std::to_string(i % 100)) << i;
+  }
+}
+
+TEST_F(FileLogTest, PageCacheIsLeftToTheKernelByDefault) {
+  auto log = Open();
+  const std::string pad(1000, 'x');
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(AppendN(log.get(), 100, pad).ok());
+  EXPECT_GT(env_.SyncedSize(SegmentPath(0)), 2u << 20);
+  EXPECT_EQ(env_.CacheDroppedTo(SegmentPath(0)), 0u);
+}
+
 TEST_F(FileLogTest, IndexIsRebuiltWhenDeletedOrDamaged) {
   options_.segment_bytes = 4096;
   options_.index_interval_bytes = 256;

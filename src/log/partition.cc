@@ -192,6 +192,12 @@ Status Partition::Sync() {
   }
   active_->set_durable_size(active_size_);  // before durable_end: see header
   durable_end_.store(written_end_, std::memory_order_release);
+  const uint64_t keep = options_.page_cache_bytes;
+  if (keep > 0 && active_size_ >= cache_dropped_to_ + keep + kCacheDropStep) {
+    const uint64_t to = active_size_ - keep;
+    active_file_->DropCache(cache_dropped_to_, to - cache_dropped_to_);
+    cache_dropped_to_ = to;
+  }
   return Status::OK();
 }
 
@@ -234,6 +240,7 @@ Status Partition::Roll() {
   active_ = std::move(next);
   active_file_ = std::move(file).value();
   active_size_ = 0;
+  cache_dropped_to_ = 0;
   written_max_ts_ = INT64_MIN;
   next_index_pos_ = options_.index_interval_bytes;
   return Status::OK();

@@ -34,10 +34,16 @@ struct PartitionOptions {
   uint64_t segment_bytes = 128ull << 20;
   uint64_t index_interval_bytes = 4096;
   bool read_only = false;
+  // > 0: after each fsync, the active segment's durable bytes more than this
+  // far behind its end are dropped from the page cache (WritableFile::
+  // DropCache), in steps of kCacheDropStep. 0: the kernel decides.
+  uint64_t page_cache_bytes = 0;
 };
 
 class Partition {
  public:
+  static constexpr uint64_t kCacheDropStep = 1 << 20;
+
   // env must outlive the partition. dir is the partition's own directory.
   Partition(Env* env, std::string topic, PartitionId id, std::string dir,
             const PartitionOptions& options);
@@ -67,7 +73,8 @@ class Partition {
   // call CutUnsynced.
   Status Append(std::span<const std::string_view> batches, uint64_t bytes, Offset next_end,
                 int64_t max_ts);
-  // fdatasync of the active segment, then publishes all written records.
+  // fdatasync of the active segment, then publishes all written records
+  // and drops what page_cache_bytes says from the page cache.
   Status Sync();
   // Cuts the active segment back to its durable size (after a failed Append).
   Status CutUnsynced();
@@ -117,6 +124,7 @@ class Partition {
   Offset written_end_ = 0;
   int64_t written_max_ts_ = INT64_MIN;
   uint64_t next_index_pos_ = 0;
+  uint64_t cache_dropped_to_ = 0;  // bytes of the active file advised out of the page cache
 };
 
 }  // namespace viewpipe
