@@ -153,7 +153,7 @@ int Main(const Args& a) {
     keys.clear();
     for (const AcceptedEvent& e : p.accepted) keys.push_back(DedupIndex::KeyOf(e.event_id));
     dedup.ClaimAll(keys, now, &claims);
-    dedup.Commit(keys, now);
+    dedup.Commit(keys);
   }
   const double dedup_s = CpuSeconds() - t0;
 

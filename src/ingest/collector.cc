@@ -152,7 +152,7 @@ IngestResponse Collector::Ingest(std::string_view body, BodyFormat format, BodyP
       return Unavailable(st);
     }
   }
-  dedup_.Commit(claimed, now);
+  dedup_.Commit(claimed);
 
   const size_t duplicates = keys.size() - claimed.size();
   accepted_->Inc(claimed.size());

@@ -31,7 +31,6 @@ namespace {
 // tens of ms in turn (p99 71 ms against 9 ms with a 1 s window).
 constexpr size_t kShardBits = 10;
 constexpr size_t kShards = size_t{1} << kShardBits;
-constexpr uint32_t kPending = 0;   // expiry value of a claimed, not yet durable id
 constexpr uint32_t kReleased = 1;  // expiry in the past: reusable slot
 constexpr size_t kMinCapacity = 64;
 constexpr size_t kPrefetchAhead = 16;  // cache misses in flight per call
@@ -50,9 +49,7 @@ uint32_t ExpirySec(int64_t ms) {
 }
 uint32_t NowSec(int64_t ms) { return static_cast<uint32_t>(std::max<int64_t>(ms / 1000, 2)); }
 
-bool Dead(const Slot& s, uint32_t now_sec) {
-  return s.expires_sec != kPending && s.expires_sec <= now_sec;
-}
+bool Dead(const Slot& s, uint32_t now_sec) { return s.expires_sec <= now_sec; }
 
 std::vector<DedupIndex::Key> KeysOf(std::span<const std::string_view> ids) {
   std::vector<DedupIndex::Key> keys;
@@ -100,6 +97,11 @@ struct DedupIndex::Shard {
   std::condition_variable resolved;  // a pending id of this shard was committed or released
   std::vector<Slot> slots = std::vector<Slot>(kMinCapacity);
   size_t used = 0;
+  // The ids of this shard claimed and not yet committed or released (a
+  // multiset: the same id twice only when the bound forgot it meanwhile),
+  // with the expiry their slot got. Tens of entries at most loads: a scan is
+  // cheaper than a second probe of the table.
+  std::vector<Slot> pending;
   // slots' address and size - 1, for prefetching without the lock: a stale
   // pair only prefetches a useless (never dereferenced) address.
   std::atomic<uintptr_t> table{reinterpret_cast<uintptr_t>(slots.data())};
@@ -166,15 +168,35 @@ struct DedupIndex::Shard {
     *s = Slot{k.lo, k.hi, expires_sec};
   }
 
-  // One probe: claims k unless it is live (duplicate) or pending.
-  Outcome Claim(const Key& k, uint32_t now_sec, int64_t* held) {
+  // One probe: claims k (its slot gets expires_sec at once, and k goes on
+  // the pending list) unless it is live: pending or a duplicate.
+  Outcome Claim(const Key& k, uint32_t now_sec, uint32_t expires_sec, int64_t* held) {
     Reserve(1, now_sec, held);
     bool found;
     Slot* s = Find(k, now_sec, &found);
-    if (found && s->expires_sec == kPending) return Outcome::kPending;
-    if (found && !Dead(*s, now_sec)) return Outcome::kDuplicate;
-    Store(s, k, kPending, found, held);
+    if (found && !Dead(*s, now_sec)) {
+      return IsPending(k) ? Outcome::kPending : Outcome::kDuplicate;
+    }
+    Store(s, k, expires_sec, found, held);
+    pending.push_back(Slot{k.lo, k.hi, expires_sec});
     return Outcome::kClaimed;
+  }
+
+  bool IsPending(const Key& k) const {
+    return std::any_of(pending.begin(), pending.end(),
+                       [&](const Slot& p) { return p.lo == k.lo && p.hi == k.hi; });
+  }
+  // Takes one entry of k off the pending list; its expiry, or 0 when k was
+  // not pending.
+  uint32_t TakePending(const Key& k) {
+    for (Slot& p : pending) {
+      if (p.lo != k.lo || p.hi != k.hi) continue;
+      const uint32_t expires_sec = p.expires_sec;
+      p = pending.back();
+      pending.pop_back();
+      return expires_sec;
+    }
+    return 0;
   }
 };
 
@@ -259,12 +281,16 @@ DedupIndex::Key DedupIndex::KeyOf(std::string_view id) {
 
 void DedupIndex::ClaimAll(std::span<const Key> keys, int64_t now_ms, std::vector<Claim>* out) {
   const uint32_t now_sec = Horizon(NowSec(now_ms));
-  if (TryClaimAll(keys, now_sec, out)) return;
-  std::lock_guard<std::mutex> claim_lock(claim_mu_);
-  ClaimWaiting(keys, now_sec, out);
+  const uint32_t expires_sec = ExpirySec(now_ms + window_ms_);
+  if (!TryClaimAll(keys, now_sec, expires_sec, out)) {
+    std::lock_guard<std::mutex> claim_lock(claim_mu_);
+    ClaimWaiting(keys, now_sec, expires_sec, out);
+  }
+  CountExpiry(expires_sec, std::count(out->begin(), out->end(), Claim::kNew));
+  Bound(NowSec(now_ms));
 }
 
-bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec,
+bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec, uint32_t expires_sec,
                              std::vector<Claim>* out) {
   out->assign(keys.size(), Claim::kDuplicate);
   int64_t held = 0;  // added to used_ on the way out
@@ -279,7 +305,7 @@ bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec,
     std::unique_lock<std::mutex> lock(shard.mu);
     for (size_t g = 0; g < group.size(); ++g) {
       const Key& key = keys[group[g]];
-      const Shard::Outcome outcome = shard.Claim(key, now_sec, &held);
+      const Shard::Outcome outcome = shard.Claim(key, now_sec, expires_sec, &held);
       if (outcome == Shard::Outcome::kClaimed) (*out)[group[g]] = Claim::kNew;
       if (outcome != Shard::Outcome::kPending) continue;
       // Ours from earlier in this call (same key, same shard group)?
@@ -294,7 +320,7 @@ bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec,
         if ((*out)[j] == Claim::kNew) mine.push_back(keys[j]);
       }
       used_.fetch_add(held, std::memory_order_relaxed);
-      Release(mine);
+      Resolve(mine, Resolution::kGiveBack);
       return false;
     }
   }
@@ -302,7 +328,7 @@ bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec,
   return true;
 }
 
-void DedupIndex::ClaimWaiting(std::span<const Key> keys, uint32_t now_sec,
+void DedupIndex::ClaimWaiting(std::span<const Key> keys, uint32_t now_sec, uint32_t expires_sec,
                               std::vector<Claim>* out) {
   out->assign(keys.size(), Claim::kNew);
   int64_t held = 0;
@@ -310,7 +336,7 @@ void DedupIndex::ClaimWaiting(std::span<const Key> keys, uint32_t now_sec,
     Shard& shard = shards_[keys[i].shard];
     std::unique_lock<std::mutex> lock(shard.mu);
     for (;;) {
-      const Shard::Outcome outcome = shard.Claim(keys[i], now_sec, &held);
+      const Shard::Outcome outcome = shard.Claim(keys[i], now_sec, expires_sec, &held);
       if (outcome == Shard::Outcome::kClaimed) break;
       bool ours = false;
       for (size_t j = 0; j < i && !ours; ++j) {
@@ -326,55 +352,43 @@ void DedupIndex::ClaimWaiting(std::span<const Key> keys, uint32_t now_sec,
   used_.fetch_add(held, std::memory_order_relaxed);
 }
 
-void DedupIndex::Resolve(std::span<const Key> keys, uint32_t expires_sec, uint32_t now_sec) {
-  int64_t held = 0;
+void DedupIndex::Resolve(std::span<const Key> keys, Resolution how) {
   const ShardGroups groups(keys);
-  groups.PrefetchAhead(keys, shards_.get(), 0, kPrefetchAhead);
+  std::vector<uint32_t> released;  // expiries of the released ids (kRelease)
   for (size_t shard_index = 0; shard_index < kShards; ++shard_index) {
     const std::span<const uint32_t> group = groups.Group(shard_index);
     if (group.empty()) continue;
-    groups.PrefetchAhead(keys, shards_.get(), groups.begin[shard_index] + kPrefetchAhead,
-                         group.size());
     Shard& shard = shards_[shard_index];
     {
       std::lock_guard<std::mutex> lock(shard.mu);
       for (uint32_t i : group) {
+        const uint32_t expires_sec = shard.TakePending(keys[i]);
+        if (how == Resolution::kCommit || expires_sec == 0) continue;
+        // Back to absent: the slot still has the claim's expiry unless the
+        // bound let another claim take it meanwhile.
         bool found;
-        Slot* s = shard.Find(keys[i], now_sec, &found);
-        if (expires_sec != kReleased) {
-          if (!found) {  // not claimed first (tests); claimed ids are always found
-            shard.Reserve(1, now_sec, &held);
-            s = shard.Find(keys[i], now_sec, &found);
-          }
-          shard.Store(s, keys[i], expires_sec, found, &held);
-        } else if (found && s->expires_sec == kPending) {
+        Slot* s = shard.Find(keys[i], kReleased + 1, &found);
+        if (found && s->expires_sec == expires_sec && !shard.IsPending(keys[i])) {
           s->expires_sec = kReleased;
         }
+        if (how == Resolution::kRelease) released.push_back(expires_sec);
       }
     }
     shard.resolved.notify_all();
   }
-  used_.fetch_add(held, std::memory_order_relaxed);
+  for (uint32_t expires_sec : released) CountExpiry(expires_sec, -1);
 }
 
-void DedupIndex::Commit(std::span<const Key> keys, int64_t accepted_at_ms) {
-  const uint32_t now_sec = NowSec(accepted_at_ms);
-  const uint32_t expires_sec = ExpirySec(accepted_at_ms + window_ms_);
-  Resolve(keys, expires_sec, Horizon(now_sec));
-  CountExpiry(expires_sec, static_cast<int64_t>(keys.size()));
-  Bound(now_sec);
-}
+void DedupIndex::Commit(std::span<const Key> keys) { Resolve(keys, Resolution::kCommit); }
 
-void DedupIndex::Release(std::span<const Key> keys) { Resolve(keys, kReleased, kReleased + 1); }
+void DedupIndex::Release(std::span<const Key> keys) { Resolve(keys, Resolution::kRelease); }
 
 void DedupIndex::ClaimAll(std::span<const std::string_view> ids, int64_t now_ms,
                           std::vector<Claim>* out) {
   ClaimAll(KeysOf(ids), now_ms, out);
 }
 
-void DedupIndex::Commit(std::span<const std::string_view> ids, int64_t accepted_at_ms) {
-  Commit(KeysOf(ids), accepted_at_ms);
-}
+void DedupIndex::Commit(std::span<const std::string_view> ids) { Commit(KeysOf(ids)); }
 
 void DedupIndex::Release(std::span<const std::string_view> ids) { Release(KeysOf(ids)); }
 

@@ -23,10 +23,13 @@
 // committed (durable in the log) or back to absent (append failed). A
 // second request that meets a pending id waits for the first one's outcome,
 // so an id is never reported as a duplicate of an event that was not stored.
+// A claim writes the id's slot with its final expiry at once and puts the id
+// on its shard's short pending list; Commit only takes it off that list, so
+// an accepted id costs one probe of the table (one cache miss), not two.
 //
 // The hot path hashes each id once (KeyOf) and hands the Keys to ClaimAll,
-// Commit and Release, which visit the 1,024 shards in order, take each shard's
-// lock once per call and probe each id once. A call that meets an id pending
+// Commit and Release, which visit the 1,024 shards in order and take each
+// shard's lock once per call. A call that meets an id pending
 // in another request gives back its own claims and claims again one id at a
 // time under a global lock, waiting there (see dedup_index.cc: why this
 // cannot deadlock). Thread safe.
@@ -60,17 +63,18 @@ class DedupIndex {
   ~DedupIndex();
 
   // For each key: kNew (now pending, owned by the caller, who must Commit or
-  // Release it) or kDuplicate (committed and unexpired at now_ms, or an
-  // earlier key of the same call). Blocks while another caller holds a key.
+  // Release it; once committed it is remembered until now_ms + window) or
+  // kDuplicate (committed and unexpired at now_ms, or an earlier key of the
+  // same call). Blocks while another caller holds a key.
   void ClaimAll(std::span<const Key> keys, int64_t now_ms, std::vector<Claim>* out);
-  // Pending -> committed, remembered until accepted_at_ms + window.
-  void Commit(std::span<const Key> keys, int64_t accepted_at_ms);
+  // Pending -> committed.
+  void Commit(std::span<const Key> keys);
   // Pending -> absent.
   void Release(std::span<const Key> keys);
 
   // The same by id (hashes each id; for tests and tools).
   void ClaimAll(std::span<const std::string_view> ids, int64_t now_ms, std::vector<Claim>* out);
-  void Commit(std::span<const std::string_view> ids, int64_t accepted_at_ms);
+  void Commit(std::span<const std::string_view> ids);
   void Release(std::span<const std::string_view> ids);
   // Marks an id committed (recovery from the log).
   void Remember(std::string_view id, int64_t accepted_at_ms);
@@ -89,11 +93,15 @@ class DedupIndex {
 
   // Claims without waiting; false (its own claims given back) when a key is
   // pending in another call.
-  bool TryClaimAll(std::span<const Key> keys, uint32_t now_sec, std::vector<Claim>* out);
+  bool TryClaimAll(std::span<const Key> keys, uint32_t now_sec, uint32_t expires_sec,
+                   std::vector<Claim>* out);
   // One key at a time, waiting on keys pending elsewhere. REQUIRES: claim_mu_.
-  void ClaimWaiting(std::span<const Key> keys, uint32_t now_sec, std::vector<Claim>* out);
-  // Sets each key's expiry: pending (kPending) -> expires_sec, committed or released.
-  void Resolve(std::span<const Key> keys, uint32_t expires_sec, uint32_t now_sec);
+  void ClaimWaiting(std::span<const Key> keys, uint32_t now_sec, uint32_t expires_sec,
+                    std::vector<Claim>* out);
+  // Takes pending keys off their shards' lists: kCommit keeps their slots;
+  // kRelease and kGiveBack (TryClaimAll's, before it counted them) free them.
+  enum class Resolution { kCommit, kRelease, kGiveBack };
+  void Resolve(std::span<const Key> keys, Resolution how);
 
   // The current second, or the bound's horizon when that is later: ids
   // expiring by then count as expired.
@@ -101,7 +109,7 @@ class DedupIndex {
   // Raises the horizon when more than max_ids_ slots are held.
   void Bound(uint32_t now_sec);
 
-  // Ids committed per span of expiry seconds, for Bound to find how many
+  // Ids claimed per span of expiry seconds, for Bound to find how many
   // expire by when. REQUIRES for both: expiry_mu_.
   void CountExpiry(uint32_t expires_sec, int64_t n);
 

@@ -29,7 +29,7 @@ TEST(DedupIndexTest, NewThenDuplicateAfterCommit) {
   DedupIndex index(kWindow);
   std::vector<std::string_view> ids = {"a", "b"};
   EXPECT_EQ(ClaimAll(index, ids), (std::vector<Claim>{Claim::kNew, Claim::kNew}));
-  index.Commit(ids, kNow);
+  index.Commit(ids);
   EXPECT_EQ(ClaimAll(index, {"a", "c", "b"}),
             (std::vector<Claim>{Claim::kDuplicate, Claim::kNew, Claim::kDuplicate}));
 }
@@ -52,7 +52,7 @@ TEST(DedupIndexTest, ExpiresAfterWindow) {
   DedupIndex index(kWindow);
   std::vector<std::string_view> ids = {"a"};
   ClaimAll(index, ids);
-  index.Commit(ids, kNow);
+  index.Commit(ids);
   EXPECT_EQ(ClaimAll(index, ids, kNow + kWindow - 1000), std::vector<Claim>{Claim::kDuplicate});
   EXPECT_EQ(ClaimAll(index, ids, kNow + kWindow + 1000), std::vector<Claim>{Claim::kNew});
 }
@@ -64,7 +64,7 @@ TEST(DedupIndexTest, NeverExpiresBeforeTheWindowEnds) {
   std::vector<std::string_view> ids = {"a"};
   const int64_t accepted = kNow + 100;
   ClaimAll(index, ids, accepted);
-  index.Commit(ids, accepted);
+  index.Commit(ids);
   for (int64_t t = accepted; t <= accepted + 2000; t += 50) {
     ASSERT_EQ(ClaimAll(index, ids, t), std::vector<Claim>{Claim::kDuplicate}) << t - accepted;
   }
@@ -85,7 +85,7 @@ TEST(DedupIndexTest, GrowsAndStaysExactOverManyIds) {
   std::vector<std::string_view> ids(owned.begin(), owned.end());
   auto first = ClaimAll(index, ids);
   for (Claim c : first) ASSERT_EQ(c, Claim::kNew);
-  index.Commit(ids, kNow);
+  index.Commit(ids);
   auto second = ClaimAll(index, ids);
   for (Claim c : second) ASSERT_EQ(c, Claim::kDuplicate);
   EXPECT_GE(index.Size(), ids.size());
@@ -103,7 +103,7 @@ TEST(DedupIndexTest, ExpiredSlotsAreReclaimedOnGrowth) {
     int64_t now = kNow + round * 10'000;
     auto claims = ClaimAll(index, ids, now);
     for (Claim c : claims) ASSERT_EQ(c, Claim::kNew) << "round " << round;
-    index.Commit(ids, now);
+    index.Commit(ids);
   }
   // Ten rounds of the same 50k ids that expired in between: the table did not
   // keep growing with dead entries.
@@ -128,7 +128,7 @@ SteadyRun AcceptSteadily(DedupIndex& index) {
     std::vector<Claim> out;
     index.ClaimAll(views, run.end_ms, &out);
     EXPECT_EQ(std::count(out.begin(), out.end(), Claim::kNew), 1000);
-    index.Commit(views, run.end_ms);
+    index.Commit(views);
   }
   return run;
 }
@@ -186,7 +186,7 @@ TEST(DedupIndexTest, PendingIdWaitsForOutcome) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_FALSE(done.load()) << "claim of a pending id must wait";
     if (commit) {
-      index.Commit(ids, kNow);
+      index.Commit(ids);
     } else {
       index.Release(ids);
     }
@@ -212,7 +212,7 @@ TEST(DedupIndexTest, ConcurrentClaimsGiveEachIdOnce) {
           if (out[i] == Claim::kNew) mine.push_back(ids[i]);
         }
         news += static_cast<int>(mine.size());
-        index.Commit(mine, kNow);
+        index.Commit(mine);
       }
     });
   }
@@ -249,7 +249,7 @@ TEST(DedupIndexTest, CrossingClaimsWithReleasesCommitEachIdAtMostOnce) {
           std::lock_guard<std::mutex> lock(mu);
           for (std::string_view id : mine) ++commits[id];
         }
-        index.Commit(mine, kNow);
+        index.Commit(mine);
       }
     });
   }
@@ -276,7 +276,7 @@ TEST(DedupIndexTest, CallMeetingAPendingIdWaitsAndClaimsItsOtherIds) {
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(done.load());
-  index.Commit(first, kNow);
+  index.Commit(first);
   blocked.join();
   EXPECT_EQ(seen, (std::vector<Claim>{Claim::kNew, Claim::kDuplicate, Claim::kDuplicate}));
   EXPECT_EQ(ClaimAll(index, {"p"}), std::vector<Claim>{Claim::kDuplicate});
