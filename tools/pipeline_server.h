@@ -23,7 +23,7 @@ struct ServerConfig {
   // POST /v1/events and the GET lookups; -1 off, 0 any free port.
   int fast_port = -1;
   int fast_threads = 2;        // its epoll loops
-  int fast_body_threads = 32;  // its POST workers (each blocks until its fsync), as --http-threads
+  int fast_body_threads = 64;  // its POST workers (each blocks until its fsync)
   // Its timeouts (ms; 0: none) and connection limit, as the main port's
   // cpp-httplib: 5 s keep-alive, 30 s read (for the whole request), 5 s write.
   int fast_idle_timeout_ms = 5000;
