@@ -20,7 +20,9 @@
 # FAST (1; 0 skips it): the same server also listens on its event-loop port
 # (`serve --fast-port`, docs/fast_port.md) and the three viewpipe runs are
 # repeated against that port (fast-plain, fast-gzip, fast-rate), side by
-# side with the main (cpp-httplib) port's in one run and one report.
+# side with the main (cpp-httplib) port's in one run and one report, with
+# FAST_CONNECTIONS (64) for its maximum runs and, with FRESH_FAST (1), on a
+# fresh server of its own (0: the same server, after the main port's runs).
 # Prints a table and writes bench/results/ingest-<time>.json (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,8 @@ ROOT=$PWD
 DURATION=${DURATION:-12}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-16}
+FAST_CONNECTIONS=${FAST_CONNECTIONS:-64}
+FRESH_FAST=${FRESH_FAST:-1}
 RATE_CONNECTIONS=${RATE_CONNECTIONS:-32}
 RATE_DURATION=${RATE_DURATION:-15}
 GZIP_MAX_EVENTS=${GZIP_MAX_EVENTS:-10000000}
@@ -129,16 +133,19 @@ if [[ $BACKEND == kafka ]]; then
   BACKEND_ARGS=(--config "$WORK/scale.toml")
   log "log backend: Kafka $(cat third_party/kafka/VERSION) on 127.0.0.1:$KB_PORT"
 fi
-"$VP" serve --data-dir "$DATA" "${LISTEN[@]}" --write-key "$KEY" "${BACKEND_ARGS[@]}" \
-  "${PATH_ARGS[@]}" "${FAST_ARGS[@]}" >"$WORK/viewpipe.log" 2>&1 &
-VP_PID=$!
-for _ in $(seq 1 300); do
-  curl -fs "http://127.0.0.1:$VP_PORT/readyz" >/dev/null 2>&1 && break
-  kill -0 "$VP_PID" 2>/dev/null || { tail -n 30 "$WORK/viewpipe.log"; die "viewpipe exited"; }
-  sleep 0.2
-done
-curl -fs "http://127.0.0.1:$VP_PORT/readyz" >/dev/null || die "viewpipe not ready in 60 s"
-log "viewpipe ready on 127.0.0.1:$VP_PORT (pid $VP_PID, data in $DATA)"
+start_server() {
+  "$VP" serve --data-dir "$DATA" "${LISTEN[@]}" --write-key "$KEY" "${BACKEND_ARGS[@]}" \
+    "${PATH_ARGS[@]}" "${FAST_ARGS[@]}" >>"$WORK/viewpipe.log" 2>&1 &
+  VP_PID=$!
+  for _ in $(seq 1 300); do
+    curl -fs "http://127.0.0.1:$VP_PORT/readyz" >/dev/null 2>&1 && break
+    kill -0 "$VP_PID" 2>/dev/null || { tail -n 30 "$WORK/viewpipe.log"; die "viewpipe exited"; }
+    sleep 0.2
+  done
+  curl -fs "http://127.0.0.1:$VP_PORT/readyz" >/dev/null || die "viewpipe not ready in 60 s"
+  log "viewpipe ready on 127.0.0.1:$VP_PORT (pid $VP_PID, data in $DATA)"
+}
+start_server
 
 # run_load NAME ARGS...: runs the load generator, samples the server's
 # per-thread CPU over the measured window, writes $R/NAME.json (+ .cpu.json).
@@ -183,15 +190,25 @@ run_load rate --mode rate --rate "$RATE" --encoding json --connections "$RATE_CO
   --duration "$RATE_DURATION"
 
 if [[ $FAST == 1 ]]; then
-  # The same three runs against the event-loop port of the same server.
+  # The same three runs against the event-loop port, on a server of their
+  # own by default (FRESH_FAST=1): an empty log and dedup index, as the main
+  # port's runs had, not the ~30 M events those runs left behind.
+  if [[ $FRESH_FAST == 1 && $BACKEND == file ]]; then
+    curl -fs "http://127.0.0.1:$VP_PORT/metrics" >"$R/metrics-main.txt" || true
+    kill "$VP_PID"
+    wait "$VP_PID" 2>/dev/null || true
+    rm -rf "$DATA"
+    sync
+    start_server
+  fi
   export TARGET_PORT=$FAST_PORT
-  log "fast port ($FAST_PORT): plain JSON, max throughput: $CONNECTIONS connections, ${DURATION}s"
-  run_load fast-plain --mode max --encoding json --connections "$CONNECTIONS" --duration "$DURATION"
+  log "fast port ($FAST_PORT): plain JSON, max throughput: $FAST_CONNECTIONS connections, ${DURATION}s"
+  run_load fast-plain --mode max --encoding json --connections "$FAST_CONNECTIONS" --duration "$DURATION"
   FAST_EPS=$(jget "$R/fast-plain.json" '["events_per_s"]')
   GZ_EVENTS=$(python3 -c "print(int(min($GZIP_MAX_EVENTS, max(500000, $FAST_EPS * $DURATION * 1.2))))")
   log "fast port: gzip, max throughput, $GZ_EVENTS distinct events pre-compressed"
   run_load fast-gzip --mode max --encoding gzip --events "$GZ_EVENTS" \
-    --connections "$CONNECTIONS" --duration "$DURATION"
+    --connections "$FAST_CONNECTIONS" --duration "$DURATION"
   # The same fixed rate as the main port's run, so the two p99s compare.
   log "fast port: plain JSON at a fixed $RATE events/s (open loop)"
   run_load fast-rate --mode rate --rate "$RATE" --encoding json \
