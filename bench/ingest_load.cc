@@ -588,6 +588,7 @@ struct ThreadStats {
   std::map<int, int64_t> non200;
   std::vector<uint32_t> latency_us;  // from the scheduled (rate) or actual (max) send
   std::vector<uint32_t> service_us;  // from the actual send
+  std::vector<uint32_t> second;      // per latency_us entry: whole seconds since warmup end
   std::string first_error_body;
 };
 
@@ -693,6 +694,8 @@ void Worker(Shared* sh, int tid, ThreadStats* st) {
             std::min<int64_t>((done_ns - due_ns) / 1000, UINT32_MAX)));
         st->service_us.push_back(static_cast<uint32_t>(
             std::min<int64_t>((done_ns - send_ns) / 1000, UINT32_MAX)));
+        st->second.push_back(
+            static_cast<uint32_t>(std::max<int64_t>(0, done_ns - sh->warm_ns) / 1'000'000'000));
       }
       if (r.status == 200) {
         int64_t a = JsonInt(r.body, "accepted");
@@ -742,6 +745,23 @@ std::string LatencyJson(std::vector<uint32_t>& v) {
                 "{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}", p50, p90,
                 p99, p999, mx);
   return buf;
+}
+
+// [[second, requests, p99 ms, max ms], ...] over the measured window, by
+// completion second: where in a run its tail came from.
+std::string PerSecondJson(const std::vector<uint32_t>& latency_us,
+                          const std::vector<uint32_t>& second) {
+  std::map<uint32_t, std::vector<uint32_t>> by_second;
+  for (size_t i = 0; i < latency_us.size(); ++i) by_second[second[i]].push_back(latency_us[i]);
+  std::string out = "[";
+  char buf[96];
+  for (auto& [s, v] : by_second) {
+    const double mx = *std::max_element(v.begin(), v.end()) / 1000.0;
+    std::snprintf(buf, sizeof buf, "%s[%u,%zu,%.1f,%.1f]", out.size() > 1 ? "," : "", s, v.size(),
+                  Percentile(v, 99), mx);
+    out += buf;
+  }
+  return out + "]";
 }
 
 std::string JsonEscape(const std::string& s) {
@@ -878,6 +898,7 @@ int main(int argc, char** argv) {
     for (auto& [k, v] : s.non200) all.non200[k] += v;
     all.latency_us.insert(all.latency_us.end(), s.latency_us.begin(), s.latency_us.end());
     all.service_us.insert(all.service_us.end(), s.service_us.begin(), s.service_us.end());
+    all.second.insert(all.second.end(), s.second.begin(), s.second.end());
     if (all.first_error_body.empty()) all.first_error_body = s.first_error_body;
   }
   // The measured window: warmup end → end of schedule (rate), or → the
@@ -896,6 +917,7 @@ int main(int argc, char** argv) {
     non200_total += v;
   }
   non200 += "}";
+  const std::string per_second = PerSecondJson(all.latency_us, all.second);  // before the sort
   std::string lat = LatencyJson(all.latency_us);
   std::string svc = LatencyJson(all.service_us);
   if (window_s <= 0) window_s = 1e-9;
@@ -909,7 +931,7 @@ int main(int argc, char** argv) {
       ",\"transport_errors\":%" PRId64 ",\"reconnects\":%" PRId64 ",\"retries\":%" PRId64
       ",\"latency_ms\":%s,\"service_latency_ms\":%s,\"raw_bytes_per_event\":%.1f,"
       "\"wire_bytes_per_event\":%.1f,\"wire_mb_per_s\":%.1f,\"gzip_exhausted\":%s,"
-      "\"build_s\":%.1f,\"client_cpu_cores\":%.2f,\"first_error\":\"%s\"}\n",
+      "\"build_s\":%.1f,\"client_cpu_cores\":%.2f,\"per_second\":%s,\"first_error\":\"%s\"}\n",
       o.mode.c_str(), o.encoding.c_str(), o.format.c_str(), o.connections, o.batch, o.duration_s,
       o.warmup_s, window_s, o.rate, eps, static_cast<double>(all.requests_ok) / window_s,
       all.events_ok, all.accepted, all.accepted_all, all.duplicates, all.rejected, all.requests_ok,
@@ -921,6 +943,6 @@ int main(int argc, char** argv) {
           : 0.0,
       static_cast<double>(all.wire_bytes) / window_s / 1e6, sh.exhausted ? "true" : "false",
       build_s, client_cpu_s / (static_cast<double>(finished_ns - sh.start_ns) / 1e9),
-      JsonEscape(all.first_error_body).c_str());
+      per_second.c_str(), JsonEscape(all.first_error_body).c_str());
   return 0;
 }
