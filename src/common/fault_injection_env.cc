@@ -184,9 +184,10 @@ void FaultInjectionEnv::OnSynced(const std::string& path, uint64_t size) {
 
 void FaultInjectionEnv::OnDropCache(const std::string& path, uint64_t end) {
   std::lock_guard<std::mutex> lock(mu_);
-  FileState& f = files_[path];
-  if (end > f.synced) ++cache_drops_past_synced_;
-  f.cache_dropped_to = std::max(f.cache_dropped_to, end);
+  auto it = files_.find(path);
+  if (it == files_.end()) return;  // removed meanwhile
+  if (end > it->second.synced) ++cache_drops_past_synced_;
+  it->second.cache_dropped_to = std::max(it->second.cache_dropped_to, end);
 }
 
 Status FaultInjectionEnv::RemoveFile(const std::string& path) {

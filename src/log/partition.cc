@@ -198,6 +198,11 @@ Status Partition::Sync() {
     active_file_->DropCache(cache_dropped_to_, to - cache_dropped_to_);
     cache_dropped_to_ = to;
   }
+  if (previous_file_ != nullptr && active_size_ >= keep) {
+    previous_file_->DropCache(previous_dropped_to_, previous_size_ - previous_dropped_to_);
+    previous_file_->Close();
+    previous_file_.reset();
+  }
   return Status::OK();
 }
 
@@ -231,7 +236,18 @@ Status Partition::Roll() {
   // The new file's name must be durable before any data in it counts as such.
   VP_RETURN_IF_ERROR(env_->SyncDir(dir_));
   WriteIndexFile(*active_);
-  active_file_->Close();
+  if (options_.page_cache_bytes > 0) {
+    // Its cached tail goes once the new segment holds page_cache_bytes (Sync).
+    if (previous_file_ != nullptr) {
+      previous_file_->DropCache(previous_dropped_to_, previous_size_ - previous_dropped_to_);
+      previous_file_->Close();
+    }
+    previous_file_ = std::move(active_file_);
+    previous_size_ = active_size_;
+    previous_dropped_to_ = cache_dropped_to_;
+  } else {
+    active_file_->Close();
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     active_->closed = true;

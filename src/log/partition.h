@@ -34,9 +34,11 @@ struct PartitionOptions {
   uint64_t segment_bytes = 128ull << 20;
   uint64_t index_interval_bytes = 4096;
   bool read_only = false;
-  // > 0: after each fsync, the active segment's durable bytes more than this
-  // far behind its end are dropped from the page cache (WritableFile::
-  // DropCache), in steps of kCacheDropStep. 0: the kernel decides.
+  // > 0: after each fsync, the partition's durable bytes more than this far
+  // behind its end are dropped from the page cache (WritableFile::
+  // DropCache), in steps of kCacheDropStep: the active segment's, and the
+  // rest of the segment closed before it once the active one holds this
+  // much. 0: the kernel decides.
   uint64_t page_cache_bytes = 0;
 };
 
@@ -125,6 +127,11 @@ class Partition {
   int64_t written_max_ts_ = INT64_MIN;
   uint64_t next_index_pos_ = 0;
   uint64_t cache_dropped_to_ = 0;  // bytes of the active file advised out of the page cache
+  // The segment closed last, while part of it may still be cached (only
+  // with page_cache_bytes): its writer, its size and what was dropped.
+  std::unique_ptr<WritableFile> previous_file_;
+  uint64_t previous_size_ = 0;
+  uint64_t previous_dropped_to_ = 0;
 };
 
 }  // namespace viewpipe
