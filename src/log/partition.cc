@@ -198,12 +198,14 @@ Status Partition::Sync() {
     active_file_->DropCache(cache_dropped_to_, to - cache_dropped_to_);
     cache_dropped_to_ = to;
   }
-  if (previous_file_ != nullptr && active_size_ >= keep) {
-    previous_file_->DropCache(previous_dropped_to_, previous_size_ - previous_dropped_to_);
-    previous_file_->Close();
-    previous_file_.reset();
-  }
+  if (previous_file_ != nullptr && active_size_ >= keep) DropPreviousSegmentCache();
   return Status::OK();
+}
+
+void Partition::DropPreviousSegmentCache() {
+  previous_file_->DropCache(previous_dropped_to_, previous_size_ - previous_dropped_to_);
+  previous_file_->Close();
+  previous_file_.reset();
 }
 
 Status Partition::CutUnsynced() {
@@ -238,10 +240,7 @@ Status Partition::Roll() {
   WriteIndexFile(*active_);
   if (options_.page_cache_bytes > 0) {
     // Its cached tail goes once the new segment holds page_cache_bytes (Sync).
-    if (previous_file_ != nullptr) {
-      previous_file_->DropCache(previous_dropped_to_, previous_size_ - previous_dropped_to_);
-      previous_file_->Close();
-    }
+    if (previous_file_ != nullptr) DropPreviousSegmentCache();
     previous_file_ = std::move(active_file_);
     previous_size_ = active_size_;
     previous_dropped_to_ = cache_dropped_to_;

@@ -106,6 +106,8 @@ class Partition {
   Status Roll();
   void WriteIndexFile(const Segment& s);
   void IndexBatches(std::string_view batches, uint64_t file_pos);
+  // Drops what is left of previous_file_'s cached bytes and closes it.
+  void DropPreviousSegmentCache();
 
   Env* const env_;
   const std::string topic_;
