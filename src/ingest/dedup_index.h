@@ -29,7 +29,8 @@
 //
 // The hot path hashes each id once (KeyOf) and hands the Keys to ClaimAll,
 // Commit and Release, which visit the 1,024 shards in order and take each
-// shard's lock once per call. A call that meets an id pending
+// shard's lock once per call (ClaimAll prefetches all its keys' slots
+// first, so their cache misses overlap). A call that meets an id pending
 // in another request gives back its own claims and claims again one id at a
 // time under a global lock, waiting there (see dedup_index.cc: why this
 // cannot deadlock). Thread safe.
