@@ -150,8 +150,18 @@ start_server
 # run_load NAME ARGS...: runs the load generator, samples the server's
 # per-thread CPU over the measured window, writes $R/NAME.json (+ .cpu.json).
 # TARGET_PORT (default the main port) is the port it loads.
+# slow_fsyncs: the server's fsync count, and those over 50 and 100 ms so far
+# (from /metrics), as "total over50 over100".
+slow_fsyncs() {
+  curl -fs "http://127.0.0.1:$VP_PORT/metrics" | awk -F'[ "]' '
+    /^viewpipe_log_fsync_seconds_bucket\{le="0.05/ {a=$NF}
+    /^viewpipe_log_fsync_seconds_bucket\{le="0.10/ {b=$NF}
+    /^viewpipe_log_fsync_seconds_count/ {c=$NF}
+    END {print c+0, c-a, c-b}' || echo "0 0 0"
+}
+
 run_load() {
-  local name=$1 dur; shift
+  local name=$1 dur fs0 fs1; shift
   dur=$DURATION
   local a
   for a in "$@"; do [[ ${prev:-} == --duration ]] && dur=$a; prev=$a; done
@@ -159,6 +169,7 @@ run_load() {
   timeout $((${dur%.*} + 200)) "$LOAD" --target "127.0.0.1:${TARGET_PORT:-$VP_PORT}" --key "$KEY" \
     --batch "$BATCH" --warmup "$WARMUP" "$@" >"$R/$name.json" 2>"$R/$name.err" &
   local lp=$! window
+  fs0=$(slow_fsyncs)
   window=$(python3 -c "print(max(0.5, $dur - $WARMUP - 0.8))")
   # Wait for the bodies to be built (stderr says so); then sample the
   # server's threads over the measured window (after the warmup).
@@ -171,6 +182,11 @@ run_load() {
   fi
   wait "$lp" || die "load generator failed ($name): $(cat "$R/$name.err")"
   wait "$cp" || echo '{}' >"$R/$name.cpu.json"
+  # The disk's stalls during the step: one fsync of 100+ ms holds back every
+  # request in flight (each waits for all the partitions it wrote).
+  fs1=$(slow_fsyncs)
+  python3 -c "import json,sys; a=list(map(int,sys.argv[1].split())); b=list(map(int,sys.argv[2].split()));
+print(json.dumps(dict(zip(('fsyncs','over_50ms','over_100ms'),[y-x for x,y in zip(a,b)]))))" "$fs0" "$fs1" >"$R/$name.fsync.json"
   log "$name: $(jget "$R/$name.json" '["events_per_s"]') events/s, p99 $(jget "$R/$name.json" '["latency_ms"]["p99"]') ms, non-200 $(jget "$R/$name.json" '["non200_total"]'), server CPU $(jget "$R/$name.cpu.json" '.get("total_cores")') cores"
 }
 

@@ -52,6 +52,32 @@ def port_rows(d, runs, cpu):
     return rows
 
 
+def step_stalls(d, name):
+    """A fixed-rate step's disk stalls (fsyncs over 50 / 100 ms, from the
+    server's /metrics) and its seconds whose p99 passed 20 ms: one slow fsync
+    holds back every request in flight, so a p99 over a short step can be one
+    stall. None when the step did not run."""
+    run, fs = load(f"{d}/{name}.json"), load(f"{d}/{name}.fsync.json")
+    if not run:
+        return None
+    secs = run.get("per_second") or []
+    slow = [p for _s, _n, p, _m in secs if p >= 20]
+    return {"rate": run.get("target_rate"), "fsyncs": fs,
+            "seconds": len(secs), "seconds_p99_over_20ms": len(slow),
+            "worst_second_p99_ms": round(max(slow), 1) if slow else None}
+
+
+def print_stalls(name, st):
+    line = f"{name} step at {st['rate']}/s: "
+    if st["fsyncs"]:
+        f = st["fsyncs"]
+        line += f"{f['over_50ms']} fsyncs over 50 ms ({f['over_100ms']} over 100 ms) of {f['fsyncs']}; "
+    line += f"{st['seconds_p99_over_20ms']} of {st['seconds']} seconds with p99 ≥ 20 ms"
+    if st["worst_second_p99_ms"] is not None:
+        line += f" (worst {st['worst_second_p99_ms']:.0f} ms)"
+    print(line)
+
+
 def print_ports(rows):
     if not any(r["port"] == "fast" for r in rows):
         return
@@ -119,6 +145,9 @@ def main():
     fast_eps = fast_plain.get("events_per_s")
     result = {
         "ports": ports,
+        # Disk stalls and slow seconds of each fixed-rate step (step_stalls).
+        "rate_steps": {n: st for n in ("rate", "fast-rate", "fast-rate-half")
+                       if (st := step_stalls(d, n)) is not None},
         "machine": {"cores": os.cpu_count(), "cpu": cpu_model, "load_avg_at_end": a.load_avg},
         "server_paths": os.environ.get("PATHS") or "all",
         "viewpipe": {
@@ -218,6 +247,8 @@ def main():
               f"≥1,000,000 {'met' if s['fast_target_1M_plain_met'] else 'NOT met'}; "
               f"p99 {s['fast_rate_p99_ms']} ms at {fmt(s['fast_rate_events_per_s'])}/s: "
               f"< 20 ms {'met' if s['fast_target_p99_under_20ms_at_half_met'] else 'NOT met'}")
+    for name, st in result["rate_steps"].items():
+        print_stalls(name, st)
     print_ports(ports)
     for n in ("plain", "gzip", "rate"):
         c = cpu[n]
