@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "ingest/dedup_index.h"
 
 namespace viewpipe {
@@ -122,22 +124,12 @@ int Main(const Args& a) {
 
 int main(int argc, char** argv) {
   viewpipe::Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--ids") a.ids = std::stoull(v);
-    else if (k == "--batch") a.batch = std::stoull(v);
-    else if (k == "--step") a.step = std::stoull(v);
-    else if (k == "--lookups") a.lookups = std::stoull(v);
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      return 2;
-    }
-  }
-  if (argc % 2 == 0 || a.batch == 0 || a.ids == 0 || a.step == 0) {
-    std::fprintf(stderr,
-                 "usage: dedup_bench [--ids 30000000] [--batch 500] [--step 5000000] "
-                 "[--lookups 5000000]\n");
-    return 2;
-  }
+  CLI::App app{"dedup_bench: the dedup index alone at tens of millions of ids"};
+  app.add_option("--ids", a.ids, "ids to fill the index with")->check(CLI::PositiveNumber);
+  app.add_option("--batch", a.batch, "ids per call, as per request")->check(CLI::PositiveNumber);
+  app.add_option("--step", a.step, "report the fill every this many ids")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--lookups", a.lookups, "known ids looked up after the fill");
+  CLI11_PARSE(app, argc, argv);
   return viewpipe::Main(a);
 }
