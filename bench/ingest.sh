@@ -147,9 +147,6 @@ start_server() {
 }
 start_server
 
-# run_load NAME ARGS...: runs the load generator, samples the server's
-# per-thread CPU over the measured window, writes $R/NAME.json (+ .cpu.json).
-# TARGET_PORT (default the main port) is the port it loads.
 # slow_fsyncs: the server's fsync count, and those over 50 and 100 ms so far
 # (from /metrics), as "total over50 over100".
 slow_fsyncs() {
@@ -160,6 +157,9 @@ slow_fsyncs() {
     END {print c+0, c-a, c-b}' || echo "0 0 0"
 }
 
+# run_load NAME ARGS...: runs the load generator, samples the server's
+# per-thread CPU over the measured window, writes $R/NAME.json (+ .cpu.json).
+# TARGET_PORT (default the main port) is the port it loads.
 run_load() {
   local name=$1 dur fs0 fs1; shift
   dur=$DURATION

@@ -103,8 +103,9 @@ struct DedupIndex::Shard {
   size_t Home(const Key& k) const { return (k.lo >> 7) & (slots.size() - 1); }
   // Without the lock (TryClaimAll). The home slot's cache line and the
   // next: a new id's probe runs to the end of its cluster, 3-11 slots at
-  // 55-78 % full, often past the home line (new ids in a 30 M index: 100
-  // instead of 140 ns each; a prefetch past the table's end is harmless).
+  // 55-78 % full, often past the home line (new ids in a 30 M index: ~105
+  // instead of ~140 ns each with the home line alone; a prefetch past the
+  // table's end is harmless).
   void PrefetchUnlocked(const Key& k) const {
     const uintptr_t at = table.load(std::memory_order_relaxed) +
                          ((k.lo >> 7) & mask.load(std::memory_order_relaxed)) * sizeof(Slot);
@@ -286,10 +287,11 @@ bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec, uint32
   // Every key's home slot is prefetched first, in one pass without locks:
   // the probes below run under a shard lock each, and a lock's atomic
   // instruction waits for the loads before it, so misses met one shard at a
-  // time do not overlap. A call's 500 home slots (32 KB) stay in the cache
-  // for the probes. Measured against a rolling prefetch 16 keys ahead:
-  // 50-60 ns instead of 130-180 ns per id for a lookup in an index of 30 M
-  // ids (bench/README.md, "Ingest").
+  // time do not overlap. A call's 500 home lines (32-64 KB) stay in the
+  // cache for the probes. Against a rolling prefetch 16 keys ahead, in an
+  // index of 30 M ids: 62-64 instead of 110-130 ns per lookup of a known id,
+  // 103-106 instead of 171-191 ns per new id (bench/dedup_bench,
+  // bench/README.md "Ingest").
   for (const Key& k : keys) shards_[k.shard].PrefetchUnlocked(k);
   const ShardGroups groups(keys);
   for (size_t shard_index = 0; shard_index < kShards; ++shard_index) {
