@@ -15,6 +15,7 @@
 // whose tables stay in the cache; this shows the cache misses of a large
 // index (bench/README.md, "Ingest").
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -96,8 +97,8 @@ int Main(const Args& a) {
   }
   std::mt19937_64 fresh(2);
   double full_ns = 0;
-  const uint64_t more = 500'000;
-  for (uint64_t n = 0; n < more; n += a.batch) {
+  uint64_t more = 0;
+  for (; more < 500'000; more += a.batch) {
     for (auto& k : keys) k = RandomKey(fresh);
     const auto t0 = Clock::now();
     index.ClaimAll(keys, now_ms, &claims);
@@ -114,7 +115,7 @@ int Main(const Args& a) {
       "{\"ids\":%llu,\"batch\":%llu,\"fill\":[%s],\"duplicate_lookup_ns\":%.0f,"
       "\"new_in_full_index_ns\":%.0f,\"memory_bytes\":%zu}\n",
       static_cast<unsigned long long>(filled), static_cast<unsigned long long>(a.batch),
-      steps.c_str(), lookup_ns / static_cast<double>(looked), full_ns / static_cast<double>(more),
+      steps.c_str(), lookup_ns / static_cast<double>(std::max<uint64_t>(looked, 1)), full_ns / static_cast<double>(more),
       index.MemoryBytes());
   return 0;
 }
