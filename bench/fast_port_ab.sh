@@ -16,8 +16,8 @@ for round in $(seq "$ROUNDS"); do
   for which in old new; do
     D=${AB_DIR:-build/ab.tmp}; rm -rf $D; mkdir -p $D
     # The last run's gigabytes were just deleted; on a filesystem mounted with
-    # `discard` (this one) their trims go out with the next journal commit and
-    # compete with this run's writes unless they are let through first.
+    # `discard` (this one) the disk is sent trims for them, which compete
+    # with this run's writes unless they are let through first.
     sync; sleep 3
     P=$(free_port); F=$(free_port)
     "${BIN[$which]}" serve --data-dir $D --port $P --fast-port $F --paths none --write-key k ${AB_SERVE_ARGS:-} >$D/serve.log 2>&1 &
