@@ -41,11 +41,11 @@ titles = 200
 """
 
 
-def run_sim(viewpipe_bin, srv, tmp_path, name, scenario, *extra) -> dict:
+def run_sim(viewpipe_bin, srv, tmp_path, name, scenario, *extra, viewers=VIEWERS) -> dict:
     path = tmp_path / f"{name}.toml"
     path.write_text(scenario)
     cmd = [str(viewpipe_bin), "sim", "--url", srv.url, "--write-key", WRITE_KEY,
-           "--viewers", str(VIEWERS), "--speed", "0", "--senders", "4", "--quiet",
+           "--viewers", str(viewers), "--speed", "0", "--senders", "4", "--quiet",
            "--scenario", str(path), *map(str, extra)]
     r = subprocess.run(cmd, capture_output=True, timeout=300)
     err = r.stderr.decode(errors="replace")
@@ -58,14 +58,25 @@ def metric(srv, name: str) -> float:
     return float(m.group(1)) if m else float("nan")
 
 
-def wait_for(what, fn, timeout=180.0):
+def wait_for(what, fn, timeout=180.0, explain=lambda: ""):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         v = fn()
         if v:
             return v
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}{explain()}")
+
+
+def sre_state(srv) -> str:
+    """What a failed wait shows: the SRE path's progress, its alerts and
+    what it logged (the CI keeps only the assertion's text)."""
+    names = ["viewpipe_sre_watermark_ms", "viewpipe_sre_closed_through_ms", "viewpipe_sre_events_total"]
+    lines = [f"{n} {metric(srv, n):.0f}" for n in names]
+    lines += [json.dumps(a) for a in srv.get("/v1/sre/alerts?state=all").json()["alerts"]]
+    log = srv.log_path.read_text(errors="replace").splitlines()
+    lines += [x for x in log if "sre:" in x and "covered by" not in x][-40:]
+    return "\n" + "\n".join(lines)
 
 
 def cdn_alert(srv, state="all", metric=None):
@@ -244,12 +255,18 @@ def test_cdn_outage_alert_survives_kill9_and_resolves(server, viewpipe_bin, dump
     after = check_against_recomputation(srv, dump, int(as_of))
     assert after == before
 
-    # The outage is over: a steady continuation resolves the alert.
+    # The outage is over: a steady continuation resolves the alert. With
+    # more viewers: a new run starts all its sessions in its first 10 s,
+    # and after them 6,000 viewers' new sessions give cdn-b ~8 attempts in
+    # 20 s, the least the detector judges. The alert then had just the 30
+    # ticks over that burst to count 30 s of normal data, and in one CI
+    # run, with the outage's last failures arriving late, it stayed open.
     run_sim(viewpipe_bin, srv, tmp_path, "steady", STEADY, "--duration", "2m", "--seed", "6",
-            "--start", a["end"])
+            "--start", a["end"], viewers=4 * VIEWERS)
     resolved = wait_for("the resolution",
                         lambda: [x for x in cdn_alert(srv, metric="vsf_rate")
-                                 if x["key"] == "cdn-b" and x["state"] == "resolved"])
+                                 if x["key"] == "cdn-b" and x["state"] == "resolved"],
+                        explain=lambda: sre_state(srv))
     r = resolved[0]
     assert r["id"] == alert["id"] and r["detected_at"] == alert["detected_at"], r
     # The webhook: both notifications of the alert acknowledged, each
@@ -261,7 +278,9 @@ def test_cdn_outage_alert_survives_kill9_and_resolves(server, viewpipe_bin, dump
     assert sum(1 for st, _, _ in hook.got if st == 503) == 3
     body = next(b for st, k, b in hook.got if st == 200 and k == key + " resolved")
     assert body["state"] == "resolved" and body["resolved_at"] == r["resolved_at"], body
-    assert metric(srv, "viewpipe_sre_webhook_backlog") == 0
+    # Other alerts' notifications (the EBVS burst where the first run's
+    # sessions time out) may still be on their way: the backlog drains.
+    wait_for("the webhook backlog to drain", lambda: metric(srv, "viewpipe_sre_webhook_backlog") == 0)
     hook.httpd.shutdown()
     # The window holding the end of the outage (a["end"]) may be the first normal one.
     assert a["end"] - WINDOW <= r["resolved_at"] <= a["end"] + 6 * WINDOW, (r, a["end"])
