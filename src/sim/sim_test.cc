@@ -10,7 +10,9 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include "common/clock.h"
 #include "event/codec.h"
 #include "event/parser.h"
 #include "sim/generator.h"
@@ -527,6 +529,31 @@ TEST(SimulatorTest, OfflineDevicesSendLate) {
   }
   EXPECT_EQ(lines, p.generated + p.malformed);
   EXPECT_GT(late_lines, 100u);
+}
+
+// A live run's simulated clock is the wall clock, whenever in its second
+// it starts (the run starts at .9 s here, where a start floored to the
+// second put every event 0.9 s and the setup time behind the clock).
+TEST(SimulatorTest, ALiveRunStampsEventsWithTheWallClock) {
+  while (Clock::System()->NowMs() % 1000 < 900) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  SimOptions o;
+  o.scenario = Steady();
+  o.viewers = 200;
+  o.duration_ms = 3'000;
+  o.speed = 1;
+  o.out_path = ::testing::TempDir() + "/sim_live.ndjson";
+  std::vector<int64_t> behind;
+  o.on_progress = [&behind](const SimProgress& p) {
+    behind.push_back(Clock::System()->NowMs() - p.sim_time_ms);
+  };
+  Simulator simulator(o);
+  ASSERT_TRUE(simulator.Run().ok());
+  ASSERT_GE(behind.size(), 2u);
+  for (int64_t b : behind) {
+    EXPECT_LT(std::abs(b), 300) << "the simulated clock is " << b << " ms behind the wall clock";
+  }
 }
 
 // A/A fairness of the assignment hash: 400 experiments over 20,000

@@ -301,6 +301,16 @@ Status Simulator::Run() {
 Status Simulator::Pace(Generator* gen, Router* router, HttpSender* sender) {
   const SimOptions& o = options_;
   wall0_ = MonoMs();
+  // The wall time the schedule counts from. A live run (real time from
+  // now) stamps its events with the wall clock: its start is floored to a
+  // whole second and the setup took a while, so the schedule begins that
+  // far back (the events of that time go out at once). Before, every event
+  // was up to 1 s older than the clock, and the SRE bench counted that
+  // second as detection latency.
+  int64_t schedule0 = wall0_;
+  if (o.speed == 1.0 && !o.start_ms) {
+    schedule0 -= std::max<int64_t>(0, Clock::System()->NowMs() - gen->start_ms());
+  }
   int64_t last_wall = wall0_;
   int64_t next_progress = wall0_ + 1000;
   double tokens = 0;
@@ -309,7 +319,7 @@ Status Simulator::Pace(Generator* gen, Router* router, HttpSender* sender) {
     const int64_t target =
         o.speed <= 0
             ? std::numeric_limits<int64_t>::max() - 1
-            : gen->start_ms() + static_cast<int64_t>(static_cast<double>(wall - wall0_) * o.speed);
+            : gen->start_ms() + static_cast<int64_t>(static_cast<double>(wall - schedule0) * o.speed);
     size_t budget = 20000;  // per slice, so lanes flush on time
     if (o.rate > 0) {
       tokens = std::min(tokens + o.rate * static_cast<double>(wall - last_wall) / 1000.0, o.rate);
