@@ -10,7 +10,7 @@ namespace {
 
 // Per-thread buffers of Append, reused so the hot path does not allocate.
 struct AppendScratch {
-  std::vector<std::string> batches;  // per partition
+  std::vector<std::string> batches;  // per partition: room, batch after batch (BeginInPlace)
   std::vector<BatchBuilder> builders;
   std::vector<int> slot;  // partition -> index in pending, or -1
   std::vector<int> record_partition;
@@ -224,18 +224,19 @@ Status FileLog::Route(std::span<const ProduceRecord> records) {
     s.record_partition[i] = gp;
     if (s.slot[gp] < 0) {
       s.slot[gp] = static_cast<int>(s.pending.size());
-      s.pending.push_back(PendingBatch{gp, &s.batches[gp]});
-      s.batches[gp].clear();
-      s.builders[gp].Begin(&s.batches[gp], r.timestamp_ms);
+      s.pending.push_back(PendingBatch{.partition = gp});
+      s.builders[gp].BeginInPlace(&s.batches[gp], r.timestamp_ms);
     }
     s.builders[gp].Add(r.timestamp_ms, r.key, r.value);
   }
   for (PendingBatch& b : s.pending) {
     b.count = s.builders[b.partition].count();
     b.max_ts = s.builders[b.partition].max_ts();
-    if (s.builders[b.partition].Finish() > kMaxBatchBytes) {
+    const size_t size = s.builders[b.partition].Finish();
+    if (size > kMaxBatchBytes) {
       return Status::InvalidArgument("append puts more than 64 MiB into one partition");
     }
+    b.data = std::span<char>(s.batches[b.partition].data(), size);
   }
   return Status::OK();
 }
@@ -247,7 +248,7 @@ Status FileLog::Append(std::span<const ProduceRecord> records, std::vector<Offse
   VP_RETURN_IF_ERROR(Route(records));
   AppendScratch& s = Scratch();
   uint64_t bytes = 0;
-  for (const PendingBatch& b : s.pending) bytes += b.data->size();
+  for (const PendingBatch& b : s.pending) bytes += b.data.size();
   if (bytes > options_.max_pending_bytes) {
     return Status::InvalidArgument("append of " + std::to_string(bytes) +
                                    " bytes is larger than max_pending_bytes");

@@ -159,9 +159,9 @@ uint64_t GroupCommitter::GatherGroup() {
         write_bytes_[b.partition] = 0;
         group_max_ts_[b.partition] = INT64_MIN;
       }
-      SealBatch(b.data->data(), b.base);
-      parts.push_back(*b.data);
-      write_bytes_[b.partition] += b.data->size();
+      SealBatch(b.data.data(), b.base);
+      parts.emplace_back(b.data.data(), b.data.size());
+      write_bytes_[b.partition] += b.data.size();
       group_end_[b.partition] = b.base + b.count;
       group_max_ts_[b.partition] = std::max(group_max_ts_[b.partition], b.max_ts);
       records += b.count;

@@ -53,7 +53,7 @@ struct PendingBatch {
   int partition = 0;            // index into the committer's partitions
   // The finished batch; caller-owned. The leader seals it in place (base
   // offset and crc), again if a failed group made it renumber.
-  std::string* data = nullptr;
+  std::span<char> data;
   uint32_t count = 0;
   int64_t max_ts = 0;
   Offset base = 0;  // set by Commit

@@ -58,12 +58,24 @@ int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cas
 
 void BatchBuilder::Begin(std::string* out, int64_t first_ts) {
   out_ = out;
+  in_place_ = false;
   start_ = out->size();
   pos_ = start_ + kBatchHeaderSize;
   count_ = 0;
   base_ts_ = max_ts_ = first_ts;
   out->resize(std::max(out->capacity(), pos_));
   std::memset(out->data() + start_, 0, kBatchHeaderSize);
+}
+
+void BatchBuilder::BeginInPlace(std::string* out, int64_t first_ts) {
+  out_ = out;
+  in_place_ = true;
+  start_ = 0;
+  pos_ = kBatchHeaderSize;
+  count_ = 0;
+  base_ts_ = max_ts_ = first_ts;
+  if (out->size() < pos_) out->resize(pos_);
+  std::memset(out->data(), 0, kBatchHeaderSize);
 }
 
 void BatchBuilder::Add(int64_t timestamp_ms, std::string_view key, std::string_view value) {
@@ -94,7 +106,7 @@ void BatchBuilder::Add(int64_t timestamp_ms, std::string_view key, std::string_v
 }
 
 size_t BatchBuilder::Finish() {
-  out_->resize(pos_);
+  if (!in_place_) out_->resize(pos_);
   char* h = out_->data() + start_;
   size_t size = pos_ - start_;
   PutFixed<uint32_t>(h, static_cast<uint32_t>(size - 4));

@@ -74,6 +74,11 @@ class BatchBuilder {
  public:
   // Starts a batch at the end of *out (out must outlive the builder's use).
   void Begin(std::string* out, int64_t first_ts);
+  // Starts a batch at the start of *out and writes over its bytes: a buffer
+  // reused batch after batch is zero-filled only where it grows (Begin's
+  // room would be filled on every batch). Finish leaves out's size as it is;
+  // the batch is its first Finish() bytes.
+  void BeginInPlace(std::string* out, int64_t first_ts);
   // A key that lies inside value (same memory) is stored as its position.
   void Add(int64_t timestamp_ms, std::string_view key, std::string_view value);
   // Fills length, count and max_ts. Returns the batch size in bytes.
@@ -87,6 +92,7 @@ class BatchBuilder {
   std::string* out_ = nullptr;
   size_t start_ = 0;
   size_t pos_ = 0;  // end of what was written; out_ may be longer until Finish
+  bool in_place_ = false;
   uint32_t count_ = 0;
   int64_t base_ts_ = 0;
   int64_t max_ts_ = 0;

@@ -109,6 +109,30 @@ TEST(RecordBatchTest, MalformedRecordsWithValidCrcAreRejected) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(RecordBatchTest, InPlaceBatchesReuseTheBufferAndEqualAppendedOnes) {
+  // A big batch, then a smaller one written over it, then one that must grow.
+  std::string room;
+  BatchBuilder b;
+  for (int n : {40, 3, 200}) {
+    const size_t before = room.size();
+    b.BeginInPlace(&room, 1000);
+    for (int i = 0; i < n; ++i) {
+      b.Add(1000 + (i % 2 == 0 ? i : -i), "key" + std::to_string(i), std::string(i * 7, 'v'));
+    }
+    const size_t size = b.Finish();
+    // The room is kept (a smaller batch leaves it), grown only when needed.
+    EXPECT_GE(room.size(), std::max(before, size)) << n;
+    SealBatch(room.data(), 42);
+    // The batch is the first `size` bytes, byte for byte the appended one.
+    EXPECT_EQ(room.substr(0, size), BuildBatch(42, n)) << n;
+    BatchHeader h;
+    std::string why;
+    ASSERT_EQ(CheckBatch(std::string_view(room).substr(0, size), &h, &why), BatchCheck::kOk) << why;
+    EXPECT_EQ(h.count, static_cast<uint32_t>(n));
+    EXPECT_EQ(h.TotalSize(), size);
+  }
+}
+
 TEST(RecordBatchTest, AKeyInsideItsValueIsStoredOnceAndReadBack) {
   // The collector's records: the key (session_id) is a slice of the value.
   const std::string value = std::string(40, 'h') + "0f8fad5b-d9cb-469f-a165-70867728950e" + "tail";
