@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "event/event.h"
@@ -92,35 +93,47 @@ constexpr uint32_t RequiredMask() {
 }
 inline constexpr uint32_t kRequired = RequiredMask();
 
-// The field a key names (exactly, no escapes), or kFieldCount.
+// f if the key's first N bytes are f's name: a compare of a length known at
+// compile time, which the compiler does inline.
+template <size_t N>
+inline EventField IfNamed(const char* key, EventField f) {
+  return std::memcmp(key, kFields[f].name.data(), N) == 0 ? f : kFieldCount;
+}
+
+// The field a key names (exactly, no escapes), or kFieldCount. The length
+// and a letter or two leave one candidate, then one compare (a memcmp call
+// per candidate of the length was 2 % of the collector's CPU).
+// `EventFieldsTest.EveryNameIsFoundAndNearMissesAreNot` holds it to kFields.
 inline EventField LookupField(std::string_view key) {
-  auto first_of = [&](std::initializer_list<EventField> candidates) {
-    for (EventField f : candidates) {
-      if (kFields[f].name == key) return f;
-    }
-    return kFieldCount;
-  };
+  const char* k = key.data();
   switch (key.size()) {
     case 2:
-      return first_of({kTs, kOs});
+      return IfNamed<2>(k, k[0] == 't' ? kTs : kOs);
     case 3:
-      return first_of({kCdn, kIsp});
+      return IfNamed<3>(k, k[0] == 'c' ? kCdn : kIsp);
     case 4:
-      return first_of({kType});
+      return IfNamed<4>(k, kType);
     case 5:
-      return first_of({kFatal});
+      return IfNamed<5>(k, kFatal);
     case 7:
-      return first_of({kCountry});
+      return IfNamed<7>(k, kCountry);
     case 8:
-      return first_of({kEventId, kTitleId});
+      return IfNamed<8>(k, k[0] == 'e' ? kEventId : kTitleId);
     case 10:
-      return first_of({kSessionId, kProfileId, kStartupMs, kErrorCode});
+      return IfNamed<10>(k, k[0] == 'p'   ? kProfileId
+                            : k[0] == 'e' ? kErrorCode
+                            : k[1] == 'e' ? kSessionId
+                                          : kStartupMs);
     case 11:
-      return first_of({kDeviceType, kAppVersion, kPositionMs, kRebufferMs, kExperiments});
+      return IfNamed<11>(k, k[0] == 'd'   ? kDeviceType
+                            : k[0] == 'a' ? kAppVersion
+                            : k[0] == 'p' ? kPositionMs
+                            : k[0] == 'r' ? kRebufferMs
+                                          : kExperiments);
     case 12:
-      return first_of({kBitrateKbps});
+      return IfNamed<12>(k, kBitrateKbps);
     case 13:
-      return first_of({kLiveEventId});
+      return IfNamed<13>(k, kLiveEventId);
     default:
       return kFieldCount;
   }

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "event/codec.h"
+#include "event/event_fields.h"
 #include "event/parser.h"
 #include "event/parser_test_util.h"
 
@@ -34,6 +35,25 @@ std::string Repeat(const std::string& s, size_t n) {
   std::string out;
   for (size_t i = 0; i < n; ++i) out += s;
   return out;
+}
+
+TEST(EventFieldsTest, EveryNameIsFoundAndNearMissesAreNot) {
+  using event_fields::kFields;
+  using event_fields::LookupField;
+  for (size_t f = 0; f < kFields.size(); ++f) {
+    const std::string name(kFields[f].name);
+    EXPECT_EQ(LookupField(name), f) << name;
+    // No field name has an upper-case letter, so each of these is unknown.
+    for (size_t i = 0; i < name.size(); ++i) {
+      std::string miss = name;
+      miss[i] = 'Z';
+      EXPECT_EQ(LookupField(miss), kFieldCount) << miss;
+    }
+    EXPECT_EQ(LookupField(name + "s"), kFieldCount) << name;
+    EXPECT_EQ(LookupField(name.substr(1)), kFieldCount) << name;
+    EXPECT_EQ(LookupField(name.substr(0, name.size() - 1)), kFieldCount) << name;
+  }
+  EXPECT_EQ(LookupField(""), kFieldCount);
 }
 
 TEST(FieldRulesTest, ValidMinimalEventIsAccepted) { EXPECT_EQ(Outcome(EventJson::Valid()), ""); }
