@@ -22,7 +22,7 @@ SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
 # --- Debian packages -------------------------------------------------------
 APT_BUILD=(build-essential cmake ninja-build pkg-config ccache git
   libsimdjson-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libzstd-dev libxxhash-dev
+  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libzstd-dev libxxhash-dev libisal-dev
   libssl-dev libbrotli-dev libtomlplusplus-dev librocksdb-dev librdkafka-dev
   libhiredis-dev libcurl4-openssl-dev nodejs npm python3 python3-pip
   libboost-dev)  # libboost-dev: Boost.Math (src/experiments)

@@ -1,7 +1,9 @@
 #include "common/crc32c.h"
 
+#include <isa-l/crc.h>
+
+#include <algorithm>
 #include <array>
-#include <cstring>
 
 namespace viewpipe::crc32c {
 namespace {
@@ -30,39 +32,19 @@ uint32_t ExtendPortable(uint32_t crc, const char* data, size_t n) {
   return ~c;
 }
 
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t crc, const char* data,
-                                                          size_t n) {
-  uint64_t c = ~crc & 0xFFFFFFFFu;
-  const char* p = data;
-  while (n >= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    c = __builtin_ia32_crc32di(c, v);
-    p += 8;
-    n -= 8;
-  }
-  uint32_t c32 = static_cast<uint32_t>(c);
-  while (n-- > 0) c32 = __builtin_ia32_crc32qi(c32, static_cast<uint8_t>(*p++));
-  return ~c32;
-}
-
-bool HasHardware() {
-  static const bool has = __builtin_cpu_supports("sse4.2");
-  return has;
-}
-#else
-uint32_t ExtendHardware(uint32_t crc, const char* data, size_t n) {
-  return ExtendPortable(crc, data, n);
-}
-bool HasHardware() { return false; }
-#endif
-
 }  // namespace internal
 
 uint32_t Extend(uint32_t crc, const char* data, size_t n) {
-  if (internal::HasHardware()) return internal::ExtendHardware(crc, data, n);
-  return internal::ExtendPortable(crc, data, n);
+  // ISA-L's crc32_iscsi takes and returns the register uninverted, and an
+  // int length.
+  constexpr size_t kChunk = size_t{1} << 30;
+  uint32_t c = ~crc;
+  for (size_t done = 0; done < n; done += kChunk) {
+    const size_t len = std::min(kChunk, n - done);
+    c = crc32_iscsi(reinterpret_cast<unsigned char*>(const_cast<char*>(data + done)),
+                    static_cast<int>(len), c);
+  }
+  return ~c;
 }
 
 }  // namespace viewpipe::crc32c

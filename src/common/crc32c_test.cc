@@ -52,21 +52,19 @@ TEST(Crc32cTest, DetectsSingleBitFlips) {
   }
 }
 
-TEST(Crc32cTest, HardwareMatchesPortableOnRandomData) {
+TEST(Crc32cTest, LibraryMatchesPortableOnRandomData) {
   std::mt19937_64 rng(42);
-  for (int round = 0; round < 200; ++round) {
-    std::string s(rng() % 3000, '\0');
+  for (int round = 0; round < 300; ++round) {
+    // Short and batch-sized buffers: ISA-L takes different paths by length.
+    std::string s(rng() % (round % 3 == 0 ? 70000 : 3000), '\0');
     for (char& c : s) c = static_cast<char>(rng());
-    // Unaligned starts exercise the 8-byte loop's head and tail handling.
+    // Unaligned starts exercise the head and tail handling.
     size_t skip = s.empty() ? 0 : rng() % std::min<size_t>(s.size(), 9);
     const char* p = s.data() + skip;
     size_t n = s.size() - skip;
     uint32_t seed = static_cast<uint32_t>(rng());
     uint32_t portable = internal::ExtendPortable(seed, p, n);
-    EXPECT_EQ(Extend(seed, p, n), portable);
-    if (internal::HasHardware()) {
-      EXPECT_EQ(internal::ExtendHardware(seed, p, n), portable);
-    }
+    EXPECT_EQ(Extend(seed, p, n), portable) << n;
     EXPECT_EQ(internal::ExtendPortable(0, p, n), Reference(std::string(p, n)));
   }
 }
