@@ -72,6 +72,46 @@ TEST(GunzipBoundedTest, TruncatedOrNotGzipIsInvalid) {
   EXPECT_EQ(GunzipBounded("{\"events\":[]}", 1 << 20, &out).code(),
             Status::Code::kInvalidArgument);
   EXPECT_EQ(GunzipBounded("", 1 << 20, &out).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(GunzipBounded(gz.substr(0, 10), 1 << 20, &out).code(), Status::Code::kInvalidArgument);
+}
+
+TEST(GunzipBoundedTest, AWrongChecksumOrTrailingBytesAreInvalid) {
+  std::string gz = Gzip(Text(20000));
+  std::string out;
+  std::string bad_crc = gz;
+  bad_crc[bad_crc.size() - 8] ^= 1;  // the trailer: CRC32, then the size
+  EXPECT_EQ(GunzipBounded(bad_crc, 1 << 20, &out).code(), Status::Code::kInvalidArgument);
+  std::string bad_size = gz;
+  bad_size[bad_size.size() - 4] ^= 1;
+  EXPECT_EQ(GunzipBounded(bad_size, 1 << 20, &out).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(GunzipBounded(gz + "garbage", 1 << 20, &out).code(), Status::Code::kInvalidArgument);
+  const std::string second = Gzip("def");
+  EXPECT_EQ(GunzipBounded(gz + second.substr(0, second.size() - 3), 1 << 20, &out).code(),
+            Status::Code::kInvalidArgument);
+}
+
+TEST(GunzipBoundedTest, AHeaderWithANameExtraAndCommentIsRead) {
+  // What `gzip file` writes (FNAME), plus FEXTRA, FCOMMENT and FHCRC off.
+  const std::string text = Text(5000);
+  const std::string plain = Gzip(text);
+  std::string gz = plain.substr(0, 10);
+  gz[3] = static_cast<char>(0x04 | 0x08 | 0x10);  // FEXTRA | FNAME | FCOMMENT
+  gz += std::string({'\x03', '\0', 'a', 'b', 'c'});  // XLEN 3, then 3 bytes
+  gz += std::string("events.json\0", 12);
+  gz += std::string("a comment\0", 10);
+  gz += plain.substr(10);
+  std::string out;
+  ASSERT_TRUE(GunzipBounded(gz, 1 << 20, &out).ok());
+  EXPECT_EQ(out, text);
+}
+
+TEST(GunzipBoundedTest, AReusedBufferHoldsOnlyTheNewBody) {
+  std::string out;
+  ASSERT_TRUE(GunzipBounded(Gzip(Text(50000)), 1 << 20, &out).ok());
+  ASSERT_TRUE(GunzipBounded(Gzip("short"), 1 << 20, &out).ok());
+  EXPECT_EQ(out, "short");
+  ASSERT_TRUE(GunzipBounded(Gzip(""), 1 << 20, &out).ok());
+  EXPECT_EQ(out, "");
 }
 
 }  // namespace
