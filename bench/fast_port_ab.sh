@@ -4,7 +4,7 @@
 # Usage (under the lock): flock /work/bench.lock bench/fast_port_ab.sh OLD_BIN NEW_BIN [ROUNDS]
 # AB_CONNS: the load generator's connections (16). AB_SERVE_ARGS: more `serve` flags for both binaries. AB_SECONDS: the max run's length (8). AB_RATE: an open-loop run at that many events/s
 # for 15 s (after 3 s at the rate) instead of the 8 s max run; prints p50/p99/max from the schedule.
-# AB_ENCODING: gzip sends gzip bodies (a pool of 2 M distinct events, pre-compressed) instead of plain JSON. AB_DIR: the data dir (default build/ab.tmp, the repo's disk; /dev/shm/ab.tmp for tmpfs).
+# AB_ENCODING: gzip sends gzip bodies (a pool of AB_EVENTS, default 8 M, distinct events, pre-compressed before the run) instead of plain JSON. AB_DIR: the data dir (default build/ab.tmp, the repo's disk; /dev/shm/ab.tmp for tmpfs).
 # Prints the server's and the load generator's CPU-s per 1 M events of each run, and the log's
 # stored bytes per event (bench/log_bytes.py: all topics' batches / `viewing` records).
 set -u
@@ -25,7 +25,7 @@ for round in $(seq "$ROUNDS"); do
     PID=$!
     for i in $(seq 100); do curl -sf http://127.0.0.1:$P/readyz >/dev/null && break; sleep 0.1; done
     if [ -n "${AB_RATE:-}" ]; then MODE="--mode rate --rate $AB_RATE --warmup 3 --duration 15"; else MODE="--mode max --warmup 2 --duration ${AB_SECONDS:-8}"; fi
-    build/release/bench/ingest_load --target 127.0.0.1:$F --key k --batch 500 $MODE --encoding ${AB_ENCODING:-json} ${AB_ENCODING:+--events 2000000} --connections ${AB_CONNS:-16} >$D/load.json 2>$D/load.err &
+    build/release/bench/ingest_load --target 127.0.0.1:$F --key k --batch 500 $MODE --encoding ${AB_ENCODING:-json} ${AB_ENCODING:+--events ${AB_EVENTS:-8000000}} --connections ${AB_CONNS:-16} >$D/load.json 2>$D/load.err &
     LP=$!
     python3 bench/proc_cpu.py sample $LP 2 6 >$D/lcpu.json 2>/dev/null &
     LC=$!
