@@ -27,6 +27,8 @@ for round in $(seq "$ROUNDS"); do
     if [ -n "${AB_RATE:-}" ]; then MODE="--mode rate --rate $AB_RATE --warmup 3 --duration 15"; else MODE="--mode max --warmup 2 --duration ${AB_SECONDS:-8}"; fi
     build/release/bench/ingest_load --target 127.0.0.1:$F --key k --batch 500 $MODE --encoding ${AB_ENCODING:-json} ${AB_ENCODING:+--events ${AB_EVENTS:-8000000}} --connections ${AB_CONNS:-16} >$D/load.json 2>$D/load.err &
     LP=$!
+    # CPU is sampled from when the bodies are built (gzip pre-compresses first).
+    while kill -0 $LP 2>/dev/null && ! grep -q "built" $D/load.err; do sleep 0.2; done
     python3 bench/proc_cpu.py sample $LP 2 6 >$D/lcpu.json 2>/dev/null &
     LC=$!
     python3 bench/proc_cpu.py sample $PID 2 6 >$D/cpu.json 2>/dev/null
