@@ -79,7 +79,13 @@ def wait_caught_up(server, n_events: int, lake: bool = True) -> None:
         def lake_rows():
             r = server.http.post(server.url + "/v1/query",
                                  json={"sql": "SELECT count(*) FROM events", "tier": "cold"})
-            return r.status_code == 200 and r.json()["rows"][0][0] == n_events
+            if r.status_code != 200:
+                return False
+            # A count(*) answers one row; anything else is a bug to see in full
+            # (session 13's CI once had a 200 without it: IndexError, no body).
+            rows = r.json().get("rows")
+            assert rows and rows[0], f"a count(*) without its row: {r.text}"
+            return rows[0][0] == n_events
         wait_for(lake_rows, what=f"{n_events} events in the lake")
 
 
