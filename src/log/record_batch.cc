@@ -56,24 +56,23 @@ int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cas
 
 }  // namespace
 
-void BatchBuilder::Begin(std::string* out, int64_t first_ts) {
+void BatchBuilder::Start(std::string* out, size_t start, int64_t first_ts, bool in_place) {
   out_ = out;
-  in_place_ = false;
-  start_ = out->size();
+  in_place_ = in_place;
+  start_ = start;
   pos_ = start_ + kBatchHeaderSize;
   count_ = 0;
   base_ts_ = max_ts_ = first_ts;
+}
+
+void BatchBuilder::Begin(std::string* out, int64_t first_ts) {
+  Start(out, out->size(), first_ts, /*in_place=*/false);
   out->resize(std::max(out->capacity(), pos_));
   std::memset(out->data() + start_, 0, kBatchHeaderSize);
 }
 
 void BatchBuilder::BeginInPlace(std::string* out, int64_t first_ts) {
-  out_ = out;
-  in_place_ = true;
-  start_ = 0;
-  pos_ = kBatchHeaderSize;
-  count_ = 0;
-  base_ts_ = max_ts_ = first_ts;
+  Start(out, 0, first_ts, /*in_place=*/true);
   if (out->size() < pos_) out->resize(pos_);
   std::memset(out->data(), 0, kBatchHeaderSize);
 }

@@ -89,6 +89,8 @@ class BatchBuilder {
   int64_t max_ts() const { return max_ts_; }
 
  private:
+  void Start(std::string* out, size_t start, int64_t first_ts, bool in_place);
+
   std::string* out_ = nullptr;
   size_t start_ = 0;
   size_t pos_ = 0;  // end of what was written; out_ may be longer until Finish
