@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <thread>
 
 #include "log/kafka_consumer.h"
 #include "log/kafka_reader.h"
@@ -252,13 +253,37 @@ Status KafkaLog::Append(std::span<const ProduceRecord> records, std::vector<Offs
   return st;
 }
 
+namespace {
+
+// A partition between leaders: a topic created a moment ago (its leader not
+// elected or not loaded yet), or a leader moving to another broker. The
+// answer comes once the new leader serves it.
+bool LeaderMoving(rd_kafka_resp_err_t e) {
+  return e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+         e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+         e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+         e == RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH ||
+         e == RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH ||
+         e == RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE;
+}
+
+}  // namespace
+
 Result<std::pair<Offset, Offset>> KafkaLog::Watermarks(std::string_view topic,
                                                        PartitionId p) const {
   int64_t lo = 0, hi = 0;
   const std::string t = KafkaTopic(topic);
-  rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(producer_.get(), t.c_str(), p, &lo,
-                                                           &hi, options_.request_timeout_ms);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaStatus(e, "kafka watermarks of " + t);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.request_timeout_ms);
+  for (;;) {
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(producer_.get(), t.c_str(), p, &lo,
+                                                             &hi, options_.request_timeout_ms);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    if (!LeaderMoving(e) || std::chrono::steady_clock::now() >= deadline) {
+      return KafkaStatus(e, "kafka watermarks of " + t);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   return std::make_pair(Offset{lo}, Offset{hi});
 }
 

@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <chrono>
+#include <vector>
 
 #include "log/kafka_log.h"
 
@@ -34,6 +35,11 @@ class MockCluster {
     rd_kafka_destroy(rk_);
   }
   std::string Bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  // The next ListOffsets requests (the watermark query) fail with these.
+  void PushListOffsetsErrors(const std::vector<rd_kafka_resp_err_t>& errors) {
+    constexpr int16_t kListOffsets = 2;  // Kafka's ApiKey
+    rd_kafka_mock_push_request_errors_array(cluster_, kListOffsets, errors.size(), errors.data());
+  }
   void SetDown(bool down) {
     if (down) {
       rd_kafka_mock_broker_set_down(cluster_, 1);
@@ -80,6 +86,23 @@ TEST(KafkaLogTest, BrokerDownIsUnavailableAndRecovers) {
     if (again.ok()) break;
   }
   EXPECT_TRUE(again.ok()) << again.ToString();
+}
+
+// A topic created a moment ago answers "not leader" until its leader is
+// elected (a freshly started broker): the offsets are asked again, not
+// failed (serve used to exit with "kafka watermarks of viewing: Broker: Not
+// leader for partition").
+TEST(KafkaLogTest, OffsetsWaitForALeaderBeingElected) {
+  MockCluster cluster;
+  KafkaLogOptions o;
+  o.brokers = cluster.Bootstraps();
+  auto log = KafkaLog::Open(o);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  cluster.PushListOffsetsErrors({RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                 RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+                                 RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION});
+  ASSERT_TRUE(AppendOne(log->get(), "one").ok());
+  EXPECT_EQ((*log)->EndOffset("viewing", HashPartition("session-1", 4)), 1);
 }
 
 TEST(KafkaLogTest, NoBrokerFailsOpenWithUnavailable) {
