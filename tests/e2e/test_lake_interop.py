@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 import subprocess
 import threading
 import time
@@ -312,3 +313,106 @@ def test_backfill_then_audit_query_reads_only_that_day(server, viewpipe_bin, tmp
     assert cost["lake"]["rows"] == lake["rows"]
     assert cost["queries"]["count"] >= 3
     assert cost["one_hot_warehouse"]["monthly_usd"] > cost["lake"]["monthly_usd"]
+
+
+# ------------------------------------------------ the README's Athena and Trino tables
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+ARROW_TO_SQL = {  # arrow type as pyarrow prints it -> (Athena/Hive, Trino)
+    "string": ("string", "varchar"), "int64": ("bigint", "bigint"),
+    "int32": ("int", "integer"), "bool": ("boolean", "boolean"),
+    "map<string, string ('experiments')>": ("map<string,string>", "map(varchar, varchar)"),
+}
+
+
+def _sql_block_after(text: str, marker: str) -> str:
+    start = text.index("```sql", text.index(marker)) + len("```sql")
+    return text[start:text.index("```", start)]
+
+
+def _split_top(s: str) -> list[str]:
+    """s split at the commas outside (), <> and ''."""
+    out, depth, quoted, cur = [], 0, False, ""
+    for ch in s:
+        quoted ^= ch == "'"
+        if not quoted:
+            depth += ch in "(<"
+            depth -= ch in ")>"
+        if ch == "," and depth == 0 and not quoted:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return out + [cur.strip()] if cur.strip() else out
+
+
+def _parens_after(s: str, keyword: str) -> str:
+    """The text inside the parentheses that open right after keyword."""
+    i = s.index("(", s.index(keyword))
+    depth = 0
+    for j in range(i, len(s)):
+        depth += s[j] == "("
+        depth -= s[j] == ")"
+        if depth == 0:
+            return s[i + 1:j]
+    raise AssertionError(f"unbalanced parentheses after {keyword}")
+
+
+def _columns(block: str) -> list[tuple[str, str]]:
+    return [tuple(c.split(None, 1)) for c in _split_top(" ".join(block.split()))]
+
+
+def test_readme_athena_and_trino_tables_match_the_lake_files(server):
+    """The README's table definitions name every column of every lake file,
+    in order, with the engine's type for the file's type; the partition
+    columns and their formats match the folders viewpipe writes; both point
+    at the same `events/` prefix."""
+    s = server(*FAST)
+    rng = random.Random(13)
+    events = []
+    for _ in range(20):
+        events += make_session_events(rng, n=rng.randrange(10, 40),
+                                      start_ts=now_ms() - rng.randrange(2 * DAY_MS) - 3_600_000)
+    post_all(s, events)
+    wait_lake_rows(s, len(events))
+    s.stop()
+    root = lake_dir(s) / "events"
+    files = sorted(root.rglob("*.parquet"))
+    assert files
+    import pyarrow.parquet as pq
+    schemas = {str(pq.read_schema(f).remove_metadata()) for f in files}
+    assert len(schemas) == 1, schemas
+    schema = pq.read_schema(files[0])
+    file_cols = [(f.name, ARROW_TO_SQL[str(f.type)]) for f in schema]
+
+    text = README.read_text()
+    athena = _sql_block_after(text, "Athena (partition projection")
+    trino = _sql_block_after(text, "Trino (Hive connector")
+
+    # Athena: the columns, then the partition columns.
+    cols = _columns(_parens_after(athena, "CREATE EXTERNAL TABLE"))
+    assert cols == [(n, t[0]) for n, t in file_cols]
+    assert _columns(_parens_after(athena, "PARTITIONED BY")) == [("event_date", "date"),
+                                                                  ("hour", "int")]
+    location = re.search(r"LOCATION '([^']+)'", athena).group(1)
+    props = dict(re.findall(r"'([^']+)' = '([^']+)'", athena))
+    assert props["storage.location.template"] == \
+        location + "event_date=${event_date}/hour=${hour}/"
+    assert props["projection.event_date.format"] == "yyyy-MM-dd"
+    assert props["projection.hour.range"] == "0,23" and props["projection.hour.digits"] == "2"
+
+    # Trino: the same columns with the partition columns last.
+    cols = _columns(_parens_after(trino, "CREATE TABLE"))
+    assert cols == [(n, t[1]) for n, t in file_cols] + [("event_date", "date"),
+                                                        ("hour", "integer")]
+    assert "partitioned_by = ARRAY['event_date', 'hour']" in trino
+    assert re.search(r"external_location = '([^']+)'", trino).group(1) == location
+    assert location.endswith("/events/")
+
+    # The folders: events/event_date=YYYY-MM-DD/hour=HH/<file>.parquet, the
+    # date the projection's format, the hour two digits in 0..23.
+    for f in files:
+        day, hour, _ = f.relative_to(root).parts
+        assert re.fullmatch(r"event_date=\d{4}-\d{2}-\d{2}", day), f
+        dt.date.fromisoformat(day.split("=")[1])
+        assert re.fullmatch(r"hour=\d{2}", hour) and 0 <= int(hour[5:]) <= 23, f
