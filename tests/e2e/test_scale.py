@@ -343,6 +343,40 @@ def _group_config(s, bucket: str, tmp_path: Path, name: str, extra: str = "") ->
     return p
 
 
+def wait_ops_complete(url: str, seconds: list[dict]) -> None:
+    """Until the merged counts at url have completed the truth's last second."""
+    def as_of():
+        r = requests.get(url + "/v1/ops/concurrency", timeout=30)
+        return r.status_code == 200 and r.json()["as_of"] >= seconds[-1]["at"]
+    wait_for(as_of, timeout=120, what="the merged counts to reach the end of the run")
+
+
+def assert_ops_equal_truth(url: str, seconds: list[dict]) -> float:
+    """/v1/ops/concurrency?at= read from url equals the simulator's truth for
+    every second and every value of every dimension, and the series equals
+    its totals. Returns the milliseconds per at= read."""
+    from test_ops_truth import DIMS
+    mismatches = []
+    t_reads = time.monotonic()
+    for line in seconds:
+        for dim in DIMS:
+            r = requests.get(url + "/v1/ops/concurrency",
+                             params={"at": line["at"], "by": dim, "top": 10**6}, timeout=30)
+            assert r.status_code == 200, r.text
+            got = r.json()
+            groups = {g["key"]: g["viewers"] for g in got["groups"]}
+            if got["as_of"] != line["at"] or got["total"] != line["total"] or groups != line[dim]:
+                mismatches.append((line["at"], dim, line["total"], got["total"]))
+    assert not mismatches, f"{len(mismatches)} (second, dimension) pairs differ: {mismatches[:10]}"
+    ms_per_read = (time.monotonic() - t_reads) * 1000 / (len(seconds) * len(DIMS))
+    r = requests.get(url + "/v1/ops/concurrency/series",
+                     params={"from": seconds[0]["at"], "to": seconds[-1]["at"], "step": 1000},
+                     timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["points"] == [[x["at"], x["total"]] for x in seconds]
+    return ms_per_read
+
+
 def test_two_ops_processes_stay_exact_when_one_is_killed(scale_server, viewpipe_bin, tmp_path,
                                                          monkeypatch):
     """Issue 9's end-to-end test: the simulator against the collector on Kafka,
@@ -383,31 +417,10 @@ def test_two_ops_processes_stay_exact_when_one_is_killed(scale_server, viewpipe_
         seconds = truth_seconds(truth)
         wait_for(lambda: _metric(a.url, owned) == 4, timeout=60, what="a to own all partitions")
         assert _metric(a.url, handovers) >= before + 2  # b's two, from its S3 checkpoints
-
-        def as_of():
-            r = requests.get(a.url + "/v1/ops/concurrency", timeout=30)
-            return r.status_code == 200 and r.json()["as_of"] >= seconds[-1]["at"]
-        wait_for(as_of, timeout=120, what="the merged counts to reach the end of the run")
-        mismatches = []
-        t_reads = time.monotonic()
-        for line in seconds:
-            for dim in DIMS:
-                r = requests.get(a.url + "/v1/ops/concurrency",
-                                 params={"at": line["at"], "by": dim, "top": 10**6}, timeout=30)
-                assert r.status_code == 200, r.text
-                got = r.json()
-                groups = {g["key"]: g["viewers"] for g in got["groups"]}
-                if got["as_of"] != line["at"] or got["total"] != line["total"] or groups != line[dim]:
-                    mismatches.append((line["at"], dim, line["total"], got["total"]))
-        assert not mismatches, f"{len(mismatches)} (second, dimension) pairs differ: {mismatches[:10]}"
+        wait_ops_complete(a.url, seconds)
+        ms_per_read = assert_ops_equal_truth(a.url, seconds)
         print(f"\nops group: kill -9 to exact merged reads again {handover_s:.1f} s; "
-              f"{len(seconds) * len(DIMS)} merged at= reads, "
-              f"{(time.monotonic() - t_reads) * 1000 / (len(seconds) * len(DIMS)):.1f} ms each")
-        r = requests.get(a.url + "/v1/ops/concurrency/series",
-                         params={"from": seconds[0]["at"], "to": seconds[-1]["at"], "step": 1000},
-                         timeout=30)
-        assert r.status_code == 200, r.text
-        assert r.json()["points"] == [[x["at"], x["total"]] for x in seconds]
+              f"{len(seconds) * len(DIMS)} merged at= reads, {ms_per_read:.1f} ms each")
         # live=1: the running second, provisional; once complete, at= agrees.
         live = requests.get(a.url + "/v1/ops/concurrency",
                             params={"live": 1, "by": "country", "top": 10**6}, timeout=30).json()
@@ -440,7 +453,7 @@ def test_two_ops_processes_stay_exact_when_one_is_killed(scale_server, viewpipe_
     assert len(ids) == len(set(ids)) == summary["accepted"]
 
 
-def test_a_second_lake_process_is_refused(scale_server, viewpipe_bin, tmp_path):
+def test_a_second_process_of_a_one_state_path_is_refused(scale_server, viewpipe_bin, tmp_path):
     """Paths that keep one state for all partitions (hot; features on
     RocksDB) run as one process: a second `consume` of one of them exits
     with an error naming the group, instead of splitting the partitions and
