@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <thread>
@@ -14,6 +15,8 @@ namespace {
 
 // The acknowledgements one Append waits for. Each message's opaque points
 // at its Ticket; the delivery report callback (poller thread) fills it in.
+// The count of reports still due is atomic, so a report takes the lock only
+// when it is the last one (or an error), not once per message.
 struct Delivery {
   struct Ticket {
     Delivery* delivery;
@@ -21,22 +24,30 @@ struct Delivery {
   };
   std::mutex mu;
   std::condition_variable cv;
-  size_t pending = 0;
-  rd_kafka_resp_err_t first_error = RD_KAFKA_RESP_ERR_NO_ERROR;
-  std::vector<Offset>* offsets = nullptr;
+  std::atomic<size_t> pending{0};
+  rd_kafka_resp_err_t first_error = RD_KAFKA_RESP_ERR_NO_ERROR;  // under mu
+  std::vector<Offset>* offsets = nullptr;  // each report writes its own index
   std::vector<Ticket> tickets;
+
+  // One report fewer is due; wakes the waiter after the last one.
+  void Done() {
+    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mu);
+      cv.notify_all();
+    }
+  }
 };
 
 void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m, void* /*opaque*/) {
   auto* ticket = static_cast<Delivery::Ticket*>(m->_private);
   Delivery* d = ticket->delivery;
-  std::lock_guard<std::mutex> lock(d->mu);
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    std::lock_guard<std::mutex> lock(d->mu);
     if (d->first_error == RD_KAFKA_RESP_ERR_NO_ERROR) d->first_error = m->err;
   } else if (d->offsets != nullptr) {
     (*d->offsets)[ticket->index] = m->offset;
   }
-  if (--d->pending == 0) d->cv.notify_all();
+  d->Done();
 }
 
 void OnError(rd_kafka_t* /*rk*/, int err, const char* reason, void* /*opaque*/) {
@@ -62,6 +73,16 @@ Result<std::unique_ptr<KafkaLog>> KafkaLog::Open(const KafkaLogOptions& options)
   std::unique_ptr<KafkaLog> log(new KafkaLog(options));
   VP_RETURN_IF_ERROR(log->Connect());
   VP_RETURN_IF_ERROR(log->EnsureTopics());
+  for (const auto& [name, count] : options.topics) {
+    rd_kafka_topic_t* t =
+        rd_kafka_topic_new(log->producer_.get(), log->KafkaTopic(name).c_str(), nullptr);
+    if (t == nullptr) {
+      return Status::InvalidArgument("kafka topic handle " + name + ": " +
+                              rd_kafka_err2str(rd_kafka_last_error()));
+    }
+    log->producer_topics_.emplace(
+        name, ProducerTopic{{t, rd_kafka_topic_destroy}, count});
+  }
   return log;
 }
 
@@ -81,6 +102,10 @@ Status KafkaLog::Connect() {
   props["enable.idempotence"] = "true";
   props["message.timeout.ms"] = std::to_string(options_.delivery_timeout_ms);
   props["linger.ms"] = "1";
+  // Append hands librdkafka the caller's bytes without a copy (it returns
+  // only after every message reported); a request buffer then copies every
+  // payload instead of referencing large ones, so none outlives the call.
+  props["message.copy.max.bytes"] = "1000000000";
   props["client.id"] = "viewpipe-producer";
   auto conf = NewKafkaConf(props);
   if (!conf.ok()) return conf.status();
@@ -201,8 +226,8 @@ std::string KafkaLog::KafkaGroup(std::string_view group) const {
 }
 
 int KafkaLog::Partitions(std::string_view topic) const {
-  auto it = options_.topics.find(std::string(topic));
-  return it == options_.topics.end() ? 0 : it->second;
+  auto it = producer_topics_.find(topic);
+  return it == producer_topics_.end() ? 0 : it->second.partitions;
 }
 
 Status KafkaLog::Append(std::span<const ProduceRecord> records, std::vector<Offset>* offsets) {
@@ -210,42 +235,48 @@ Status KafkaLog::Append(std::span<const ProduceRecord> records, std::vector<Offs
   d.offsets = offsets;
   if (offsets != nullptr) offsets->assign(records.size(), -1);
   d.tickets.resize(records.size());
-  std::vector<PartitionId> parts(records.size());
+  std::vector<std::pair<rd_kafka_topic_t*, PartitionId>> dest(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
     const ProduceRecord& r = records[i];
-    const int n = Partitions(r.topic);
-    if (n == 0) return Status::InvalidArgument("no topic '" + std::string(r.topic) + "'");
-    parts[i] = r.partition >= 0 ? r.partition : PartitionForKey(r.topic, r.key);
-    if (parts[i] >= n) {
-      return Status::InvalidArgument("no partition " + std::string(r.topic) + "/" +
-                                     std::to_string(parts[i]));
+    auto it = producer_topics_.find(r.topic);
+    if (it == producer_topics_.end()) {
+      return Status::InvalidArgument("no topic '" + std::string(r.topic) + "'");
     }
+    const int n = it->second.partitions;
+    const PartitionId p = r.partition >= 0 ? r.partition : HashPartition(r.key, n);
+    if (p >= n) {
+      return Status::InvalidArgument("no partition " + std::string(r.topic) + "/" +
+                                     std::to_string(p));
+    }
+    dest[i] = {it->second.handle.get(), p};
     d.tickets[i] = {&d, i};
   }
+  // Values are not copied (no RD_KAFKA_MSG_F_COPY): the caller's bytes stay
+  // valid until every message of this call has reported, which is when
+  // Append returns. The extra count keeps the waiter asleep until all are
+  // enqueued.
+  d.pending.store(1, std::memory_order_relaxed);
   Status st;
   for (size_t i = 0; i < records.size() && st.ok(); ++i) {
     const ProduceRecord& r = records[i];
-    const std::string topic = KafkaTopic(r.topic);
-    {
-      std::lock_guard<std::mutex> lock(d.mu);
-      ++d.pending;
-    }
+    d.pending.fetch_add(1, std::memory_order_relaxed);
     rd_kafka_resp_err_t e = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(parts[i]),
+        producer_.get(), RD_KAFKA_V_RKT(dest[i].first), RD_KAFKA_V_PARTITION(dest[i].second),
         RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(r.timestamp_ms),
+        RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_TIMESTAMP(r.timestamp_ms),
         RD_KAFKA_V_OPAQUE(&d.tickets[i]), RD_KAFKA_V_END);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      std::lock_guard<std::mutex> lock(d.mu);
-      --d.pending;
-      st = KafkaStatus(e, "kafka produce to " + topic);
+      d.Done();
+      st = KafkaStatus(e, "kafka produce to " + KafkaTopic(r.topic));
     }
   }
+  d.Done();
   // Every enqueued message reports back (at the latest after
-  // message.timeout.ms), and its ticket lives on this stack: wait for all.
+  // message.timeout.ms), and its ticket and bytes live on this stack and the
+  // caller's: wait for all.
   std::unique_lock<std::mutex> lock(d.mu);
-  d.cv.wait(lock, [&d] { return d.pending == 0; });
+  d.cv.wait(lock, [&d] { return d.pending.load(std::memory_order_acquire) == 0; });
   if (st.ok() && d.first_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     st = KafkaStatus(d.first_error, "kafka delivery");
     if (st.code() == Status::Code::kIOError) st = Status::Unavailable(st.message());

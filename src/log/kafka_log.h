@@ -101,8 +101,17 @@ class KafkaLog final : public Log {
   Result<rd_kafka_t*> GroupHandle(const std::string& group) const;
   void PollLoop();
 
+  // A topic's producer handle (looked up once, not by name per message)
+  // and its partition count.
+  struct ProducerTopic {
+    std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> handle;
+    int partitions;
+  };
+
   const KafkaLogOptions options_;
   KafkaHandle producer_;
+  // After producer_: destroyed before it.
+  std::map<std::string, ProducerTopic, std::less<>> producer_topics_;
   std::atomic<bool> stop_{false};
   std::thread poller_;  // serves delivery reports
   mutable std::mutex mu_;
