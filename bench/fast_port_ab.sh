@@ -5,6 +5,8 @@
 # AB_CONNS: the load generator's connections (16). AB_SERVE_ARGS: more `serve` flags for both binaries. AB_SECONDS: the max run's length (8). AB_RATE: an open-loop run at that many events/s
 # for 15 s (after 3 s at the rate) instead of the 8 s max run; prints p50/p99/max from the schedule.
 # AB_ENCODING: gzip sends gzip bodies (a pool of AB_EVENTS, default 8 M, distinct events, pre-compressed before the run) instead of plain JSON. AB_DIR: the data dir (default build/ab.tmp, the repo's disk; /dev/shm/ab.tmp for tmpfs).
+# AB_BACKEND=kafka: the log on a Kafka broker of its own per run (scripts/kafka.sh, like
+# `BACKEND=kafka bench/ingest.sh`). AB_PORT=main: load the main (cpp-httplib) port instead.
 # Prints the server's and the load generator's CPU-s per 1 M events of each run, and the log's
 # stored bytes per event (bench/log_bytes.py: all topics' batches / `viewing` records).
 set -u
@@ -21,11 +23,18 @@ for round in $(seq "$ROUNDS"); do
     # with this run's writes unless they are let through first.
     sync; sleep 3
     P=$(free_port); F=$(free_port)
-    "${BIN[$which]}" serve --data-dir $D --port $P --fast-port $F --paths none --write-key k ${AB_SERVE_ARGS:-} >$D/serve.log 2>&1 &
+    BACKEND_ARGS=()
+    if [[ ${AB_BACKEND:-file} == kafka ]]; then
+      KP=$(free_port)
+      scripts/kafka.sh start $D/kafka $KP >/dev/null
+      printf '[log]\nbackend = "kafka"\nbrokers = "127.0.0.1:%s"\n' "$KP" >$D/scale.toml
+      BACKEND_ARGS=(--config $D/scale.toml)
+    fi
+    "${BIN[$which]}" serve --data-dir $D/vp --port $P --fast-port $F --paths none --write-key k "${BACKEND_ARGS[@]}" ${AB_SERVE_ARGS:-} >$D/serve.log 2>&1 &
     PID=$!
-    for i in $(seq 100); do curl -sf http://127.0.0.1:$P/readyz >/dev/null && break; sleep 0.1; done
+    for i in $(seq 300); do curl -sf http://127.0.0.1:$P/readyz >/dev/null && break; sleep 0.1; done
     if [ -n "${AB_RATE:-}" ]; then MODE="--mode rate --rate $AB_RATE --warmup 3 --duration 15"; else MODE="--mode max --warmup 2 --duration ${AB_SECONDS:-8}"; fi
-    build/release/bench/ingest_load --target 127.0.0.1:$F --key k --batch 500 $MODE --encoding ${AB_ENCODING:-json} ${AB_ENCODING:+--events ${AB_EVENTS:-8000000}} --connections ${AB_CONNS:-16} >$D/load.json 2>$D/load.err &
+    build/release/bench/ingest_load --target 127.0.0.1:$([[ ${AB_PORT:-fast} == main ]] && echo $P || echo $F) --key k --batch 500 $MODE --encoding ${AB_ENCODING:-json} ${AB_ENCODING:+--events ${AB_EVENTS:-8000000}} --connections ${AB_CONNS:-16} >$D/load.json 2>$D/load.err &
     LP=$!
     # CPU is sampled from when the bodies are built (gzip pre-compresses first).
     while kill -0 $LP 2>/dev/null && ! grep -q "built" $D/load.err; do sleep 0.2; done
@@ -36,7 +45,12 @@ for round in $(seq "$ROUNDS"); do
     wait $LP
     FSYNC_SLOW=$(curl -s http://127.0.0.1:$P/metrics | awk -F'[ "]' '/^viewpipe_log_fsync_seconds_bucket\{le="0.050/ {a=$NF} /^viewpipe_log_fsync_seconds_count/ {c=$NF} END {print c-a}')
     kill $PID; wait $PID 2>/dev/null
-    STORED=$(python3 bench/log_bytes.py $D --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["bytes_per_event"]))')
+    if [[ ${AB_BACKEND:-file} == kafka ]]; then
+      scripts/kafka.sh stop $D/kafka >/dev/null
+      STORED="(in Kafka)"
+    else
+      STORED=$(python3 bench/log_bytes.py $D/vp --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["bytes_per_event"]))')
+    fi
     python3 - "$which" "$round" "$D" "$STORED" "$FSYNC_SLOW" <<'PY'
 import json,sys
 d=sys.argv[3]; stored=sys.argv[4]

@@ -16,7 +16,9 @@
 # does by default; `none` measures the collector alone, like the broker).
 # BACKEND (file; "kafka" runs viewpipe's collector on the Kafka log backend,
 # `serve --config`, against a broker of its own, and skips the Kafka peer
-# runs unless KAFKA=1 is given: `BACKEND=kafka bench/ingest.sh`).
+# runs unless KAFKA=1 is given: `BACKEND=kafka bench/ingest.sh`; both side
+# by side: bench/ingest_backends.sh). FIXED_RATE (events/s of both ports'
+# fixed-rate step; default half the main port's maximum).
 # FAST (1; 0 skips it): the same server also listens on its event-loop port
 # (`serve --fast-port`, docs/fast_port.md) and the three viewpipe runs are
 # repeated against that port (fast-plain, fast-gzip, fast-rate), side by
@@ -201,6 +203,7 @@ run_load gzip --mode max --encoding gzip --events "$GZ_EVENTS" --connections "$C
 
 RATE=$(python3 -c "print(int(min(500000, $PLAIN_EPS / 2) // 1000 * 1000))")
 (( RATE >= 1000 )) || RATE=1000
+[[ -n ${FIXED_RATE:-} ]] && RATE=$FIXED_RATE
 log "plain JSON at a fixed $RATE events/s (open loop): $RATE_CONNECTIONS connections, ${RATE_DURATION}s"
 run_load rate --mode rate --rate "$RATE" --encoding json --connections "$RATE_CONNECTIONS" \
   --duration "$RATE_DURATION"
@@ -244,9 +247,11 @@ kill "$VP_PID"
 wait "$VP_PID" 2>/dev/null || true
 VP_PID=""
 sync
-LOG_BYTES=$(du -sb "$DATA/log" 2>/dev/null | cut -f1 || true)
-[[ -n $LOG_BYTES ]] || LOG_BYTES=$(du -sb "$DATA" | cut -f1)
-DATA_BYTES=$(du -sb "$DATA" | cut -f1)
+# (On the Kafka backend with PATHS=none nothing is written locally.)
+dir_bytes() { if [[ -d $1 ]]; then du -sb "$1" | cut -f1; else echo 0; fi; }
+LOG_BYTES=$(dir_bytes "$DATA/log")
+[[ $LOG_BYTES != 0 ]] || LOG_BYTES=$(dir_bytes "$DATA")
+DATA_BYTES=$(dir_bytes "$DATA")
 if [[ $PERF == 1 && -f $WORK/perf.data ]]; then
   perf report -i "$WORK/perf.data" --stdio --no-children -g none --percent-limit 0.5 --sort dso,symbol 2>/dev/null \
     | grep -v '^$' | head -n 120 >"$R/perf.txt" || true
