@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import shutil
 import signal
-import time
 import uuid
 from pathlib import Path
 
 import requests
 
-from conftest import ServerError
 from test_features import (PROFILE_FIELDS, TITLE_FIELDS, assert_same, online, post_all,
                            simulate, wait_caught_up, wait_for)
 from test_features_redis import redis_cli, redis_url  # noqa: F401 (fixture)
@@ -69,15 +67,7 @@ def test_two_features_processes_share_partitions_and_survive_a_kill(
     prefix = f"{name}:"
     cfg = _config(tmp_path, kafka[0], redis_url, name, prefix)
     catalog, events = simulate(viewpipe_bin, tmp_path, seed=31, viewers=150, duration="15m")
-    collector = server("--config", cfg, "--paths", "none", start=False)
-    for attempt in range(3):  # a broker just started may not have elected leaders yet
-        try:
-            collector.start()
-            break
-        except ServerError:
-            if attempt == 2:
-                raise
-            time.sleep(3)
+    collector = server("--config", cfg, "--paths", "none")
     consumers = []
     for n in ("a", "b"):
         d = tmp_path / n

@@ -33,15 +33,14 @@ paths working side by side on shared engines."""
 from __future__ import annotations
 
 import subprocess
-import time
 import uuid
 
 import pyarrow.compute as pc
 import requests
 
-from conftest import ServerError
 from test_features import online
-from test_features_redis import redis_cli, redis_url  # noqa: F401 (fixture)
+from test_features_group import _Reader, _stored_offsets
+from test_features_redis import redis_url  # noqa: F401 (fixture)
 from test_scale import (S3_KEY, _Consumer, _endpoint_of, _metric, assert_ops_equal_truth,
                         end_offsets, kafka, s3, wait_for, wait_ops_complete)  # noqa: F401
 from test_scale_lake_group import _event_ids, _newest_root, _s3fs
@@ -49,14 +48,6 @@ from test_scale_sre_group import _get, _qoe_answers
 
 PATHS = ("ops", "sre", "features", "lake", "hot")
 OWNED = {"ops": 2, "sre": 1, "features": 2, "lake": 2}  # of 4 viewing / 2 qoe partitions each
-
-
-class _Reader:
-    """What test_features.online() needs of a server."""
-
-    def __init__(self, url: str):
-        self.url = url
-        self.http = requests.Session()
 
 
 def _config(tmp_path, brokers: str, endpoint: str, redis: str, bucket: str):
@@ -87,11 +78,6 @@ redis_key_prefix = "{bucket}:"
     return p
 
 
-def _redis_offsets(url: str, prefix: str) -> int:
-    values = redis_cli(url, "HGETALL", prefix + "offsets")
-    return sum(int(v) for v in values[1::2])
-
-
 def _hot_counts(c: _Consumer):
     r = requests.post(c.url + "/v1/query", timeout=60, json={
         "sql": "SELECT count(*), count(DISTINCT event_id) FROM events", "tier": "hot"})
@@ -111,16 +97,7 @@ def test_every_path_as_two_processes_on_kafka_s3_and_redis(
     ref_cfg = tmp_path / "collector.toml"
     ref_cfg.write_text(cfg.read_text().replace(f'group_prefix = "{bucket}."',
                                                f'group_prefix = "{bucket}-ref."'))
-    collector = server("--config", ref_cfg, "--paths", "sre", "--dedup-window-ms", 600000,
-                       start=False)
-    for attempt in range(3):  # a broker just started may not have elected leaders yet
-        try:
-            collector.start()
-            break
-        except ServerError:
-            if attempt == 2:
-                raise
-            time.sleep(3)
+    collector = server("--config", ref_cfg, "--paths", "sre", "--dedup-window-ms", 600000)
 
     procs = {}
     for path in PATHS:
@@ -184,8 +161,8 @@ def test_every_path_as_two_processes_on_kafka_s3_and_redis(
         # features: every record folded once (the fenced offsets), and both
         # processes answer the same merged lookups.
         prefix = f"{bucket}:"
-        wait_for(lambda: _redis_offsets(redis_url, prefix) == accepted, timeout=120,
-                 what=lambda: f"{accepted} records in Redis ({_redis_offsets(redis_url, prefix)})")
+        wait_for(lambda: _stored_offsets(redis_url, prefix) == accepted, timeout=120,
+                 what=lambda: f"{accepted} records in Redis ({_stored_offsets(redis_url, prefix)})")
         lake = _lake_table(fs, root)
         at = pc.max(lake.column("ts")).as_py()
         for kind, col in (("profiles", "profile_id"), ("titles", "title_id")):
