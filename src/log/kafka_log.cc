@@ -16,7 +16,9 @@ namespace {
 // The acknowledgements one Append waits for. Each message's opaque points
 // at its Ticket; the delivery report callback (poller thread) fills it in.
 // The count of reports still due is atomic, so a report takes the lock only
-// when it is the last one (or an error), not once per message.
+// when it may be the last one (or an error), not once per message. The
+// count reaches 0 only under the lock: Append's frame, which holds this,
+// cannot end while the last reporter still uses it.
 struct Delivery {
   struct Ticket {
     Delivery* delivery;
@@ -31,10 +33,12 @@ struct Delivery {
 
   // One report fewer is due; wakes the waiter after the last one.
   void Done() {
-    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mu);
-      cv.notify_all();
+    size_t n = pending.load(std::memory_order_relaxed);
+    while (n > 1) {
+      if (pending.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) return;
     }
+    std::lock_guard<std::mutex> lock(mu);
+    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) cv.notify_all();
   }
 };
 
@@ -78,10 +82,9 @@ Result<std::unique_ptr<KafkaLog>> KafkaLog::Open(const KafkaLogOptions& options)
         rd_kafka_topic_new(log->producer_.get(), log->KafkaTopic(name).c_str(), nullptr);
     if (t == nullptr) {
       return Status::InvalidArgument("kafka topic handle " + name + ": " +
-                              rd_kafka_err2str(rd_kafka_last_error()));
+                                     rd_kafka_err2str(rd_kafka_last_error()));
     }
-    log->producer_topics_.emplace(
-        name, ProducerTopic{{t, rd_kafka_topic_destroy}, count});
+    log->producer_topics_.emplace(name, ProducerTopic{{t, rd_kafka_topic_destroy}, count});
   }
   return log;
 }
