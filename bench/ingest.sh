@@ -177,13 +177,21 @@ run_load() {
   # server's threads over the measured window (after the warmup).
   for _ in $(seq 1 1800); do grep -q built "$R/$name.err" && break; sleep 0.1; done
   python3 bench/proc_cpu.py sample "$VP_PID" "$WARMUP" "$window" >"$R/$name.cpu.json" 2>/dev/null &
-  local cp=$!
+  local cp=$! fp=""
+  # Fixed-rate steps: the fsyncs of each second, to line slow seconds up
+  # with slow fsyncs (bench/fsync_seconds.py).
+  if [[ " $* " == *" --mode rate "* ]]; then
+    python3 bench/fsync_seconds.py "http://127.0.0.1:$VP_PORT/metrics" "$WARMUP" \
+      "$(python3 -c "print(int($dur - $WARMUP))")" "$R/$name.fsec.json" 2>/dev/null &
+    fp=$!
+  fi
   if [[ $PERF == 1 && $name == ${PERF_RUN:-plain} ]]; then
     sleep "$WARMUP"
     perf record -e cpu-clock -F 499 -g -p "$VP_PID" -o "$WORK/perf.data" -- sleep 4 >/dev/null 2>&1 || true
   fi
   wait "$lp" || die "load generator failed ($name): $(cat "$R/$name.err")"
   wait "$cp" || echo '{}' >"$R/$name.cpu.json"
+  [[ -z $fp ]] || wait "$fp" || true
   # The disk's stalls during the step: one fsync of 100+ ms holds back every
   # request in flight (each waits for all the partitions it wrote).
   fs1=$(slow_fsyncs)

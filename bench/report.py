@@ -62,9 +62,21 @@ def step_stalls(d, name):
         return None
     secs = run.get("per_second") or []
     slow = [p for _s, _n, p, _m in secs if p >= 20]
-    return {"rate": run.get("target_rate"), "fsyncs": fs,
-            "seconds": len(secs), "seconds_p99_over_20ms": len(slow),
-            "worst_second_p99_ms": round(max(slow), 1) if slow else None}
+    out = {"rate": run.get("target_rate"), "fsyncs": fs,
+           "seconds": len(secs), "seconds_p99_over_20ms": len(slow),
+           "worst_second_p99_ms": round(max(slow), 1) if slow else None}
+    # Per-second fsyncs (bench/fsync_seconds.py): how many slow seconds had
+    # an fsync of over 20 ms in them or next to them (the two clocks are
+    # aligned to about a second).
+    fsec = load(f"{d}/{name}.fsec.json")
+    if fsec:
+        over = {r["second"] for r in fsec if (r["over_20ms"] or 0) > 0}
+        slow_s = [s for s, _n, p, _m in secs if p >= 20]
+        out["seconds_with_fsync_over_20ms"] = len(over)
+        out["slow_seconds_next_to_a_slow_fsync"] = sum(
+            1 for s in slow_s if over & {s - 1, s, s + 1})
+        out["fsync_seconds"] = fsec
+    return out
 
 
 def print_stalls(name, st):
@@ -75,6 +87,10 @@ def print_stalls(name, st):
     line += f"{st['seconds_p99_over_20ms']} of {st['seconds']} seconds with p99 ≥ 20 ms"
     if st["worst_second_p99_ms"] is not None:
         line += f" (worst {st['worst_second_p99_ms']:.0f} ms)"
+    if "seconds_with_fsync_over_20ms" in st:
+        line += (f"; {st['seconds_with_fsync_over_20ms']} seconds had an fsync over 20 ms, "
+                 f"and {st['slow_seconds_next_to_a_slow_fsync']} of the slow seconds were at "
+                 "or next to one")
     print(line)
 
 
