@@ -12,6 +12,8 @@
 #                                       wait until it accepts connections, print its pid.
 #                                       Extra KEY=VALUE pairs go into server.properties.
 #   scripts/kafka.sh stop DIR           stop the broker started on DIR
+#   scripts/kafka.sh restart DIR        start DIR's broker again on its storage
+#                                       (after stop, or a kill -9), same port
 #   scripts/kafka.sh run CLASS ARGS...  run a Kafka class (tools) on the same classpath
 #   scripts/kafka.sh classpath          print the classpath
 #
@@ -153,6 +155,15 @@ cmd_start() {
     kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
     >"$dir/format.log" 2>&1 \
     || { cat "$dir/format.log" >&2; die "storage format failed"; }
+  launch "$dir" "$port"
+}
+
+# launch DIR PORT: runs the broker of DIR's server.properties and storage in
+# the background, waits until it serves, prints its pid.
+launch() {
+  local dir=$1 port=$2
+  # A restart's wait below must see this run's "started", not the last one's.
+  [[ -f $dir/broker.log ]] && mv "$dir/broker.log" "$dir/broker.log.1"
   # setsid: the broker survives the caller's shell and gets its own process group.
   setsid "${exec_java[@]}" -Dlog4j2.configurationFile="$dir/log4j2.properties" \
     kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 </dev/null &
@@ -172,6 +183,17 @@ cmd_start() {
   done
   kill -0 "$pid" 2>/dev/null || die "broker exited"
   echo "$pid"
+}
+
+cmd_restart() {
+  local dir=${1:?usage: restart DIR} port
+  [[ -f $dir/server.properties ]] || die "no broker storage in $dir (start one first)"
+  [[ -f $dir/kafka.pid ]] && kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null \
+    && die "the broker of $dir is still running (pid $(cat "$dir/kafka.pid"))"
+  dir=$(cd "$dir" && pwd)
+  port=$(sed -n 's|^advertised.listeners=PLAINTEXT://127.0.0.1:||p' "$dir/server.properties")
+  java_cmd
+  launch "$dir" "$port"
 }
 
 cmd_stop() {
@@ -201,6 +223,7 @@ case "${1:-}" in
   install) cmd_install ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
+  restart) shift; cmd_restart "$@" ;;
   run)
     shift
     [[ -f $KDIR/tools-log4j2.properties ]] || { mkdir -p "$KDIR"; printf 'status = warn\nappender.err.type = Console\nappender.err.name = err\nappender.err.target = SYSTEM_ERR\nappender.err.layout.type = PatternLayout\nappender.err.layout.pattern = [%%d] %%p %%m (%%c)%%n\nrootLogger.level = warn\nrootLogger.appenderRef.err.ref = err\n' >"$KDIR/tools-log4j2.properties"; }

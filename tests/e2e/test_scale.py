@@ -225,6 +225,67 @@ def test_broker_down_is_503_and_traffic_resumes(scale_server, kafka):
     assert sorted(ids) == sorted(e["event_id"] for e in sent)  # each exactly once
 
 
+def test_broker_killed_and_restarted_loses_no_acknowledged_event(server, s3, tmp_path,
+                                                                   monkeypatch):
+    """The broker crashes (kill -9) mid-run and comes back on its storage:
+    meanwhile the collector answers 503 + Retry-After, never 200; after the
+    restart the player's retry lands, traffic resumes, and every acknowledged
+    event is in the lake once. On a broker of its own, so the shared one
+    stays up for the other tests."""
+    d, port = tmp_path / "kafka-crash", free_port()
+    r = subprocess.run([str(REPO / "scripts/kafka.sh"), "start", str(d), str(port)],
+                       capture_output=True, text=True, timeout=180)
+    if r.returncode != 0:
+        _loud_skip("a Kafka broker", r.stderr[-2000:])
+    try:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_KEY)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_KEY)
+        bucket = "vp-" + uuid.uuid4().hex[:12]
+        cfg = write_config(tmp_path, f"127.0.0.1:{port}", s3, bucket)
+        s = server("--config", cfg, "--lake-roll-ms", 300, "--dedup-window-ms", 600000)
+        rng = random.Random(17)
+        first = make_session_events(rng, n=50, start_ts=now_ms() - 600_000)
+        post_all(s, first)
+
+        pid = int((d / "kafka.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        # Gone once its port is closed (a zombie keeps its pid, not its sockets).
+        wait_for(lambda: not _port_open(port), timeout=30, what="the killed broker's port to close")
+        (d / "kafka.pid").unlink()
+        down = make_session_events(rng, n=20, start_ts=now_ms() - 300_000)
+        r = s.post(down)
+        assert r.status_code == 503, r.text
+        assert int(r.headers["Retry-After"]) > 0
+
+        r = subprocess.run([str(REPO / "scripts/kafka.sh"), "restart", str(d)],
+                           capture_output=True, text=True, timeout=180)
+        assert r.returncode == 0, r.stderr[-2000:]
+        wait_for(lambda: s.post(down).status_code == 200, timeout=90,
+                 what="the collector to take the refused batch once the broker is back")
+        later = make_session_events(rng, n=30, start_ts=now_ms() - 100_000)
+        post_all(s, later)
+        sent = first + down + later
+        # The restarted broker kept its log (a refused batch may have landed
+        # in part before its retry: duplicates are dropped downstream).
+        assert sum(end_offsets(f"127.0.0.1:{port}", bucket + ".viewing").values()) >= len(sent)
+        seen = []
+        wait_for(lambda: seen.append(query_count(s)) or seen[-1] == len(sent), timeout=120,
+                 what=lambda: f"{len(sent)} events once in the lake (saw {seen[-5:]})")
+        s.stop()
+        ids = read_s3_lake(_endpoint_of(s), bucket).column("event_id").to_pylist()
+        assert sorted(ids) == sorted(e["event_id"] for e in sent)  # each exactly once
+    finally:
+        subprocess.run([str(REPO / "scripts/kafka.sh"), "stop", str(d)], timeout=60)
+
+
+def _port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
 def test_consume_runs_the_ops_path_as_its_own_process(scale_server, viewpipe_bin, tmp_path):
     """`viewpipe consume --path ops` on the same topics (its own consumer group)
     counts what the ops path inside `serve` counts, and after kill -9 and a
