@@ -41,8 +41,9 @@ import requests
 from test_features import online
 from test_features_group import _Reader, _stored_offsets
 from test_features_redis import redis_url  # noqa: F401 (fixture)
-from test_scale import (S3_KEY, _Consumer, _endpoint_of, _metric, assert_ops_equal_truth,
-                        end_offsets, kafka, s3, wait_for, wait_ops_complete)  # noqa: F401
+from test_scale import (S3_KEY, _Consumer, _endpoint_of, _metric, _ready, assert_ops_equal_truth,
+                        end_offsets, kafka, read_s3_lake, s3, wait_for,  # noqa: F401
+                        wait_ops_complete)
 from test_scale_lake_group import _event_ids, _newest_root, _s3fs
 from test_scale_sre_group import _get, _qoe_answers
 
@@ -110,7 +111,7 @@ def test_every_path_as_two_processes_on_kafka_s3_and_redis(
     sim = None
     try:
         for (path, n), c in procs.items():
-            wait_for(lambda: _ready(c) or c.proc.poll() is not None, timeout=120,
+            wait_for(lambda: _ready(c.port) or c.proc.poll() is not None, timeout=120,
                      what=f"consume --path {path} ({n}) ready")
             assert c.proc.poll() is None, c.log.read_text()[-3000:]
         for path, want in OWNED.items():
@@ -163,7 +164,7 @@ def test_every_path_as_two_processes_on_kafka_s3_and_redis(
         prefix = f"{bucket}:"
         wait_for(lambda: _stored_offsets(redis_url, prefix) == accepted, timeout=120,
                  what=lambda: f"{accepted} records in Redis ({_stored_offsets(redis_url, prefix)})")
-        lake = _lake_table(fs, root)
+        lake = read_s3_lake(_endpoint_of(collector), bucket)
         at = pc.max(lake.column("ts")).as_py()
         for kind, col in (("profiles", "profile_id"), ("titles", "title_id")):
             some = sorted(set(lake.column(col).to_pylist()))[:200]
@@ -211,15 +212,3 @@ def test_every_path_as_two_processes_on_kafka_s3_and_redis(
         for c in procs.values():
             c.kill()
 
-
-def _ready(c: _Consumer) -> bool:
-    try:
-        return requests.get(c.url + "/readyz", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def _lake_table(fs, root: str):
-    import pyarrow.dataset as ds
-    return ds.dataset(f"{root}/events", filesystem=fs, format="parquet",
-                      partitioning="hive").to_table(columns=["ts", "profile_id", "title_id"])
