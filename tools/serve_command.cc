@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "event/parser.h"
 #include "tools/commands.h"
 #include "tools/pipeline_server.h"
 #include "tools/scale_config.h"
@@ -25,7 +26,8 @@ int RunServe(ServerConfig config) {
     spdlog::error("cannot start: {}", st.ToString());
     return 1;
   }
-  spdlog::info("viewpipe listening on {} (data in {})", server.url(), config.data_dir);
+  spdlog::info("viewpipe listening on {} (data in {}; JSON parsing for {})", server.url(),
+               config.data_dir, JsonParserKernel());
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {}: stopping", sig);

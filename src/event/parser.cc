@@ -51,6 +51,12 @@ char* PaddedCopy(std::string_view body, ThreadState* state) {
 
 static_assert(kBodyPaddingBytes == simdjson::SIMDJSON_PADDING);
 
+#define VP_STRINGIFY_INNER(x) #x
+#define VP_STRINGIFY(x) VP_STRINGIFY_INNER(x)
+constexpr std::string_view kJsonKernel = VP_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION);
+#undef VP_STRINGIFY
+#undef VP_STRINGIFY_INNER
+
 Status NotJson(error_code e) {
   return Status::InvalidArgument(std::string("body is not valid JSON: ") +
                                  simdjson::error_message(e));
@@ -349,5 +355,7 @@ Result<ParsedBatch> ParseBatch(std::string_view body, BodyFormat format, int64_t
   return format == BodyFormat::kJson ? ParseJson(req, received_at_ms)
                                      : ParseNdjson(req, received_at_ms);
 }
+
+std::string_view JsonParserKernel() { return kJsonKernel; }
 
 }  // namespace viewpipe

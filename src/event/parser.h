@@ -75,6 +75,11 @@ Result<ParsedBatch> ParseBatch(std::string_view body, BodyFormat format, int64_t
                                const ParseLimits& limits,
                                BodyPadding padding = BodyPadding::kNone);
 
+// The instruction set simdjson's On Demand parser was compiled for in
+// ParseBatch: "icelake", "haswell", "westmere" or "fallback" (scalar),
+// decided by CMake's VP_JSON_ARCH.
+std::string_view JsonParserKernel();
+
 // Parses an RFC 3339 timestamp ("2026-11-29T06:12:47.123Z", offsets allowed)
 // into ms since epoch.
 Result<int64_t> ParseRfc3339(std::string_view s);

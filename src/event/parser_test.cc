@@ -31,6 +31,12 @@ std::string EventOfSize(size_t bytes) {
   return e;
 }
 
+// VP_JSON_ARCH's flags reach the parser's own code (without them On Demand
+// runs simdjson's scalar fallback whatever the CPU).
+TEST(ParseBatchTest, OnDemandIsCompiledForTheConfiguredInstructionSet) {
+  EXPECT_EQ(JsonParserKernel(), VP_JSON_KERNEL_EXPECTED);
+}
+
 TEST(ParseBatchTest, JsonAndNdjsonAgree) {
   std::vector<std::string> events = {ValidEvent(1), "{\"event_id\":\"bad\"}", ValidEvent(2)};
   auto json = Parse(JsonBody(events), BodyFormat::kJson);
