@@ -43,7 +43,7 @@ for round in $(seq "$ROUNDS"); do
     python3 bench/proc_cpu.py sample $PID 2 6 >$D/cpu.json 2>/dev/null
     wait $LC
     wait $LP
-    FSYNC_SLOW=$(curl -s http://127.0.0.1:$P/metrics | awk -F'[ "]' '/^viewpipe_log_fsync_seconds_bucket\{le="0.050/ {a=$NF} /^viewpipe_log_fsync_seconds_count/ {c=$NF} END {print c-a}')
+    FSYNC_SLOW=$(curl -s http://127.0.0.1:$P/metrics | awk -F'[ "]' '/^viewpipe_log_fsync_seconds_bucket\{le="0.05"/ {a=$NF} /^viewpipe_log_fsync_seconds_count/ {c=$NF} END {print c-a}')
     kill $PID; wait $PID 2>/dev/null
     if [[ ${AB_BACKEND:-file} == kafka ]]; then
       scripts/kafka.sh stop $D/kafka >/dev/null

@@ -21,7 +21,7 @@ def counts(url):
     for line in text.splitlines():
         if line.startswith('viewpipe_log_fsync_seconds_bucket{le="0.02"'):
             le20 = float(line.split()[-1])
-        elif line.startswith('viewpipe_log_fsync_seconds_bucket{le="0.05'):
+        elif line.startswith('viewpipe_log_fsync_seconds_bucket{le="0.05"'):
             le50 = float(line.split()[-1])
         elif line.startswith("viewpipe_log_fsync_seconds_count"):
             total = float(line.split()[-1])

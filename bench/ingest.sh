@@ -153,8 +153,8 @@ start_server
 # (from /metrics), as "total over50 over100".
 slow_fsyncs() {
   curl -fs "http://127.0.0.1:$VP_PORT/metrics" | awk -F'[ "]' '
-    /^viewpipe_log_fsync_seconds_bucket\{le="0.05/ {a=$NF}
-    /^viewpipe_log_fsync_seconds_bucket\{le="0.10/ {b=$NF}
+    /^viewpipe_log_fsync_seconds_bucket\{le="0.05"/ {a=$NF}
+    /^viewpipe_log_fsync_seconds_bucket\{le="0.1"/ {b=$NF}
     /^viewpipe_log_fsync_seconds_count/ {c=$NF}
     END {print c+0, c-a, c-b}' || echo "0 0 0"
 }

@@ -1,6 +1,7 @@
 #include "common/metrics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -104,11 +105,18 @@ void MetricsRegistry::AddSampler(const std::string& name, const std::string& hel
 }
 
 namespace {
+// The shortest digits that read back as exactly v (0.05, not %.17g's
+// 0.050000000000000003), without an exponent in the range metrics live in
+// (0.0005 and 1000000, not 5e-04 and 1e+06).
 std::string Num(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(v)) return "NaN";
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
-  return buf;
+  const double mag = std::fabs(v);
+  const auto format = mag == 0 || (mag >= 1e-6 && mag < 1e15) ? std::chars_format::fixed
+                                                               : std::chars_format::scientific;
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, format);
+  return std::string(buf, ec == std::errc() ? end : buf);
 }
 // Inserts an extra label into an already rendered label string.
 std::string WithLabel(const std::string& rendered, const std::string& extra) {

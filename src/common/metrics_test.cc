@@ -37,14 +37,35 @@ TEST(MetricsTest, HistogramBucketsAreCumulative) {
   h->Observe(5);
   std::string out = reg.RenderPrometheus();
   EXPECT_TRUE(Contains(out, "# TYPE vp_latency_seconds histogram\n"));
-  EXPECT_TRUE(Contains(out, "vp_latency_seconds_bucket{op=\"x\",le=\"0.10000000000000001\"} 1\n"))
+  EXPECT_TRUE(Contains(out, "vp_latency_seconds_bucket{op=\"x\",le=\"0.1\"} 1\n"))
       << out;
   EXPECT_TRUE(Contains(out, "vp_latency_seconds_bucket{op=\"x\",le=\"1\"} 3\n"));
   EXPECT_TRUE(Contains(out, "vp_latency_seconds_bucket{op=\"x\",le=\"+Inf\"} 4\n"));
-  EXPECT_TRUE(Contains(out, "vp_latency_seconds_sum{op=\"x\"} 6.0499999999999998\n")) << out;
+  EXPECT_TRUE(Contains(out, "vp_latency_seconds_sum{op=\"x\"} 6.05\n")) << out;
   EXPECT_TRUE(Contains(out, "vp_latency_seconds_count{op=\"x\"} 4\n"));
   EXPECT_EQ(h->Quantile(0.5), 1);
   EXPECT_EQ(h->Quantile(0.25), 0.1);
+}
+
+TEST(MetricsTest, NumbersAreTheShortestTextThatReadsBackExactly) {
+  MetricsRegistry reg;
+  reg.GetHistogram("vp_fsync_seconds", "Fsync.", {0.02, 0.05})->Observe(0.03);
+  reg.GetGauge("vp_sum", "A sum.")->Set(0.1 + 0.2);
+  reg.GetGauge("vp_nan", "Not a number.")->Set(std::nan(""));
+  reg.GetGauge("vp_bytes", "Bytes.")->Set(1e6);
+  reg.GetGauge("vp_small", "Small.")->Set(0.0005);
+  reg.GetGauge("vp_tiny", "Tiny.")->Set(2.5e-9);
+  reg.GetGauge("vp_huge", "Huge.")->Set(-3e20);
+  std::string out = reg.RenderPrometheus();
+  EXPECT_TRUE(Contains(out, "vp_fsync_seconds_bucket{le=\"0.05\"} 1\n")) << out;
+  EXPECT_TRUE(Contains(out, "vp_fsync_seconds_sum 0.03\n")) << out;
+  // 0.1 + 0.2 is not the double nearest 0.3: all the digits it needs.
+  EXPECT_TRUE(Contains(out, "vp_sum 0.30000000000000004\n")) << out;
+  EXPECT_TRUE(Contains(out, "vp_nan NaN\n")) << out;
+  EXPECT_TRUE(Contains(out, "vp_bytes 1000000\n")) << out;
+  EXPECT_TRUE(Contains(out, "vp_small 0.0005\n")) << out;
+  EXPECT_TRUE(Contains(out, "vp_tiny 2.5e-09\n")) << out;
+  EXPECT_TRUE(Contains(out, "vp_huge -3e+20\n")) << out;
 }
 
 TEST(MetricsTest, HistogramWithoutLabels) {
