@@ -185,6 +185,45 @@ TEST(CodecTest, IsCompactUuid) {
   EXPECT_FALSE(IsCompactUuid(""));
 }
 
+// The rule spelled out one character at a time, to check the word-at-a-time
+// parser against.
+bool IsCompactUuidReference(std::string_view id) {
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    const bool hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+    const char c = id[i];
+    if (hyphen ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+TEST(CodecTest, EveryOneCharacterChangeOfAUuidIsJudgedAndPackedRight) {
+  // Every byte value at every position of UUIDs that use each digit and
+  // letter (and the values either side of each range: '/', ':', '`', 'g',
+  // 'A'-'F', bytes >= 0x80) in every word of the parser.
+  for (std::string_view base : {kUuid1, kUuid2, std::string_view("01234567-89ab-cdef-0123-456789abcdef"),
+                                std::string_view("fedcba98-7654-3210-fedc-ba9876543210")}) {
+    for (size_t at = 0; at < base.size(); ++at) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string id(base);
+        id[at] = static_cast<char>(byte);
+        const bool compact = IsCompactUuidReference(id);
+        ASSERT_EQ(IsCompactUuid(id), compact) << "byte " << byte << " at " << at;
+        if (!compact) continue;
+        EventView e = WithUuids();
+        e.event_id = id;
+        std::string bytes;
+        EncodedKeyOffsets offsets;
+        EncodeEvent(e, &bytes, &offsets);
+        ASSERT_TRUE(offsets.compact_event_id);
+        EventView out;
+        ASSERT_TRUE(Decode(bytes, &out).ok());
+        ASSERT_EQ(out.event_id, id) << "byte " << byte << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(CodecTest, UuidIdsTakeSixteenBytesAndDecodeToTheirText) {
   const EventView in = WithUuids();
   EventView text = in;  // the same ids in upper case: kept as text
