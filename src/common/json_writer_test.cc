@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <string>
 
 namespace viewpipe {
 namespace {
@@ -33,6 +34,28 @@ TEST(JsonWriterTest, StringsKeepValidUtf8AndReplaceInvalidBytes) {
   EXPECT_EQ(Str("a\xff" "b"), "\"a\xEF\xBF\xBD" "b\"");
   EXPECT_EQ(Str("\xc3"), "\"\xEF\xBF\xBD\"");                     // truncated sequence
   EXPECT_EQ(Str("\xed\xa0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // surrogate
+}
+
+std::string Double(double v) {
+  std::string out = "x";
+  AppendJsonDouble(&out, v);
+  return out;
+}
+
+TEST(JsonWriterTest, DoublesAreTheShortestNumberThatReadsBackExactly) {
+  EXPECT_EQ(Double(0.6), "x0.6");
+  EXPECT_EQ(Double(0.1 + 0.2), "x0.30000000000000004");  // not the double nearest 0.3
+  EXPECT_EQ(Double(2), "x2");
+  EXPECT_EQ(Double(-1.5), "x-1.5");
+  EXPECT_EQ(Double(1e21), "x1e+21");
+  EXPECT_EQ(Double(std::numeric_limits<double>::denorm_min()), "x5e-324");
+  EXPECT_EQ(Double(std::numeric_limits<double>::max()), "x1.7976931348623157e+308");
+  EXPECT_EQ(Double(std::numeric_limits<double>::quiet_NaN()), "xnull");
+  EXPECT_EQ(Double(-std::numeric_limits<double>::infinity()), "xnull");
+  for (double v : {0.1, 1.0 / 3, 123456.789, 1e-7, 6.02214076e23}) {
+    const std::string text = Double(v).substr(1);
+    EXPECT_EQ(std::stod(text), v) << text;
+  }
 }
 
 TEST(JsonWriterTest, IntsAppendTheirDecimalDigits) {
