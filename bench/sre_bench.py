@@ -106,6 +106,17 @@ def run_sim(args, srv, scen_path, duration_s, start_ms, truth, realtime=False):
     return json.loads(r.stdout.decode().strip().splitlines()[-1]), time.monotonic() - t0
 
 
+def cdn_viewers(truth_path, seconds) -> dict:
+    """{second's start ms: {cdn: concurrent viewers}} from the simulator's
+    truth file, for the given seconds."""
+    wanted, out = set(seconds), {}
+    for line in open(truth_path):
+        if line.startswith('{"at":') and int(line[6:line.index(",")]) in wanted:
+            d = json.loads(line)
+            out[d["at"]] = d.get("cdn", {})
+    return out
+
+
 def wait_closed(srv, end_ms, timeout=900):
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
@@ -127,6 +138,7 @@ def outage_run(args, work):
     wait_closed(srv, summary["end"])
     alerts = json.loads(get(srv.base + "/v1/sre/alerts?state=all"))["alerts"]
     outages = [json.loads(l)["outage"] for l in open(truth) if l.startswith('{"outage"')]
+    viewers = cdn_viewers(truth, [o["start"] - 1000 for o in outages])
     delays, missed, false_alerts = [], [], []
     used = set()
     for o in outages:
@@ -144,7 +156,10 @@ def outage_run(args, work):
                        # time: the latency itself when the simulator runs at
                        # speed 1 (--realtime), meaningless when time-compressed.
                        "wall_latency_s": (min(a["detected_at"] for a in hits) - o["start"]) / 1000,
-                       "started_at_error_s": (first["started_at"] - o["start"]) / 1000})
+                       "started_at_error_s": (first["started_at"] - o["start"]) / 1000,
+                       # The evidence's volume: the outage CDN's concurrent
+                       # viewers in the second before it began (truth).
+                       "cdn_viewers": viewers.get(o["start"] - 1000, {}).get(o["cdn"])})
     for a in alerts:
         if a["kind"] != "qoe" or a["id"] in used:
             continue
@@ -272,6 +287,12 @@ def summarize(args, res) -> dict:
         for kind in args.kinds.split(","):
             out[f"wall_latency_s_{kind}"] = quantiles(
                 [x["wall_latency_s"] for x in o["delays"] if x["kind"] == kind])
+    # The slowest detections with the size of their CDN's audience: thin
+    # groups need longer to show a significant change (bench/README.md, SRE).
+    key = "wall_latency_s" if args.realtime else "delay_s"
+    out["slowest"] = [{"cdn": x["cdn"], "kind": x["kind"], key: round(x[key], 2),
+                       "cdn_viewers": x.get("cdn_viewers")}
+                      for x in sorted(o["delays"], key=lambda x: -x[key])[:4]]
     if "replay" in o:
         out["restart_x_real_time"] = o["replay"]["x_real_time"]
         out["restart_events_per_s"] = o["replay"]["events_per_s"]
