@@ -134,6 +134,18 @@ def read_s3_lake(endpoint: str, bucket: str):
                       partitioning="hive").to_table()
 
 
+def all_threads_stopped(pid: int) -> bool:
+    """Whether every thread of process pid is stopped (state T)."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:  # a thread that exited
+            continue
+        states.append(stat[stat.rindex(")") + 2])
+    return bool(states) and all(st == "T" for st in states)
+
+
 def post_all(s, events, chunk=200):
     for i in range(0, len(events), chunk):
         r = s.post(events[i:i + chunk])
@@ -199,6 +211,10 @@ def test_broker_down_is_503_and_traffic_resumes(scale_server, kafka):
 
     os.kill(pid, signal.SIGSTOP)  # the broker stops answering (a hung or cut-off broker)
     try:
+        # A thread stops when it next enters the kernel: on a loaded VM one
+        # that is running may go on for a while. Post only once every thread
+        # of the broker is stopped, so that what answers is not the broker.
+        wait_for(lambda: all_threads_stopped(pid), timeout=10, what="the broker's threads to stop")
         down = make_session_events(rng, n=20, start_ts=now_ms() - 300_000)
         t0 = time.monotonic()
         r = s.post(down)
