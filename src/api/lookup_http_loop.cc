@@ -114,10 +114,6 @@ void LookupHttpServer::Loop::Run() {
     const int timeout_ms = static_cast<int>(std::max<int64_t>(0, wait.count()));
     const int n = ::epoll_wait(epoll_fd_, events, 128, timeout_ms);
     now_ = std::chrono::steady_clock::now();
-    if (now_ >= next_sweep_) {
-      Sweep();
-      next_sweep_ = now_ + sweep_every_;
-    }
     for (int i = 0; i < n; ++i) {
       void* tag = events[i].data.ptr;
       if (tag == &wake_tag_) {
@@ -127,6 +123,12 @@ void LookupHttpServer::Loop::Run() {
       } else {
         Serve(static_cast<Connection*>(tag), events[i].events);
       }
+    }
+    // After the batch, never before it: the sweep frees the connections it
+    // closes, and the batch may hold events of theirs (a use after free).
+    if (now_ >= next_sweep_) {
+      Sweep();
+      next_sweep_ = now_ + sweep_every_;
     }
   }
 }
