@@ -315,6 +315,15 @@ for r in steps:
           f"{r['p99_ms']:>6.2f}ms {r['errors']:>5} {r['server_us']:>7.1f} {r['loop_us']:>6.1f} "
           f"{r['client_us']:>7.1f} {r.get('loop_wait_us', 0):>9.1f} "
           f"{r.get('client_wait_ms_s', 0):>7.1f} {r['load'][0]:>5.1f}-{r['load'][1]:<5.1f}")
+stalled = [r for r in steps if "tool_stalls_ms" in r]
+if stalled:
+    print("oha's own stalls (its result buffer doubling at the 2^k-th result, bench/features_step.py "
+          "oha_stalls): the largest, and the requests over 2 ms due in their episodes")
+    for r in stalled:
+        worst = max(r["tool_stalls_ms"].items(), key=lambda kv: kv[1], default=("-", 0))
+        print(f"  {r['name'] + ' @' + str(r['target_rate']) + '/s':28} largest {worst[1]:6.1f} ms "
+              f"(at {worst[0]}); over 2 ms: {r['slow_requests']} requests, "
+              f"{r['slow_in_tool_stalls']} of them in oha's stalls")
 f = fresh
 if hits + misses:
     print(f"lookup cache: {hits:.0f} hits, {misses:.0f} misses ({100 * hits / (hits + misses):.1f} % hits)")

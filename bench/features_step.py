@@ -34,7 +34,9 @@ keep-alive connections, one URL) with JSON output; oha (a Rust crate on
 tokio/hyper: requests scheduled at the fixed rate and their latency counted
 from the scheduled time, --latency-correction, so a stalled connection does
 not hide the requests that queue behind it; ids drawn at random from the
-URL's regex) with JSON output, after an unmeasured warm-up run.
+URL's regex) with JSON output, after an unmeasured warm-up run; for oha
+also the tool's own stalls (oha_stalls below: tool_stalls_ms,
+slow_in_tool_stalls), from its per-request records.
 """
 
 import argparse
@@ -44,6 +46,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import sched_stat
@@ -84,15 +87,34 @@ def loadavg():
 
 TOOL_WAIT = []  # (cpu_ns, wait_ns, slices) of each tool process run by run_tool
 RT_PRIO = [0]  # > 0: run the tool with SCHED_FIFO at this priority (chrt -f)
+CUT = []  # (monotonic time, the tool's CPU seconds) when its stderr showed cut_at
 
 
-def run_tool(cmd):
-    """subprocess.run(cmd, check=True).stdout, sampling the tool's run-queue wait."""
+def run_tool(cmd, cut_at=None):
+    """subprocess.run(cmd, check=True).stdout, sampling the tool's run-queue wait.
+
+    cut_at: a line the tool writes to stderr once its measurement is over
+    (oha's "Storing results"); the time and the tool's CPU then go to CUT,
+    so what it does afterwards counts neither as load time nor load CPU."""
     if RT_PRIO[0] > 0:
         cmd = ["chrt", "-f", str(RT_PRIO[0]), *cmd]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
+                         stderr=subprocess.PIPE if cut_at else None)
     sampler = sched_stat.Sampler(p.pid)
-    out = p.communicate()[0]
+
+    def watch_stderr():
+        for line in p.stderr:
+            if cut_at in line and not CUT:
+                CUT.append((time.monotonic(), proc_cpu(p.pid)))
+            sys.stderr.write(line)
+
+    watcher = threading.Thread(target=watch_stderr, daemon=True) if cut_at else None
+    if watcher:
+        watcher.start()
+    out = p.stdout.read()
+    p.wait()
+    if watcher:
+        watcher.join()
     TOOL_WAIT.append(sampler.stop())
     if p.returncode != 0:
         raise subprocess.CalledProcessError(p.returncode, cmd, out)
@@ -134,13 +156,67 @@ def run_bombardier(binary, rate, seconds, url, connections):
             "max_ms": lat["max"] / 1e3}
 
 
-def run_oha(binary, rate, seconds, url, connections, threads=None):
+def oha_stalls(db_path, slow_ms=2.0):
+    """The load tool's own stalls, from its per-request records (--db-url).
+
+    oha (1.16) keeps every result in an unbounded channel until the run
+    ends; the channel's buffer doubles, under the channel's lock, when the
+    2^k-th result arrives, copying all of them (~130 bytes each: 34 MB at
+    2^18). Every request that completes meanwhile waits, and requests due
+    meanwhile queue. Reported, for each doubling from 2^14 on: the gap
+    between two completions next to it (the stall, as the client saw it),
+    and how many requests over slow_ms were due in its episode (below). The
+    headline p99 stays oha's own; these say how much of its tail is oha's."""
+    import sqlite3
+    con = sqlite3.connect(db_path)
+    rows = con.execute("SELECT start_latency_correction, end FROM oha "
+                       "WHERE start_latency_correction IS NOT NULL").fetchall()
+    con.close()
+    if not rows:
+        return {}
+    ends = sorted(e for _, e in rows)
+    stalls = []  # (k, start, end) of the largest completion gap near the 2^k-th
+    k = 14
+    while 2 ** k + 8 < len(ends):
+        i = max(range(2 ** k - 8, 2 ** k + 8), key=lambda j: ends[j + 1] - ends[j])
+        stalls.append((k, ends[i], ends[i + 1]))
+        k += 1
+    # A stall's episode: from slow_ms before it, the 1 ms slices of due
+    # time while most of their requests are slow (or none were due: oha's
+    # timer waits out the stall too, and stamps the requests it owed with
+    # the time it resumed, so they show as the backlog behind it).
+    slices = {}
+    for due, end in rows:
+        slices.setdefault(int(due * 1e3), []).append((end - due) * 1e3)
+    episode = set()
+    for _, s0, s1 in stalls:
+        ms = int(s0 * 1e3 - slow_ms)
+        while ms <= int(s1 * 1e3) or (sum(1 for x in slices.get(ms, ()) if x > slow_ms) * 2
+                                       > len(slices.get(ms, ())) or ms not in slices):
+            episode.add(ms)
+            ms += 1
+            if ms > int(ends[-1] * 1e3):
+                break
+    slow = [(due, end) for due, end in rows if (end - due) * 1e3 > slow_ms]
+    in_stall = sum(1 for due, _ in slow if int(due * 1e3) in episode)
+    gaps = sorted(((ends[j + 1] - ends[j]) * 1e3 for j in range(len(ends) - 1)), reverse=True)
+    return {"tool_stalls_ms": {f"2^{k}": round((s1 - s0) * 1e3, 2) for k, s0, s1 in stalls},
+            "largest_gaps_ms": [round(g, 2) for g in gaps[:5]],
+            "slow_requests": len(slow), "slow_in_tool_stalls": in_stall,
+            "tool_stall_episodes_ms": len(episode)}
+
+
+def run_oha(binary, rate, seconds, url, connections, threads=None, stalls=False):
     cmd = [binary, "-z", f"{seconds}s", "-q", str(rate), "-c", str(connections),
            "--latency-correction", "--no-tui", "--output-format", "json",
            "--rand-regex-url", "-t", "10s"]
     if threads:
         cmd += ["--worker-threads", str(threads)]
-    out = run_tool(cmd + [url])
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "oha.db")
+        out = run_tool(cmd + (["--db-url", db] if stalls else []) + [url],
+                       cut_at="Storing results" if stalls else None)
+        extra = oha_stalls(db) if stalls else {}
     rep = json.loads(out)
     codes = rep.get("statusCodeDistribution") or {}
     errors = sum((rep.get("errorDistribution") or {}).values())
@@ -149,7 +225,7 @@ def run_oha(binary, rate, seconds, url, connections, threads=None):
     return {"requests": n, "seconds": summ["total"], "target_rate": rate,
             "rps": n / summ["total"], "errors": n - int(codes.get("200", 0)),
             "p50_ms": pct["p50"] * 1e3, "p90_ms": pct["p90"] * 1e3, "p99_ms": pct["p99"] * 1e3,
-            "p999_ms": pct["p99.9"] * 1e3, "max_ms": summ["slowest"] * 1e3}
+            "p999_ms": pct["p99.9"] * 1e3, "max_ms": summ["slowest"] * 1e3, **extra}
 
 
 def main():
@@ -184,6 +260,7 @@ def main():
         children_cpu()
     s0 = sched_stat.snapshot(args.pid, "vp-lookup")
     TOOL_WAIT.clear()
+    CUT.clear()
     t0 = time.monotonic()
     if args.tool == "wrk":
         r = run_wrk(rest)
@@ -192,12 +269,17 @@ def main():
                        args.connections or 64)
     elif args.tool == "oha":
         r = run_oha(args.binary or "oha", args.rate, args.seconds, args.url,
-                    args.connections or 16, args.threads)
+                    args.connections or 16, args.threads, stalls=True)
     else:
         r = run_bombardier(args.binary or "bombardier", args.rate, args.seconds, args.url,
                            args.connections or 16)
     wall = time.monotonic() - t0
     p1, l1, c1 = proc_cpu(args.pid), threads_cpu(args.pid, "vp-lookup"), children_cpu()
+    client_cpu = c1 - c0
+    if CUT:  # the tool's CPU and time up to the end of its measurement
+        client_cpu, wall_client = CUT[0][1], CUT[0][0] - t0
+    else:
+        wall_client = wall
     loop_wait_ns = sched_stat.delta(s0, sched_stat.snapshot(args.pid, "vp-lookup"))[1]
     tool_wait_ns = sum(w[1] for w in TOOL_WAIT)
     n = max(1, r["requests"])
@@ -205,9 +287,9 @@ def main():
               "ingest_cpu_per_s": round(ingest_per_s, 3),
               "server_us": round(max(0.0, (p1 - p0) - ingest_per_s * wall) / n * 1e6, 2),
               "loop_us": round((l1 - l0) / n * 1e6, 2),
-              "client_us": round((c1 - c0) / n * 1e6, 2),
+              "client_us": round(client_cpu / n * 1e6, 2),
               "loop_wait_us": round(loop_wait_ns / 1e3 / n, 2),
-              "client_wait_ms_s": round(tool_wait_ns / 1e6 / wall, 1)})
+              "client_wait_ms_s": round(tool_wait_ns / 1e6 / wall_client, 1)})
     if args.tool == "oha":
         r.update({"connections": args.connections or 16, "threads": args.threads})
     if args.rt_prio:
