@@ -40,7 +40,7 @@ double Ns(Clock::time_point a, Clock::time_point b) {
 // not what is measured here).
 DedupIndex::Key RandomKey(std::mt19937_64& rng) {
   const uint64_t lo = rng(), hi = rng();
-  return DedupIndex::Key{lo | 1, static_cast<uint32_t>(hi), static_cast<uint32_t>(hi >> 54)};
+  return DedupIndex::Key{lo | 1, static_cast<uint16_t>(hi), static_cast<uint32_t>(hi >> 54)};
 }
 
 struct Args {
@@ -63,9 +63,9 @@ int Main(const Args& a) {
   for (uint64_t n = 0; n < a.ids; n += a.batch) {
     for (auto& k : keys) k = RandomKey(fill_rng);
     const auto t0 = Clock::now();
-    index.ClaimAll(keys, now_ms, &claims);
+    const DedupIndex::Ticket ticket = index.ClaimAll(keys, now_ms, &claims);
     const auto t1 = Clock::now();
-    index.Commit(keys);
+    index.Commit(ticket);
     const auto t2 = Clock::now();
     claim_ns += Ns(t0, t1);
     commit_ns += Ns(t1, t2);
@@ -91,7 +91,7 @@ int Main(const Args& a) {
   for (; looked < std::min(a.lookups, filled); looked += a.batch) {
     for (auto& k : keys) k = RandomKey(again);
     const auto t0 = Clock::now();
-    index.ClaimAll(keys, now_ms, &claims);
+    index.Commit(index.ClaimAll(keys, now_ms, &claims));  // nothing new: its ticket back
     lookup_ns += Ns(t0, Clock::now());
     for (auto c : claims) dups += c == DedupIndex::Claim::kDuplicate;
   }
@@ -101,8 +101,7 @@ int Main(const Args& a) {
   for (; more < 500'000; more += a.batch) {
     for (auto& k : keys) k = RandomKey(fresh);
     const auto t0 = Clock::now();
-    index.ClaimAll(keys, now_ms, &claims);
-    index.Commit(keys);
+    index.Commit(index.ClaimAll(keys, now_ms, &claims));
     full_ns += Ns(t0, Clock::now());
   }
   if (new_ids != filled || dups != looked) {

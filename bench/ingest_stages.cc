@@ -152,8 +152,7 @@ int Main(const Args& a) {
   for (const ParsedBatch& p : parsed) {
     keys.clear();
     for (const AcceptedEvent& e : p.accepted) keys.push_back(DedupIndex::KeyOf(e.event_id));
-    dedup.ClaimAll(keys, now, &claims);
-    dedup.Commit(keys);
+    dedup.Commit(dedup.ClaimAll(keys, now, &claims));
   }
   const double dedup_s = CpuSeconds() - t0;
 

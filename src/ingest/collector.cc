@@ -125,7 +125,7 @@ IngestResponse Collector::Ingest(std::string_view body, BodyFormat format, BodyP
   thread_local std::vector<ProduceRecord> records;
   keys.clear();
   for (const AcceptedEvent& e : batch.accepted) keys.push_back(DedupIndex::KeyOf(e.event_id));
-  dedup_.ClaimAll(keys, now, &claims);
+  const DedupIndex::Ticket ticket = dedup_.ClaimAll(keys, now, &claims);
 
   std::vector<std::string> dead_letters;
   dead_letters.reserve(batch.rejected.size());
@@ -147,12 +147,12 @@ IngestResponse Collector::Ingest(std::string_view body, BodyFormat format, BodyP
   if (!records.empty()) {
     Status st = log_->Append(records);
     if (!st.ok()) {
-      dedup_.Release(claimed);
+      dedup_.Release(ticket, claimed);
       unavailable_->Inc(batch.total);
       return Unavailable(st);
     }
   }
-  dedup_.Commit(claimed);
+  dedup_.Commit(ticket);
 
   const size_t duplicates = keys.size() - claimed.size();
   accepted_->Inc(claimed.size());

@@ -1,11 +1,13 @@
-// Why claiming cannot deadlock: a caller waits on a pending id only in
-// ClaimWaiting, which holds claim_mu_, so at most one caller waits at a time.
-// The id it waits on belongs either to a caller that finished claiming (it
-// appends without waiting on the index, then commits or releases) or to a
-// caller still in TryClaimAll, which never waits: it finishes, or meets a
-// pending id, gives all its claims back and queues for claim_mu_. Shard
-// locks are held only for a probe or a group of probes, never while waiting
-// on anything but a condition variable (which releases them).
+// Why claiming cannot deadlock: a caller waits on a pending ticket only in
+// ClaimWaiting, which holds claim_mu_, so at most one caller waits at a
+// time. The ticket it waits on belongs either to a caller that finished
+// claiming (it appends without waiting on the index, then commits or
+// releases) or to a caller still in TryClaimAll, which never waits: it
+// finishes, or meets a pending id, gives its claims back, resolves its
+// ticket and only then queues for claim_mu_ (taking a new ticket once it
+// holds it). So no caller that waits for claim_mu_ holds a pending ticket.
+// Shard locks are held only for a probe or a group of probes, never while
+// waiting.
 
 #include "ingest/dedup_index.h"
 
@@ -34,9 +36,12 @@ constexpr size_t kShards = size_t{1} << kShardBits;
 constexpr uint32_t kReleased = 1;  // expiry in the past: reusable slot
 constexpr size_t kMinCapacity = 64;
 
+constexpr size_t kTickets = size_t{1} << 16;
+
 struct Slot {
-  uint64_t lo = 0;  // 0 with hi 0: empty (fingerprints never are: lo has bit 0 set)
-  uint32_t hi = 0;
+  uint64_t lo = 0;  // 0: empty (fingerprints never are: lo has bit 0 set)
+  uint16_t hi = 0;
+  uint16_t ticket = 0;  // the claim's (DedupIndex::Ticket); 0: remembered at recovery
   uint32_t expires_sec = 0;
 };
 static_assert(sizeof(Slot) == 16);
@@ -83,18 +88,10 @@ uint32_t GrowAtPerMille(size_t shard_index) {
 }
 
 struct DedupIndex::Shard {
-  enum class Outcome { kClaimed, kDuplicate, kPending };
-
   std::mutex mu;
   uint32_t grow_at_per_mille = 750;
-  std::condition_variable resolved;  // a pending id of this shard was committed or released
   std::vector<Slot> slots = std::vector<Slot>(kMinCapacity);
   size_t used = 0;
-  // The ids of this shard claimed and not yet committed or released (a
-  // multiset: the same id twice only when the bound forgot it meanwhile),
-  // with the expiry their slot got. Tens of entries at most loads: a scan is
-  // cheaper than a second probe of the table.
-  std::vector<Slot> pending;
   // slots' address and size - 1, for prefetching without the lock: a stale
   // pair only prefetches a useless (never dereferenced) address.
   std::atomic<uintptr_t> table{reinterpret_cast<uintptr_t>(slots.data())};
@@ -151,55 +148,45 @@ struct DedupIndex::Shard {
     for (const Slot& s : old) {
       if (s.lo == 0 || Dead(s, now_sec)) continue;
       bool found;
-      *Find(Key{s.lo, s.hi, 0}, now_sec, &found) = s;
+      *Find(Key{.lo = s.lo, .hi = s.hi}, now_sec, &found) = s;
       ++used;
     }
     *held += static_cast<int64_t>(used);
   }
 
-  // Stores k with the given expiry in *s, a slot Find returned for k.
-  void Store(Slot* s, const Key& k, uint32_t expires_sec, bool found, int64_t* held) {
+  // Stores k with the given ticket and expiry in *s, a slot Find returned for k.
+  void Store(Slot* s, const Key& k, Ticket ticket, uint32_t expires_sec, bool found,
+             int64_t* held) {
     if (!found && s->lo == 0) {
       ++used;
       ++*held;
     }
-    *s = Slot{k.lo, k.hi, expires_sec};
+    *s = Slot{k.lo, k.hi, ticket, expires_sec};
   }
 
-  // One probe: claims k (its slot gets expires_sec at once, and k goes on
-  // the pending list) unless it is live: pending or a duplicate.
-  Outcome Claim(const Key& k, uint32_t now_sec, uint32_t expires_sec, int64_t* held) {
+  // One probe: claims k under ticket (its slot gets the ticket and
+  // expires_sec at once) unless it is live; then false, with the ticket
+  // that claimed it in *holder.
+  bool Claim(const Key& k, Ticket ticket, uint32_t now_sec, uint32_t expires_sec, int64_t* held,
+             Ticket* holder) {
     Reserve(1, now_sec, held);
     bool found;
     Slot* s = Find(k, now_sec, &found);
     if (found && !Dead(*s, now_sec)) {
-      return IsPending(k) ? Outcome::kPending : Outcome::kDuplicate;
+      *holder = s->ticket;
+      return false;
     }
-    Store(s, k, expires_sec, found, held);
-    pending.push_back(Slot{k.lo, k.hi, expires_sec});
-    return Outcome::kClaimed;
-  }
-
-  bool IsPending(const Key& k) const {
-    return std::any_of(pending.begin(), pending.end(),
-                       [&](const Slot& p) { return p.lo == k.lo && p.hi == k.hi; });
-  }
-  // Takes one entry of k off the pending list; its expiry, or 0 when k was
-  // not pending.
-  uint32_t TakePending(const Key& k) {
-    for (Slot& p : pending) {
-      if (p.lo != k.lo || p.hi != k.hi) continue;
-      const uint32_t expires_sec = p.expires_sec;
-      p = pending.back();
-      pending.pop_back();
-      return expires_sec;
-    }
-    return 0;
+    Store(s, k, ticket, expires_sec, found, held);
+    return true;
   }
 };
 
 DedupIndex::DedupIndex(int64_t window_ms, size_t max_ids)
-    : window_ms_(window_ms), max_ids_(max_ids), shards_(new Shard[kShards]) {
+    : window_ms_(window_ms),
+      max_ids_(max_ids),
+      shards_(new Shard[kShards]),
+      ticket_pending_(new std::atomic<uint8_t>[kTickets]) {
+  for (size_t i = 0; i < kTickets; ++i) ticket_pending_[i].store(0, std::memory_order_relaxed);
   for (size_t i = 0; i < kShards; ++i) shards_[i].grow_at_per_mille = GrowAtPerMille(i);
   if (max_ids_ > 0) {  // 256 buckets across the window, and room for the ones past it
     expiry_span_sec_ = static_cast<uint32_t>(std::max<int64_t>(1, window_ms_ / 1000 / 256));
@@ -265,23 +252,57 @@ DedupIndex::~DedupIndex() = default;
 
 DedupIndex::Key DedupIndex::KeyOf(std::string_view id) {
   XXH128_hash_t h = XXH3_128bits(id.data(), id.size());
-  return Key{h.low64 | 1, static_cast<uint32_t>(h.high64),
+  return Key{h.low64 | 1, static_cast<uint16_t>(h.high64),
              static_cast<uint32_t>(h.high64 >> (64 - kShardBits))};
 }
 
-void DedupIndex::ClaimAll(std::span<const Key> keys, int64_t now_ms, std::vector<Claim>* out) {
+DedupIndex::Ticket DedupIndex::TakeTicket() {
+  for (;;) {
+    const auto t = static_cast<Ticket>(next_ticket_.fetch_add(1, std::memory_order_relaxed));
+    uint8_t free = 0;
+    if (t != 0 && ticket_pending_[t].compare_exchange_strong(free, 1, std::memory_order_acq_rel)) {
+      return t;
+    }
+  }
+}
+
+void DedupIndex::Resolve(Ticket ticket) {
+  ticket_pending_[ticket].store(0, std::memory_order_seq_cst);
+  if (waiters_.load(std::memory_order_seq_cst) > 0) {
+    { std::lock_guard<std::mutex> lock(resolved_mu_); }
+    resolved_cv_.notify_all();
+  }
+}
+
+void DedupIndex::AwaitResolved(Ticket ticket) {
+  waiters_.fetch_add(1, std::memory_order_seq_cst);
+  {
+    std::unique_lock<std::mutex> lock(resolved_mu_);
+    resolved_cv_.wait(lock, [&] {
+      return ticket_pending_[ticket].load(std::memory_order_seq_cst) == 0;
+    });
+  }
+  waiters_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+DedupIndex::Ticket DedupIndex::ClaimAll(std::span<const Key> keys, int64_t now_ms,
+                                        std::vector<Claim>* out) {
   const uint32_t now_sec = Horizon(NowSec(now_ms));
   const uint32_t expires_sec = ExpirySec(now_ms + window_ms_);
-  if (!TryClaimAll(keys, now_sec, expires_sec, out)) {
+  Ticket ticket = TakeTicket();
+  if (!TryClaimAll(keys, ticket, now_sec, expires_sec, out)) {
+    Resolve(ticket);  // before waiting for claim_mu_ (the header comment of this file)
     std::lock_guard<std::mutex> claim_lock(claim_mu_);
-    ClaimWaiting(keys, now_sec, expires_sec, out);
+    ticket = TakeTicket();
+    ClaimWaiting(keys, ticket, now_sec, expires_sec, out);
   }
   CountExpiry(expires_sec, std::count(out->begin(), out->end(), Claim::kNew));
   Bound(NowSec(now_ms));
+  return ticket;
 }
 
-bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec, uint32_t expires_sec,
-                             std::vector<Claim>* out) {
+bool DedupIndex::TryClaimAll(std::span<const Key> keys, Ticket ticket, uint32_t now_sec,
+                             uint32_t expires_sec, std::vector<Claim>* out) {
   out->assign(keys.size(), Claim::kDuplicate);
   int64_t held = 0;  // added to used_ on the way out
   // Every key's home slot is prefetched first, in one pass without locks:
@@ -300,15 +321,13 @@ bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec, uint32
     Shard& shard = shards_[shard_index];
     std::unique_lock<std::mutex> lock(shard.mu);
     for (size_t g = 0; g < group.size(); ++g) {
-      const Key& key = keys[group[g]];
-      const Shard::Outcome outcome = shard.Claim(key, now_sec, expires_sec, &held);
-      if (outcome == Shard::Outcome::kClaimed) (*out)[group[g]] = Claim::kNew;
-      if (outcome != Shard::Outcome::kPending) continue;
-      // Ours from earlier in this call (same key, same shard group)?
-      const bool ours = std::any_of(group.begin(), group.begin() + g, [&](uint32_t j) {
-        return (*out)[j] == Claim::kNew && keys[j] == key;
-      });
-      if (ours) continue;
+      Ticket holder = 0;
+      if (shard.Claim(keys[group[g]], ticket, now_sec, expires_sec, &held, &holder)) {
+        (*out)[group[g]] = Claim::kNew;
+        continue;
+      }
+      // Live: ours from earlier in this call, committed, or pending elsewhere.
+      if (holder == ticket || !Pending(holder)) continue;
       lock.unlock();
       // Give back what this call claimed: the groups visited so far.
       std::vector<Key> mine;
@@ -316,7 +335,7 @@ bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec, uint32
         if ((*out)[j] == Claim::kNew) mine.push_back(keys[j]);
       }
       used_.fetch_add(held, std::memory_order_relaxed);
-      Resolve(mine, Resolution::kGiveBack);
+      Unclaim(mine, ticket, /*counted=*/false);
       return false;
     }
   }
@@ -324,69 +343,65 @@ bool DedupIndex::TryClaimAll(std::span<const Key> keys, uint32_t now_sec, uint32
   return true;
 }
 
-void DedupIndex::ClaimWaiting(std::span<const Key> keys, uint32_t now_sec, uint32_t expires_sec,
-                              std::vector<Claim>* out) {
+void DedupIndex::ClaimWaiting(std::span<const Key> keys, Ticket ticket, uint32_t now_sec,
+                              uint32_t expires_sec, std::vector<Claim>* out) {
   out->assign(keys.size(), Claim::kNew);
   int64_t held = 0;
   for (size_t i = 0; i < keys.size(); ++i) {
     Shard& shard = shards_[keys[i].shard];
-    std::unique_lock<std::mutex> lock(shard.mu);
     for (;;) {
-      const Shard::Outcome outcome = shard.Claim(keys[i], now_sec, expires_sec, &held);
-      if (outcome == Shard::Outcome::kClaimed) break;
-      bool ours = false;
-      for (size_t j = 0; j < i && !ours; ++j) {
-        ours = (*out)[j] == Claim::kNew && keys[j] == keys[i];
+      Ticket holder = 0;
+      {
+        std::lock_guard<std::mutex> lock(shard.mu);
+        if (shard.Claim(keys[i], ticket, now_sec, expires_sec, &held, &holder)) break;
       }
-      if (outcome == Shard::Outcome::kDuplicate || ours) {
+      if (holder == ticket || !Pending(holder)) {
         (*out)[i] = Claim::kDuplicate;
         break;
       }
-      shard.resolved.wait(lock);
+      AwaitResolved(holder);
     }
   }
   used_.fetch_add(held, std::memory_order_relaxed);
 }
 
-void DedupIndex::Resolve(std::span<const Key> keys, Resolution how) {
+void DedupIndex::Unclaim(std::span<const Key> keys, Ticket ticket, bool counted) {
   const ShardGroups groups(keys);
-  std::vector<uint32_t> released;  // expiries of the released ids (kRelease)
+  std::vector<uint32_t> released;  // expiries of the slots marked absent
   for (size_t shard_index = 0; shard_index < kShards; ++shard_index) {
     const std::span<const uint32_t> group = groups.Group(shard_index);
     if (group.empty()) continue;
     Shard& shard = shards_[shard_index];
-    {
-      std::lock_guard<std::mutex> lock(shard.mu);
-      for (uint32_t i : group) {
-        const uint32_t expires_sec = shard.TakePending(keys[i]);
-        if (how == Resolution::kCommit || expires_sec == 0) continue;
-        // Back to absent: the slot still has the claim's expiry unless the
-        // bound let another claim take it meanwhile.
-        bool found;
-        Slot* s = shard.Find(keys[i], kReleased + 1, &found);
-        if (found && s->expires_sec == expires_sec && !shard.IsPending(keys[i])) {
-          s->expires_sec = kReleased;
-        }
-        if (how == Resolution::kRelease) released.push_back(expires_sec);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    for (uint32_t i : group) {
+      // Still ours unless the bound let another claim take the slot.
+      bool found;
+      Slot* s = shard.Find(keys[i], kReleased + 1, &found);
+      if (found && s->ticket == ticket && s->expires_sec > kReleased) {
+        released.push_back(s->expires_sec);
+        s->expires_sec = kReleased;
       }
     }
-    shard.resolved.notify_all();
   }
+  if (!counted) return;
   for (uint32_t expires_sec : released) CountExpiry(expires_sec, -1);
 }
 
-void DedupIndex::Commit(std::span<const Key> keys) { Resolve(keys, Resolution::kCommit); }
+void DedupIndex::Commit(Ticket ticket) { Resolve(ticket); }
 
-void DedupIndex::Release(std::span<const Key> keys) { Resolve(keys, Resolution::kRelease); }
-
-void DedupIndex::ClaimAll(std::span<const std::string_view> ids, int64_t now_ms,
-                          std::vector<Claim>* out) {
-  ClaimAll(KeysOf(ids), now_ms, out);
+void DedupIndex::Release(Ticket ticket, std::span<const Key> new_keys) {
+  Unclaim(new_keys, ticket, /*counted=*/true);
+  Resolve(ticket);
 }
 
-void DedupIndex::Commit(std::span<const std::string_view> ids) { Commit(KeysOf(ids)); }
+DedupIndex::Ticket DedupIndex::ClaimAll(std::span<const std::string_view> ids, int64_t now_ms,
+                                        std::vector<Claim>* out) {
+  return ClaimAll(KeysOf(ids), now_ms, out);
+}
 
-void DedupIndex::Release(std::span<const std::string_view> ids) { Release(KeysOf(ids)); }
+void DedupIndex::Release(Ticket ticket, std::span<const std::string_view> new_ids) {
+  Release(ticket, KeysOf(new_ids));
+}
 
 void DedupIndex::Remember(std::string_view id, int64_t accepted_at_ms) {
   const Key key = KeyOf(id);
@@ -399,7 +414,7 @@ void DedupIndex::Remember(std::string_view id, int64_t accepted_at_ms) {
     shard.Reserve(1, horizon, &held);
     bool found;
     Slot* s = shard.Find(key, horizon, &found);
-    shard.Store(s, key, ExpirySec(accepted_at_ms + window_ms_), found, &held);
+    shard.Store(s, key, /*ticket=*/0, ExpirySec(accepted_at_ms + window_ms_), found, &held);
     used_.fetch_add(held, std::memory_order_relaxed);
   }
   CountExpiry(ExpirySec(accepted_at_ms + window_ms_), 1);

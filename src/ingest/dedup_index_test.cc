@@ -18,18 +18,39 @@ using Claim = DedupIndex::Claim;
 constexpr int64_t kWindow = 3600 * 1000;
 constexpr int64_t kNow = 1'700'000'000'000;
 
+using Ticket = DedupIndex::Ticket;
+
+// The ids' kNew ones of a ClaimAll's answer.
+std::vector<std::string_view> NewOnes(const std::vector<std::string_view>& ids,
+                                      const std::vector<Claim>& out) {
+  std::vector<std::string_view> fresh;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (out[i] == Claim::kNew) fresh.push_back(ids[i]);
+  }
+  return fresh;
+}
+
+// Claims ids. The call's ticket goes to *ticket, for the test to commit or
+// release; without one the call is only a look, and its new ids are given
+// back at once.
 std::vector<Claim> ClaimAll(DedupIndex& index, const std::vector<std::string_view>& ids,
-                            int64_t now = kNow) {
+                            int64_t now = kNow, Ticket* ticket = nullptr) {
   std::vector<Claim> out;
-  index.ClaimAll(ids, now, &out);
+  const Ticket t = index.ClaimAll(ids, now, &out);
+  if (ticket != nullptr) {
+    *ticket = t;
+  } else {
+    index.Release(t, NewOnes(ids, out));
+  }
   return out;
 }
 
 TEST(DedupIndexTest, NewThenDuplicateAfterCommit) {
   DedupIndex index(kWindow);
   std::vector<std::string_view> ids = {"a", "b"};
-  EXPECT_EQ(ClaimAll(index, ids), (std::vector<Claim>{Claim::kNew, Claim::kNew}));
-  index.Commit(ids);
+  Ticket t;
+  EXPECT_EQ(ClaimAll(index, ids, kNow, &t), (std::vector<Claim>{Claim::kNew, Claim::kNew}));
+  index.Commit(t);
   EXPECT_EQ(ClaimAll(index, {"a", "c", "b"}),
             (std::vector<Claim>{Claim::kDuplicate, Claim::kNew, Claim::kDuplicate}));
 }
@@ -43,16 +64,18 @@ TEST(DedupIndexTest, RepeatWithinOneCallIsDuplicate) {
 TEST(DedupIndexTest, ReleasedIdsCanBeClaimedAgain) {
   DedupIndex index(kWindow);
   std::vector<std::string_view> ids = {"a"};
-  ClaimAll(index, ids);
-  index.Release(ids);
+  Ticket t;
+  ClaimAll(index, ids, kNow, &t);
+  index.Release(t, ids);
   EXPECT_EQ(ClaimAll(index, ids), std::vector<Claim>{Claim::kNew});
 }
 
 TEST(DedupIndexTest, ExpiresAfterWindow) {
   DedupIndex index(kWindow);
   std::vector<std::string_view> ids = {"a"};
-  ClaimAll(index, ids);
-  index.Commit(ids);
+  Ticket t;
+  ClaimAll(index, ids, kNow, &t);
+  index.Commit(t);
   EXPECT_EQ(ClaimAll(index, ids, kNow + kWindow - 1000), std::vector<Claim>{Claim::kDuplicate});
   EXPECT_EQ(ClaimAll(index, ids, kNow + kWindow + 1000), std::vector<Claim>{Claim::kNew});
 }
@@ -63,8 +86,9 @@ TEST(DedupIndexTest, NeverExpiresBeforeTheWindowEnds) {
   DedupIndex index(2000);
   std::vector<std::string_view> ids = {"a"};
   const int64_t accepted = kNow + 100;
-  ClaimAll(index, ids, accepted);
-  index.Commit(ids);
+  Ticket t;
+  ClaimAll(index, ids, accepted, &t);
+  index.Commit(t);
   for (int64_t t = accepted; t <= accepted + 2000; t += 50) {
     ASSERT_EQ(ClaimAll(index, ids, t), std::vector<Claim>{Claim::kDuplicate}) << t - accepted;
   }
@@ -83,9 +107,10 @@ TEST(DedupIndexTest, GrowsAndStaysExactOverManyIds) {
   std::vector<std::string> owned;
   for (int i = 0; i < 200000; ++i) owned.push_back("event-" + std::to_string(i));
   std::vector<std::string_view> ids(owned.begin(), owned.end());
-  auto first = ClaimAll(index, ids);
+  Ticket t;
+  auto first = ClaimAll(index, ids, kNow, &t);
   for (Claim c : first) ASSERT_EQ(c, Claim::kNew);
-  index.Commit(ids);
+  index.Commit(t);
   auto second = ClaimAll(index, ids);
   for (Claim c : second) ASSERT_EQ(c, Claim::kDuplicate);
   EXPECT_GE(index.Size(), ids.size());
@@ -101,9 +126,10 @@ TEST(DedupIndexTest, ExpiredSlotsAreReclaimedOnGrowth) {
     std::vector<std::string_view> ids;
     for (const auto& s : owned) ids.push_back(s);
     int64_t now = kNow + round * 10'000;
-    auto claims = ClaimAll(index, ids, now);
+    Ticket t;
+    auto claims = ClaimAll(index, ids, now, &t);
+    index.Commit(t);
     for (Claim c : claims) ASSERT_EQ(c, Claim::kNew) << "round " << round;
-    index.Commit(ids);
   }
   // Ten rounds of the same 50k ids that expired in between: the table did not
   // keep growing with dead entries.
@@ -126,23 +152,15 @@ SteadyRun AcceptSteadily(DedupIndex& index) {
     const std::vector<std::string_view> views(ids.begin(), ids.end());
     run.end_ms = kNow + b * 10'000;
     std::vector<Claim> out;
-    index.ClaimAll(views, run.end_ms, &out);
+    index.Commit(index.ClaimAll(views, run.end_ms, &out));
     EXPECT_EQ(std::count(out.begin(), out.end(), Claim::kNew), 1000);
-    index.Commit(views);
   }
   return run;
 }
 int Duplicates(DedupIndex& index, const std::vector<std::string>& ids, int64_t now) {
   const std::vector<std::string_view> views(ids.begin(), ids.end());
-  std::vector<Claim> out;
-  index.ClaimAll(views, now, &out);
-  const int duplicates = static_cast<int>(std::count(out.begin(), out.end(), Claim::kDuplicate));
-  std::vector<std::string_view> claimed;
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (out[i] == Claim::kNew) claimed.push_back(views[i]);
-  }
-  index.Release(claimed);
-  return duplicates;
+  const std::vector<Claim> out = ClaimAll(index, views, now);
+  return static_cast<int>(std::count(out.begin(), out.end(), Claim::kDuplicate));
 }
 
 TEST(DedupIndexTest, MemoryBoundForgetsTheOldestIdsFirst) {
@@ -176,7 +194,8 @@ TEST(DedupIndexTest, PendingIdWaitsForOutcome) {
   for (bool commit : {true, false}) {
     DedupIndex index(kWindow);
     std::vector<std::string_view> ids = {"same"};
-    ClaimAll(index, ids);
+    Ticket t;
+    ClaimAll(index, ids, kNow, &t);
     std::atomic<bool> done{false};
     Claim seen = Claim::kNew;
     std::thread other([&] {
@@ -186,9 +205,9 @@ TEST(DedupIndexTest, PendingIdWaitsForOutcome) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_FALSE(done.load()) << "claim of a pending id must wait";
     if (commit) {
-      index.Commit(ids);
+      index.Commit(t);
     } else {
-      index.Release(ids);
+      index.Release(t, ids);
     }
     other.join();
     EXPECT_EQ(seen, commit ? Claim::kDuplicate : Claim::kNew);
@@ -206,13 +225,9 @@ TEST(DedupIndexTest, ConcurrentClaimsGiveEachIdOnce) {
       for (size_t start = 0; start < owned.size(); start += 100) {
         std::vector<std::string_view> ids(owned.begin() + start, owned.begin() + start + 100);
         std::vector<Claim> out;
-        index.ClaimAll(ids, kNow, &out);
-        std::vector<std::string_view> mine;
-        for (size_t i = 0; i < ids.size(); ++i) {
-          if (out[i] == Claim::kNew) mine.push_back(ids[i]);
-        }
-        news += static_cast<int>(mine.size());
-        index.Commit(mine);
+        const Ticket ticket = index.ClaimAll(ids, kNow, &out);
+        news += static_cast<int>(NewOnes(ids, out).size());
+        index.Commit(ticket);
       }
     });
   }
@@ -236,20 +251,17 @@ TEST(DedupIndexTest, CrossingClaimsWithReleasesCommitEachIdAtMostOnce) {
         std::vector<std::string_view> ids;
         for (int k = 0; k < 24; ++k) ids.push_back(owned[rng() % owned.size()]);
         std::vector<Claim> out;
-        index.ClaimAll(ids, kNow, &out);
-        std::vector<std::string_view> mine;
-        for (size_t i = 0; i < ids.size(); ++i) {
-          if (out[i] == Claim::kNew) mine.push_back(ids[i]);
-        }
+        const Ticket ticket = index.ClaimAll(ids, kNow, &out);
+        const std::vector<std::string_view> mine = NewOnes(ids, out);
         if (rng() % 3 == 0) {
-          index.Release(mine);
+          index.Release(ticket, mine);
           continue;
         }
         {
           std::lock_guard<std::mutex> lock(mu);
           for (std::string_view id : mine) ++commits[id];
         }
-        index.Commit(mine);
+        index.Commit(ticket);
       }
     });
   }
@@ -267,7 +279,8 @@ TEST(DedupIndexTest, CrossingClaimsWithReleasesCommitEachIdAtMostOnce) {
 TEST(DedupIndexTest, CallMeetingAPendingIdWaitsAndClaimsItsOtherIds) {
   DedupIndex index(kWindow);
   std::vector<std::string_view> first = {"p"};
-  ClaimAll(index, first);
+  Ticket t;
+  ClaimAll(index, first, kNow, &t);
   std::atomic<bool> done{false};
   std::vector<Claim> seen;
   std::thread blocked([&] {
@@ -276,10 +289,70 @@ TEST(DedupIndexTest, CallMeetingAPendingIdWaitsAndClaimsItsOtherIds) {
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(done.load());
-  index.Commit(first);
+  index.Commit(t);
   blocked.join();
   EXPECT_EQ(seen, (std::vector<Claim>{Claim::kNew, Claim::kDuplicate, Claim::kDuplicate}));
   EXPECT_EQ(ClaimAll(index, {"p"}), std::vector<Claim>{Claim::kDuplicate});
+}
+
+// Tickets are reused: a committed id's slot keeps its ticket's number, and
+// when a later call holds that number, a retry of the id waits for that
+// call, then is still a duplicate, also when the call's append failed (its
+// Release frees its own ids only).
+TEST(DedupIndexTest, AReusedTicketNeverFreesOrForgetsAnEarlierCallsIds) {
+  for (bool commit : {true, false}) {
+    DedupIndex index(kWindow);
+    Ticket old_ticket;
+    ClaimAll(index, {"old"}, kNow, &old_ticket);
+    index.Commit(old_ticket);
+    // Calls one after another until one gets old_ticket's number again.
+    std::vector<std::string> owned;
+    owned.reserve(70'000);
+    Ticket t = 0;
+    std::vector<std::string_view> held;
+    for (int i = 0; i < 70'000; ++i) {
+      owned.push_back("n" + std::to_string(i));
+      held = {owned.back()};
+      if (ClaimAll(index, held, kNow, &t) != std::vector<Claim>{Claim::kNew}) {
+        FAIL() << "call " << i << " did not claim its new id";
+      }
+      if (t == old_ticket) break;
+      index.Commit(t);
+    }
+    ASSERT_EQ(t, old_ticket) << "no ticket number came round again in 70,000 calls";
+    // "old" is committed, and its slot carries a number now pending.
+    std::atomic<bool> done{false};
+    Claim seen = Claim::kNew;
+    std::thread retry([&] {
+      seen = ClaimAll(index, {"old"})[0];
+      done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (commit) {
+      index.Commit(t);
+    } else {
+      index.Release(t, held);
+    }
+    retry.join();
+    EXPECT_EQ(seen, Claim::kDuplicate) << "commit " << commit;
+    EXPECT_EQ(ClaimAll(index, {"old"}), std::vector<Claim>{Claim::kDuplicate});
+    EXPECT_EQ(ClaimAll(index, held),
+              std::vector<Claim>{commit ? Claim::kDuplicate : Claim::kNew});
+  }
+}
+
+// Every call takes a ticket, new ids or not: many more calls than there are
+// tickets, each resolved, never run out.
+TEST(DedupIndexTest, TicketsComeBackOnceResolved) {
+  DedupIndex index(kWindow);
+  Ticket t;
+  ClaimAll(index, {"a"}, kNow, &t);
+  index.Commit(t);
+  for (int i = 0; i < 200'000; ++i) {
+    std::vector<Claim> out;
+    index.Commit(index.ClaimAll(std::vector<std::string_view>{"a"}, kNow, &out));
+    ASSERT_EQ(out, std::vector<Claim>{Claim::kDuplicate});
+  }
 }
 
 TEST(DedupIndexTest, KeysAreStableAndDistinct) {
