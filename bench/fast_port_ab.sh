@@ -37,7 +37,7 @@ for round in $(seq "$ROUNDS"); do
     build/release/bench/ingest_load --target 127.0.0.1:$([[ ${AB_PORT:-fast} == main ]] && echo $P || echo $F) --key k --batch 500 $MODE --encoding ${AB_ENCODING:-json} ${AB_ENCODING:+--events ${AB_EVENTS:-8000000}} --connections ${AB_CONNS:-16} >$D/load.json 2>$D/load.err &
     LP=$!
     # CPU is sampled from when the bodies are built (gzip pre-compresses first).
-    while kill -0 $LP 2>/dev/null && ! grep -q "built" $D/load.err; do sleep 0.2; done
+    while kill -0 $LP 2>/dev/null && ! grep -qs "built" $D/load.err; do sleep 0.2; done
     python3 bench/proc_cpu.py sample $LP 2 6 >$D/lcpu.json 2>/dev/null &
     LC=$!
     python3 bench/proc_cpu.py sample $PID 2 6 >$D/cpu.json 2>/dev/null
