@@ -121,7 +121,9 @@ class DedupIndex {
   bool Pending(Ticket ticket) const {
     return ticket_pending_[ticket].load(std::memory_order_acquire) != 0;
   }
-  // Waits until ticket is resolved (or resolved and taken again).
+  // Waits until ticket is resolved. When the number is taken again before
+  // this caller wakes, it waits for that next holder too (never for a caller
+  // queued on claim_mu_, which holds no ticket: no deadlock).
   void AwaitResolved(Ticket ticket);
 
   // The current second, or the bound's horizon when that is later: ids
