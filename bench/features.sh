@@ -39,8 +39,10 @@
 # API_CONNS ("8 32"), CONNS ("8 32 64"), WRK_THREADS (2), WRK_SECONDS (20),
 # RATES ("10000 25000 50000"), VEGETA_RATES ("5000 10000"), FIXED_SECONDS (20),
 # WARMUP_SECONDS (3), OHA_CONNS (8; a list runs each), OHA_THREADS (oha's default: the
-# cores), BOMB_CONNS (16), LOOKUP_THREADS (1), LOOKUP_SLICE_US (100; 0: the kernel's
-# slice for the lookup loop), PIPELINE_NICE (5; serve --pipeline-nice), AB_OLD_SCHED (1:
+# cores), OHA_FPS (16: oha's interactive mode on a pseudo-terminal at its default 16
+# frames a second; 0: --no-tui, whose result buffer stalls oha's own timer,
+# bench/features_step.py), BOMB_CONNS (16), LOOKUP_THREADS (1), LOOKUP_SLICE_US (100;
+# 0: the kernel's slice for the lookup loop), PIPELINE_NICE (5; serve --pipeline-nice), AB_OLD_SCHED (1:
 # the oha steps again with the server's threads on the kernel's default scheduling),
 # AUTOGROUP_NICE (unset: this session's autogroup nice, below), RT_PRIO (0; > 0: the oha
 # steps again with the lookup loop and oha at SCHED_FIFO, steps "...-rt"), SCENARIO
@@ -62,6 +64,7 @@ FIXED_SECONDS=${FIXED_SECONDS:-20}
 WARMUP_SECONDS=${WARMUP_SECONDS:-3}
 OHA_CONNS=${OHA_CONNS:-8}
 OHA_THREADS=${OHA_THREADS:-}
+OHA_FPS=${OHA_FPS:-16}
 LOOKUP_SLICE_US=${LOOKUP_SLICE_US:-100}
 PIPELINE_NICE=${PIPELINE_NICE:-5}
 BOMB_CONNS=${BOMB_CONNS:-16}
@@ -196,7 +199,7 @@ if [[ -n $OHA ]]; then
   for c in $OHA_CONNS; do
     for r in $RATES; do
       step "oha-lookup-c$c" oha --binary "$OHA" --rate "$r" --seconds "$FIXED_SECONDS" \
-        --warmup-seconds "$WARMUP_SECONDS" --connections "$c" ${OHA_THREADS:+--threads "$OHA_THREADS"} \
+        --warmup-seconds "$WARMUP_SECONDS" --connections "$c" ${OHA_THREADS:+--threads "$OHA_THREADS"} --fps "$OHA_FPS" \
         --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
     done
   done
@@ -211,7 +214,7 @@ if [[ -n $OHA && ${AB_OLD_SCHED:-1} == 1 ]]; then
   for c in $OHA_CONNS; do
     for r in $RATES; do
       step "oha-lookup-c$c-oldsched" oha --binary "$OHA" --rate "$r" --seconds "$FIXED_SECONDS" \
-        --warmup-seconds "$WARMUP_SECONDS" --connections "$c" ${OHA_THREADS:+--threads "$OHA_THREADS"} \
+        --warmup-seconds "$WARMUP_SECONDS" --connections "$c" ${OHA_THREADS:+--threads "$OHA_THREADS"} --fps "$OHA_FPS" \
         --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
     done
   done
@@ -235,7 +238,7 @@ if [[ -n $OHA && ${RT_PRIO:-0} -gt 0 ]]; then
   for c in $OHA_CONNS; do
     for r in $RATES; do
       step "oha-lookup-c$c-rt" oha --binary "$OHA" --rate "$r" --seconds "$FIXED_SECONDS" \
-        --warmup-seconds "$WARMUP_SECONDS" --connections "$c" ${OHA_THREADS:+--threads "$OHA_THREADS"} \
+        --warmup-seconds "$WARMUP_SECONDS" --connections "$c" ${OHA_THREADS:+--threads "$OHA_THREADS"} --fps "$OHA_FPS" \
         --rt-prio "$RT_PRIO" --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
     done
   done

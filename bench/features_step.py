@@ -37,15 +37,26 @@ not hide the requests that queue behind it; ids drawn at random from the
 URL's regex) with JSON output, after an unmeasured warm-up run; for oha
 also the tool's own stalls (oha_stalls below: tool_stalls_ms,
 slow_in_tool_stalls), from its per-request records.
+
+oha runs in its default, interactive mode, on a pseudo-terminal of its own
+(--fps, oha's default 16 frames a second; --fps 0: --no-tui). With a rate (-q),
+--no-tui keeps every result in the channel its request timer shares until
+the run ends, and stalls that timer each time the channel's buffer doubles
+(bench/README.md, "The load tool's own stalls"); the interactive mode
+drains it every frame.
 """
 
 import argparse
 import json
+import fcntl
 import os
+import pty
 import resource
 import subprocess
+import struct
 import sys
 import tempfile
+import termios
 import threading
 import time
 
@@ -90,16 +101,25 @@ RT_PRIO = [0]  # > 0: run the tool with SCHED_FIFO at this priority (chrt -f)
 CUT = []  # (monotonic time, the tool's CPU seconds) when its stderr showed cut_at
 
 
-def run_tool(cmd, cut_at=None):
+def run_tool(cmd, cut_at=None, tty=False):
     """subprocess.run(cmd, check=True).stdout, sampling the tool's run-queue wait.
 
     cut_at: a line the tool writes to stderr once its measurement is over
     (oha's "Storing results"); the time and the tool's CPU then go to CUT,
-    so what it does afterwards counts neither as load time nor load CPU."""
+    so what it does afterwards counts neither as load time nor load CPU.
+    tty: the tool's stdin and stdout are a pseudo-terminal of 120x30 (what
+    it draws there is read and dropped; the result is then "")."""
     if RT_PRIO[0] > 0:
         cmd = ["chrt", "-f", str(RT_PRIO[0]), *cmd]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
-                         stderr=subprocess.PIPE if cut_at else None)
+    if tty:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+        p = subprocess.Popen(cmd, stdin=slave, stdout=slave,
+                             stderr=subprocess.PIPE if cut_at else None, text=True)
+        os.close(slave)
+    else:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
+                             stderr=subprocess.PIPE if cut_at else None)
     sampler = sched_stat.Sampler(p.pid)
 
     def watch_stderr():
@@ -111,7 +131,17 @@ def run_tool(cmd, cut_at=None):
     watcher = threading.Thread(target=watch_stderr, daemon=True) if cut_at else None
     if watcher:
         watcher.start()
-    out = p.stdout.read()
+    if tty:
+        out = ""
+        while True:  # until the tool closes the terminal (EIO)
+            try:
+                if not os.read(master, 65536):
+                    break
+            except OSError:
+                break
+        os.close(master)
+    else:
+        out = p.stdout.read()
     p.wait()
     if watcher:
         watcher.join()
@@ -206,16 +236,21 @@ def oha_stalls(db_path, slow_ms=2.0):
             "tool_stall_episodes_ms": len(episode)}
 
 
-def run_oha(binary, rate, seconds, url, connections, threads=None, stalls=False):
+def run_oha(binary, rate, seconds, url, connections, threads=None, stalls=False, fps=16):
     cmd = [binary, "-z", f"{seconds}s", "-q", str(rate), "-c", str(connections),
-           "--latency-correction", "--no-tui", "--output-format", "json",
-           "--rand-regex-url", "-t", "10s"]
+           "--latency-correction", "--output-format", "json", "--rand-regex-url", "-t", "10s"]
     if threads:
         cmd += ["--worker-threads", str(threads)]
     with tempfile.TemporaryDirectory() as tmp:
-        db = os.path.join(tmp, "oha.db")
+        db, report = os.path.join(tmp, "oha.db"), os.path.join(tmp, "oha.json")
+        # --time-unit ms: the screen's bars and stats cover the last 32 ms, not
+        # (auto, 10 s bins) every result so far at each frame.
+        cmd += ["--fps", str(fps), "--time-unit", "ms", "-o", report] if fps > 0 else ["--no-tui"]
         out = run_tool(cmd + (["--db-url", db] if stalls else []) + [url],
-                       cut_at="Storing results" if stalls else None)
+                       cut_at="Storing results" if stalls else None, tty=fps > 0)
+        if fps > 0:
+            with open(report) as f:
+                out = f.read()
         extra = oha_stalls(db) if stalls else {}
     rep = json.loads(out)
     codes = rep.get("statusCodeDistribution") or {}
@@ -241,6 +276,9 @@ def main():
     ap.add_argument("--url")
     ap.add_argument("--binary", help="vegeta, bombardier or oha, when not on PATH")
     ap.add_argument("--threads", type=int, help="oha: worker threads (its default: the cores)")
+    ap.add_argument("--fps", type=int, default=16,
+                    help="oha: frames a second of its interactive mode on a pseudo-terminal "
+                         "(0: --no-tui)")
     ap.add_argument("--warmup-seconds", type=int, default=3,
                     help="oha: an unmeasured run at the same rate first")
     ap.add_argument("--rt-prio", type=int, default=0,
@@ -251,7 +289,7 @@ def main():
 
     if args.tool == "oha" and args.warmup_seconds > 0:
         run_oha(args.binary or "oha", args.rate, args.warmup_seconds, args.url,
-                args.connections or 16, args.threads)
+                args.connections or 16, args.threads, fps=args.fps)
     b0, t0 = proc_cpu(args.pid), time.monotonic()
     time.sleep(args.base_seconds)
     ingest_per_s = (proc_cpu(args.pid) - b0) / (time.monotonic() - t0)
@@ -269,7 +307,7 @@ def main():
                        args.connections or 64)
     elif args.tool == "oha":
         r = run_oha(args.binary or "oha", args.rate, args.seconds, args.url,
-                    args.connections or 16, args.threads, stalls=True)
+                    args.connections or 16, args.threads, stalls=True, fps=args.fps)
     else:
         r = run_bombardier(args.binary or "bombardier", args.rate, args.seconds, args.url,
                            args.connections or 16)
@@ -291,7 +329,8 @@ def main():
               "loop_wait_us": round(loop_wait_ns / 1e3 / n, 2),
               "client_wait_ms_s": round(tool_wait_ns / 1e6 / wall_client, 1)})
     if args.tool == "oha":
-        r.update({"connections": args.connections or 16, "threads": args.threads})
+        r.update({"connections": args.connections or 16, "threads": args.threads,
+                  "fps": args.fps})
     if args.rt_prio:
         r["rt_prio"] = args.rt_prio
     print(json.dumps(r))

@@ -6,8 +6,8 @@
 #   scripts/setup.sh            deps + release build (build/release)
 #   scripts/setup.sh --test     also the test-only deps and the sanitizer build
 #   scripts/setup.sh --bench    also the load tools of the benchmarks (Go
-#                               modules vegeta, bombardier; the crate oha);
-#                               bench/features.sh runs it
+#                               modules vegeta, bombardier; the crate oha;
+#                               Debian's wrk); bench/features.sh runs it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,6 +29,7 @@ APT_BUILD=(build-essential cmake ninja-build pkg-config ccache git
 APT_TEST=(clang libclang-rt-14-dev redis-server chromium openjdk-17-jre-headless maven wrk)
 want=("${APT_BUILD[@]}")
 (( WITH_TESTS )) && want+=("${APT_TEST[@]}")
+(( WITH_BENCH )) && want+=(wrk)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
