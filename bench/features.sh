@@ -126,6 +126,7 @@ if [[ -n ${AUTOGROUP_NICE:-} && -e /proc/$$/autogroup ]]; then
 fi
 log "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" \
   "(autogroup: $(cat /proc/$$/autogroup 2>/dev/null || echo off))"
+bench/machine.sh | tee "$WORK/machine.txt" | sed 's/^/  /'  # the CPU, its mitigations, a syscall's cost
 
 STORE_ARGS=()
 if [[ $STORE == redis ]]; then
@@ -302,7 +303,8 @@ misses = metric("viewpipe_features_lookup_cache_misses_total") or 0
 res = {"store": store, "steps": steps, "freshness": fresh, "freshness_during_rt": fresh_rt, "features_events": events,
        "catalog_misses": metric("viewpipe_features_catalog_misses_total"),
        "lookup_cache_hits": hits, "lookup_cache_misses": misses,
-       "loadavg": open("/proc/loadavg").read().split()[:3], "cores": os.cpu_count()}
+       "loadavg": open("/proc/loadavg").read().split()[:3], "cores": os.cpu_count(),
+       "machine": open(os.path.join(work, "machine.txt")).read().splitlines()}
 json.dump(res, open(out, "w"), indent=1)
 print(f"\nFeatures, store {store} ({os.cpu_count()} cores, load now {' '.join(res['loadavg'])}), "
       f"{events:.0f} events folded during the run")

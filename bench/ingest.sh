@@ -100,6 +100,7 @@ if (( ${QUIET_WAIT:-0} > 0 )); then
   done
 fi
 log "machine: $(nproc) cores, load average $(load_avg) before the run"
+bench/machine.sh | tee "$R/machine.txt" | sed 's/^/         /'  # the CPU, its mitigations, a syscall's cost
 python3 -c "import sys; sys.exit(0 if $(load_avg) < 1.5 else 1)" \
   || log "warning: the machine is busy (load $(load_avg)); the numbers will be low"
 

@@ -164,7 +164,9 @@ def main():
         # Disk stalls and slow seconds of each fixed-rate step (step_stalls).
         "rate_steps": {n: st for n in ("rate", "fast-rate", "fast-rate-half")
                        if (st := step_stalls(d, n)) is not None},
-        "machine": {"cores": os.cpu_count(), "cpu": cpu_model, "load_avg_at_end": a.load_avg},
+        "machine": {"cores": os.cpu_count(), "cpu": cpu_model, "load_avg_at_end": a.load_avg,
+                    "probe": (open(f"{d}/machine.txt").read().splitlines()
+                              if os.path.exists(f"{d}/machine.txt") else None)},
         "server_paths": os.environ.get("PATHS") or "all",
         "viewpipe": {
             "plain_max": runs["plain"], "gzip_max": runs["gzip"], "plain_at_rate": runs["rate"],
