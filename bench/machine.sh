@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What this machine is, for reading any benchmark's numbers: the CPU model,
-# whether it runs AVX-512 (the JSON parser's icelake kernel) or AVX2, the
+# whether it has AVX-512 (the JSON parser's icelake kernel) or AVX2, the
 # kernel's Meltdown/Spectre mitigations (page-table isolation makes every
 # system call dearer), and the cost of one trivial system call and of one
 # loopback TCP round trip, measured here. The lookup and ingest benchmarks
@@ -20,11 +20,11 @@ fam=$(awk -F': ' '/^cpu family/ {print $2; exit}' /proc/cpuinfo)
 mod=$(awk -F': ' '/^model\t/ {print $2; exit}' /proc/cpuinfo)
 step=$(awk -F': ' '/^stepping/ {print $2; exit}' /proc/cpuinfo)
 flags=$(awk -F': ' '/^flags/ {print $2; exit}' /proc/cpuinfo)
-isa=none
-[[ " $flags " == *" avx2 "* ]] && isa=haswell
-[[ " $flags " == *" avx512vbmi "* && " $flags " == *" avx512f "* ]] && isa=icelake
+has() { for f in "$@"; do [[ " $flags " == *" $f "* ]] || { echo no; return; }; done; echo yes; }
 echo "cpu:         $model (family $fam, model $mod, stepping $step), $(nproc) cores"
-echo "simd:        $isa (the JSON parser's kernel with VP_JSON_ARCH=auto)"
+# The instruction sets of CMakeLists.txt's VP_JSON_ARCH (its own check picks the kernel).
+echo "simd:        avx2 $(has avx2 bmi1 bmi2 pclmulqdq);" \
+  "avx512 f/dq/cd/bw/vl/vbmi2 $(has avx512f avx512dq avx512cd avx512bw avx512vl avx512_vbmi2)"
 echo "hypervisor:  $([[ " $flags " == *" hypervisor "* ]] && echo yes || echo no); kernel $(uname -r)"
 v=/sys/devices/system/cpu/vulnerabilities
 echo "meltdown:    $(cat $v/meltdown 2>/dev/null || echo unknown)"
