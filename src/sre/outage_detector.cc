@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 namespace viewpipe::sre {
@@ -22,6 +23,26 @@ double Median(std::vector<double> v) {
 }
 
 }  // namespace
+
+// The deviations taken in ascending order outward from the median.
+std::pair<double, double> MedianAndMad(const std::vector<double>& sorted) {
+  const size_t n = sorted.size();
+  if (n == 0) return {0, 0};
+  const size_t mid = n / 2;
+  const double m = sorted[mid];
+  size_t left = mid, right = mid;  // next: sorted[left - 1], sorted[right]
+  double d = 0;
+  for (size_t taken = 0; taken <= mid; ++taken) {
+    const bool take_right =
+        right < n && (left == 0 || sorted[right] - m <= m - sorted[left - 1]);
+    if (take_right) {
+      d = sorted[right++] - m;
+    } else {
+      d = m - sorted[--left];
+    }
+  }
+  return {m, d};
+}
 
 std::string_view QoeMetricName(QoeMetric m) { return kMetricNames[static_cast<size_t>(m)]; }
 
@@ -189,11 +210,17 @@ OutageDetector::Baseline OutageDetector::BaselineOf(QoeMetric m, const MetricSta
     b.significant = (r.num - r.den * p) / std::sqrt(r.den * p * (1 - p) + 1) >= options_.min_z;
     return b;
   }
-  std::vector<double> v;
-  for (const auto& h : s.history) v.push_back(h.first);
-  b.base = Median(v);
-  for (double& x : v) x = std::fabs(x - b.base);
-  b.threshold = b.base + std::max(options_.mad_k * 1.4826 * Median(std::move(v)), floor);
+  double mad = 0;
+  if (s.sorted.size() == s.history.size()) {
+    std::tie(b.base, mad) = MedianAndMad(s.sorted);
+  } else {  // not kept for this state: the definition, from history
+    std::vector<double> v;
+    for (const auto& h : s.history) v.push_back(h.first);
+    b.base = Median(v);
+    for (double& x : v) x = std::fabs(x - b.base);
+    mad = Median(std::move(v));
+  }
+  b.threshold = b.base + std::max(options_.mad_k * 1.4826 * mad, floor);
   b.ready = s.history.size() >= options_.min_history;
   b.significant = true;
   return b;
@@ -209,9 +236,15 @@ void OutageDetector::Learn(MetricState& s, const Reading& r, const Baseline& b) 
   s.history.emplace_back(r.proportion ? r.num : r.value, r.proportion ? r.den : 1.0);
   s.sum_num += s.history.back().first;
   s.sum_den += s.history.back().second;
+  if (!r.proportion) {
+    s.sorted.insert(std::upper_bound(s.sorted.begin(), s.sorted.end(), r.value), r.value);
+  }
   while (s.history.size() > options_.history) {
     s.sum_num -= s.history.front().first;
     s.sum_den -= s.history.front().second;
+    if (!r.proportion) {
+      s.sorted.erase(std::lower_bound(s.sorted.begin(), s.sorted.end(), s.history.front().first));
+    }
     s.history.pop_front();
   }
 }

@@ -55,6 +55,12 @@ enum class QoeMetric : uint8_t { kVsfRate, kEbvsRate, kPlaybackFailureRate, kReb
 inline constexpr size_t kQoeMetrics = 4;
 std::string_view QoeMetricName(QoeMetric m);
 
+// For values in ascending order: the median (element n/2, the upper one of
+// an even count) and the median absolute deviation from it (element n/2 of
+// the deviations' order), as the rebuffering ratio's baseline takes them;
+// {0, 0} for none.
+std::pair<double, double> MedianAndMad(const std::vector<double>& sorted);
+
 // Slice start -> the slice's counts (RecentSlices::Range).
 using SliceView = std::map<int64_t, const GroupCounts*>;
 
@@ -92,6 +98,10 @@ class OutageDetector {
     // (value, 1) of the rebuffering ratio.
     std::deque<std::pair<double, double>> history;
     double sum_num = 0, sum_den = 0;  // of history (integer counts: exact)
+    // The rebuffering ratio's history values in ascending order: its
+    // median/MAD baseline, judged at every tick, reads them in O(n) without
+    // copying or selecting (the checkpoint rebuilds it from history).
+    std::vector<double> sorted;
     int normal = 0;
     int64_t normal_start = 0;
     std::string open_id;

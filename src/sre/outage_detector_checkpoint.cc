@@ -5,6 +5,8 @@
 #include "sre/outage_detector.h"
 #include "sre/sre_codec.h"
 
+#include <algorithm>
+
 namespace viewpipe::sre {
 namespace {
 
@@ -89,6 +91,10 @@ bool OutageDetector::Load(std::string_view* in) {
         double num, den;
         if (!codec::GetDouble(in, &num) || !codec::GetDouble(in, &den)) return false;
         s.history.emplace_back(num, den);
+      }
+      if (&s == &gs.metrics[static_cast<size_t>(QoeMetric::kRebufferRatio)]) {
+        for (const auto& h : s.history) s.sorted.push_back(h.first);
+        std::sort(s.sorted.begin(), s.sorted.end());
       }
       if (!codec::GetDouble(in, &s.sum_num) || !codec::GetDouble(in, &s.sum_den) ||
           !GetInt(in, &s.normal) || !GetSigned(in, &s.normal_start) || !GetText(in, &s.open_id)) {
