@@ -4,7 +4,9 @@
 # build (seconds). Used by both README commands and by .ci/run.
 #
 #   scripts/setup.sh            deps + release build (build/release)
-#   scripts/setup.sh --test     also the test-only deps and the sanitizer build
+#   scripts/setup.sh --test     also the test-only deps (installed during the
+#                               build); scripts/test.sh builds the sanitizer
+#                               and fuzzer builds (scripts/build-checks.sh)
 #   scripts/setup.sh --bench    also the load tools of the benchmarks (Go
 #                               modules vegeta, bombardier; the crate oha;
 #                               Debian's wrk); bench/features.sh runs it
@@ -27,29 +29,31 @@ APT_BUILD=(build-essential cmake ninja-build pkg-config ccache git
   libhiredis-dev libcurl4-openssl-dev nodejs npm python3 python3-pip
   libboost-dev)  # libboost-dev: Boost.Math (src/experiments)
 APT_TEST=(clang libclang-rt-14-dev redis-server chromium openjdk-17-jre-headless maven wrk)
-want=("${APT_BUILD[@]}")
-(( WITH_TESTS )) && want+=("${APT_TEST[@]}")
-(( WITH_BENCH )) && want+=(wrk)
-missing=()
-for p in "${want[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-# Node, npm, python and java may come from outside Debian on a developer box.
-filtered=()
-for p in "${missing[@]}"; do
-  case "$p" in
-    nodejs) command -v node >/dev/null || filtered+=("$p") ;;
-    npm) command -v npm >/dev/null || filtered+=("$p") ;;
-    python3|python3-pip) command -v python3 >/dev/null || filtered+=("$p") ;;
-    openjdk-17-jre-headless) command -v java >/dev/null || filtered+=("$p") ;;
-    maven) command -v mvn >/dev/null || filtered+=("$p") ;;
-    *) filtered+=("$p") ;;
-  esac
-done
-if (( ${#filtered[@]} )); then
-  log "installing Debian packages: ${filtered[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
+(( WITH_BENCH )) && APT_BUILD+=(wrk)
+missing_of() {  # prints the packages of "$@" that are not installed
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+    # Node, npm, python and java may come from outside Debian on a developer box.
+    case "$p" in
+      nodejs) command -v node >/dev/null && continue ;;
+      npm) command -v npm >/dev/null && continue ;;
+      python3|python3-pip) command -v python3 >/dev/null && continue ;;
+      openjdk-17-jre-headless) command -v java >/dev/null && continue ;;
+      maven) command -v mvn >/dev/null && continue ;;
+    esac
+    printf '%s\n' "$p"
+  done
+}
+APT_UPDATED=0
+apt_install() {
+  (( APT_UPDATED )) || { $SUDO apt-get update -qq; APT_UPDATED=1; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+mapfile -t missing < <(missing_of "${APT_BUILD[@]}")
+if (( ${#missing[@]} )); then
+  log "installing Debian packages: ${missing[*]}"
+  apt_install "${missing[@]}"
 fi
 
 # --- DuckDB 1.4.4 (LTS) from the npm registry, into third_party/ -----------
@@ -71,14 +75,6 @@ if [[ -f package.json ]]; then
   if [[ ! -d node_modules ]] || [[ package.json -nt node_modules/.package-lock.json ]]; then
     log "installing npm packages"
     npm install --silent --no-audit --no-fund >/dev/null
-  fi
-fi
-
-# --- Python packages for interop and statistics tests -----------------------
-if (( WITH_TESTS )) && [[ -f tests/requirements.txt ]]; then
-  if ! python3 -c "import pytest, pyarrow, pandas, scipy, requests" 2>/dev/null; then
-    log "installing Python test packages"
-    python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
   fi
 fi
 
@@ -104,9 +100,29 @@ if (( WITH_BENCH )) && command -v cargo >/dev/null; then
   fi
 fi
 
-# --- Kafka broker for tests and benchmarks (Maven Central) ------------------
-if (( WITH_TESTS )) && [[ -x scripts/kafka.sh ]]; then
+# --- test-only dependencies, in the background during the release build ---
+# Debian packages (clang, redis-server, chromium, a JRE and Maven), the
+# Python test packages (interop and statistics checks, moto's S3 server)
+# and the Kafka broker (from Maven Central): mostly downloads, which the
+# compile below overlaps. Logged to build/setup-test-deps.log.
+install_test_deps() {
+  mapfile -t missing < <(missing_of "${APT_TEST[@]}")
+  if (( ${#missing[@]} )); then
+    log "installing Debian packages: ${missing[*]}"
+    apt_install "${missing[@]}"
+  fi
+  if [[ -f tests/requirements.txt ]] &&
+      ! python3 -c "import pytest, pyarrow, pandas, scipy, requests, moto" 2>/dev/null; then
+    log "installing Python test packages"
+    python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+  fi
   scripts/kafka.sh install
+}
+TEST_DEPS_PID=""
+if (( WITH_TESTS )); then
+  mkdir -p build
+  install_test_deps >build/setup-test-deps.log 2>&1 &
+  TEST_DEPS_PID=$!
 fi
 
 # --- build ------------------------------------------------------------------
@@ -125,7 +141,12 @@ build() {  # build DIR TARGET [cmake args...]
   fi
 }
 build build/release all -DCMAKE_BUILD_TYPE=Release
-if (( WITH_TESTS )); then
-  build build/asan unit_tests -DCMAKE_BUILD_TYPE=Debug -DVP_SANITIZE=ON  # the tests only
+if [[ -n $TEST_DEPS_PID ]]; then
+  if ! wait "$TEST_DEPS_PID"; then
+    tail -n 40 build/setup-test-deps.log
+    log "installing the test dependencies failed (build/setup-test-deps.log)"
+    exit 1
+  fi
+  cat build/setup-test-deps.log
 fi
 log "ready: build/release/viewpipe"

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests (release and ASan+UBSan builds), the parser
-# fuzzer for a bounded time, and the end-to-end tests against the real
-# binary. Run scripts/setup.sh --test first (the README's command does).
+# Runs every test: unit tests (release and ASan+UBSan builds), the fuzzers
+# for a bounded time, the end-to-end tests against the real binary, and the
+# dashboard in a real browser. Run scripts/setup.sh --test first (the
+# README's command does): it builds build/release; the sanitizer and fuzzer
+# builds (scripts/build-checks.sh) compile here, in the background at the
+# lowest CPU priority while the release build's tests run. The end-to-end
+# tests spend much of their time waiting on servers and sleeping processes,
+# and that compile takes the CPU they leave.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 log() { printf '\033[1;34m[test]\033[0m %s\n' "$*"; }
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-mkdir -p tests/artifacts
+mkdir -p tests/artifacts build
+
+# In its own process group (setsid), so that an early exit stops all of it.
+setsid nice -n 19 scripts/build-checks.sh >build/checks.log 2>&1 &
+CHECKS_PID=$!
 
 # The real servers of the backend conformance suites and tests/e2e/test_scale.py
 # (docs/scale.md): an Apache Kafka broker (KRaft, loopback), moto's S3
@@ -18,6 +27,7 @@ SCALE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/viewpipe-test-servers.XXXXXX")
 MOTO_PID=""
 REDIS_PID=""
 stop_servers() {
+  [[ -n $CHECKS_PID ]] && { kill -- -"$CHECKS_PID" 2>/dev/null || true; }
   [[ -n $MOTO_PID ]] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
   [[ -n $REDIS_PID ]] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
   scripts/kafka.sh stop "$SCALE_DIR/kafka" || true
@@ -68,30 +78,33 @@ fi
 log "unit tests (release)"
 ctest --test-dir build/release --output-on-failure -j2 --timeout 600
 
-log "unit tests (ASan + UBSan)"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan --output-on-failure -j2 --timeout 900
-
-log "fuzzing the event parser for ${FUZZ_SECONDS}s (libFuzzer)"
-if [[ ! -f build/fuzz/build.ninja ]]; then
-  cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DVP_FUZZ=ON >/dev/null
-fi
-cmake --build build/fuzz --target event_fuzz http_head_fuzz -j2 >build/fuzz/build.log 2>&1 || { tail -40 build/fuzz/build.log; exit 1; }
-mkdir -p build/fuzz/corpus
-build/fuzz/src/event/event_fuzz -max_total_time="$FUZZ_SECONDS" -max_len=16384 \
-  -print_final_stats=1 build/fuzz/corpus src/event/testdata 2>tests/artifacts/fuzz.log \
-  || { tail -60 tests/artifacts/fuzz.log; exit 1; }
-grep -E "stat::number_of_executed_units" tests/artifacts/fuzz.log || true
-log "fuzzing the lookup port's request parser for ${HEAD_FUZZ_SECONDS:-20}s (libFuzzer)"
-mkdir -p build/fuzz/corpus-http-head
-build/fuzz/src/api/http_head_fuzz -max_total_time="${HEAD_FUZZ_SECONDS:-20}" -max_len=4096 \
-  -print_final_stats=1 build/fuzz/corpus-http-head 2>tests/artifacts/fuzz-http-head.log \
-  || { tail -60 tests/artifacts/fuzz-http-head.log; exit 1; }
-grep -E "stat::number_of_executed_units" tests/artifacts/fuzz-http-head.log || true
-
 log "end-to-end tests (real binary)"
 python3 -m pytest -q --durations=15 tests/e2e "$@"
 
 log "dashboard in a real browser (chromium + playwright-core)"
 node --test tests/browser/
+
+log "waiting for the sanitizer and fuzzer builds (build/checks.log)"
+if ! wait "$CHECKS_PID"; then
+  CHECKS_PID=""
+  tail -n 80 build/checks.log
+  exit 1
+fi
+CHECKS_PID=""
+cat build/checks.log
+
+log "unit tests (ASan + UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan --output-on-failure -j2 --timeout 900
+
+# Both fuzzers at once, one core each.
+log "fuzzing the event parser for ${FUZZ_SECONDS}s and the lookup port's request parser for ${HEAD_FUZZ_SECONDS:-20}s (libFuzzer)"
+mkdir -p build/fuzz/corpus build/fuzz/corpus-http-head
+build/fuzz/src/event/event_fuzz -max_total_time="$FUZZ_SECONDS" -max_len=16384 \
+  -print_final_stats=1 build/fuzz/corpus src/event/testdata 2>tests/artifacts/fuzz.log &
+EVENT_FUZZ=$!
+build/fuzz/src/api/http_head_fuzz -max_total_time="${HEAD_FUZZ_SECONDS:-20}" -max_len=4096 \
+  -print_final_stats=1 build/fuzz/corpus-http-head 2>tests/artifacts/fuzz-http-head.log \
+  || { tail -60 tests/artifacts/fuzz-http-head.log; exit 1; }
+wait "$EVENT_FUZZ" || { tail -60 tests/artifacts/fuzz.log; exit 1; }
+grep -E "stat::number_of_executed_units" tests/artifacts/fuzz.log tests/artifacts/fuzz-http-head.log || true

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/fault_injection_env.h"
+#include "common/sanitizer.h"
 #include "common/scoped_temp_dir.h"
 #include "lake/lake_test_util.h"
 #include "lake/lake_writer.h"
@@ -383,11 +384,7 @@ TEST_F(LakeWriterTest, CrashAtEveryStepLosesAndDuplicatesNothing) {
   std::printf("crashing at each of %d steps\n", total);
   // Every step; under AddressSanitizer (which slows DuckDB's allocations
   // tenfold) every third, to keep the suite's time in bounds.
-#if defined(__SANITIZE_ADDRESS__)
-  const int stride = 3;
-#else
-  const int stride = 1;
-#endif
+  const int stride = kUnderSanitizer ? 3 : 1;
   for (int k = 1; k <= total; k += stride) {
     int steps = 0;
     SCOPED_TRACE("crash at call " + std::to_string(k));
