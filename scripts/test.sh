@@ -46,7 +46,7 @@ else
   tail -n 20 "$SCALE_DIR/kafka.log"
 fi
 MOTO_PORT=$(free_port)
-python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$SCALE_DIR/moto.log" 2>&1 &
+python3 tests/s3_server.py -H 127.0.0.1 -p "$MOTO_PORT" >"$SCALE_DIR/moto.log" 2>&1 &
 MOTO_PID=$!
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$MOTO_PORT") 2>/dev/null && break

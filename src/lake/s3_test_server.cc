@@ -54,8 +54,8 @@ struct Server {
     pid = ::fork();
     if (pid == 0) {
       ::setpgid(0, 0);
-      ::execlp("python3", "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", p.c_str(),
-               static_cast<char*>(nullptr));
+      ::execlp("python3", "python3", VP_SOURCE_DIR "/tests/s3_server.py", "-H", "127.0.0.1", "-p",
+               p.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     for (int i = 0; i < 150 && pid > 0; ++i) {
@@ -66,7 +66,7 @@ struct Server {
       if (::waitpid(pid, nullptr, WNOHANG) == pid) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    reason = "could not start 'python3 -m moto.server' (pip install 'moto[server]')";
+    reason = "could not start 'python3 tests/s3_server.py' (moto; pip install 'moto[server]')";
     Stop();
   }
   ~Server() { Stop(); }

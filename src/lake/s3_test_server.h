@@ -2,8 +2,9 @@
 // Test-only: the S3-compatible server the ObjectStore conformance tests run
 // against. VP_S3_ENDPOINT (set by scripts/test.sh, which starts one) names a
 // running server; otherwise the first caller starts moto's server mode
-// (`python3 -m moto.server`, PyPI moto[server]) on a free loopback port and
-// stops it at exit. When neither works, the S3 cases skip loudly.
+// (`tests/s3_server.py`: moto.server, PyPI moto[server], with atomic
+// conditional writes) on a free loopback port and stops it at exit. When
+// neither works, the S3 cases skip loudly.
 
 #include <string>
 

@@ -64,8 +64,9 @@ def s3():
         yield os.environ["VP_S3_ENDPOINT"]
         return
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    launcher = Path(__file__).resolve().parent.parent / "s3_server.py"
+    proc = subprocess.Popen([sys.executable, str(launcher), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -73,7 +74,7 @@ def s3():
             break
         except OSError:
             if proc.poll() is not None:
-                _loud_skip("moto's S3 server", "python3 -m moto.server exited")
+                _loud_skip("moto's S3 server", "tests/s3_server.py (moto) exited")
             time.sleep(0.2)
     else:
         proc.kill()
