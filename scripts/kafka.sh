@@ -8,7 +8,7 @@
 #   scripts/kafka.sh start DIR PORT [KEY=VALUE...]
 #                                       format DIR as a fresh single-node KRaft
 #                                       storage, start the broker on 127.0.0.1:PORT
-#                                       (controller on PORT+1) in the background,
+#                                       (controller on a free port) in the background,
 #                                       wait until it accepts connections, print its pid.
 #                                       Extra KEY=VALUE pairs go into server.properties.
 #   scripts/kafka.sh stop DIR           stop the broker started on DIR
@@ -118,7 +118,11 @@ cmd_start() {
   dir=$(cd "$dir" && pwd)
   [[ -f $dir/kafka.pid ]] && kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null \
     && die "a broker is already running on $dir (pid $(cat "$dir/kafka.pid"))"
-  local cport=$((port + 1))
+  # The controller's port: one the kernel calls free now (PORT+1 was taken
+  # once in CI, by some connection's ephemeral port); restart reads it back
+  # from server.properties.
+  local cport
+  cport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   rm -rf "$dir/data"
   mkdir -p "$dir/data"
   {

@@ -250,7 +250,7 @@ def test_broker_killed_and_restarted_loses_no_acknowledged_event(server, s3, tmp
     event is in the lake once. On a broker of its own, so the shared one
     stays up for the other tests."""
     d = tmp_path / "kafka-crash"
-    for _ in range(3):  # the controller takes port + 1, which may be in use: another port
+    for _ in range(3):  # a port taken between free_port() and the broker's bind: another
         port = free_port()
         r = subprocess.run([str(REPO / "scripts/kafka.sh"), "start", str(d), str(port)],
                            capture_output=True, text=True, timeout=180)
