@@ -2,21 +2,19 @@
 # Runs every test: unit tests (release and ASan+UBSan builds), the fuzzers
 # for a bounded time, the end-to-end tests against the real binary, and the
 # dashboard in a real browser. Run scripts/setup.sh --test first (the
-# README's command does): it builds build/release; the sanitizer and fuzzer
-# builds (scripts/build-checks.sh) compile here, in the background at the
-# lowest CPU priority while the release build's tests run. The end-to-end
-# tests spend much of their time waiting on servers and sleeping processes,
-# and that compile takes the CPU they leave.
+# README's command does): it builds build/release. The sanitizer and fuzzer
+# builds (scripts/build-checks.sh) and then the ASan unit tests run here in
+# the background, at the lowest CPU priority, while the release build's
+# tests run: the end-to-end tests spend much of their time waiting on
+# servers and sleeping processes, and the background takes the CPU they
+# leave. Its output is in build/checks.log, printed once it is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 log() { printf '\033[1;34m[test]\033[0m %s\n' "$*"; }
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 mkdir -p tests/artifacts build
-
-# In its own process group (setsid), so that an early exit stops all of it.
-setsid nice -n 19 scripts/build-checks.sh >build/checks.log 2>&1 &
-CHECKS_PID=$!
+CHECKS_PID=""
 
 # The real servers of the backend conformance suites and tests/e2e/test_scale.py
 # (docs/scale.md): an Apache Kafka broker (KRaft, loopback), moto's S3
@@ -75,6 +73,16 @@ else
   tail -n 20 "$SCALE_DIR/redis.log"
 fi
 
+# The background (see the top), after the servers: its conformance suites
+# use them too. In a process group of its own (setsid), so that an early
+# exit stops all of it.
+setsid nice -n 19 bash -c '
+  scripts/build-checks.sh || exit 1
+  printf "\033[1;34m[checks]\033[0m unit tests (ASan + UBSan)\n"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build/asan --output-on-failure -j2 --timeout 900' >build/checks.log 2>&1 &
+CHECKS_PID=$!
+
 log "unit tests (release)"
 ctest --test-dir build/release --output-on-failure -j2 --timeout 600
 
@@ -84,18 +92,12 @@ python3 -m pytest -q --durations=15 tests/e2e "$@"
 log "dashboard in a real browser (chromium + playwright-core)"
 node --test tests/browser/
 
-log "waiting for the sanitizer and fuzzer builds (build/checks.log)"
-if ! wait "$CHECKS_PID"; then
-  CHECKS_PID=""
-  tail -n 80 build/checks.log
-  exit 1
-fi
+log "waiting for the sanitizer and fuzzer builds and the ASan unit tests (build/checks.log)"
+CHECKS_OK=1
+wait "$CHECKS_PID" || CHECKS_OK=0
 CHECKS_PID=""
 cat build/checks.log
-
-log "unit tests (ASan + UBSan)"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan --output-on-failure -j2 --timeout 900
+(( CHECKS_OK )) || { log "FAILED: the sanitizer build or its unit tests (above)"; exit 1; }
 
 # Both fuzzers at once, one core each.
 log "fuzzing the event parser for ${FUZZ_SECONDS}s and the lookup port's request parser for ${HEAD_FUZZ_SECONDS:-20}s (libFuzzer)"
