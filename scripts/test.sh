@@ -3,11 +3,12 @@
 # for a bounded time, the end-to-end tests against the real binary, and the
 # dashboard in a real browser. Run scripts/setup.sh --test first (the
 # README's command does): it builds build/release. The sanitizer and fuzzer
-# builds (scripts/build-checks.sh) and then the ASan unit tests run here in
-# the background, at the lowest CPU priority, while the release build's
-# tests run: the end-to-end tests spend much of their time waiting on
-# servers and sleeping processes, and the background takes the CPU they
-# leave. Its output is in build/checks.log, printed once it is done.
+# builds (scripts/build-checks.sh) compile here in the background, at the
+# lowest CPU priority, while the release build's tests run, and take the CPU
+# those leave (the end-to-end tests wait on servers and sleeping processes
+# at times); their output is in build/checks.log. The ASan unit tests run
+# after the end-to-end tests, not beside them: starved of CPU, a test's own
+# deadlines could fail it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -73,14 +74,9 @@ else
   tail -n 20 "$SCALE_DIR/redis.log"
 fi
 
-# The background (see the top), after the servers: its conformance suites
-# use them too. In a process group of its own (setsid), so that an early
-# exit stops all of it.
-setsid nice -n 19 bash -c '
-  scripts/build-checks.sh || exit 1
-  printf "\033[1;34m[checks]\033[0m unit tests (ASan + UBSan)\n"
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build/asan --output-on-failure -j2 --timeout 900' >build/checks.log 2>&1 &
+# The background builds (see the top), in a process group of their own
+# (setsid), so that an early exit stops all of it.
+setsid nice -n 19 scripts/build-checks.sh >build/checks.log 2>&1 &
 CHECKS_PID=$!
 
 log "unit tests (release)"
@@ -92,12 +88,16 @@ python3 -m pytest -q --durations=15 tests/e2e "$@"
 log "dashboard in a real browser (chromium + playwright-core)"
 node --test tests/browser/
 
-log "waiting for the sanitizer and fuzzer builds and the ASan unit tests (build/checks.log)"
+log "waiting for the sanitizer and fuzzer builds (build/checks.log)"
 CHECKS_OK=1
 wait "$CHECKS_PID" || CHECKS_OK=0
 CHECKS_PID=""
 cat build/checks.log
-(( CHECKS_OK )) || { log "FAILED: the sanitizer build or its unit tests (above)"; exit 1; }
+(( CHECKS_OK )) || { log "FAILED: the sanitizer or fuzzer build (above)"; exit 1; }
+
+log "unit tests (ASan + UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan --output-on-failure -j2 --timeout 900
 
 # Both fuzzers at once, one core each.
 log "fuzzing the event parser for ${FUZZ_SECONDS}s and the lookup port's request parser for ${HEAD_FUZZ_SECONDS:-20}s (libFuzzer)"
