@@ -211,15 +211,7 @@ OutageDetector::Baseline OutageDetector::BaselineOf(QoeMetric m, const MetricSta
     return b;
   }
   double mad = 0;
-  if (s.sorted.size() == s.history.size()) {
-    std::tie(b.base, mad) = MedianAndMad(s.sorted);
-  } else {  // not kept for this state: the definition, from history
-    std::vector<double> v;
-    for (const auto& h : s.history) v.push_back(h.first);
-    b.base = Median(v);
-    for (double& x : v) x = std::fabs(x - b.base);
-    mad = Median(std::move(v));
-  }
+  std::tie(b.base, mad) = MedianAndMad(s.sorted);
   b.threshold = b.base + std::max(options_.mad_k * 1.4826 * mad, floor);
   b.ready = s.history.size() >= options_.min_history;
   b.significant = true;
