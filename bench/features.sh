@@ -23,7 +23,11 @@
 #    connection) at the same rates on the lookup port and the last rate on
 #    the main port; vegeta (a Go module;
 #    open loop, random ids, but ~50 us of client CPU a request) at
-#    VEGETA_RATES on the lookup port; FIXED_SECONDS each; a tool not
+#    VEGETA_RATES on the lookup port; h2load (nghttp2's tool, C++ on libev:
+#    --rps per connection over H2LOAD_CONNS connections, random known ids,
+#    its per-request log corrected for coordinated omission as wrk2 does;
+#    ~8 us of client CPU a request, half of oha's) at each of RATES on the
+#    lookup port, also at SCHED_FIFO with RT_PRIO; FIXED_SECONDS each; a tool not
 #    installed is skipped, said so (scripts/setup.sh --bench installs them);
 # 3. bench/features_probe.py posts one event for a new profile RATE times a
 #    second and polls its features: freshness = the collector's 200 -> the
@@ -41,7 +45,7 @@
 # WARMUP_SECONDS (3), OHA_CONNS (8; a list runs each), OHA_THREADS (oha's default: the
 # cores), OHA_FPS (16: oha's interactive mode on a pseudo-terminal at its default 16
 # frames a second; 0: --no-tui, whose result buffer stalls oha's own timer,
-# bench/features_step.py), BOMB_CONNS (16), LOOKUP_THREADS (1), LOOKUP_SLICE_US (100;
+# bench/features_step.py), BOMB_CONNS (16), H2LOAD_CONNS (32; a list runs each; " ": none), LOOKUP_THREADS (1), LOOKUP_SLICE_US (100;
 # 0: the kernel's slice for the lookup loop), PIPELINE_NICE (5; serve --pipeline-nice), AB_OLD_SCHED (1:
 # the oha steps again with the server's threads on the kernel's default scheduling),
 # AUTOGROUP_NICE (unset: this session's autogroup nice, below), RT_PRIO (0; > 0: the oha
@@ -68,6 +72,7 @@ OHA_FPS=${OHA_FPS:-16}
 LOOKUP_SLICE_US=${LOOKUP_SLICE_US:-100}
 PIPELINE_NICE=${PIPELINE_NICE:-5}
 BOMB_CONNS=${BOMB_CONNS:-16}
+H2LOAD_CONNS=${H2LOAD_CONNS:-32}
 LOOKUP_THREADS=${LOOKUP_THREADS:-1}
 LOOKUP_CACHE_MB=${LOOKUP_CACHE_MB:-64}
 FRESH_SECONDS=${FRESH_SECONDS:-60}
@@ -92,6 +97,7 @@ VEGETA=$(go_tool vegeta)
 BOMBARDIER=$(go_tool bombardier)
 OHA=$(command -v oha 2>/dev/null || true)
 [[ -z $OHA && -x ${CARGO_HOME:-$HOME/.cargo}/bin/oha ]] && OHA=${CARGO_HOME:-$HOME/.cargo}/bin/oha
+H2LOAD=$(command -v h2load 2>/dev/null || true)
 
 if [[ ${NO_BUILD:-0} != 1 ]]; then
   log "building viewpipe (Release) in $BUILD_DIR"
@@ -156,7 +162,8 @@ LURL=http://127.0.0.1:$LPORT
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
 STEPS=$(($(wc -w <<<"$CONNS") + $(wc -w <<<"$API_CONNS") + 3))
-FIXED_STEPS=$(( (3 * $(wc -w <<<"$OHA_CONNS") + 1) * $(wc -w <<<"$RATES") + 1 + $(wc -w <<<"$VEGETA_RATES")))
+FIXED_STEPS=$(( (3 * $(wc -w <<<"$OHA_CONNS") + 2 * $(wc -w <<<"$H2LOAD_CONNS") + 1) * $(wc -w <<<"$RATES") + 1 +
+  $(wc -w <<<"$VEGETA_RATES")))
 SIM_SECONDS=$((30 + (WRK_SECONDS + 5) * STEPS + (FIXED_SECONDS + WARMUP_SECONDS + 5) * FIXED_STEPS +
   FRESH_SECONDS + 30))
 SCENARIO_ARGS=(--scenario "$SCENARIO")
@@ -207,6 +214,23 @@ if [[ -n $OHA ]]; then
 else
   log "oha not found: no open-loop step at 50,000/s (scripts/setup.sh --bench installs it)"
 fi
+# h2load: the same rates over H2LOAD_CONNS connections, the URLs a shuffled
+# list of the known ids (each connection walks it from the top).
+if [[ -n $H2LOAD && -n ${H2LOAD_CONNS// /} ]]; then
+  shuf --random-source=<(yes) "$WORK/ids.txt" | sed "s|^|$LURL/v1/features/profiles/|" >"$WORK/urls.txt"
+  h2load_steps() {  # h2load_steps SUFFIX [--rt-prio N]
+    local suffix=$1 c r; shift
+    for c in $H2LOAD_CONNS; do
+      for r in $RATES; do
+        step "h2load-lookup-c$c$suffix" h2load --binary "$H2LOAD" --rate "$r" --seconds "$FIXED_SECONDS" \
+          --warmup-seconds "$WARMUP_SECONDS" --connections "$c" --targets "$WORK/urls.txt" "$@"
+      done
+    done
+  }
+  h2load_steps ""
+elif [[ -z $H2LOAD ]]; then
+  log "h2load not found: no h2load step (scripts/setup.sh --bench installs Debian's nghttp2-client)"
+fi
 # A/B on the same server and ingest: the oha steps again with the lookup
 # loop and the paths' threads back on the kernel's defaults (the scheduling
 # before LOOKUP_SLICE_US / PIPELINE_NICE), steps named "...-oldsched".
@@ -233,7 +257,8 @@ fi
 if [[ -n $OHA && ${RT_PRIO:-0} -gt 0 ]]; then
   python3 bench/sched_stat.py fifo "$SERVER_PID" vp-lookup "$RT_PRIO"
   python3 bench/features_probe.py --url "$URL" --write-key "$KEY" --rate "$RATE" --seconds \
-    $(( (FIXED_SECONDS + WARMUP_SECONDS + 6) * $(wc -w <<<"$OHA_CONNS") * $(wc -w <<<"$RATES") )) \
+    $(( (FIXED_SECONDS + WARMUP_SECONDS + 6) * ($(wc -w <<<"$OHA_CONNS") + $(wc -w <<<"$H2LOAD_CONNS")) *
+      $(wc -w <<<"$RATES") )) \
     >"$WORK/fresh-rt.json" &
   RT_PROBE_PID=$!
   for c in $OHA_CONNS; do
@@ -243,6 +268,7 @@ if [[ -n $OHA && ${RT_PRIO:-0} -gt 0 ]]; then
         --rt-prio "$RT_PRIO" --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
     done
   done
+  [[ -n $H2LOAD && -n ${H2LOAD_CONNS// /} ]] && h2load_steps "-rt" --rt-prio "$RT_PRIO"
   wait "$RT_PROBE_PID"
   python3 bench/sched_stat.py fifo "$SERVER_PID" vp-lookup 0
   python3 bench/sched_stat.py set "$SERVER_PID" vp-lookup "$LOOKUP_SLICE_US" \

@@ -25,6 +25,8 @@ lookups/s fit in the machine's cores even when the latency says "shared".
       [--connections 16]
   features_step.py --pid PID --name NAME oha --rate R --seconds S --url URL
       [--connections 16] [--warmup-seconds 3]
+  features_step.py --pid PID --name NAME h2load --rate R --seconds S --targets URLS
+      [--connections 32] [--warmup-seconds 3]
   (any tool) [--rt-prio N]: run the tool with SCHED_FIFO priority N (chrt -f)
 
 wrk must print one JSON line last (bench/features_lookup.lua); vegeta
@@ -186,6 +188,59 @@ def run_bombardier(binary, rate, seconds, url, connections):
             "max_ms": lat["max"] / 1e3}
 
 
+def run_h2load(binary, rate, seconds, urls, connections, warmup_seconds=3):
+    """h2load (nghttp2's load tool, C++ on libev, HTTP/1.1 here): each of
+    `connections` clients sends rate / connections requests a second (--rps),
+    one at a time, cycling through the URLs in `urls` (a file, one a line).
+    Its per-request log (--log-file: start, status, microseconds to the end
+    of the response) gives the percentiles. Within a connection the next
+    request waits for the previous answer, so a slow answer would hide the
+    requests due behind it (coordinated omission): p50/p90/p99/p999_ms add,
+    as HdrHistogram's recordValueWithExpectedInterval and wrk2 do, for each
+    answer slower than the connection's interval (connections / rate), the
+    samples value - interval, value - 2 x interval, ... that the requests
+    due meanwhile would have taken at least; raw_p99_ms is without them.
+    What this cannot see is the tool's own lateness: a request sent late
+    because h2load's thread had no core counts from when it was sent (its
+    sends, 32 clients on their own timers, are no steady stream to measure
+    that against: they run up to 5 ms ahead of or behind one even on an idle
+    server). client_wait_ms_s (the tool's run-queue wait) says how much there
+    could be; at SCHED_FIFO (--rt-prio) it is near zero."""
+    per_client = rate / connections
+    interval_us = 1e6 / per_client
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "h2load.log")
+        out = run_tool([binary, "--h1", "-t", "1", "-c", str(connections),
+                        f"--rps={per_client:.3f}", "-D", str(seconds),
+                        "--warm-up-time", str(warmup_seconds), "-i", urls,
+                        "--log-file", log])
+        lat, errors, starts = [], 0, []
+        with open(log) as f:
+            for line in f:
+                start_us, status, us = line.split("\t")[:3]
+                lat.append(int(us))
+                starts.append(int(start_us))
+                errors += status != "200"
+    n = len(lat)
+    corrected = list(lat)
+    for v in lat:
+        missing = v - interval_us
+        while missing >= interval_us:
+            corrected.append(missing)
+            missing -= interval_us
+    span_us = max(starts) - min(starts) if n > 1 else 0
+    lat.sort()
+    corrected.sort()
+    q = lambda v, p: v[min(len(v) - 1, int(len(v) * p))] / 1e3 if v else 0.0
+    span = span_us / 1e6 if span_us else seconds
+    done = [l for l in out.splitlines() if l.startswith("requests:")]
+    return {"requests": n, "seconds": span, "target_rate": rate, "rps": n / max(span, 1e-9),
+            "errors": errors, "p50_ms": q(corrected, 0.5), "p90_ms": q(corrected, 0.9),
+            "p99_ms": q(corrected, 0.99), "p999_ms": q(corrected, 0.999),
+            "max_ms": q(lat, 1.0), "raw_p99_ms": q(lat, 0.99),
+            "co_samples": len(corrected) - n, "h2load_requests": done[0] if done else ""}
+
+
 def oha_stalls(db_path, slow_ms=2.0):
     """The load tool's own stalls, from its per-request records (--db-url).
 
@@ -268,19 +323,20 @@ def main():
     ap.add_argument("--pid", type=int, required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--base-seconds", type=float, default=5.0)
-    ap.add_argument("tool", choices=["wrk", "vegeta", "bombardier", "oha"])
+    ap.add_argument("tool", choices=["wrk", "vegeta", "bombardier", "oha", "h2load"])
     ap.add_argument("--rate", type=int)
     ap.add_argument("--seconds", type=int)
-    ap.add_argument("--targets")
+    ap.add_argument("--targets", help="vegeta: its targets file; h2load: a file of URLs")
     ap.add_argument("--connections", type=int)
     ap.add_argument("--url")
-    ap.add_argument("--binary", help="vegeta, bombardier or oha, when not on PATH")
+    ap.add_argument("--binary", help="vegeta, bombardier, oha or h2load, when not on PATH")
     ap.add_argument("--threads", type=int, help="oha: worker threads (its default: the cores)")
     ap.add_argument("--fps", type=int, default=16,
                     help="oha: frames a second of its interactive mode on a pseudo-terminal "
                          "(0: --no-tui)")
     ap.add_argument("--warmup-seconds", type=int, default=3,
-                    help="oha: an unmeasured run at the same rate first")
+                    help="oha: an unmeasured run at the same rate first; h2load: its "
+                         "--warm-up-time")
     ap.add_argument("--rt-prio", type=int, default=0,
                     help="run the tool with SCHED_FIFO at this priority (chrt -f), as if it "
                          "had a core of its own")
@@ -308,6 +364,9 @@ def main():
     elif args.tool == "oha":
         r = run_oha(args.binary or "oha", args.rate, args.seconds, args.url,
                     args.connections or 16, args.threads, stalls=True, fps=args.fps)
+    elif args.tool == "h2load":
+        r = run_h2load(args.binary or "h2load", args.rate, args.seconds, args.targets,
+                       args.connections or 32, args.warmup_seconds)
     else:
         r = run_bombardier(args.binary or "bombardier", args.rate, args.seconds, args.url,
                            args.connections or 16)
@@ -328,6 +387,8 @@ def main():
               "client_us": round(client_cpu / n * 1e6, 2),
               "loop_wait_us": round(loop_wait_ns / 1e3 / n, 2),
               "client_wait_ms_s": round(tool_wait_ns / 1e6 / wall_client, 1)})
+    if args.tool == "h2load":
+        r["connections"] = args.connections or 32
     if args.tool == "oha":
         r.update({"connections": args.connections or 16, "threads": args.threads,
                   "fps": args.fps})

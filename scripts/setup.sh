@@ -9,7 +9,7 @@
 #                               and fuzzer builds (scripts/build-checks.sh)
 #   scripts/setup.sh --bench    also the load tools of the benchmarks (Go
 #                               modules vegeta, bombardier; the crate oha;
-#                               Debian's wrk); bench/features.sh runs it
+#                               Debian's wrk and h2load); bench/features.sh runs it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,7 +29,7 @@ APT_BUILD=(build-essential cmake ninja-build pkg-config ccache git
   libhiredis-dev libcurl4-openssl-dev nodejs npm python3 python3-pip
   libboost-dev)  # libboost-dev: Boost.Math (src/experiments)
 APT_TEST=(clang libclang-rt-14-dev redis-server chromium openjdk-17-jre-headless maven wrk)
-(( WITH_BENCH )) && APT_BUILD+=(wrk)
+(( WITH_BENCH )) && APT_BUILD+=(wrk nghttp2-client)  # nghttp2-client: h2load
 missing_of() {  # prints the packages of "$@" that are not installed
   local p
   for p in "$@"; do
