@@ -26,7 +26,7 @@
 #    VEGETA_RATES on the lookup port; h2load (nghttp2's tool, C++ on libev:
 #    --rps per connection over H2LOAD_CONNS connections, random known ids,
 #    its per-request log corrected for coordinated omission as wrk2 does;
-#    ~8 us of client CPU a request, half of oha's) at each of RATES on the
+#    8-12 us of client CPU a request, half of oha's) at each of RATES on the
 #    lookup port, also at SCHED_FIFO with RT_PRIO; FIXED_SECONDS each; a tool not
 #    installed is skipped, said so (scripts/setup.sh --bench installs them);
 # 3. bench/features_probe.py posts one event for a new profile RATE times a
