@@ -98,6 +98,8 @@ BOMBARDIER=$(go_tool bombardier)
 OHA=$(command -v oha 2>/dev/null || true)
 [[ -z $OHA && -x ${CARGO_HOME:-$HOME/.cargo}/bin/oha ]] && OHA=${CARGO_HOME:-$HOME/.cargo}/bin/oha
 H2LOAD=$(command -v h2load 2>/dev/null || true)
+H2LOAD_PASSES=0  # h2load passes per rate (one per connection count), 0 without h2load
+[[ -n $H2LOAD ]] && H2LOAD_PASSES=$(wc -w <<<"$H2LOAD_CONNS")
 
 if [[ ${NO_BUILD:-0} != 1 ]]; then
   log "building viewpipe (Release) in $BUILD_DIR"
@@ -162,7 +164,7 @@ LURL=http://127.0.0.1:$LPORT
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
 STEPS=$(($(wc -w <<<"$CONNS") + $(wc -w <<<"$API_CONNS") + 3))
-FIXED_STEPS=$(( (3 * $(wc -w <<<"$OHA_CONNS") + 2 * $(wc -w <<<"$H2LOAD_CONNS") + 1) * $(wc -w <<<"$RATES") + 1 +
+FIXED_STEPS=$(( (3 * $(wc -w <<<"$OHA_CONNS") + 2 * H2LOAD_PASSES + 1) * $(wc -w <<<"$RATES") + 1 +
   $(wc -w <<<"$VEGETA_RATES")))
 SIM_SECONDS=$((30 + (WRK_SECONDS + 5) * STEPS + (FIXED_SECONDS + WARMUP_SECONDS + 5) * FIXED_STEPS +
   FRESH_SECONDS + 30))
@@ -216,7 +218,7 @@ else
 fi
 # h2load: the same rates over H2LOAD_CONNS connections, the URLs a shuffled
 # list of the known ids (each connection walks it from the top).
-if [[ -n $H2LOAD && -n ${H2LOAD_CONNS// /} ]]; then
+if (( H2LOAD_PASSES > 0 )); then
   shuf --random-source=<(yes) "$WORK/ids.txt" | sed "s|^|$LURL/v1/features/profiles/|" >"$WORK/urls.txt"
   h2load_steps() {  # h2load_steps SUFFIX [--rt-prio N]
     local suffix=$1 c r; shift
@@ -257,7 +259,7 @@ fi
 if [[ -n $OHA && ${RT_PRIO:-0} -gt 0 ]]; then
   python3 bench/sched_stat.py fifo "$SERVER_PID" vp-lookup "$RT_PRIO"
   python3 bench/features_probe.py --url "$URL" --write-key "$KEY" --rate "$RATE" --seconds \
-    $(( (FIXED_SECONDS + WARMUP_SECONDS + 6) * ($(wc -w <<<"$OHA_CONNS") + $(wc -w <<<"$H2LOAD_CONNS")) *
+    $(( (FIXED_SECONDS + WARMUP_SECONDS + 6) * ($(wc -w <<<"$OHA_CONNS") + H2LOAD_PASSES) *
       $(wc -w <<<"$RATES") )) \
     >"$WORK/fresh-rt.json" &
   RT_PROBE_PID=$!
@@ -268,7 +270,7 @@ if [[ -n $OHA && ${RT_PRIO:-0} -gt 0 ]]; then
         --rt-prio "$RT_PRIO" --url "http://127.0.0.1:$LPORT/v1/features/profiles/($ids_re)"
     done
   done
-  [[ -n $H2LOAD && -n ${H2LOAD_CONNS// /} ]] && h2load_steps "-rt" --rt-prio "$RT_PRIO"
+  (( H2LOAD_PASSES == 0 )) || h2load_steps "-rt" --rt-prio "$RT_PRIO"
   wait "$RT_PROBE_PID"
   python3 bench/sched_stat.py fifo "$SERVER_PID" vp-lookup 0
   python3 bench/sched_stat.py set "$SERVER_PID" vp-lookup "$LOOKUP_SLICE_US" \
