@@ -272,6 +272,25 @@ for kib in 256 1024; do
   "$DISK" --dir "$WORK" --chunk-kib "$kib" --seconds 5 >"$R/disk-$kib.json"
   log "  ${kib} KiB chunks: $(jget "$R/disk-$kib.json" '["mb_per_s"]') MB/s"
 done
+# The disk's own latency floor at the half-rate step's rate: a group commit
+# with no CPU (disk_ceiling --events-per-s) writing the bytes the log stores
+# per event, into one file (the floor for any log) and into as many files
+# as the log fsyncs per round (LOG_FILES, default 6: `viewing`'s 4
+# partitions and `qoe`'s 2), in parallel as the log does.
+FLOOR_RATE=${FAST_RATE:-$RATE}
+(( FLOOR_RATE > RATE )) || FLOOR_RATE=$RATE
+STORED_BPE=$(python3 - "$R/metrics.txt" "$LOG_BYTES" <<'PY'
+import re, sys
+m = re.search(r'^viewpipe_events_total\{outcome="accepted"\} (\S+)$', open(sys.argv[1]).read(), re.M)
+n = float(m.group(1)) if m else 0
+print(int(int(sys.argv[2]) / n) if n and int(sys.argv[2]) else 291)
+PY
+) || STORED_BPE=291
+for files in 1 "${LOG_FILES:-6}"; do
+  "$DISK" --dir "$WORK" --events-per-s "$FLOOR_RATE" --event-bytes "$STORED_BPE" --batch "$BATCH" \
+    --files "$files" --seconds "$RATE_DURATION" >"$R/disk-floor-$files.json"
+  log "  group commit alone, $files file(s), $FLOOR_RATE events/s x $STORED_BPE B: p99 $(jget "$R/disk-floor-$files.json" '["p99_ms"]') ms, $(jget "$R/disk-floor-$files.json" '["rounds_per_s"]') rounds/s"
+done
 
 # --- Kafka -----------------------------------------------------------------------
 perf_test() {  # OUTFILE TOPIC RECORDS WARMUP_RECORDS THROUGHPUT

@@ -2,6 +2,7 @@
 """Assembles bench/ingest.sh's run files into one results JSON and prints the
 side-by-side table. Called by bench/ingest.sh; not meant to be run alone."""
 import argparse
+import glob
 import json
 import os
 import re
@@ -124,6 +125,11 @@ def main():
     kafka = {n: load(f"{d}/{n}.json")
              for n in ("kafka", "kafka-fsync", "kafka-rate", "kafka-fsync-rate")}
     disk = {kib: load(f"{d}/disk-{kib}.json") for kib in (256, 1024)}
+    # The disk's latency floor at the half-rate step (disk_ceiling
+    # --events-per-s): one file, and as many as the log syncs per round.
+    floors = sorted((x for f in glob.glob(f"{d}/disk-floor-*.json") if (x := load(f))),
+                    key=lambda x: x["files"])
+    floor = floors[0] if floors else {}
     payload = load(f"{d}/payload.json")
     metrics_text = open(f"{d}/metrics.txt").read() if os.path.exists(f"{d}/metrics.txt") else ""
 
@@ -182,7 +188,8 @@ def main():
                   "flush_every_message_at_rate": kafka["kafka-fsync-rate"]},
         "disk": {"runs": disk, "best_mb_per_s": disk_mbps,
                  "ceiling_events_per_s_at_stored_bytes": ceiling(stored_bpe),
-                 "ceiling_events_per_s_at_json_bytes": ceiling(json_bpe)},
+                 "ceiling_events_per_s_at_json_bytes": ceiling(json_bpe),
+                 "group_commit_floor": floors or None},
         "summary": {
             "viewpipe_plain_events_per_s": plain_eps,
             "viewpipe_gzip_events_per_s": gzip_eps,
@@ -195,6 +202,9 @@ def main():
             "ratio_viewpipe_plain_to_kafka": ratio(plain_eps, k.get("records_per_s")),
             "ratio_viewpipe_plain_to_kafka_fsync": ratio(plain_eps, kf.get("records_per_s")),
             "disk_ceiling_events_per_s": ceiling(stored_bpe),
+            "disk_floor_p99_ms": floor.get("p99_ms"),
+            "disk_floor_log_files_p99_ms": floors[-1].get("p99_ms") if floors else None,
+            "disk_floor_events_per_s": floor.get("events_per_s"),
             "target_1M_plain_met": bool(plain_eps and plain_eps >= 1_000_000),
             "target_p99_under_20ms_met": bool(rate.get("latency_ms") and
                                               rate["latency_ms"]["p99"] < 20 and
@@ -245,6 +255,11 @@ def main():
         ("disk write+fdatasync ceiling", ceiling(stored_bpe), "-", ratio(ceiling(stored_bpe),
                                                                          k.get("records_per_s")),
          f"{fmt(disk_mbps)} MB/s at {stored_bpe:.0f} B/event stored" if stored_bpe else "-"),
+    ] + [
+        (f"disk alone at {fmt(x['events_per_s'])}/s, {x['files']} file{'s' if x['files'] > 1 else ''}",
+         x["events_per_s"], f"{x['p50_ms']:.1f} / {x['p99_ms']:.1f} / {x['max_ms']:.1f}", None,
+         f"group commit with no CPU, {x['rounds_per_s']:.0f} rounds/s")
+        for x in floors
     ]
     print()
     print(f"{'':34} {'events/s':>12}  {'p50 / p99 / max ms':>22}  {'÷ Kafka':>8}  notes")
