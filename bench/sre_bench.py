@@ -150,7 +150,7 @@ def outage_run(args, work):
             continue
         used.update(a["id"] for a in hits)
         first = min(hits, key=lambda a: a["detected_event_time"])
-        delays.append({"cdn": o["cdn"], "kind": o["kind"], "metric": first["metric"],
+        delays.append({"cdn": o["cdn"], "kind": o["kind"], "start": o["start"], "metric": first["metric"],
                        "delay_s": (first["detected_event_time"] - o["start"]) / 1000,
                        # Wall clock at the raise minus the outage start in event
                        # time: the latency itself when the simulator runs at
@@ -266,6 +266,25 @@ def steady_run(args, work):
             "alerts": [a for a in alerts if a["kind"] in ("qoe", "silence")]}
 
 
+def add_evidence(args, work, run):
+    """Each start-failure outage's evidence floor (bench/sre_evidence.py):
+    when its CDN's 1st..6th start failure reached the collector (in event
+    time when the run is time-compressed). No detector that needs k failed
+    starts can raise before the k-th."""
+    import sre_evidence  # bench/, beside this file
+    failures, _ = sre_evidence.read_qoe(args.bin, os.path.join(work, "data-outages"))
+    truth = [json.loads(l)["outage"] for l in open(os.path.join(work, "truth.ndjson"))
+             if l.startswith('{"outage"')]
+    ends = {(o["cdn"], o["start"]): o["end"] for o in truth}
+    for d in run["delays"]:
+        if d["kind"] != "start_failures" or (d["cdn"], d.get("start")) not in ends:
+            continue
+        s, e = d["start"], ends[(d["cdn"], d["start"])]
+        rx = sorted(r if args.realtime else ts for ts, r in failures.get(d["cdn"], [])
+                    if s <= ts < e)
+        d["kth_failed_start_s"] = [round((x - s) / 1000, 2) for x in rx[:6]]
+
+
 def quantiles(xs: list[float]) -> dict:
     if not xs:
         return {}
@@ -288,11 +307,21 @@ def summarize(args, res) -> dict:
             out[f"wall_latency_s_{kind}"] = quantiles(
                 [x["wall_latency_s"] for x in o["delays"] if x["kind"] == kind])
     # The slowest detections with the size of their CDN's audience: thin
-    # groups need longer to show a significant change (bench/README.md, SRE).
+    # groups need longer to show a significant change (bench/README.md, SRE),
+    # and when the 3rd and 4th failed start of a start-failure outage came.
     key = "wall_latency_s" if args.realtime else "delay_s"
     out["slowest"] = [{"cdn": x["cdn"], "kind": x["kind"], key: round(x[key], 2),
-                       "cdn_viewers": x.get("cdn_viewers")}
+                       "cdn_viewers": x.get("cdn_viewers"),
+                       **({"3rd_4th_failed_start_s": x["kth_failed_start_s"][2:4]}
+                          if "kth_failed_start_s" in x else {})}
                       for x in sorted(o["delays"], key=lambda x: -x[key])[:4]]
+    # The evidence floor: start-failure outages whose 3rd failed start
+    # reached the collector later than 10 s after the outage began (no rule
+    # that needs 3 failures can raise those within 10 s).
+    third = [x["kth_failed_start_s"][2] if len(x.get("kth_failed_start_s", [])) > 2 else None
+             for x in o["delays"] if x["kind"] == "start_failures"]
+    out["start_failure_outages_3rd_failed_start_after_10s"] = sum(
+        1 for t in third if t is None or t > 10)
     if "replay" in o:
         out["restart_x_real_time"] = o["replay"]["x_real_time"]
         out["restart_events_per_s"] = o["replay"]["events_per_s"]
@@ -335,6 +364,7 @@ def main():
         print(json.dumps(res, indent=1))
         return
     res = {"outage_run": outage_run(args, work)}
+    add_evidence(args, work, res["outage_run"])
     if args.steady_s > 0:
         res["steady_run"] = steady_run(args, work)
     res["summary"] = summarize(args, res)
