@@ -98,7 +98,8 @@ bool SetKnob(const std::string& key, double value, sre::DetectorOptions* d) {
                                                 {"resolve_p_value", &d->resolve_p_value},
                                                 {"resolve_stretch_p_value",
                                                  &d->resolve_stretch_p_value},
-                                                {"burst_share", &d->burst_share}};
+                                                {"burst_share", &d->burst_share},
+                                                {"fatal_surge_ratio", &d->fatal_surge_ratio}};
   const std::map<std::string, int64_t*> ms = {{"persist_ms", &d->persist_ms},
                                               {"recent_max_ms", &d->recent_max_ms},
                                               {"partial_ms", &d->partial_ms},

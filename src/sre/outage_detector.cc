@@ -189,7 +189,10 @@ void OutageDetector::OnGroupTick(const GroupKey& g, GroupState& gs, const SliceV
     }
     Evaluate(g, metric, gs.metrics[m], r, now);
   }
-  if (!partial_) LearnStalls(gs, now);
+  if (!partial_) {
+    LearnStalls(gs, now);
+    LearnFatals(gs, now);
+  }
   mine_ = nullptr;
   group_ = nullptr;
   if (!partial_) CheckSilence(g, gs, span, mine.empty() ? kNever : mine.front().first, now);

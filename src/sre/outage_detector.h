@@ -39,6 +39,7 @@
 #include <array>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -121,6 +122,10 @@ class OutageDetector {
     // StallSurge once min_history are in).
     std::deque<double> stalls;
     double stalls_sum = 0;
+    // The span's fatal errors (failed starts + playback failures) at normal
+    // ticks (the reference rate of FatalSurge once min_history are in).
+    std::deque<double> fatals;
+    double fatals_sum = 0;
   };
   struct Reading {
     bool volume = false;
@@ -176,7 +181,12 @@ class OutageDetector {
   int64_t RateSurge(QoeMetric m, const Baseline& b, int64_t now) const;
   int64_t StallSurge(int64_t now) const;
   void LearnStalls(GroupState& gs, int64_t now) const;
-  Evidence WithoutBurst(QoeMetric m, int64_t start) const;
+  // Fatal errors of any kind against the learned count (fatal_surge_ratio):
+  // the anomaly's start when m (vsf_rate or playback_failure_rate) holds
+  // most of them since it, else kNever.
+  int64_t FatalSurge(QoeMetric m, int64_t now) const;
+  void LearnFatals(GroupState& gs, int64_t now) const;
+  Evidence WithoutBurst(std::optional<QoeMetric> m, int64_t start) const;
   // When the metric is anomalous at now: its start (kNever: it is not).
   int64_t AnomalyStart(const GroupKey& g, QoeMetric m, const Baseline& b, double elevated_above,
                        int64_t now) const;

@@ -19,9 +19,9 @@ using ops::bytes::PutVarint;
 
 constexpr uint64_t kMaxEntries = 1ull << 32;
 // The section's format: first in it since the learned stall starts came
-// in; a checkpoint of the previous format (which began with small signed
-// counts) is rejected, and the state rebuilt from the topic.
-constexpr uint64_t kFormat = 0x5E02;
+// in (0x5E02; 0x5E03 with the learned fatal errors); a checkpoint of an
+// earlier format is rejected, and the state rebuilt from the topic.
+constexpr uint64_t kFormat = 0x5E03;
 
 bool GetText(std::string_view* in, std::string* s) {
   std::string_view v;
@@ -67,6 +67,9 @@ void OutageDetector::Save(std::string* out) const {
     PutVarint(out, gs.stalls.size());
     for (double x : gs.stalls) codec::PutDouble(out, x);
     codec::PutDouble(out, gs.stalls_sum);
+    PutVarint(out, gs.fatals.size());
+    for (double x : gs.fatals) codec::PutDouble(out, x);
+    codec::PutDouble(out, gs.fatals_sum);
   }
 }
 
@@ -118,7 +121,13 @@ bool OutageDetector::Load(std::string_view* in) {
       if (!codec::GetDouble(in, &x)) return false;
       gs.stalls.push_back(x);
     }
-    if (!codec::GetDouble(in, &gs.stalls_sum)) return false;
+    if (!codec::GetDouble(in, &gs.stalls_sum) || !GetCount(in, kMaxEntries, &n)) return false;
+    for (uint64_t k = 0; k < n; ++k) {
+      double x;
+      if (!codec::GetDouble(in, &x)) return false;
+      gs.fatals.push_back(x);
+    }
+    if (!codec::GetDouble(in, &gs.fatals_sum)) return false;
     loaded.emplace_hint(loaded.end(), std::move(g), std::move(gs));
   }
   groups_ = std::move(loaded);

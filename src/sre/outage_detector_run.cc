@@ -91,7 +91,10 @@ double OutageDetector::PoissonTail(double k, double lambda) {
 // over: RunOf + RatioAnomalous) or, sooner, by a surge of stall starts.
 int64_t OutageDetector::AnomalyStart(const GroupKey& g, QoeMetric m, const Baseline& b,
                                      double elevated_above, int64_t now) const {
-  if (m != QoeMetric::kRebufferRatio) return RateSurge(m, b, now);
+  if (m != QoeMetric::kRebufferRatio) {
+    const int64_t start = RateSurge(m, b, now);
+    return start != kNever || m == QoeMetric::kEbvsRate ? start : FatalSurge(m, now);
+  }
   const Run run = RunOf(g, m, elevated_above);
   if (RatioAnomalous(run, b, now)) return run.start;
   return StallSurge(now);

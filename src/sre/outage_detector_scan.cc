@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "sre/outage_detector.h"
 
@@ -68,13 +69,16 @@ OutageDetector::Evidence OutageDetector::Since(int64_t start) const {
 
 // The counts of the group since start without its burst: the stretch of
 // persist_ms - tick_ms (from a slice start) that holds the most of m's
-// events (the numerator; stall starts for the rebuffering ratio).
-OutageDetector::Evidence OutageDetector::WithoutBurst(QoeMetric m, int64_t start) const {
+// events (the numerator; stall starts for the rebuffering ratio; fatal
+// errors of any kind without m).
+OutageDetector::Evidence OutageDetector::WithoutBurst(std::optional<QoeMetric> m,
+                                                     int64_t start) const {
   const int64_t width = options_.persist_ms - options_.tick_ms;
   auto events = [m](const QoeCounts& c) {
     Evidence e;
     e.Add(c);
-    return m == QoeMetric::kRebufferRatio ? e.stall_starts : Numerator(m, e);
+    if (!m) return e.vsf + e.failures;  // FatalSurge: fatal errors of any kind
+    return *m == QoeMetric::kRebufferRatio ? e.stall_starts : Numerator(*m, e);
   };
   int64_t burst = kNever;
   double most = -1;
@@ -217,6 +221,84 @@ void OutageDetector::LearnStalls(GroupState& gs, int64_t now) const {
   while (gs.stalls.size() > options_.history) {
     gs.stalls_sum -= gs.stalls.front();
     gs.stalls.pop_front();
+  }
+}
+
+// Fatal errors of any kind (failed starts and playback failures, each
+// counted in the slice of the error) since s0 against the group's learned
+// count a span (LearnFatals; at least one): the Poisson tail of those since
+// s0, their rate at least fatal_surge_ratio times the learned one, with the
+// burst and newest-data tests of the other scans. Raised on the metric
+// (vsf_rate or playback_failure_rate) that holds most of them since s0, so
+// one anomaly is one alert; ties go to the playback failures.
+int64_t OutageDetector::FatalSurge(QoeMetric m, int64_t now) const {
+  if (options_.fatal_surge_ratio <= 0) return kNever;
+  const auto& learned = group_->fatals;
+  if (learned.size() < options_.min_history) return kNever;
+  const double span_ms = static_cast<double>(options_.span_ms);
+  const double rate =
+      std::max(group_->fatals_sum / static_cast<double>(learned.size()), 1.0) / span_ms;
+  auto fatals = [](const Evidence& e) { return e.vsf + e.failures; };
+  auto tail = [&](double k, double len) {
+    if (len <= 0 || k / len < options_.fatal_surge_ratio * rate) return 1.0;
+    return PoissonTail(k, rate * len);
+  };
+  Evidence suffix;
+  double best = 1.0;
+  int64_t start = kNever;
+  for (auto it = mine_->rbegin(); it != mine_->rend(); ++it) {
+    suffix.Add(*it->second);
+    const double len = static_cast<double>(now - it->first);
+    if (len < static_cast<double>(options_.persist_ms)) continue;
+    const double p = tail(fatals(suffix), len);
+    if (p < best) {
+      best = p;
+      start = it->first;
+    }
+  }
+  if (start == kNever || best > options_.max_p_value) return kNever;
+  const Evidence since = Since(start);
+  const bool starts_hold_most = since.vsf > since.failures;
+  if ((m == QoeMetric::kVsfRate) != starts_hold_most) return kNever;
+  // Persistence: without the burst (the persist_ms - tick_ms stretch with
+  // the most of them) and the newest recent_max_ms, each on its own.
+  const double len = static_cast<double>(now - start);
+  const double width = static_cast<double>(options_.persist_ms - options_.tick_ms);
+  const double persist = options_.persist_p_value;
+  const Evidence without = WithoutBurst(std::nullopt, start);
+  const double run = fatals(since), rest = fatals(without);
+  if (rest < options_.burst_share * (run - rest) || tail(rest, len - width) > persist) {
+    return kNever;
+  }
+  const int64_t recent = std::max(start, now - options_.recent_max_ms);
+  if (tail(fatals(Since(recent)), static_cast<double>(now - recent)) > persist) return kNever;
+  why_ = fmt::format("fatal errors: {} ({} failed starts) in {} ms, p {:.2g} against {:.2f} a span",
+                     run, since.vsf, len, best, rate * span_ms);
+  return start;
+}
+
+// The reference of FatalSurge: the span's fatal errors at each tick with a
+// full span of data and no vsf_rate or playback_failure_rate alert open,
+// unless they are a surge themselves (fatal_surge_ratio over the mean so
+// far).
+void OutageDetector::LearnFatals(GroupState& gs, int64_t now) const {
+  const auto& vsf = gs.metrics[static_cast<size_t>(QoeMetric::kVsfRate)];
+  const auto& pf = gs.metrics[static_cast<size_t>(QoeMetric::kPlaybackFailureRate)];
+  if (!vsf.open_id.empty() || !pf.open_id.empty() || gs.first_data == kNever ||
+      gs.first_data > now - options_.span_ms) {
+    return;
+  }
+  const double x = span_evidence_.vsf + span_evidence_.failures;
+  if (gs.fatals.size() >= options_.min_history && options_.fatal_surge_ratio > 0 &&
+      x > options_.fatal_surge_ratio *
+              std::max(gs.fatals_sum / static_cast<double>(gs.fatals.size()), 1.0)) {
+    return;
+  }
+  gs.fatals.push_back(x);
+  gs.fatals_sum += x;
+  while (gs.fatals.size() > options_.history) {
+    gs.fatals_sum -= gs.fatals.front();
+    gs.fatals.pop_front();
   }
 }
 

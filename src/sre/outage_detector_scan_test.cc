@@ -2,6 +2,9 @@
 // evaluations between ticks, on hand-built 1 s slices without noise.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <string>
 
@@ -91,6 +94,67 @@ TEST_F(ScanTest, BlipAfterANoiseFailureDoesNotAlertButALongerBurstDoes) {
   ASSERT_EQ(y.size(), 1u);
   EXPECT_EQ(y[0].started_at, burst_start);
   EXPECT_EQ(y[0].detected_event_time, burst_start + options_.persist_ms);
+}
+
+// A thin CDN's start-failure outage that also fails its playing sessions
+// (a CDN that fails manifests fails segments): one attempt a second, a
+// failed start every third second, but a playing session failing every
+// second where one in 25 s is normal. The fatal errors of any kind raise it
+// within seconds (on playback_failure_rate, which holds most of them);
+// without that rule (fatal_surge_ratio 0), the failed starts and the
+// failures as a share of ended plays take longer.
+TEST_F(ScanTest, FatalErrorSurgeRaisesAThinCdnsOutageBeforeItsFailedStartsAddUp) {
+  DetectorOptions off_options = options_;
+  off_options.fatal_surge_ratio = 0;
+  AlertBook off_book(nullptr, "");
+  OutageDetector off(off_options, &off_book, &clock_);
+  auto second = [&](bool outage, int i) {
+    QoeCounts c;
+    c.attempts = 1;
+    c.ended_plays = 1;
+    c.playing_ms = 100 * kTick;
+    if (outage) {
+      c.vsf = i % 3 == 2 ? 1 : 0;
+      c.playback_failures = 1;
+      c.ended_plays += 1;
+    } else {
+      c.vsf = (now_ / kTick) % 60 == 0 ? 1 : 0;
+      c.playback_failures = (now_ / kTick) % 25 == 0 ? 1 : 0;
+    }
+    Put({{"cdn-x", c}});
+    EndSlice();
+    off.OnTick(now_, View());
+  };
+  for (int i = 0; i < 300; ++i) second(false, i);
+  ASSERT_TRUE(Cdn("cdn-x").empty());
+  const int64_t outage = now_;
+  for (int i = 0; i < 20; ++i) second(true, i);
+  const auto alerts = Cdn("cdn-x");
+  ASSERT_EQ(alerts.size(), 1u) << alerts[0].id;
+  EXPECT_EQ(alerts[0].metric, "playback_failure_rate");
+  EXPECT_LE(std::abs(alerts[0].started_at - outage), kTick);
+  EXPECT_LE(alerts[0].detected_event_time - outage, 8 * kTick);
+  int64_t off_detected = INT64_MAX;
+  for (const Alert& a : off_book.List(false, 0)) {
+    if (a.dimension == "cdn") off_detected = std::min(off_detected, a.detected_event_time);
+  }
+  EXPECT_GT(off_detected, alerts[0].detected_event_time + 2 * kTick);
+}
+
+// The same detector in normal traffic with a playing session failing now
+// and then, and two failing in the same second twice: nothing raised.
+TEST_F(ScanTest, FatalErrorsAtTheirNormalRateDoNotAlert) {
+  for (int i = 0; i < 900; ++i) {
+    QoeCounts c;
+    c.attempts = 1;
+    c.ended_plays = 1;
+    c.playing_ms = 100 * kTick;
+    c.vsf = i % 60 == 7 ? 1 : 0;
+    c.playback_failures = i % 25 == 3 ? (i % 300 == 3 ? 2 : 1) : 0;
+    Put({{"cdn-x", c}});
+    EndSlice();
+  }
+  EXPECT_TRUE(Cdn("cdn-x").empty()) << Cdn("cdn-x")[0].id;
 }
 
 TEST_F(ScanTest, StallStartSurgeRaisesBeforeAnyStallEnds) {

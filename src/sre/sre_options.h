@@ -106,6 +106,17 @@ struct DetectorOptions {
   // learned mean; a tiny cdn x country cell raised one in the steady hour).
   double min_span_stall_starts = 5.0;
   int64_t stall_reference_ms = 10000;
+  // Fatal errors (failed starts and playback failures together, counted
+  // as they arrive) against the group's learned count a span: raised on
+  // vsf_rate or playback_failure_rate, whichever holds more of them, when
+  // their rate since the anomaly began is at least this many times the
+  // learned one (which is at least one a span) with a Poisson tail <=
+  // max_p_value, and the burst and newest-data tests hold. A CDN that fails
+  // its starts fails its segments too: on a thin CDN the playing sessions'
+  // failures arrive long before enough failed starts, but as a share of
+  // ended plays they count for little (bench/README.md, SRE, session 23).
+  // 0: off.
+  double fatal_surge_ratio = 3.0;
   // Silence: a group with median attempts per span >= min_attempts that
   // sees no data at all for silent_ms.
   int64_t silent_ms = 30000;
