@@ -186,6 +186,7 @@ class OutageDetector {
   // most of them since it, else kNever.
   int64_t FatalSurge(QoeMetric m, int64_t now) const;
   void LearnFatals(GroupState& gs, int64_t now) const;
+  void LearnCount(double x, double surge_ratio, std::deque<double>* seen, double* sum) const;
   Evidence WithoutBurst(std::optional<QoeMetric> m, int64_t start) const;
   // When the metric is anomalous at now: its start (kNever: it is not).
   int64_t AnomalyStart(const GroupKey& g, QoeMetric m, const Baseline& b, double elevated_above,

@@ -210,17 +210,23 @@ void OutageDetector::LearnStalls(GroupState& gs, int64_t now) const {
   if (!s.open_id.empty() || gs.first_data == kNever || gs.first_data > now - options_.span_ms) {
     return;
   }
-  const double x = span_evidence_.stall_starts;
-  if (gs.stalls.size() >= options_.min_history &&
-      x > options_.stall_surge_ratio *
-              std::max(gs.stalls_sum / static_cast<double>(gs.stalls.size()), 1.0)) {
+  LearnCount(span_evidence_.stall_starts, options_.stall_surge_ratio, &gs.stalls, &gs.stalls_sum);
+}
+
+// One span's count into a learned reference (the last `history` of them
+// and their sum), unless it is a surge itself: over surge_ratio times the
+// mean so far (at least one) once min_history are in.
+void OutageDetector::LearnCount(double x, double surge_ratio, std::deque<double>* seen,
+                                double* sum) const {
+  if (seen->size() >= options_.min_history && surge_ratio > 0 &&
+      x > surge_ratio * std::max(*sum / static_cast<double>(seen->size()), 1.0)) {
     return;
   }
-  gs.stalls.push_back(x);
-  gs.stalls_sum += x;
-  while (gs.stalls.size() > options_.history) {
-    gs.stalls_sum -= gs.stalls.front();
-    gs.stalls.pop_front();
+  seen->push_back(x);
+  *sum += x;
+  while (seen->size() > options_.history) {
+    *sum -= seen->front();
+    seen->pop_front();
   }
 }
 
@@ -288,18 +294,8 @@ void OutageDetector::LearnFatals(GroupState& gs, int64_t now) const {
       gs.first_data > now - options_.span_ms) {
     return;
   }
-  const double x = span_evidence_.vsf + span_evidence_.failures;
-  if (gs.fatals.size() >= options_.min_history && options_.fatal_surge_ratio > 0 &&
-      x > options_.fatal_surge_ratio *
-              std::max(gs.fatals_sum / static_cast<double>(gs.fatals.size()), 1.0)) {
-    return;
-  }
-  gs.fatals.push_back(x);
-  gs.fatals_sum += x;
-  while (gs.fatals.size() > options_.history) {
-    gs.fatals_sum -= gs.fatals.front();
-    gs.fatals.pop_front();
-  }
+  LearnCount(span_evidence_.vsf + span_evidence_.failures, options_.fatal_surge_ratio,
+             &gs.fatals, &gs.fatals_sum);
 }
 
 }  // namespace viewpipe::sre
