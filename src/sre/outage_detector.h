@@ -38,6 +38,7 @@
 
 #include <array>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -178,6 +179,8 @@ class OutageDetector {
   // The evidence scans (outage_detector_scan.cc): the anomaly's start, or
   // kNever when there is none (yet).
   Evidence Since(int64_t start) const;
+  std::pair<double, int64_t> LeastLikelyStart(
+      int64_t now, const std::function<double(const Evidence&, double)>& p_of) const;
   int64_t RateSurge(QoeMetric m, const Baseline& b, int64_t now) const;
   int64_t StallSurge(int64_t now) const;
   void LearnStalls(GroupState& gs, int64_t now) const;

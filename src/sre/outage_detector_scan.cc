@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <optional>
 
 #include "sre/outage_detector.h"
@@ -100,6 +101,26 @@ OutageDetector::Evidence OutageDetector::WithoutBurst(std::optional<QoeMetric> m
   return e;
 }
 
+// The candidate start s0 of the span (a slice start at least persist_ms
+// before now) whose counts over [s0, now) are least likely by p_of(counts,
+// their length in ms): {that chance, s0}, or {1, kNever} without one.
+std::pair<double, int64_t> OutageDetector::LeastLikelyStart(
+    int64_t now, const std::function<double(const Evidence&, double)>& p_of) const {
+  Evidence suffix;
+  double best = 1.0;
+  int64_t start = kNever;
+  for (auto it = mine_->rbegin(); it != mine_->rend(); ++it) {
+    suffix.Add(*it->second);
+    if (now - it->first < options_.persist_ms) continue;
+    const double p = p_of(suffix, static_cast<double>(now - it->first));
+    if (p < best) {
+      best = p;
+      start = it->first;
+    }
+  }
+  return {best, start};
+}
+
 // A rate (vsf, ebvs, playback failures) against the group's baseline rate:
 // the Poisson tail of the numerator since s0 where den * baseline were
 // expected, the rate itself above the threshold (baseline + floor).
@@ -110,18 +131,8 @@ int64_t OutageDetector::RateSurge(QoeMetric m, const Baseline& b, int64_t now) c
     if (den <= 0 || num / den <= b.threshold) return 1.0;
     return PoissonTail(num, den * p0);
   };
-  Evidence suffix;
-  double best = 1.0;
-  int64_t start = kNever;
-  for (auto it = mine_->rbegin(); it != mine_->rend(); ++it) {
-    suffix.Add(*it->second);
-    if (now - it->first < options_.persist_ms) continue;
-    const double p = tail(suffix);
-    if (p < best) {
-      best = p;
-      start = it->first;
-    }
-  }
+  const auto [best, start] =
+      LeastLikelyStart(now, [&](const Evidence& e, double) { return tail(e); });
   if (start == kNever || best > options_.max_p_value) return kNever;
   const double persist = options_.persist_p_value;
   const Evidence rest = WithoutBurst(m, start);
@@ -249,19 +260,8 @@ int64_t OutageDetector::FatalSurge(QoeMetric m, int64_t now) const {
     if (len <= 0 || k / len < options_.fatal_surge_ratio * rate) return 1.0;
     return PoissonTail(k, rate * len);
   };
-  Evidence suffix;
-  double best = 1.0;
-  int64_t start = kNever;
-  for (auto it = mine_->rbegin(); it != mine_->rend(); ++it) {
-    suffix.Add(*it->second);
-    const double len = static_cast<double>(now - it->first);
-    if (len < static_cast<double>(options_.persist_ms)) continue;
-    const double p = tail(fatals(suffix), len);
-    if (p < best) {
-      best = p;
-      start = it->first;
-    }
-  }
+  const auto [best, start] = LeastLikelyStart(
+      now, [&](const Evidence& e, double len) { return tail(fatals(e), len); });
   if (start == kNever || best > options_.max_p_value) return kNever;
   const Evidence since = Since(start);
   const bool starts_hold_most = since.vsf > since.failures;
