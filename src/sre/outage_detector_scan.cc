@@ -247,7 +247,8 @@ void OutageDetector::LearnCount(double x, double surge_ratio, std::deque<double>
 // s0, their rate at least fatal_surge_ratio times the learned one, with the
 // burst and newest-data tests of the other scans. Raised on the metric
 // (vsf_rate or playback_failure_rate) that holds most of them since s0, so
-// one anomaly is one alert; ties go to the playback failures.
+// the surge raises one alert, not two (the other metric's own rate scan
+// may still raise its own later); ties go to the playback failures.
 int64_t OutageDetector::FatalSurge(QoeMetric m, int64_t now) const {
   if (options_.fatal_surge_ratio <= 0) return kNever;
   const auto& learned = group_->fatals;
