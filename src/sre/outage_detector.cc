@@ -181,6 +181,7 @@ void OutageDetector::OnGroupTick(const GroupKey& g, GroupState& gs, const SliceV
   span_evidence_ = span;
   mine_ = &mine;
   group_ = &gs;
+  fatal_memo_.reset();
   for (size_t m = 0; m < kQoeMetrics; ++m) {
     const auto metric = static_cast<QoeMetric>(m);
     Reading r = Read(metric, span, Newest(metric, mine, now, false));

@@ -188,6 +188,12 @@ class OutageDetector {
   // the anomaly's start when m (vsf_rate or playback_failure_rate) holds
   // most of them since it, else kNever.
   int64_t FatalSurge(QoeMetric m, int64_t now) const;
+  struct FatalScan {
+    int64_t start = kNever;
+    bool starts_hold_most = false;  // failed starts outnumber playback failures
+    std::string why;
+  };
+  FatalScan ScanFatals(int64_t now) const;
   void LearnFatals(GroupState& gs, int64_t now) const;
   void LearnCount(double x, double surge_ratio, std::deque<double>* seen, double* sum) const;
   Evidence WithoutBurst(std::optional<QoeMetric> m, int64_t start) const;
@@ -206,6 +212,7 @@ class OutageDetector {
   Evidence span_evidence_;             // of the group being evaluated
   const std::vector<GroupSlice>* mine_ = nullptr;  // its slices with data
   const GroupState* group_ = nullptr;               // and its state
+  mutable std::optional<FatalScan> fatal_memo_;     // its FatalSurge scan
   std::array<int, kQoeMetrics> open_specific_{};  // open cdn / cdn_country alerts per metric
   uint64_t covered_ = 0;
   // Which rule found the last anomaly and its numbers (the ALERT log line).

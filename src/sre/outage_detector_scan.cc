@@ -250,9 +250,21 @@ void OutageDetector::LearnCount(double x, double surge_ratio, std::deque<double>
 // the surge raises one alert, not two (the other metric's own rate scan
 // may still raise its own later); ties go to the playback failures.
 int64_t OutageDetector::FatalSurge(QoeMetric m, int64_t now) const {
-  if (options_.fatal_surge_ratio <= 0) return kNever;
+  // vsf_rate and playback_failure_rate ask in the same group evaluation:
+  // the scan runs once (OnGroupTick clears the memo for each group).
+  if (!fatal_memo_) fatal_memo_ = ScanFatals(now);
+  if (fatal_memo_->start == kNever || (m == QoeMetric::kVsfRate) != fatal_memo_->starts_hold_most) {
+    return kNever;
+  }
+  why_ = fatal_memo_->why;
+  return fatal_memo_->start;
+}
+
+OutageDetector::FatalScan OutageDetector::ScanFatals(int64_t now) const {
+  FatalScan none;
+  if (options_.fatal_surge_ratio <= 0) return none;
   const auto& learned = group_->fatals;
-  if (learned.size() < options_.min_history) return kNever;
+  if (learned.size() < options_.min_history) return none;
   const double span_ms = static_cast<double>(options_.span_ms);
   const double rate =
       std::max(group_->fatals_sum / static_cast<double>(learned.size()), 1.0) / span_ms;
@@ -263,10 +275,8 @@ int64_t OutageDetector::FatalSurge(QoeMetric m, int64_t now) const {
   };
   const auto [best, start] = LeastLikelyStart(
       now, [&](const Evidence& e, double len) { return tail(fatals(e), len); });
-  if (start == kNever || best > options_.max_p_value) return kNever;
+  if (start == kNever || best > options_.max_p_value) return none;
   const Evidence since = Since(start);
-  const bool starts_hold_most = since.vsf > since.failures;
-  if ((m == QoeMetric::kVsfRate) != starts_hold_most) return kNever;
   // Persistence: without the burst (the persist_ms - tick_ms stretch with
   // the most of them) and the newest recent_max_ms, each on its own.
   const double len = static_cast<double>(now - start);
@@ -275,13 +285,14 @@ int64_t OutageDetector::FatalSurge(QoeMetric m, int64_t now) const {
   const Evidence without = WithoutBurst(std::nullopt, start);
   const double run = fatals(since), rest = fatals(without);
   if (rest < options_.burst_share * (run - rest) || tail(rest, len - width) > persist) {
-    return kNever;
+    return none;
   }
   const int64_t recent = std::max(start, now - options_.recent_max_ms);
-  if (tail(fatals(Since(recent)), static_cast<double>(now - recent)) > persist) return kNever;
-  why_ = fmt::format("fatal errors: {} ({} failed starts) in {} ms, p {:.2g} against {:.2f} a span",
-                     run, since.vsf, len, best, rate * span_ms);
-  return start;
+  if (tail(fatals(Since(recent)), static_cast<double>(now - recent)) > persist) return none;
+  return {start, since.vsf > since.failures,
+          fmt::format("fatal errors: {} ({} failed starts) in {} ms, p {:.2g} against {:.2f} "
+                      "a span",
+                      run, since.vsf, len, best, rate * span_ms)};
 }
 
 // The reference of FatalSurge: the span's fatal errors at each tick with a
